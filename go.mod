@@ -1,0 +1,3 @@
+module github.com/litefy/litefy
+
+go 1.26
