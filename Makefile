@@ -1,0 +1,5 @@
+.PHONY: generate
+
+# generate recreates generated code (ONNX protobuf bindings, ...).
+generate:
+	go generate ./ir/onnx/onnxpb
