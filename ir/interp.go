@@ -1,0 +1,203 @@
+package ir
+
+import (
+	"fmt"
+	"runtime"
+	"sync"
+)
+
+// Exec runs the parallel parts of kernels on a fixed set of worker
+// goroutines. Kernels call For with a function prepared once, so a steady
+// state inference allocates nothing.
+type Exec struct {
+	threads int
+	jobs    chan job
+	once    sync.Once
+}
+
+type job struct {
+	fn     func(lo, hi int)
+	lo, hi int
+	wg     *sync.WaitGroup
+}
+
+var serialExec = &Exec{threads: 1}
+
+// NewExec returns an Exec using threads goroutines (0 means one per core).
+func NewExec(threads int) *Exec {
+	if threads <= 0 {
+		threads = runtime.GOMAXPROCS(0)
+	}
+	return &Exec{threads: threads}
+}
+
+// Threads returns the number of threads For may use.
+func (x *Exec) Threads() int { return x.threads }
+
+func (x *Exec) start() {
+	x.jobs = make(chan job)
+	for i := 0; i < x.threads-1; i++ {
+		go func() {
+			for j := range x.jobs {
+				j.fn(j.lo, j.hi)
+				j.wg.Done()
+			}
+		}()
+	}
+}
+
+// Close stops the worker goroutines.
+func (x *Exec) Close() {
+	if x.jobs != nil {
+		close(x.jobs)
+		x.jobs = nil
+	}
+}
+
+// For calls fn over [0,n) split into contiguous chunks, one per thread at
+// most, each of at least grain items, and waits for all of them.
+func (x *Exec) For(n, grain int, fn func(lo, hi int)) {
+	if grain < 1 {
+		grain = 1
+	}
+	chunks := min(x.threads, (n+grain-1)/grain)
+	if chunks <= 1 {
+		if n > 0 {
+			fn(0, n)
+		}
+		return
+	}
+	x.once.Do(x.start)
+	var wg sync.WaitGroup
+	wg.Add(chunks - 1)
+	step := (n + chunks - 1) / chunks
+	for c := 1; c < chunks; c++ {
+		x.jobs <- job{fn, c * step, min(n, (c+1)*step), &wg}
+	}
+	fn(0, min(n, step))
+	wg.Wait()
+}
+
+// Session runs a graph with the reference float interpreter. Every value
+// gets a preallocated buffer and every node a prepared kernel, so Run does
+// no allocation; shapes must therefore be static.
+type Session struct {
+	g      *Graph
+	x      *Exec
+	steps  []step
+	vals   map[*Value]*Tensor
+	inputs []*Tensor
+	outs   []*Tensor
+}
+
+type step struct {
+	n       *Node
+	k       Kernel
+	in, out []*Tensor
+}
+
+// SessionOptions configures NewSession.
+type SessionOptions struct {
+	Threads int // worker threads; 0 means one per core
+}
+
+// NewSession prepares g for execution.
+func NewSession(g *Graph, opt SessionOptions) (*Session, error) {
+	s := &Session{g: g, x: NewExec(opt.Threads), vals: map[*Value]*Tensor{}}
+	alloc := func(v *Value) (*Tensor, error) {
+		if !v.Type.Shape.Static() {
+			return nil, fmt.Errorf("value %s has non-static shape %s; fix input shapes first", v, v.Type.Shape)
+		}
+		t := NewTensor(v.Type.DType, v.Type.Shape.Sizes())
+		s.vals[v] = t
+		return t, nil
+	}
+	for _, v := range g.Inputs {
+		t, err := alloc(v)
+		if err != nil {
+			return nil, err
+		}
+		s.inputs = append(s.inputs, t)
+	}
+	for _, v := range g.Consts {
+		s.vals[v] = v.Const
+	}
+	for _, n := range g.Nodes {
+		d := n.Def()
+		if d == nil || d.Kernel == nil {
+			return nil, n.Errorf("no reference kernel")
+		}
+		k, err := d.Kernel(n)
+		if err != nil {
+			return nil, err
+		}
+		st := step{n: n, k: k, in: make([]*Tensor, len(n.Inputs)), out: make([]*Tensor, len(n.Outputs))}
+		for i, v := range n.Inputs {
+			if v == nil {
+				continue
+			}
+			t, ok := s.vals[v]
+			if !ok {
+				return nil, n.Errorf("input %s is not computed before the node", v)
+			}
+			st.in[i] = t
+		}
+		for i, v := range n.Outputs {
+			t, err := alloc(v)
+			if err != nil {
+				return nil, n.Errorf("%v", err)
+			}
+			st.out[i] = t
+		}
+		s.steps = append(s.steps, st)
+	}
+	for _, v := range g.Outputs {
+		t, ok := s.vals[v]
+		if !ok {
+			return nil, fmt.Errorf("graph output %s is never computed", v)
+		}
+		s.outs = append(s.outs, t)
+	}
+	return s, nil
+}
+
+// Run computes the graph outputs from inputs given in graph-input order.
+// The returned tensors belong to the session and are overwritten by the
+// next Run.
+func (s *Session) Run(inputs ...*Tensor) ([]*Tensor, error) {
+	if len(inputs) != len(s.inputs) {
+		return nil, fmt.Errorf("graph has %d inputs, got %d", len(s.inputs), len(inputs))
+	}
+	for i, t := range inputs {
+		want := s.inputs[i]
+		if t.DType != want.DType || !sameInts(t.Shape, want.Shape) {
+			return nil, fmt.Errorf("input %s: got %s%v, want %s%v", s.g.Inputs[i], t.DType, t.Shape, want.DType, want.Shape)
+		}
+		copy(want.Data, t.Data)
+	}
+	for i := range s.steps {
+		st := &s.steps[i]
+		if err := st.k(s.x, st.in, st.out); err != nil {
+			return nil, st.n.Errorf("%v", err)
+		}
+	}
+	return s.outs, nil
+}
+
+// Tensor returns the buffer holding v after the last Run.
+func (s *Session) Tensor(v *Value) *Tensor { return s.vals[v] }
+
+// Close releases the worker goroutines.
+func (s *Session) Close() { s.x.Close() }
+
+func sameInts(a, b []int64) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}

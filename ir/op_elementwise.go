@@ -1,0 +1,270 @@
+package ir
+
+import (
+	"fmt"
+	"math"
+)
+
+// Elementwise ops: unary activations and broadcasting binary arithmetic.
+
+func init() {
+	unary := func(name, doc string, f func(x float32) float32) {
+		Register(&OpDef{Name: name, Doc: doc, Inputs: Fixed(1), Outputs: Fixed(1),
+			Infer: inferSameAsInput0, Kernel: unaryKernel(func(*Node) func(float32) float32 { return f })})
+	}
+	unary("Relu", "max(x, 0)", func(x float32) float32 { return max(x, 0) })
+	unary("Sigmoid", "1 / (1 + exp(-x))", sigmoid)
+	unary("Tanh", "tanh(x)", func(x float32) float32 { return float32(math.Tanh(float64(x))) })
+	unary("Sqrt", "square root", func(x float32) float32 { return float32(math.Sqrt(float64(x))) })
+	unary("Erf", "the error function", func(x float32) float32 { return float32(math.Erf(float64(x))) })
+	unary("Neg", "-x", func(x float32) float32 { return -x })
+	unary("Abs", "|x|", func(x float32) float32 { return float32(math.Abs(float64(x))) })
+	unary("Exp", "exp(x)", func(x float32) float32 { return float32(math.Exp(float64(x))) })
+	unary("Reciprocal", "1/x", func(x float32) float32 { return 1 / x })
+	Register(&OpDef{Name: "HardSwish", Doc: "x * max(0, min(1, x/6 + 1/2))", Since: 14,
+		Inputs: Fixed(1), Outputs: Fixed(1), Infer: inferSameAsInput0,
+		Kernel: unaryKernel(func(*Node) func(float32) float32 { return hardSwish })})
+	Register(&OpDef{Name: "HardSigmoid", Doc: "max(0, min(1, alpha*x + beta))",
+		Inputs: Fixed(1), Outputs: Fixed(1), Infer: inferSameAsInput0,
+		Attrs: []AttrDef{{"alpha", AttrFloat}, {"beta", AttrFloat}},
+		Kernel: unaryKernel(func(n *Node) func(float32) float32 {
+			a, b := n.Attrs.Float("alpha", 0.2), n.Attrs.Float("beta", 0.5)
+			return func(x float32) float32 { return max(0, min(1, a*x+b)) }
+		})})
+	Register(&OpDef{Name: "LeakyRelu", Doc: "x if x >= 0 else alpha*x",
+		Inputs: Fixed(1), Outputs: Fixed(1), Infer: inferSameAsInput0,
+		Attrs: []AttrDef{{"alpha", AttrFloat}},
+		Kernel: unaryKernel(func(n *Node) func(float32) float32 {
+			a := n.Attrs.Float("alpha", 0.01)
+			return func(x float32) float32 {
+				if x < 0 {
+					return a * x
+				}
+				return x
+			}
+		})})
+
+	binary := func(name, doc string, f func(a, b float32) float32, fi func(a, b int64) (int64, error)) {
+		Register(&OpDef{Name: name, Doc: doc, Inputs: Fixed(2), Outputs: Fixed(1),
+			Infer: inferBroadcast, Kernel: binaryKernel(f, fi)})
+	}
+	binary("Add", "a + b with broadcasting", func(a, b float32) float32 { return a + b },
+		func(a, b int64) (int64, error) { return a + b, nil })
+	binary("Sub", "a - b with broadcasting", func(a, b float32) float32 { return a - b },
+		func(a, b int64) (int64, error) { return a - b, nil })
+	binary("Mul", "a * b with broadcasting", func(a, b float32) float32 { return a * b },
+		func(a, b int64) (int64, error) { return a * b, nil })
+	binary("Div", "a / b with broadcasting (integer division truncates)", func(a, b float32) float32 { return a / b },
+		func(a, b int64) (int64, error) {
+			if b == 0 {
+				return 0, fmt.Errorf("integer division by zero")
+			}
+			return a / b, nil
+		})
+	binary("Pow", "a ** b with broadcasting", func(a, b float32) float32 {
+		if b == 2 {
+			return a * a
+		}
+		return float32(math.Pow(float64(a), float64(b)))
+	}, func(a, b int64) (int64, error) { return int64(math.Pow(float64(a), float64(b))), nil })
+}
+
+func sigmoid(x float32) float32 { return float32(1 / (1 + math.Exp(-float64(x)))) }
+
+func hardSwish(x float32) float32 { return x * max(0, min(1, x/6+0.5)) }
+
+func inferSameAsInput0(n *Node) ([]Type, error) {
+	return []Type{n.Inputs[0].Type}, nil
+}
+
+// unaryKernel builds a float32 kernel applying f elementwise, in parallel.
+func unaryKernel(mk func(n *Node) func(float32) float32) func(n *Node) (Kernel, error) {
+	return func(n *Node) (Kernel, error) {
+		if dt := n.Inputs[0].Type.DType; dt != Float32 {
+			return nil, n.Errorf("input type %s is not supported (only f32)", dt)
+		}
+		f := mk(n)
+		var x, y []float32
+		part := func(lo, hi int) {
+			for i := lo; i < hi; i++ {
+				y[i] = f(x[i])
+			}
+		}
+		return func(e *Exec, in, out []*Tensor) error {
+			x, y = in[0].Float32s(), out[0].Float32s()
+			e.For(len(y), 16384, part)
+			return nil
+		}, nil
+	}
+}
+
+// BroadcastShapes applies numpy-style multidirectional broadcasting.
+func BroadcastShapes(a, b Shape) (Shape, error) {
+	r := max(len(a), len(b))
+	out := make(Shape, r)
+	for i := 0; i < r; i++ {
+		da, db := Dim{Size: 1}, Dim{Size: 1}
+		if j := i - (r - len(a)); j >= 0 {
+			da = a[j]
+		}
+		if j := i - (r - len(b)); j >= 0 {
+			db = b[j]
+		}
+		switch {
+		case da == db:
+			out[i] = da
+		case da.Size == 1:
+			out[i] = db
+		case db.Size == 1:
+			out[i] = da
+		case !da.Known() && db.Known():
+			out[i] = db
+		case da.Known() && !db.Known():
+			out[i] = da
+		case !da.Known() && !db.Known():
+			out[i] = Dim{Size: -1}
+		default:
+			return nil, fmt.Errorf("shapes %s and %s do not broadcast", a, b)
+		}
+	}
+	return out, nil
+}
+
+func inferBroadcast(n *Node) ([]Type, error) {
+	a, b := n.Inputs[0].Type, n.Inputs[1].Type
+	if a.DType != b.DType {
+		return nil, n.Errorf("input types differ: %s and %s", a.DType, b.DType)
+	}
+	s, err := BroadcastShapes(a.Shape, b.Shape)
+	if err != nil {
+		return nil, n.Errorf("%v", err)
+	}
+	return []Type{{DType: a.DType, Shape: s}}, nil
+}
+
+// broadcastStrides returns, for an input of shape in broadcast to out,
+// the element strides along each output dimension (0 where broadcast).
+func broadcastStrides(in, out []int64) []int {
+	st := make([]int, len(out))
+	s := 1
+	for i := len(in) - 1; i >= 0; i-- {
+		j := i + len(out) - len(in)
+		if in[i] != 1 {
+			st[j] = s
+		}
+		s *= int(in[i])
+	}
+	return st
+}
+
+// binaryKernel builds a broadcasting kernel. Float32 is the fast path; int64
+// (shape arithmetic that exporters emit) goes through fi.
+func binaryKernel(f func(a, b float32) float32, fi func(a, b int64) (int64, error)) func(n *Node) (Kernel, error) {
+	return func(n *Node) (Kernel, error) {
+		dt := n.Inputs[0].Type.DType
+		if dt != Float32 && dt != Int64 {
+			return nil, n.Errorf("input type %s is not supported (f32 and i64 only)", dt)
+		}
+		oshape := n.Outputs[0].Type.Shape.Sizes()
+		ash, bsh := n.Inputs[0].Type.Shape.Sizes(), n.Inputs[1].Type.Shape.Sizes()
+		sa, sb := broadcastStrides(ash, oshape), broadcastStrides(bsh, oshape)
+		total := NumElements(oshape)
+		// Split the output into an outer loop and the longest inner run of
+		// dimensions over which each input is either contiguous or
+		// broadcast, so the hot loop is a plain slice walk.
+		r := len(oshape)
+		inner, k := 1, r
+		modeA, modeB := -1, -1 // -1 undecided, 0 broadcast, 1 contiguous
+		classify := func(stride, inner int, size int64) int {
+			switch {
+			case size == 1:
+				return -1
+			case stride == 0:
+				return 0
+			case stride == inner:
+				return 1
+			}
+			return -2
+		}
+		for k > 0 {
+			ma, mb := classify(sa[k-1], inner, oshape[k-1]), classify(sb[k-1], inner, oshape[k-1])
+			if ma == -2 || mb == -2 || (ma >= 0 && modeA >= 0 && ma != modeA) || (mb >= 0 && modeB >= 0 && mb != modeB) {
+				break
+			}
+			if ma >= 0 {
+				modeA = ma
+			}
+			if mb >= 0 {
+				modeB = mb
+			}
+			inner *= int(oshape[k-1])
+			k--
+		}
+		aStep, bStep := max(modeA, 0), max(modeB, 0)
+		outer := 1
+		if inner > 0 {
+			outer = total / max(inner, 1)
+		}
+		offsets := func(o int) (int, int) {
+			oa, ob := 0, 0
+			for d := k - 1; d >= 0; d-- {
+				c := o % int(oshape[d])
+				o /= int(oshape[d])
+				oa += c * sa[d]
+				ob += c * sb[d]
+			}
+			return oa, ob
+		}
+		if dt == Int64 {
+			return func(e *Exec, in, out []*Tensor) error {
+				a, b, y := in[0].Int64s(), in[1].Int64s(), out[0].Int64s()
+				for o := 0; o < outer; o++ {
+					oa, ob := offsets(o)
+					for i := 0; i < inner; i++ {
+						v, err := fi(a[oa+i*aStep], b[ob+i*bStep])
+						if err != nil {
+							return err
+						}
+						y[o*inner+i] = v
+					}
+				}
+				return nil
+			}, nil
+		}
+		var a, b, y []float32
+		part := func(lo, hi int) {
+			for o := lo; o < hi; o++ {
+				oa, ob := offsets(o)
+				yy := y[o*inner : (o+1)*inner]
+				switch {
+				case aStep == 1 && bStep == 1:
+					aa, bb := a[oa:oa+inner], b[ob:ob+inner]
+					for i := range yy {
+						yy[i] = f(aa[i], bb[i])
+					}
+				case aStep == 1:
+					aa, bv := a[oa:oa+inner], b[ob]
+					for i := range yy {
+						yy[i] = f(aa[i], bv)
+					}
+				case bStep == 1:
+					av, bb := a[oa], b[ob:ob+inner]
+					for i := range yy {
+						yy[i] = f(av, bb[i])
+					}
+				default:
+					av, bv := a[oa], b[ob]
+					for i := range yy {
+						yy[i] = f(av, bv)
+					}
+				}
+			}
+		}
+		grain := max(1, 16384/max(inner, 1))
+		return func(e *Exec, in, out []*Tensor) error {
+			a, b, y = in[0].Float32s(), in[1].Float32s(), out[0].Float32s()
+			e.For(outer, grain, part)
+			return nil
+		}, nil
+	}
+}
