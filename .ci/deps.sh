@@ -1,0 +1,26 @@
+#!/bin/sh
+# Install what litefy's model fixtures and oracles need on a fresh Debian machine (as root).
+# Idempotent: apt runs only for packages that are missing; npm ci reinstalls testdata/ort/node_modules.
+#   python3-torchvision, python3-onnx, python3-numpy: /usr/bin/python3 testdata/models/export.py
+#   libonnx-testdata: ONNX's per-op backend tests
+#   onnxruntime-node (npm, testdata/ort): the ONNX oracle
+set -eu
+cd "$(dirname "$0")/.."
+
+pkgs="python3-torchvision python3-onnx python3-numpy libonnx-testdata"
+missing=""
+for p in $pkgs; do
+  dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+  echo "deps: installing$missing"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  # shellcheck disable=SC2086
+  apt-get install -y -qq $missing
+else
+  echo "deps: Debian packages present"
+fi
+
+command -v node >/dev/null 2>&1 || { echo "deps: node not found" >&2; exit 1; }
+make ort-deps
