@@ -1,0 +1,456 @@
+package gemm
+
+import (
+	"fmt"
+	"sync"
+	"unsafe"
+)
+
+// Register tile of the microkernel: mr rows of A by nr columns of B.
+const (
+	mr = 6
+	nr = 16
+)
+
+// Cache blocking parameters (in elements). A packed block of A (mc×kc,
+// 144 KiB) is meant to live in L2, a packed micro-panel of B (kc×nr,
+// 16 KiB) in L1, and a packed block of B (kc×nc, 2 MiB) in L3.
+const (
+	kcMax = 256
+	mcMax = 144  // multiple of mr
+	ncMax = 2048 // multiple of nr
+)
+
+// useAsm selects the assembly kernels. It is true when the CPU supports
+// them; tests set it to false to exercise the portable Go kernels.
+var useAsm = haveAsm
+
+// Scratch holds the packing buffers used by one GEMM call at a time. Keep
+// one per goroutine and reuse it: after the first few calls its buffers
+// have grown to the size the shapes need and no further allocation takes
+// place. A Scratch must not be used by two goroutines at once. The zero
+// value is ready to use.
+type Scratch struct {
+	abuf, bbuf, xbuf []float32
+	tmp              [mr*nr + 16]float32
+}
+
+var pool = sync.Pool{New: func() any { return new(Scratch) }}
+
+// Sgemm computes C += A·B where A is m×k, B is k×n and C is m×n, all
+// row-major: element (i,j) of A is a[i*lda+j], and likewise for B and C.
+// It uses a Scratch from an internal pool; see Scratch.Sgemm.
+func Sgemm(m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
+	s := pool.Get().(*Scratch)
+	s.Sgemm(m, n, k, a, lda, b, ldb, c, ldc)
+	pool.Put(s)
+}
+
+// SgemmNT computes C += A·Bᵀ where A is m×k, B is n×k and C is m×n, all
+// row-major (B is given as an n×k matrix, the usual [out,in] weight
+// layout). It uses a Scratch from an internal pool; see Scratch.SgemmNT.
+func SgemmNT(m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
+	s := pool.Get().(*Scratch)
+	s.SgemmNT(m, n, k, a, lda, b, ldb, c, ldc)
+	pool.Put(s)
+}
+
+// Sgemm computes C += A·B (A m×k, B k×n, C m×n, row-major with leading
+// dimensions lda ≥ k, ldb ≥ n, ldc ≥ n) using s for packing buffers.
+// It panics if a dimension is negative, a leading dimension is too small
+// or a slice is too short. When k == 0, C is left unchanged.
+func (s *Scratch) Sgemm(m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
+	checkArgs("Sgemm", m, n, k, a, lda, m, k, b, ldb, k, n, c, ldc)
+	if m == 0 || n == 0 || k == 0 {
+		return
+	}
+	switch {
+	case n == 1:
+		// C[:,0] += A·b: one dot product per row of A.
+		x := b[:k]
+		if ldb != 1 {
+			x = s.gather(b, k, ldb)
+		}
+		dots(m, k, a, lda, x, c, ldc)
+	case m == 1:
+		// C[0,:] += a·B: a weighted sum of the rows of B.
+		gemvRows(n, k, a[:k], b, ldb, c[:n])
+	default:
+		s.gemm(m, n, k, a, lda, 1, b, ldb, 1, c, ldc)
+	}
+}
+
+// SgemmNT computes C += A·Bᵀ (A m×k, B n×k, C m×n, row-major with leading
+// dimensions lda ≥ k, ldb ≥ k, ldc ≥ n) using s for packing buffers.
+// It panics if a dimension is negative, a leading dimension is too small
+// or a slice is too short. When k == 0, C is left unchanged.
+func (s *Scratch) SgemmNT(m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
+	checkArgs("SgemmNT", m, n, k, a, lda, m, k, b, ldb, n, k, c, ldc)
+	if m == 0 || n == 0 || k == 0 {
+		return
+	}
+	switch {
+	case n == 1:
+		// C[i,0] += A[i,:]·B[0,:]
+		dots(m, k, a, lda, b[:k], c, ldc)
+	case m == 1:
+		// C[0,j] += B[j,:]·A[0,:]
+		dots(n, k, b, ldb, a[:k], c, 1)
+	default:
+		s.gemm(m, n, k, a, lda, 1, b, 1, ldb, c, ldc)
+	}
+}
+
+// checkArgs validates the arguments of a product whose A is ar×ac with
+// leading dimension lda, B is br×bc with leading dimension ldb and C is
+// m×n with leading dimension ldc. The assembly kernels do no bounds
+// checking, so this must be thorough.
+func checkArgs(name string, m, n, k int, a []float32, lda, ar, ac int, b []float32, ldb, br, bc int, c []float32, ldc int) {
+	if m < 0 || n < 0 || k < 0 {
+		panic(fmt.Sprintf("gemm: %s: negative dimension m=%d n=%d k=%d", name, m, n, k))
+	}
+	check := func(what string, x []float32, ld, rows, cols int) {
+		if ld < max(cols, 1) {
+			panic(fmt.Sprintf("gemm: %s: leading dimension of %s is %d, want ≥ %d", name, what, ld, max(cols, 1)))
+		}
+		if rows == 0 || cols == 0 {
+			return
+		}
+		if need := (rows-1)*ld + cols; len(x) < need {
+			panic(fmt.Sprintf("gemm: %s: len(%s) = %d, want ≥ %d", name, what, len(x), need))
+		}
+	}
+	check("a", a, lda, ar, ac)
+	check("b", b, ldb, br, bc)
+	check("c", c, ldc, m, n)
+}
+
+// gather copies the strided vector x[0], x[inc], … (n elements) into
+// scratch memory and returns it.
+func (s *Scratch) gather(x []float32, n, inc int) []float32 {
+	s.xbuf = grow(s.xbuf, n)
+	v := s.xbuf[:n]
+	for i := range v {
+		v[i] = x[i*inc]
+	}
+	return v
+}
+
+// grow returns a slice of length ≥ n whose first element is 64-byte
+// aligned, reusing buf when it is large enough.
+func grow(buf []float32, n int) []float32 {
+	if len(buf) >= n {
+		return buf
+	}
+	raw := make([]float32, n+16)
+	off := int(uintptr(unsafe.Pointer(&raw[0]))&63) / 4
+	if off != 0 {
+		off = 16 - off
+	}
+	return raw[off : off+n]
+}
+
+// dots computes c[i*incc] += dot(a[i*lda : i*lda+k], x) for i < rows.
+func dots(rows, k int, a []float32, lda int, x []float32, c []float32, incc int) {
+	x = x[:k]
+	i := 0
+	if useAsm && k >= 8 {
+		k8 := k &^ 7
+		var out [4]float32
+		for ; i+4 <= rows; i += 4 {
+			sdot4(k8, &a[i*lda], lda, &x[0], &out)
+			for r := range 4 {
+				row := a[(i+r)*lda+k8 : (i+r)*lda+k]
+				sum := out[r]
+				for p, v := range row {
+					sum += v * x[k8+p]
+				}
+				c[(i+r)*incc] += sum
+			}
+		}
+		for ; i < rows; i++ {
+			row := a[i*lda : i*lda+k]
+			sum := sdot1(k8, &row[0], &x[0])
+			for p := k8; p < k; p++ {
+				sum += row[p] * x[p]
+			}
+			c[i*incc] += sum
+		}
+		return
+	}
+	for ; i < rows; i++ {
+		c[i*incc] += dotGo(a[i*lda:i*lda+k], x)
+	}
+}
+
+// dotGo returns the dot product of x and y (len(y) ≥ len(x)).
+func dotGo(x, y []float32) float32 {
+	y = y[:len(x)]
+	var s0, s1, s2, s3 float32
+	p := 0
+	for ; p+4 <= len(x); p += 4 {
+		xx := x[p : p+4 : p+4]
+		yy := y[p : p+4 : p+4]
+		s0 += xx[0] * yy[0]
+		s1 += xx[1] * yy[1]
+		s2 += xx[2] * yy[2]
+		s3 += xx[3] * yy[3]
+	}
+	for ; p < len(x); p++ {
+		s0 += x[p] * y[p]
+	}
+	return (s0 + s1) + (s2 + s3)
+}
+
+// gemvRows computes c[j] += Σ_p x[p]·b[p*ldb+j] for j < n.
+func gemvRows(n, k int, x []float32, b []float32, ldb int, c []float32) {
+	c = c[:n]
+	j := 0
+	if useAsm {
+		for ; j+64 <= n; j += 64 {
+			saxpyStrip64(k, &x[0], &b[j], ldb, &c[j])
+		}
+		for ; j+8 <= n; j += 8 {
+			saxpyStrip8(k, &x[0], &b[j], ldb, &c[j])
+		}
+	}
+	if j == n {
+		return
+	}
+	// Remaining columns: accumulate row by row (4 rows at a time to cut
+	// the load/store traffic on c).
+	cc := c[j:n]
+	w := len(cc)
+	p := 0
+	for ; p+4 <= k; p += 4 {
+		x0, x1, x2, x3 := x[p], x[p+1], x[p+2], x[p+3]
+		b0 := b[p*ldb+j : p*ldb+j+w]
+		b1 := b[(p+1)*ldb+j : (p+1)*ldb+j+w]
+		b2 := b[(p+2)*ldb+j : (p+2)*ldb+j+w]
+		b3 := b[(p+3)*ldb+j : (p+3)*ldb+j+w]
+		for q := range cc {
+			cc[q] += x0*b0[q] + x1*b1[q] + x2*b2[q] + x3*b3[q]
+		}
+	}
+	for ; p < k; p++ {
+		xp := x[p]
+		bp := b[p*ldb+j : p*ldb+j+w]
+		for q := range cc {
+			cc[q] += xp * bp[q]
+		}
+	}
+}
+
+// gemm computes C += A·B for general strides: A(i,p) = a[i*rsa+p*csa],
+// B(p,j) = b[p*rsb+j*csb], C(i,j) = c[i*ldc+j]. Arguments must have been
+// validated and m, n, k must be positive.
+func (s *Scratch) gemm(m, n, k int, a []float32, rsa, csa int, b []float32, rsb, csb int, c []float32, ldc int) {
+	// The microkernel tile is 6×16. Computing Cᵀ = Bᵀ·Aᵀ instead wastes
+	// less work on partial tiles when n is small (e.g. 1280×49); the
+	// transposed C is written back through the edge path.
+	rsc, csc := ldc, 1
+	if padded(n, mr)*padded(m, nr) < padded(m, mr)*padded(n, nr) {
+		m, n = n, m
+		a, b = b, a
+		rsa, csa, rsb, csb = csb, rsb, csa, rsa
+		rsc, csc = csc, rsc
+	}
+
+	// Split k, m and n into near-equal blocks no larger than the maxima.
+	kb := ceilDiv(k, kcMax)
+	kc0 := ceilDiv(k, kb)
+	mb := ceilDiv(m, mcMax)
+	mc0 := padded(ceilDiv(m, mb), mr)
+	nb := ceilDiv(n, ncMax)
+	nc0 := padded(ceilDiv(n, nb), nr)
+
+	s.abuf = grow(s.abuf, min(mc0, padded(m, mr))*kc0)
+	s.bbuf = grow(s.bbuf, min(nc0, padded(n, nr))*kc0)
+
+	for jc := 0; jc < n; jc += nc0 {
+		nc := min(nc0, n-jc)
+		for pc := 0; pc < k; pc += kc0 {
+			kc := min(kc0, k-pc)
+			bp := s.bbuf[:padded(nc, nr)*kc]
+			packB(bp, kc, nc, b, pc*rsb+jc*csb, rsb, csb)
+			for ic := 0; ic < m; ic += mc0 {
+				mc := min(mc0, m-ic)
+				ap := s.abuf[:padded(mc, mr)*kc]
+				packA(ap, mc, kc, a, ic*rsa+pc*csa, rsa, csa)
+				s.macroKernel(mc, nc, kc, ap, bp, c, ic*rsc+jc*csc, rsc, csc)
+			}
+		}
+	}
+}
+
+// macroKernel multiplies a packed mc×kc block of A by a packed kc×nc block
+// of B and adds the result to C(i,j) = c[off+i*rsc+j*csc].
+func (s *Scratch) macroKernel(mc, nc, kc int, ap, bp []float32, c []float32, off, rsc, csc int) {
+	tmp := s.tmp[:mr*nr]
+	for jr := 0; jr < nc; jr += nr {
+		nrr := min(nr, nc-jr)
+		bpan := bp[jr*kc : jr*kc+nr*kc]
+		for ir := 0; ir < mc; ir += mr {
+			mrr := min(mr, mc-ir)
+			apan := ap[ir*kc : ir*kc+mr*kc]
+			co := off + ir*rsc + jr*csc
+			if mrr == mr && nrr == nr && csc == 1 {
+				// Full tile, stored directly. c was validated, so the
+				// 6×16 block at co is in bounds; check the corners anyway.
+				_ = c[co+(mr-1)*rsc+nr-1]
+				kernel(kc, apan, bpan, c[co:], rsc)
+				continue
+			}
+			clear(tmp)
+			kernel(kc, apan, bpan, tmp, nr)
+			for i := range mrr {
+				t := tmp[i*nr : i*nr+nrr]
+				if csc == 1 {
+					cr := c[co+i*rsc : co+i*rsc+nrr]
+					for j, v := range t {
+						cr[j] += v
+					}
+				} else {
+					for j, v := range t {
+						c[co+i*rsc+j*csc] += v
+					}
+				}
+			}
+		}
+	}
+}
+
+// kernel computes the 6×16 tile C[i*ldc+j] += Σ_p ap[p*6+i]·bp[p*16+j].
+func kernel(kc int, ap, bp, c []float32, ldc int) {
+	if useAsm {
+		sgemmKernel6x16(kc, &ap[0], &bp[0], &c[0], ldc)
+		return
+	}
+	kernelGo(kc, ap, bp, c, ldc)
+}
+
+// kernelGo is the portable microkernel. It walks the 6×16 tile in 2×4
+// sub-tiles so that the eight accumulators stay in registers.
+func kernelGo(kc int, ap, bp, c []float32, ldc int) {
+	ap = ap[:kc*mr]
+	bp = bp[:kc*nr]
+	for i := 0; i < mr; i += 2 {
+		for j := 0; j < nr; j += 4 {
+			var c00, c01, c02, c03, c10, c11, c12, c13 float32
+			ai, bj := i, j
+			for range kc {
+				a := ap[ai : ai+2 : ai+2]
+				b := bp[bj : bj+4 : bj+4]
+				a0, a1 := a[0], a[1]
+				b0, b1, b2, b3 := b[0], b[1], b[2], b[3]
+				c00 += a0 * b0
+				c01 += a0 * b1
+				c02 += a0 * b2
+				c03 += a0 * b3
+				c10 += a1 * b0
+				c11 += a1 * b1
+				c12 += a1 * b2
+				c13 += a1 * b3
+				ai += mr
+				bj += nr
+			}
+			r0 := c[i*ldc+j : i*ldc+j+4 : i*ldc+j+4]
+			r0[0] += c00
+			r0[1] += c01
+			r0[2] += c02
+			r0[3] += c03
+			r1 := c[(i+1)*ldc+j : (i+1)*ldc+j+4 : (i+1)*ldc+j+4]
+			r1[0] += c10
+			r1[1] += c11
+			r1[2] += c12
+			r1[3] += c13
+		}
+	}
+}
+
+// packA copies the mc×kc block A(i,p) = a[off+i*rsa+p*csa] into dst as
+// row panels of mr rows: panel q holds A(q*mr+r, p) at dst[q*mr*kc+p*mr+r].
+// Rows past mc in the last panel are zero.
+func packA(dst []float32, mc, kc int, a []float32, off, rsa, csa int) {
+	for ir := 0; ir < mc; ir += mr {
+		mrr := min(mr, mc-ir)
+		d := dst[ir*kc : ir*kc+mr*kc]
+		o := off + ir*rsa
+		switch {
+		case csa == 1 && mrr == mr:
+			r0 := a[o : o+kc]
+			r1 := a[o+rsa : o+rsa+kc]
+			r2 := a[o+2*rsa : o+2*rsa+kc]
+			r3 := a[o+3*rsa : o+3*rsa+kc]
+			r4 := a[o+4*rsa : o+4*rsa+kc]
+			r5 := a[o+5*rsa : o+5*rsa+kc]
+			for p := range kc {
+				t := d[p*mr : p*mr+mr : p*mr+mr]
+				t[0], t[1], t[2], t[3], t[4], t[5] = r0[p], r1[p], r2[p], r3[p], r4[p], r5[p]
+			}
+		case rsa == 1:
+			for p := range kc {
+				t := d[p*mr : p*mr+mr : p*mr+mr]
+				copy(t, a[o+p*csa:o+p*csa+mrr])
+				clear(t[mrr:])
+			}
+		default:
+			for p := range kc {
+				t := d[p*mr : p*mr+mr : p*mr+mr]
+				for r := range mrr {
+					t[r] = a[o+r*rsa+p*csa]
+				}
+				clear(t[mrr:])
+			}
+		}
+	}
+}
+
+// packB copies the kc×nc block B(p,j) = b[off+p*rsb+j*csb] into dst as
+// column panels of nr columns: panel q holds B(p, q*nr+j) at
+// dst[q*nr*kc+p*nr+j]. Columns past nc in the last panel are zero.
+func packB(dst []float32, kc, nc int, b []float32, off, rsb, csb int) {
+	for jr := 0; jr < nc; jr += nr {
+		nrr := min(nr, nc-jr)
+		d := dst[jr*kc : jr*kc+nr*kc]
+		o := off + jr*csb
+		switch {
+		case csb == 1 && nrr == nr:
+			for p := range kc {
+				*(*[nr]float32)(d[p*nr:]) = *(*[nr]float32)(b[o+p*rsb:])
+			}
+		case csb == 1:
+			for p := range kc {
+				t := d[p*nr : p*nr+nr : p*nr+nr]
+				copy(t, b[o+p*rsb:o+p*rsb+nrr])
+				clear(t[nrr:])
+			}
+		case rsb == 1:
+			// B is stored transposed: column j of B is contiguous.
+			for j := range nrr {
+				col := b[o+j*csb : o+j*csb+kc]
+				for p, v := range col {
+					d[p*nr+j] = v
+				}
+			}
+			if nrr < nr {
+				for p := range kc {
+					clear(d[p*nr+nrr : p*nr+nr])
+				}
+			}
+		default:
+			for p := range kc {
+				t := d[p*nr : p*nr+nr : p*nr+nr]
+				for j := range nrr {
+					t[j] = b[o+p*rsb+j*csb]
+				}
+				clear(t[nrr:])
+			}
+		}
+	}
+}
+
+func ceilDiv(a, b int) int { return (a + b - 1) / b }
+
+// padded rounds x up to a multiple of q.
+func padded(x, q int) int { return ceilDiv(x, q) * q }

@@ -1,0 +1,295 @@
+package gemm
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"sync"
+	"testing"
+)
+
+// paths runs f once per available kernel implementation.
+func paths(t *testing.T, f func(t *testing.T)) {
+	t.Helper()
+	saved := useAsm
+	defer func() { useAsm = saved }()
+	if haveAsm {
+		useAsm = true
+		t.Run("asm", f)
+	} else {
+		t.Log("assembly kernels unavailable; testing the Go kernels only")
+	}
+	useAsm = false
+	t.Run("go", f)
+}
+
+type shape struct {
+	m, n, k       int
+	lda, ldb, ldc int // 0 means tight
+}
+
+func (s shape) String() string {
+	return fmt.Sprintf("m%d_n%d_k%d_ld%d,%d,%d", s.m, s.n, s.k, s.lda, s.ldb, s.ldc)
+}
+
+func testShapes() []shape {
+	var shapes []shape
+	dims := []int{1, 2, 3, 5, 6, 7, 8, 13, 15, 16, 17, 31, 33, 47}
+	ks := []int{0, 1, 2, 3, 7, 8, 9, 16, 17, 31, 33}
+	for _, m := range dims {
+		for _, n := range dims {
+			k := ks[(m*7+n*3)%len(ks)]
+			shapes = append(shapes, shape{m: m, n: n, k: k})
+		}
+	}
+	for _, k := range ks {
+		shapes = append(shapes, shape{m: 7, n: 19, k: k}, shape{m: 1, n: 70, k: k}, shape{m: 13, n: 1, k: k})
+	}
+	shapes = append(shapes,
+		shape{m: 1, n: 1, k: 1},
+		shape{m: 0, n: 5, k: 3}, shape{m: 5, n: 0, k: 3}, shape{m: 0, n: 0, k: 0},
+		// Leading dimensions larger than the widths.
+		shape{m: 9, n: 21, k: 11, lda: 14, ldb: 25, ldc: 30},
+		shape{m: 1, n: 77, k: 300, lda: 301, ldb: 80, ldc: 90},
+		shape{m: 19, n: 1, k: 45, lda: 50, ldb: 3, ldc: 7},
+		shape{m: 30, n: 50, k: 20, lda: 23, ldb: 51, ldc: 64},
+		shape{m: 50, n: 7, k: 33, lda: 40, ldb: 9, ldc: 8},
+		// Large k: several kc blocks, uneven split.
+		shape{m: 13, n: 35, k: 1000},
+		shape{m: 6, n: 16, k: 1025},
+		shape{m: 1, n: 130, k: 700},
+		shape{m: 130, n: 1, k: 700},
+		shape{m: 2, n: 2, k: 5000},
+		// Several mc and nc blocks, and swapped orientation.
+		shape{m: 300, n: 40, k: 20},
+		shape{m: 150, n: 2100, k: 3},
+		shape{m: 40, n: 4200, k: 5},
+		shape{m: 200, n: 49, k: 64},
+		shape{m: 49, n: 200, k: 64},
+		shape{m: 96, n: 196, k: 24},
+	)
+	return shapes
+}
+
+// dims returns the leading dimensions, filling in tight defaults.
+func (s shape) dims(nt bool) (lda, ldb, ldc int) {
+	lda, ldb, ldc = s.lda, s.ldb, s.ldc
+	if lda == 0 {
+		lda = max(s.k, 1)
+	}
+	if ldb == 0 {
+		if nt {
+			ldb = max(s.k, 1)
+		} else {
+			ldb = max(s.n, 1)
+		}
+	}
+	if ldc == 0 {
+		ldc = max(s.n, 1)
+	}
+	if nt && ldb < s.k {
+		ldb = s.k + 2
+	}
+	return
+}
+
+func randSlice(r *rand.Rand, n int, ints bool) []float32 {
+	x := make([]float32, n)
+	for i := range x {
+		if ints {
+			x[i] = float32(r.IntN(9) - 4)
+		} else {
+			x[i] = r.Float32()*2 - 1
+		}
+	}
+	return x
+}
+
+// run multiplies random matrices of shape s (B transposed if nt) and
+// checks C against a float64 reference. With ints, the inputs are small
+// integers, every partial sum is exact and the result must match exactly.
+func run(t *testing.T, s shape, nt, ints bool, seed uint64) {
+	t.Helper()
+	r := rand.New(rand.NewPCG(seed, 1))
+	lda, ldb, ldc := s.dims(nt)
+	brows := s.k
+	if nt {
+		brows = s.n
+	}
+	// Slices are exactly as long as required, so over-reads panic under
+	// the Go kernels and corrupt the canaries checked below otherwise.
+	size := func(rows, cols, ld int) int {
+		if rows == 0 || cols == 0 {
+			return 0
+		}
+		return (rows-1)*ld + cols
+	}
+	bcols := s.n
+	if nt {
+		bcols = s.k
+	}
+	a := randSlice(r, size(s.m, s.k, lda), ints)
+	b := randSlice(r, size(brows, bcols, ldb), ints)
+	c0 := randSlice(r, size(s.m, s.n, ldc)+8, ints)
+	const canary = 12345.5
+	n := len(c0) - 8
+	for i := n; i < len(c0); i++ {
+		c0[i] = canary
+	}
+	// Gaps between rows of C must not be touched either.
+	for i := 0; i < s.m; i++ {
+		for j := s.n; j < ldc && i*ldc+j < n; j++ {
+			c0[i*ldc+j] = canary
+		}
+	}
+	c := append([]float32(nil), c0...)
+	if nt {
+		SgemmNT(s.m, s.n, s.k, a, lda, b, ldb, c[:n], ldc)
+	} else {
+		Sgemm(s.m, s.n, s.k, a, lda, b, ldb, c[:n], ldc)
+	}
+
+	bAt := func(p, j int) float32 {
+		if nt {
+			return b[j*ldb+p]
+		}
+		return b[p*ldb+j]
+	}
+	const u = 0x1p-24 // unit roundoff of float32
+	for i := 0; i < s.m; i++ {
+		for j := 0; j < s.n; j++ {
+			want := float64(c0[i*ldc+j])
+			mag := math.Abs(want)
+			for p := 0; p < s.k; p++ {
+				prod := float64(a[i*lda+p]) * float64(bAt(p, j))
+				want += prod
+				mag += math.Abs(prod)
+			}
+			got := float64(c[i*ldc+j])
+			// Rounding-error bound for any summation order of k+1 terms
+			// (with or without FMA): γ_{k+1}·Σ|terms| ≤ (k+1)u/(1-(k+1)u)·Σ,
+			// plus the final rounding of the result.
+			tol := float64(s.k+2) * u * mag * 1.01
+			if ints {
+				tol = 0
+			}
+			if math.Abs(got-want) > tol || math.IsNaN(got) {
+				t.Fatalf("%v nt=%v: C[%d,%d] = %v, want %v (tol %g)", s, nt, i, j, got, want, tol)
+			}
+		}
+	}
+	for i := 0; i < len(c); i++ {
+		if c0[i] == canary && c[i] != canary {
+			t.Fatalf("%v nt=%v: element %d outside C was modified: %v", s, nt, i, c[i])
+		}
+	}
+}
+
+func TestSgemm(t *testing.T) {
+	paths(t, func(t *testing.T) {
+		for i, s := range testShapes() {
+			run(t, s, false, false, uint64(i))
+			run(t, s, false, true, uint64(i))
+		}
+	})
+}
+
+func TestSgemmNT(t *testing.T) {
+	paths(t, func(t *testing.T) {
+		for i, s := range testShapes() {
+			run(t, s, true, false, uint64(i))
+			run(t, s, true, true, uint64(i))
+		}
+	})
+}
+
+// TestConvShapes covers the im2col / 1×1-convolution shapes the
+// interpreter produces for efficientnet_b0, including column splits
+// as a parallel caller would make them.
+func TestConvShapes(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow")
+	}
+	paths(t, func(t *testing.T) {
+		for i, s := range []shape{
+			{m: 32, n: 12544, k: 27},
+			{m: 96, n: 6272, k: 16, ldb: 12544, ldc: 12544},
+			{m: 144, n: 1568, k: 24, ldb: 3136, ldc: 3136},
+			{m: 1280, n: 49, k: 320},
+			{m: 320, n: 49, k: 1152},
+			{m: 1000, n: 1, k: 1280},
+			{m: 1, n: 1000, k: 1280},
+		} {
+			run(t, s, false, false, uint64(i))
+			run(t, s, true, true, uint64(i))
+		}
+	})
+}
+
+func TestConcurrent(t *testing.T) {
+	// Goroutines write disjoint column blocks of one C.
+	const m, n, k = 37, 400, 53
+	r := rand.New(rand.NewPCG(7, 7))
+	a := randSlice(r, m*k, true)
+	b := randSlice(r, k*n, true)
+	want := make([]float32, m*n)
+	Sgemm(m, n, k, a, k, b, n, want, n)
+	for range 3 {
+		c := make([]float32, m*n)
+		var wg sync.WaitGroup
+		for j := 0; j < n; j += 50 {
+			wg.Go(func() {
+				var s Scratch
+				for range 5 {
+					// Each block is computed 5 times; subtract 4 below.
+					s.Sgemm(m, 50, k, a, k, b[j:], n, c[j:], n)
+				}
+			})
+		}
+		wg.Wait()
+		for i := range c {
+			if c[i] != 5*want[i] {
+				t.Fatalf("c[%d] = %v, want %v", i, c[i], 5*want[i])
+			}
+		}
+	}
+}
+
+func TestSteadyStateNoAlloc(t *testing.T) {
+	const m, n, k = 50, 300, 40
+	a := make([]float32, m*k)
+	b := make([]float32, k*n)
+	c := make([]float32, m*n)
+	var s Scratch
+	s.Sgemm(m, n, k, a, k, b, n, c, n)
+	s.SgemmNT(m, n, k, a, k, b, k, c, n)
+	if got := testing.AllocsPerRun(10, func() {
+		s.Sgemm(m, n, k, a, k, b, n, c, n)
+		s.SgemmNT(m, n, k, a, k, b, k, c, n)
+		s.Sgemm(m, 1, k, a, k, b, n, c, n)
+	}); got != 0 {
+		t.Errorf("Scratch.Sgemm allocates %v times per call", got)
+	}
+}
+
+func TestPanics(t *testing.T) {
+	a := make([]float32, 12)
+	for name, f := range map[string]func(){
+		"short a":   func() { Sgemm(3, 4, 4, a[:11], 4, a, 4, a, 4) },
+		"short b":   func() { Sgemm(3, 4, 3, a, 3, a[:11], 4, a, 4) },
+		"short c":   func() { Sgemm(3, 4, 3, a, 3, a, 4, a[:11], 4) },
+		"small lda": func() { Sgemm(2, 2, 3, a, 2, a, 2, a, 2) },
+		"small ldb": func() { SgemmNT(2, 2, 3, a, 3, a, 2, a, 2) },
+		"small ldc": func() { Sgemm(2, 3, 2, a, 2, a, 3, a, 2) },
+		"negative":  func() { Sgemm(-1, 2, 2, a, 2, a, 2, a, 2) },
+	} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("%s: no panic", name)
+				}
+			}()
+			f()
+		}()
+	}
+}

@@ -1,0 +1,18 @@
+//go:build !amd64 || purego
+
+package gemm
+
+// haveAsm is false: this build has only the portable Go kernels.
+const haveAsm = false
+
+func sgemmKernel6x16(k int, a, b, c *float32, ldc int) { panic("gemm: no assembly kernels") }
+
+func sdot4(k int, a *float32, lda int, x *float32, out *[4]float32) {
+	panic("gemm: no assembly kernels")
+}
+
+func sdot1(k int, a, x *float32) float32 { panic("gemm: no assembly kernels") }
+
+func saxpyStrip64(k int, x, b *float32, ldb int, c *float32) { panic("gemm: no assembly kernels") }
+
+func saxpyStrip8(k int, x, b *float32, ldb int, c *float32) { panic("gemm: no assembly kernels") }
