@@ -223,9 +223,15 @@ func (g *Graph) IsOutput(v *Value) bool { return slices.Contains(g.Outputs, v) }
 func (g *Graph) Sort() error {
 	pending := map[*Node]int{}
 	for _, n := range g.Nodes {
+		pending[n] = 0
+	}
+	for _, n := range g.Nodes {
 		c := 0
 		for _, in := range n.Inputs {
-			if in != nil && in.producer != nil && in.producer.graph == g {
+			if in == nil {
+				continue
+			}
+			if _, ok := pending[in.producer]; ok {
 				c++
 			}
 		}
@@ -246,7 +252,9 @@ func (g *Graph) Sort() error {
 			progress = true
 			for _, o := range n.Outputs {
 				for _, u := range o.uses {
-					pending[u]--
+					if _, ok := pending[u]; ok {
+						pending[u]--
+					}
 				}
 			}
 		}

@@ -20,7 +20,7 @@ func (d Dim) String() string {
 	case d.Size >= 0:
 		return strconv.FormatInt(d.Size, 10)
 	case d.Param != "":
-		return d.Param
+		return nodeName(d.Param)
 	}
 	return "?"
 }
@@ -70,7 +70,7 @@ func (s Shape) NumElements() int64 {
 
 // Equal reports whether two shapes are identical, symbolic names included.
 func (s Shape) Equal(t Shape) bool {
-	if len(s) != len(t) || (s == nil) != (t == nil) {
+	if len(s) != len(t) {
 		return false
 	}
 	for i := range s {

@@ -1,0 +1,142 @@
+package ir
+
+import (
+	"math/rand"
+	"testing"
+)
+
+// naiveBroadcast computes f over numpy broadcasting the slow, obvious way.
+func naiveBroadcast(a, b *Tensor, out []int64, f func(x, y float32) float32) []float32 {
+	n := NumElements(out)
+	res := make([]float32, n)
+	idx := func(sh []int64, o []int64) int {
+		k, s := 0, 1
+		for i := len(sh) - 1; i >= 0; i-- {
+			c := o[i+len(o)-len(sh)]
+			if sh[i] == 1 {
+				c = 0
+			}
+			k += int(c) * s
+			s *= int(sh[i])
+		}
+		return k
+	}
+	o := make([]int64, len(out))
+	for i := 0; i < n; i++ {
+		r := i
+		for d := len(out) - 1; d >= 0; d-- {
+			o[d] = int64(r) % out[d]
+			r /= int(out[d])
+		}
+		res[i] = f(a.Float32s()[idx(a.Shape, o)], b.Float32s()[idx(b.Shape, o)])
+	}
+	return res
+}
+
+func randTensor(r *rand.Rand, shape ...int64) *Tensor {
+	v := make([]float32, NumElements(shape))
+	for i := range v {
+		v[i] = r.Float32()*4 - 2
+	}
+	return FromFloat32(shape, v)
+}
+
+func TestBinaryBroadcast(t *testing.T) {
+	r := rand.New(rand.NewSource(1))
+	cases := [][2][]int64{
+		{{2, 3, 4}, {2, 3, 4}},
+		{{2, 3, 4}, {4}},
+		{{2, 3, 4}, {3, 1}},
+		{{1, 8, 5, 5}, {1, 8, 1, 1}},
+		{{1, 8, 1, 1}, {1, 8, 5, 5}},
+		{{3, 1, 5}, {1, 4, 1}},
+		{{}, {2, 2}},
+		{{2, 1}, {}},
+		{{1, 16, 7, 7}, {16, 1, 1}},
+		{{4, 1, 3, 1}, {1, 5, 1, 2}},
+	}
+	for _, c := range cases {
+		for _, threads := range []int{1, 2} {
+			a, b := randTensor(r, c[0]...), randTensor(r, c[1]...)
+			g := NewGraph("t", 13)
+			x := g.AddInput("a", a.Type())
+			y := g.AddConst("b", b)
+			n := g.NewNode("Sub", "sub", []*Value{x, y}, []string{"out"}, nil)
+			g.Outputs = []*Value{n.Outputs[0]}
+			if err := InferShapes(g); err != nil {
+				t.Fatal(err)
+			}
+			if err := Verify(g); err != nil {
+				t.Fatal(err)
+			}
+			s, err := NewSession(g, SessionOptions{Threads: threads})
+			if err != nil {
+				t.Fatal(err)
+			}
+			out, err := s.Run(a)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s.Close()
+			want := naiveBroadcast(a, b, out[0].Shape, func(x, y float32) float32 { return x - y })
+			for i, v := range out[0].Float32s() {
+				if v != want[i] {
+					t.Fatalf("%v - %v: element %d = %v, want %v", c[0], c[1], i, v, want[i])
+				}
+			}
+		}
+	}
+}
+
+func TestInt64ArithmeticFolds(t *testing.T) {
+	g := mustParse(t, `graph "f" opset=13
+const %a:i64[2] = {7, -9}
+const %b:i64[] = {2}
+%q:i64[2] = Div %a, %b
+%p:i64[2] = Mul %q, %b
+output %p
+`)
+	n, err := FoldConstants(g)
+	if err != nil || n != 2 {
+		t.Fatalf("FoldConstants = %d, %v", n, err)
+	}
+	got := g.Outputs[0].Const.Int64s()
+	if got[0] != 6 || got[1] != -8 {
+		t.Errorf("got %v, want [6 -8]", got)
+	}
+	if err := Verify(g); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestActivations(t *testing.T) {
+	g := mustParse(t, `graph "a" opset=14
+input %x:f32[6]
+%h:f32[6] = HardSwish %x
+%s:f32[6] = HardSigmoid %x {alpha=0.5, beta=0.25}
+%l:f32[6] = LeakyRelu %x {alpha=0.1}
+output %h
+output %s
+output %l
+`)
+	s, err := NewSession(g, SessionOptions{Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := s.Run(FromFloat32([]int64{6}, []float32{-4, -3, -1, 0, 1.5, 4}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := [][]float32{
+		{0, 0, -1.0 / 3, 0, 1.5 * 0.75, 4},
+		{0, 0, 0, 0.25, 1, 1},
+		{-0.4, -0.3, -0.1, 0, 1.5, 4},
+	}
+	for k := range want {
+		for i, v := range out[k].Float32s() {
+			if d := v - want[k][i]; d > 1e-6 || d < -1e-6 {
+				t.Errorf("output %d element %d = %v, want %v", k, i, v, want[k][i])
+			}
+		}
+	}
+}
