@@ -1,0 +1,300 @@
+package onnx
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/litefy/litefy/ir"
+	"github.com/litefy/litefy/ir/onnx/onnxpb"
+)
+
+// ONNX element types and the ir dtypes they map to. Every other ONNX type
+// (double, string, 16-bit integers, complex, bfloat16, ...) is refused.
+var dtypeOf = map[onnxpb.TensorProto_DataType]ir.DType{
+	onnxpb.TensorProto_FLOAT:   ir.Float32,
+	onnxpb.TensorProto_FLOAT16: ir.Float16,
+	onnxpb.TensorProto_INT8:    ir.Int8,
+	onnxpb.TensorProto_UINT8:   ir.Uint8,
+	onnxpb.TensorProto_INT32:   ir.Int32,
+	onnxpb.TensorProto_INT64:   ir.Int64,
+	onnxpb.TensorProto_BOOL:    ir.Bool,
+}
+
+func elemTypeOf(dt ir.DType) (onnxpb.TensorProto_DataType, bool) {
+	for k, v := range dtypeOf {
+		if v == dt {
+			return k, true
+		}
+	}
+	return onnxpb.TensorProto_UNDEFINED, false
+}
+
+func elemTypeName(t int32) string {
+	if s, ok := onnxpb.TensorProto_DataType_name[t]; ok {
+		return s
+	}
+	return "type " + strconv.Itoa(int(t))
+}
+
+// dtype maps an ONNX element type; what names the thing being converted for
+// the error message.
+func dtype(t int32, what string) (ir.DType, error) {
+	if dt, ok := dtypeOf[onnxpb.TensorProto_DataType(t)]; ok {
+		return dt, nil
+	}
+	if t == int32(onnxpb.TensorProto_UNDEFINED) {
+		return ir.Undefined, fmt.Errorf("onnx: %s has no element type", what)
+	}
+	return ir.Undefined, fmt.Errorf("onnx: %s has element type %s, which litefy does not support", what, elemTypeName(t))
+}
+
+// maxTensorBytes bounds a tensor's byte size so that malformed dims cannot
+// overflow the size computation.
+const maxTensorBytes = 1 << 40
+
+// tensorReader decodes TensorProtos, reading external data relative to the
+// model's folder. It reads each external file once; tensors alias its bytes.
+type tensorReader struct {
+	dir   string // the model's folder; "" when the model has none
+	files map[string][]byte
+}
+
+// decode converts t; what names it in errors ("tensor \"w\"").
+func (r *tensorReader) decode(t *onnxpb.TensorProto, what string) (*ir.Tensor, error) {
+	dt, err := dtype(t.GetDataType(), what)
+	if err != nil {
+		return nil, err
+	}
+	if t.Segment != nil {
+		return nil, fmt.Errorf("onnx: %s is segmented, which litefy does not support", what)
+	}
+	shape := append([]int64{}, t.Dims...)
+	n := int64(1)
+	for _, d := range shape {
+		if d < 0 {
+			return nil, fmt.Errorf("onnx: %s has negative dimension in shape %v", what, shape)
+		}
+		if d > 0 && n > maxTensorBytes/d {
+			return nil, fmt.Errorf("onnx: %s is too large: shape %v", what, shape)
+		}
+		n *= d
+	}
+	size := n * int64(dt.Size())
+	if size > maxTensorBytes {
+		return nil, fmt.Errorf("onnx: %s is too large: shape %v", what, shape)
+	}
+	out := &ir.Tensor{DType: dt, Shape: shape}
+	if t.GetDataLocation() == onnxpb.TensorProto_EXTERNAL {
+		b, err := r.external(t, what, size)
+		if err != nil {
+			return nil, err
+		}
+		out.Data = b
+		return out, nil
+	}
+	if t.RawData != nil {
+		if int64(len(t.RawData)) != size {
+			return nil, fmt.Errorf("onnx: %s has %d bytes of raw data, want %d for %s%v", what, len(t.RawData), size, dt, shape)
+		}
+		out.Data = t.RawData // alias: tensors are immutable once in a graph
+		return out, nil
+	}
+	out.Data = make([]byte, size)
+	count := func(got int) error {
+		if int64(got) != n {
+			return fmt.Errorf("onnx: %s has %d values, want %d for %s%v", what, got, n, dt, shape)
+		}
+		return nil
+	}
+	switch dt {
+	case ir.Float32:
+		if err := count(len(t.FloatData)); err != nil {
+			return nil, err
+		}
+		for i, v := range t.FloatData {
+			binary.LittleEndian.PutUint32(out.Data[4*i:], math.Float32bits(v))
+		}
+	case ir.Int64:
+		if err := count(len(t.Int64Data)); err != nil {
+			return nil, err
+		}
+		for i, v := range t.Int64Data {
+			binary.LittleEndian.PutUint64(out.Data[8*i:], uint64(v))
+		}
+	case ir.Int32:
+		if err := count(len(t.Int32Data)); err != nil {
+			return nil, err
+		}
+		for i, v := range t.Int32Data {
+			binary.LittleEndian.PutUint32(out.Data[4*i:], uint32(v))
+		}
+	case ir.Float16: // int32_data holds the bit patterns
+		if err := count(len(t.Int32Data)); err != nil {
+			return nil, err
+		}
+		for i, v := range t.Int32Data {
+			binary.LittleEndian.PutUint16(out.Data[2*i:], uint16(v))
+		}
+	case ir.Int8, ir.Uint8, ir.Bool:
+		if err := count(len(t.Int32Data)); err != nil {
+			return nil, err
+		}
+		for i, v := range t.Int32Data {
+			out.Data[i] = byte(v)
+		}
+	}
+	return out, nil
+}
+
+// external reads the data of a tensor stored outside the model file. The
+// location must stay inside the model's folder: absolute paths, ".." and
+// symbolic links leading out of it are refused.
+func (r *tensorReader) external(t *onnxpb.TensorProto, what string, size int64) ([]byte, error) {
+	var loc string
+	offset, length := int64(0), int64(-1)
+	for _, kv := range t.ExternalData {
+		var err error
+		switch kv.GetKey() {
+		case "location":
+			loc = kv.GetValue()
+		case "offset":
+			offset, err = strconv.ParseInt(kv.GetValue(), 10, 64)
+		case "length":
+			length, err = strconv.ParseInt(kv.GetValue(), 10, 64)
+		}
+		if err != nil || offset < 0 || (kv.GetKey() == "length" && length < 0) {
+			return nil, fmt.Errorf("onnx: %s: bad external data %s %q", what, kv.GetKey(), kv.GetValue())
+		}
+	}
+	if loc == "" {
+		return nil, fmt.Errorf("onnx: %s: external data has no location", what)
+	}
+	if r.dir == "" {
+		return nil, fmt.Errorf("onnx: %s: external data %q but the model has no folder to read it from", what, loc)
+	}
+	clean := filepath.Clean(filepath.FromSlash(loc))
+	if filepath.IsAbs(clean) || filepath.VolumeName(clean) != "" || strings.HasPrefix(loc, "/") ||
+		clean == ".." || strings.HasPrefix(clean, ".."+string(filepath.Separator)) {
+		return nil, fmt.Errorf("onnx: %s: external data location %q is outside the model's folder", what, loc)
+	}
+	data, ok := r.files[clean]
+	if !ok {
+		// os.Root refuses paths, symbolic links included, that leave dir.
+		root, err := os.OpenRoot(r.dir)
+		if err != nil {
+			return nil, fmt.Errorf("onnx: %s: external data location %q: %v", what, loc, err)
+		}
+		data, err = root.ReadFile(clean)
+		root.Close()
+		if err != nil {
+			return nil, fmt.Errorf("onnx: %s: external data location %q: %v", what, loc, err)
+		}
+		if r.files == nil {
+			r.files = map[string][]byte{}
+		}
+		r.files[clean] = data
+	}
+	if length < 0 {
+		length = int64(len(data)) - offset
+	}
+	if offset > int64(len(data)) || length > int64(len(data))-offset {
+		return nil, fmt.Errorf("onnx: %s: external data %q offset %d length %d is past its end (%d bytes)", what, loc, offset, length, len(data))
+	}
+	if length != size {
+		return nil, fmt.Errorf("onnx: %s: external data %q has %d bytes, want %d", what, loc, length, size)
+	}
+	return data[offset : offset+length : offset+length], nil
+}
+
+// encodeTensor converts t to a TensorProto with little-endian raw data.
+// Its errors have no "onnx: " prefix; callers add context.
+func encodeTensor(name string, t *ir.Tensor) (*onnxpb.TensorProto, error) {
+	et, ok := elemTypeOf(t.DType)
+	if !ok {
+		return nil, fmt.Errorf("tensor %q has dtype %s, which ONNX export does not support", name, t.DType)
+	}
+	if want := ir.NumElements(t.Shape) * t.DType.Size(); len(t.Data) != want {
+		return nil, fmt.Errorf("tensor %q has %d bytes, want %d for %s%v", name, len(t.Data), want, t.DType, t.Shape)
+	}
+	p := &onnxpb.TensorProto{
+		Dims:     append([]int64{}, t.Shape...),
+		DataType: ptr(int32(et)),
+		RawData:  t.Data,
+	}
+	if p.RawData == nil {
+		p.RawData = []byte{}
+	}
+	if name != "" {
+		p.Name = &name
+	}
+	return p, nil
+}
+
+// decodeType converts a value's declared type. A missing shape gives a nil
+// (unknown-rank) shape; dimensions without a value are unknown, keeping
+// their symbolic name.
+func decodeType(vi *onnxpb.ValueInfoProto, what string) (ir.Type, error) {
+	tp := vi.GetType()
+	if tp == nil {
+		return ir.Type{}, fmt.Errorf("onnx: %s has no type", what)
+	}
+	tt := tp.GetTensorType()
+	if tt == nil {
+		return ir.Type{}, fmt.Errorf("onnx: %s is not a tensor, which litefy does not support", what)
+	}
+	dt, err := dtype(tt.GetElemType(), what)
+	if err != nil {
+		return ir.Type{}, err
+	}
+	t := ir.Type{DType: dt}
+	if tt.Shape != nil {
+		t.Shape = make(ir.Shape, len(tt.Shape.Dim))
+		for i, d := range tt.Shape.Dim {
+			t.Shape[i] = ir.Dim{Size: -1}
+			switch v := d.GetValue().(type) {
+			case *onnxpb.TensorShapeProto_Dimension_DimValue:
+				if v.DimValue >= 0 { // some exporters write -1 for a dynamic dim
+					t.Shape[i].Size = v.DimValue
+				}
+			case *onnxpb.TensorShapeProto_Dimension_DimParam:
+				t.Shape[i].Param = v.DimParam
+			}
+		}
+	}
+	return t, nil
+}
+
+// encodeType builds a ValueInfoProto; a value with no known dtype gets no type.
+func encodeType(name string, t ir.Type) (*onnxpb.ValueInfoProto, error) {
+	vi := &onnxpb.ValueInfoProto{Name: &name}
+	if t.DType == ir.Undefined {
+		return vi, nil
+	}
+	et, ok := elemTypeOf(t.DType)
+	if !ok {
+		return nil, fmt.Errorf("onnx: value %q has dtype %s, which ONNX export does not support", name, t.DType)
+	}
+	tt := &onnxpb.TypeProto_Tensor{ElemType: ptr(int32(et))}
+	if t.Shape != nil {
+		tt.Shape = &onnxpb.TensorShapeProto{Dim: make([]*onnxpb.TensorShapeProto_Dimension, len(t.Shape))}
+		for i, d := range t.Shape {
+			pd := &onnxpb.TensorShapeProto_Dimension{}
+			switch {
+			case d.Known():
+				pd.Value = &onnxpb.TensorShapeProto_Dimension_DimValue{DimValue: d.Size}
+			case d.Param != "":
+				pd.Value = &onnxpb.TensorShapeProto_Dimension_DimParam{DimParam: d.Param}
+			}
+			tt.Shape.Dim[i] = pd
+		}
+	}
+	vi.Type = &onnxpb.TypeProto{Value: &onnxpb.TypeProto_TensorType{TensorType: tt}}
+	return vi, nil
+}
+
+func ptr[T any](v T) *T { return &v }
