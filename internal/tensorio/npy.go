@@ -1,0 +1,215 @@
+// Package tensorio reads and writes ir tensors as NumPy .npy files, with
+// the maintained npyio library doing the format work.
+package tensorio
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+
+	"codeberg.org/sbinet/npyio/npy"
+
+	"github.com/litefy/litefy/ir"
+)
+
+var npyTypes = map[string]ir.DType{
+	"<f4": ir.Float32, "<f2": ir.Float16, "|i1": ir.Int8, "|u1": ir.Uint8,
+	"<i4": ir.Int32, "<i8": ir.Int64, "|b1": ir.Bool,
+}
+
+// ReadNPY reads a C-ordered, little-endian .npy file.
+func ReadNPY(path string) (*ir.Tensor, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return DecodeNPY(data, path)
+}
+
+// DecodeNPY decodes .npy bytes; name is used in errors.
+func DecodeNPY(data []byte, name string) (t *ir.Tensor, err error) {
+	defer func() {
+		// npyio reports some malformed headers by panicking.
+		if r := recover(); r != nil {
+			t, err = nil, fmt.Errorf("%s: not a valid .npy file: %v", name, r)
+		}
+	}()
+	r, err := npy.NewReader(bytes.NewReader(data))
+	if err != nil {
+		return nil, fmt.Errorf("%s: not a valid .npy file: %v", name, err)
+	}
+	h := r.Header.Descr
+	if h.Fortran {
+		return nil, fmt.Errorf("%s: Fortran-ordered arrays are not supported; save with C order", name)
+	}
+	typ := strings.Trim(h.Type, "'\"")
+	dt, ok := npyTypes[typ]
+	if !ok {
+		return nil, fmt.Errorf("%s: unsupported .npy dtype %q (want one of <f4 <f2 |i1 |u1 <i4 <i8 |b1)", name, typ)
+	}
+	shape := make([]int64, len(h.Shape))
+	for i, d := range h.Shape {
+		shape[i] = int64(d)
+	}
+	t = ir.NewTensor(dt, shape)
+	var ptr any
+	switch dt {
+	case ir.Float32:
+		v := t.Float32s()
+		ptr = &v
+	case ir.Int64:
+		v := t.Int64s()
+		ptr = &v
+	case ir.Int32:
+		v := t.Int32s()
+		ptr = &v
+	case ir.Float16:
+		v := make([]uint16, t.Len())
+		if err := readInto(r, &v, name); err != nil {
+			return nil, err
+		}
+		for i, x := range v {
+			t.Data[2*i], t.Data[2*i+1] = byte(x), byte(x>>8)
+		}
+		return t, nil
+	case ir.Int8:
+		v := make([]int8, t.Len())
+		if err := readInto(r, &v, name); err != nil {
+			return nil, err
+		}
+		for i, x := range v {
+			t.Data[i] = byte(x)
+		}
+		return t, nil
+	case ir.Bool:
+		v := make([]bool, t.Len())
+		if err := readInto(r, &v, name); err != nil {
+			return nil, err
+		}
+		for i, x := range v {
+			if x {
+				t.Data[i] = 1
+			}
+		}
+		return t, nil
+	default:
+		ptr = &t.Data
+	}
+	if err := readInto(r, ptr, name); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+func readInto(r *npy.Reader, ptr any, name string) error {
+	want := reflect.ValueOf(ptr).Elem().Len()
+	if err := r.Read(ptr); err != nil {
+		return fmt.Errorf("%s: %v", name, err)
+	}
+	if got := reflect.ValueOf(ptr).Elem().Len(); got != want {
+		return fmt.Errorf("%s: holds %d elements, header says %d", name, got, want)
+	}
+	return nil
+}
+
+// EncodeNPY encodes t as .npy bytes.
+func EncodeNPY(t *ir.Tensor) ([]byte, error) {
+	var flat reflect.Value
+	switch t.DType {
+	case ir.Float32:
+		flat = reflect.ValueOf(t.Float32s())
+	case ir.Int64:
+		flat = reflect.ValueOf(t.Int64s())
+	case ir.Int32:
+		flat = reflect.ValueOf(t.Int32s())
+	case ir.Uint8:
+		flat = reflect.ValueOf(t.Data)
+	case ir.Int8:
+		v := make([]int8, len(t.Data))
+		for i, b := range t.Data {
+			v[i] = int8(b)
+		}
+		flat = reflect.ValueOf(v)
+	case ir.Bool:
+		v := make([]bool, len(t.Data))
+		for i, b := range t.Data {
+			v[i] = b != 0
+		}
+		flat = reflect.ValueOf(v)
+	default:
+		return nil, fmt.Errorf("tensorio: cannot write %s tensors as .npy", t.DType)
+	}
+	var buf bytes.Buffer
+	var err error
+	if len(t.Shape) == 0 {
+		err = npy.Write(&buf, flat.Index(0).Interface())
+	} else {
+		err = npy.Write(&buf, nest(flat, t.Shape).Interface())
+	}
+	if err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// nest turns a flat slice into nested slices of the given shape, the form
+// from which npyio takes the array's shape.
+func nest(flat reflect.Value, shape []int64) reflect.Value {
+	if len(shape) == 1 {
+		return flat
+	}
+	inner := 1
+	for _, d := range shape[1:] {
+		inner *= int(d)
+	}
+	typ := flat.Type()
+	for range shape[1:] {
+		typ = reflect.SliceOf(typ)
+	}
+	out := reflect.MakeSlice(typ, int(shape[0]), int(shape[0]))
+	for i := 0; i < int(shape[0]); i++ {
+		out.Index(i).Set(nest(flat.Slice(i*inner, (i+1)*inner), shape[1:]))
+	}
+	return out
+}
+
+// WriteNPY writes t to path atomically: a temporary file in the same
+// folder, renamed into place once complete.
+func WriteNPY(path string, t *ir.Tensor) error {
+	b, err := EncodeNPY(t)
+	if err != nil {
+		return err
+	}
+	return WriteFileAtomic(path, b)
+}
+
+// WriteFileAtomic writes data to a temporary file beside path and renames
+// it into place, so a failure never leaves a half-written file.
+func WriteFileAtomic(path string, data []byte) error {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		os.Remove(tmp)
+		return err
+	}
+	if err := f.Close(); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	if err := os.Chmod(tmp, 0o644); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	return nil
+}
