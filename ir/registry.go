@@ -33,6 +33,10 @@ type OpDef struct {
 	// alone (Shape); nil results mean it cannot.
 	Fold func(n *Node) []*Tensor
 
+	// MACs, when set, counts the multiply-accumulates n performs per
+	// inference; ops without it count as zero.
+	MACs func(n *Node) int64
+
 	// NoFold marks ops whose outputs must not be folded into constants
 	// even when every input is constant.
 	NoFold bool

@@ -1,0 +1,103 @@
+// Command litefy converts ONNX models into edge-friendly ("lite") variants
+// and inspects, runs and diffs them. Every command is a thin shell over the
+// library packages (ir, ir/onnx, ...), so a training pipeline can make the
+// same calls.
+//
+// Exit status: 0 success, 1 bad input (the model, a file, a value), 2 usage.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// usageError marks errors in how litefy was called (exit status 2).
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+
+func usagef(format string, args ...any) error { return usageError{fmt.Errorf(format, args...)} }
+
+// run executes one command line and returns the exit status.
+func run(args []string, stdout, stderr io.Writer) (code int) {
+	defer func() {
+		// A panic is a litefy bug; still answer with one line and a status.
+		if r := recover(); r != nil {
+			fmt.Fprintf(stderr, "litefy: internal error: %v\n", r)
+			code = 1
+		}
+	}()
+	root := newRootCmd()
+	root.SetArgs(args)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	err := root.Execute()
+	if err == nil {
+		return 0
+	}
+	msg := strings.ReplaceAll(err.Error(), "\n", " ")
+	fmt.Fprintf(stderr, "litefy: %s\n", msg)
+	var ue usageError
+	if errors.As(err, &ue) {
+		fmt.Fprintf(stderr, "Run 'litefy --help' for usage.\n")
+		return 2
+	}
+	return 1
+}
+
+func newRootCmd() *cobra.Command {
+	var opt convertOptions
+	root := &cobra.Command{
+		Use:   "litefy MODEL.onnx -o OUT.onnx",
+		Short: "Make ONNX models edge-friendly: import, rewrite, quantize, export",
+		Long: `litefy imports an ONNX model, checks it, and writes it back out.
+
+  litefy MODEL.onnx -o OUT.onnx      import, verify and export
+  litefy inspect MODEL.onnx          inputs, outputs, op histogram, params, MACs
+  litefy run MODEL.onnx --input x.npy --output y.npy
+                                     run the reference interpreter`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) != 1 {
+				return usagef("expected one MODEL argument, got %d", len(args))
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if opt.output == "" {
+				return usagef("missing -o OUT")
+			}
+			return convert(args[0], opt)
+		},
+	}
+	root.Flags().StringVarP(&opt.output, "output", "o", "", "output file (.onnx)")
+	root.Flags().StringArrayVar(&opt.inputShapes, "input-shape", nil, "fix an input's dynamic dims: NAME=1,3,224,224 (repeatable)")
+	root.Flags().BoolVar(&opt.verify, "verify", false, "run the IR verifier after every step")
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
+	root.AddCommand(newInspectCmd(), newRunCmd())
+	for _, c := range root.Commands() {
+		c.SilenceUsage, c.SilenceErrors = true, true
+		c.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
+	}
+	root.CompletionOptions.DisableDefaultCmd = true
+	return root
+}
+
+func exactArgs(n int, what string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) != n {
+			return usagef("%s: expected %s", cmd.Name(), what)
+		}
+		return nil
+	}
+}
