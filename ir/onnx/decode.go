@@ -293,7 +293,14 @@ func fixShape(v *ir.Value, dims []int64) error {
 // nodes, but litefy sorts rather than refuses. A true cycle is an error.
 func (b *builder) order() ([]int, error) {
 	producer := map[string]int{}
+	nodeNames := map[string]bool{}
 	for i, np := range b.nodes {
+		if name := np.GetName(); name != "" {
+			if nodeNames[name] {
+				return nil, fmt.Errorf("onnx: two nodes are named %q", name)
+			}
+			nodeNames[name] = true
+		}
 		for _, o := range np.Output {
 			if o == "" {
 				continue
@@ -348,11 +355,16 @@ func (b *builder) cycle(pending []int, producer map[string]int) error {
 	var path []int
 	for i := start; ; {
 		if k, ok := pos[i]; ok {
+			// The path runs from readers to producers: reverse it into data
+			// flow order and start from the node that comes first in the file.
+			cyc := slices.Clone(path[k:])
+			slices.Reverse(cyc)
+			first := slices.Index(cyc, slices.Min(cyc))
+			cyc = append(cyc[first:], cyc[:first]...)
 			var names []string
-			for _, j := range path[k:] {
+			for _, j := range cyc {
 				names = append(names, fmt.Sprintf("%q", b.label(j)))
 			}
-			slices.Reverse(names)
 			return fmt.Errorf("onnx: graph has a cycle through nodes %s", strings.Join(names, ", "))
 		}
 		pos[i] = len(path)
