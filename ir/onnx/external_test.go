@@ -1,0 +1,150 @@
+package onnx_test
+
+import (
+	"encoding/binary"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/litefy/litefy/ir/onnx"
+	"github.com/litefy/litefy/ir/onnx/onnxpb"
+)
+
+func externalTensor(name string, dims []int64, kv ...string) *onnxpb.TensorProto {
+	dt := int32(f32)
+	t := &onnxpb.TensorProto{Name: sp(name), Dims: dims, DataType: &dt,
+		DataLocation: onnxpb.TensorProto_EXTERNAL.Enum()}
+	for i := 0; i < len(kv); i += 2 {
+		t.ExternalData = append(t.ExternalData, &onnxpb.StringStringEntryProto{Key: sp(kv[i]), Value: sp(kv[i+1])})
+	}
+	return t
+}
+
+// externalModel returns a model whose weights a and b are read from files.
+func externalModel(a, b *onnxpb.TensorProto) *onnxpb.ModelProto {
+	return model(13, &onnxpb.GraphProto{
+		Input:       []*onnxpb.ValueInfoProto{value("x", f32, 2)},
+		Output:      []*onnxpb.ValueInfoProto{value("y", f32, 2)},
+		Initializer: []*onnxpb.TensorProto{a, b},
+		Node: []*onnxpb.NodeProto{
+			node("Add", "add", []string{"x", "a"}, []string{"s"}),
+			node("Add", "add2", []string{"s", "b"}, []string{"y"}),
+		},
+	})
+}
+
+func writeFloats(t *testing.T, path string, v ...float32) {
+	t.Helper()
+	b := make([]byte, 4*len(v))
+	for i, x := range v {
+		binary.LittleEndian.PutUint32(b[4*i:], math.Float32bits(x))
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestExternalData(t *testing.T) {
+	dir := t.TempDir()
+	writeFloats(t, filepath.Join(dir, "weights.bin"), 9, 1, 2, 3, 4)
+	writeFloats(t, filepath.Join(dir, "sub", "b.bin"), 5, 6)
+	m := externalModel(
+		externalTensor("a", []int64{2}, "location", "weights.bin", "offset", "4", "length", "8"),
+		externalTensor("b", []int64{2}, "location", "sub/b.bin"),
+	)
+	path := filepath.Join(dir, "model.onnx")
+	if err := os.WriteFile(path, marshal(t, m), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	g, err := onnx.Load(path, onnx.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string][]float32{}
+	for _, c := range g.Consts {
+		got[c.Name] = c.Const.Float32s()
+	}
+	if !slices.Equal(got["a"], []float32{1, 2}) || !slices.Equal(got["b"], []float32{5, 6}) {
+		t.Errorf("constants %v", got)
+	}
+	// Decode reads from the folder it is given, and refuses without one.
+	if _, err := onnx.Decode(marshal(t, m), dir, onnx.Options{}); err != nil {
+		t.Errorf("Decode with dir: %v", err)
+	}
+	_, err = onnx.Decode(marshal(t, m), "", onnx.Options{})
+	wantErr(t, err.Error(), `onnx: initializer "a": external data "weights.bin" but the model has no folder to read it from`)
+}
+
+func TestExternalDataErrors(t *testing.T) {
+	dir, outside := t.TempDir(), t.TempDir()
+	writeFloats(t, filepath.Join(dir, "w.bin"), 1, 2)
+	writeFloats(t, filepath.Join(outside, "secret.bin"), 1, 2)
+	if err := os.Symlink(filepath.Join(outside, "secret.bin"), filepath.Join(dir, "link.bin")); err != nil {
+		t.Skip("no symbolic links:", err)
+	}
+	os.Symlink(outside, filepath.Join(dir, "linkdir"))
+	os.Symlink("w.bin", filepath.Join(dir, "inside.bin")) // a link that stays inside is fine
+
+	ok := externalTensor("b", []int64{2}, "location", "inside.bin")
+	for _, c := range []struct {
+		kv   []string
+		want string // the error, or "" when the model loads
+	}{
+		{[]string{"location", "w.bin"}, ""},
+		{[]string{"location", "./w.bin", "offset", "0", "length", "8"}, ""},
+		{[]string{"location", filepath.Join(outside, "secret.bin")},
+			`onnx: initializer "a": external data location "` + filepath.Join(outside, "secret.bin") + `" is outside the model's folder`},
+		{[]string{"location", "../secret.bin"}, `onnx: initializer "a": external data location "../secret.bin" is outside the model's folder`},
+		{[]string{"location", "sub/../../secret.bin"},
+			`onnx: initializer "a": external data location "sub/../../secret.bin" is outside the model's folder`},
+		{[]string{"location", ".."}, `onnx: initializer "a": external data location ".." is outside the model's folder`},
+		{[]string{"location", "link.bin"}, `onnx: initializer "a": external data location "link.bin": openat link.bin: path escapes from parent`},
+		{[]string{"location", "linkdir/secret.bin"},
+			`onnx: initializer "a": external data location "linkdir/secret.bin": openat linkdir/secret.bin: path escapes from parent`},
+		{[]string{"location", "missing.bin"},
+			`onnx: initializer "a": external data location "missing.bin": openat missing.bin: no such file or directory`},
+		{[]string{"offset", "0"}, `onnx: initializer "a": external data has no location`},
+		{[]string{"location", "w.bin", "offset", "4"}, `onnx: initializer "a": external data "w.bin" has 4 bytes, want 8`},
+		{[]string{"location", "w.bin", "offset", "12", "length", "8"},
+			`onnx: initializer "a": external data "w.bin" offset 12 length 8 is past its end (8 bytes)`},
+		{[]string{"location", "w.bin", "offset", "4", "length", "8"},
+			`onnx: initializer "a": external data "w.bin" offset 4 length 8 is past its end (8 bytes)`},
+		{[]string{"location", "w.bin", "offset", "-1"}, `onnx: initializer "a": bad external data offset "-1"`},
+		{[]string{"location", "w.bin", "length", "x"}, `onnx: initializer "a": bad external data length "x"`},
+	} {
+		m := externalModel(externalTensor("a", []int64{2}, c.kv...), ok)
+		_, err := onnx.Decode(marshal(t, m), dir, onnx.Options{})
+		switch {
+		case c.want == "" && err != nil:
+			t.Errorf("%q: %v", c.kv, err)
+		case c.want == "":
+		case err == nil:
+			t.Errorf("%q: no error", c.kv)
+		default:
+			wantErr(t, err.Error(), c.want)
+		}
+	}
+}
+
+func TestExternalDataNotInDir(t *testing.T) {
+	// A model loaded from a folder cannot read a sibling folder's file
+	// through a relative path, even one that exists.
+	root := t.TempDir()
+	writeFloats(t, filepath.Join(root, "other", "w.bin"), 1, 2)
+	dir := filepath.Join(root, "model")
+	os.Mkdir(dir, 0o755)
+	m := externalModel(externalTensor("a", []int64{2}, "location", "../other/w.bin"),
+		externalTensor("b", []int64{2}, "location", "../other/w.bin"))
+	path := filepath.Join(dir, "m.onnx")
+	os.WriteFile(path, marshal(t, m), 0o644)
+	_, err := onnx.Load(path, onnx.Options{})
+	if err == nil || !strings.Contains(err.Error(), `external data location "../other/w.bin" is outside the model's folder`) {
+		t.Errorf("error %v", err)
+	}
+}
