@@ -1,0 +1,172 @@
+// Package passes rewrites litefy IR graphs. A pass is a documented value
+// (Name, Doc, Run) in the manner of x/tools/go/analysis; a pipeline is an
+// ordered table of passes, and ordering constraints between passes are
+// data, checked when a pipeline is built (see constraints).
+package passes
+
+import (
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+
+	"github.com/litefy/litefy/ir"
+)
+
+// A Pass transforms a graph in place.
+type Pass struct {
+	// Name identifies the pass in flags (--dump-after=Name); an identifier.
+	Name string
+	// Doc describes the pass; its first line is the title.
+	Doc string
+	// Run applies the pass. It reports what it did through c.Notef.
+	Run func(c *Context) error
+}
+
+// Title returns the first line of the pass's documentation.
+func (p *Pass) Title() string { t, _, _ := strings.Cut(p.Doc, "\n"); return t }
+
+// Context is what a pass sees while it runs.
+type Context struct {
+	Graph *ir.Graph
+	pass  *Pass
+	notes *[]Note
+}
+
+// Note is one finding a pass reports: a block removed, a gate left alone.
+type Note struct {
+	Pass string `json:"pass"`
+	Node string `json:"node,omitempty"`
+	Msg  string `json:"msg"`
+}
+
+// Notef records a finding about node n (which may be nil).
+func (c *Context) Notef(n *ir.Node, format string, args ...any) {
+	note := Note{Pass: c.pass.Name, Msg: fmt.Sprintf(format, args...)}
+	if n != nil {
+		note.Node = n.Name
+	}
+	*c.notes = append(*c.notes, note)
+}
+
+// Pipeline is an ordered list of passes.
+type Pipeline struct {
+	Name   string
+	Doc    string
+	Passes []*Pass
+}
+
+// Options controls Pipeline.Run.
+type Options struct {
+	// Verify runs ir.Verify before the first pass and after every pass;
+	// a failure names the pass that broke the graph.
+	Verify bool
+	// DumpAfter names a pass after which the graph's text form is written
+	// to Dump.
+	DumpAfter string
+	Dump      io.Writer
+}
+
+// Run applies the pipeline's passes in order and returns their notes.
+func (p *Pipeline) Run(g *ir.Graph, opt Options) ([]Note, error) {
+	if opt.DumpAfter != "" && !slices.ContainsFunc(p.Passes, func(q *Pass) bool { return q.Name == opt.DumpAfter }) {
+		return nil, fmt.Errorf("passes: pipeline %s has no pass %q", p.Name, opt.DumpAfter)
+	}
+	var notes []Note
+	if opt.Verify {
+		if err := ir.Verify(g); err != nil {
+			return nil, fmt.Errorf("passes: input graph: %v", err)
+		}
+	}
+	for _, pass := range p.Passes {
+		c := &Context{Graph: g, pass: pass, notes: &notes}
+		if err := pass.Run(c); err != nil {
+			return notes, fmt.Errorf("%s: %w", pass.Name, err)
+		}
+		if opt.Verify {
+			if err := ir.Verify(g); err != nil {
+				return notes, fmt.Errorf("passes: after %s (a litefy bug): %v", pass.Name, err)
+			}
+		}
+		if pass.Name == opt.DumpAfter && opt.Dump != nil {
+			fmt.Fprintf(opt.Dump, "# after %s\n", pass.Name)
+			ir.Fprint(opt.Dump, g, ir.PrintOptions{ElideOver: 32})
+		}
+	}
+	return notes, nil
+}
+
+// constraint says pass Before must run before pass After whenever a
+// pipeline contains both.
+type constraint struct{ Before, After, Why string }
+
+var constraints = []constraint{
+	{"RemoveIdentity", "FoldConstants", "Identity nodes on weights hide constants from folding"},
+	{"FoldConstants", "FoldBatchNorm", "BatchNorm folding needs the Conv weights and BN statistics as constants"},
+	{"FoldBatchNorm", "EliminateDeadCode", "folding leaves the old weights unused"},
+}
+
+// CheckOrder reports the first ordering constraint p breaks, and unknown
+// or duplicate pass names.
+func (p *Pipeline) CheckOrder() error {
+	pos := map[string]int{}
+	for i, pass := range p.Passes {
+		if pass.Name == "" || pass.Doc == "" || pass.Run == nil {
+			return fmt.Errorf("pipeline %s: pass %d needs Name, Doc and Run", p.Name, i)
+		}
+		if _, dup := pos[pass.Name]; dup {
+			return fmt.Errorf("pipeline %s: pass %s appears twice", p.Name, pass.Name)
+		}
+		pos[pass.Name] = i
+	}
+	for _, c := range constraints {
+		b, okb := pos[c.Before]
+		a, oka := pos[c.After]
+		if okb && oka && b > a {
+			return fmt.Errorf("pipeline %s: %s must run before %s: %s", p.Name, c.Before, c.After, c.Why)
+		}
+	}
+	return nil
+}
+
+// Cleanup is always first: it removes no-ops, folds constants and
+// BatchNorm, and drops dead code, so later passes see one spelling.
+var Cleanup = &Pipeline{
+	Name:   "cleanup",
+	Doc:    "remove no-op nodes, fold constants and BatchNorm, drop dead code",
+	Passes: []*Pass{RemoveIdentity, FoldConstants, FoldBatchNorm, EliminateDeadCode},
+}
+
+// Pipelines lists every pipeline by name.
+var Pipelines = []*Pipeline{Cleanup}
+
+// Lookup returns the named pipeline, or nil.
+func Lookup(name string) *Pipeline {
+	for _, p := range Pipelines {
+		if p.Name == name {
+			return p
+		}
+	}
+	return nil
+}
+
+// All returns every pass of every pipeline, once each, in pipeline order.
+func All() []*Pass {
+	var all []*Pass
+	for _, p := range Pipelines {
+		for _, q := range p.Passes {
+			if !slices.Contains(all, q) {
+				all = append(all, q)
+			}
+		}
+	}
+	return all
+}
+
+func init() {
+	for _, p := range Pipelines {
+		if err := p.CheckOrder(); err != nil {
+			panic("passes: " + err.Error())
+		}
+	}
+}
