@@ -12,14 +12,9 @@ const (
 	nr = 16
 )
 
-// Cache blocking parameters (in elements). A packed block of A (mc×kc,
-// 144 KiB) is meant to live in L2, a packed micro-panel of B (kc×nr,
-// 16 KiB) in L1, and a packed block of B (kc×nc, 2 MiB) in L3.
-const (
-	kcMax = 256
-	mcMax = 144  // multiple of mr
-	ncMax = 2048 // multiple of nr
-)
+// kcMax is the largest k block: the 6×kc rows of A used by a row of
+// tiles (6 KiB) stay in L1 and the kc×nc block of B in L2.
+const kcMax = 256
 
 // useAsm selects the assembly kernels. It is true when the CPU supports
 // them; tests set it to false to exercise the portable Go kernels.
@@ -76,7 +71,7 @@ func (s *Scratch) Sgemm(m, n, k int, a []float32, lda int, b []float32, ldb int,
 		// C[0,:] += a·B: a weighted sum of the rows of B.
 		gemvRows(n, k, a[:k], b, ldb, c[:n])
 	default:
-		s.gemm(m, n, k, a, lda, 1, b, ldb, 1, c, ldc)
+		s.gemm(m, n, k, a, lda, b, ldb, 1, c, ldc)
 	}
 }
 
@@ -97,7 +92,7 @@ func (s *Scratch) SgemmNT(m, n, k int, a []float32, lda int, b []float32, ldb in
 		// C[0,j] += B[j,:]·A[0,:]
 		dots(n, k, b, ldb, a[:k], c, 1)
 	default:
-		s.gemm(m, n, k, a, lda, 1, b, 1, ldb, c, ldc)
+		s.gemm(m, n, k, a, lda, b, 1, ldb, c, ldc)
 	}
 }
 
@@ -241,108 +236,152 @@ func gemvRows(n, k int, x []float32, b []float32, ldb int, c []float32) {
 	}
 }
 
-// gemm computes C += A·B for general strides: A(i,p) = a[i*rsa+p*csa],
-// B(p,j) = b[p*rsb+j*csb], C(i,j) = c[i*ldc+j]. Arguments must have been
-// validated and m, n, k must be positive.
-func (s *Scratch) gemm(m, n, k int, a []float32, rsa, csa int, b []float32, rsb, csb int, c []float32, ldc int) {
-	// The microkernel tile is 6×16. Computing Cᵀ = Bᵀ·Aᵀ instead wastes
-	// less work on partial tiles when n is small (e.g. 1280×49); the
-	// transposed C is written back through the edge path.
-	rsc, csc := ldc, 1
-	if padded(n, mr)*padded(m, nr) < padded(m, mr)*padded(n, nr) {
-		m, n = n, m
-		a, b = b, a
-		rsa, csa, rsb, csb = csb, rsb, csa, rsa
-		rsc, csc = csc, rsc
-	}
+// packBMinM: B is packed into contiguous panels when m exceeds this (each
+// panel is then reused by more than packBMinM/mr row tiles); below it, B is
+// read in place, which saves a pass over a large B when m is small. B is
+// always packed when its layout requires it (transposed B) and for a
+// partial right-edge panel; A is read in place except for a partial
+// bottom-edge tile.
+var packBMinM = 30
 
-	// Split k, m and n into near-equal blocks no larger than the maxima.
+// bBlockFloats bounds the kc×nc block of B worked on at a time so that it
+// stays in L2 (192 KiB) while every row tile of A passes over it.
+const bBlockFloats = 48 << 10
+
+// gemm computes C += A·B where A(i,p) = a[i*lda+p], B(p,j) =
+// b[p*rsb+j*csb] and C(i,j) = c[i*ldc+j]. Arguments must have been
+// validated and m, n, k must be positive.
+func (s *Scratch) gemm(m, n, k int, a []float32, lda int, b []float32, rsb, csb int, c []float32, ldc int) {
+	// Split k and n into near-equal blocks.
 	kb := ceilDiv(k, kcMax)
 	kc0 := ceilDiv(k, kb)
-	mb := ceilDiv(m, mcMax)
-	mc0 := padded(ceilDiv(m, mb), mr)
+	ncMax := max(nr, bBlockFloats/kc0/nr*nr)
 	nb := ceilDiv(n, ncMax)
 	nc0 := padded(ceilDiv(n, nb), nr)
 
-	s.abuf = grow(s.abuf, min(mc0, padded(m, mr))*kc0)
-	s.bbuf = grow(s.bbuf, min(nc0, padded(n, nr))*kc0)
+	packB := csb != 1 || m > packBMinM
+	if packB {
+		s.bbuf = grow(s.bbuf, min(nc0, padded(n, nr))*kc0)
+	} else {
+		s.bbuf = grow(s.bbuf, nr*kc0)
+	}
+	s.abuf = grow(s.abuf, mr*kc0)
 
 	for jc := 0; jc < n; jc += nc0 {
 		nc := min(nc0, n-jc)
+		full := nc / nr      // full 16-column panels
+		edge := nc - full*nr // columns in the partial panel
 		for pc := 0; pc < k; pc += kc0 {
 			kc := min(kc0, k-pc)
-			bp := s.bbuf[:padded(nc, nr)*kc]
-			packB(bp, kc, nc, b, pc*rsb+jc*csb, rsb, csb)
-			for ic := 0; ic < m; ic += mc0 {
-				mc := min(mc0, m-ic)
-				ap := s.abuf[:padded(mc, mr)*kc]
-				packA(ap, mc, kc, a, ic*rsa+pc*csa, rsa, csa)
-				s.macroKernel(mc, nc, kc, ap, bp, c, ic*rsc+jc*csc, rsc, csc)
+			boff := pc*rsb + jc*csb
+			var bt, bedge []float32
+			var ksb, bnext int
+			if packB {
+				bt = s.bbuf[:padded(nc, nr)*kc]
+				packBPanels(bt, kc, nc, b, boff, rsb, csb)
+				ksb, bnext = nr, nr*kc
+				bedge = bt[full*nr*kc:]
+			} else {
+				bt = b[boff:]
+				ksb, bnext = rsb, nr
+				if edge > 0 {
+					bedge = s.bbuf[:nr*kc]
+					packBPanels(bedge, kc, edge, b, boff+full*nr, rsb, 1)
+				}
 			}
-		}
-	}
-}
-
-// macroKernel multiplies a packed mc×kc block of A by a packed kc×nc block
-// of B and adds the result to C(i,j) = c[off+i*rsc+j*csc].
-func (s *Scratch) macroKernel(mc, nc, kc int, ap, bp []float32, c []float32, off, rsc, csc int) {
-	tmp := s.tmp[:mr*nr]
-	for jr := 0; jr < nc; jr += nr {
-		nrr := min(nr, nc-jr)
-		bpan := bp[jr*kc : jr*kc+nr*kc]
-		for ir := 0; ir < mc; ir += mr {
-			mrr := min(mr, mc-ir)
-			apan := ap[ir*kc : ir*kc+mr*kc]
-			co := off + ir*rsc + jr*csc
-			if mrr == mr && nrr == nr && csc == 1 {
-				// Full tile, stored directly. c was validated, so the
-				// 6×16 block at co is in bounds; check the corners anyway.
-				_ = c[co+(mr-1)*rsc+nr-1]
-				kernel(kc, apan, bpan, c[co:], rsc)
-				continue
-			}
-			clear(tmp)
-			kernel(kc, apan, bpan, tmp, nr)
-			for i := range mrr {
-				t := tmp[i*nr : i*nr+nrr]
-				if csc == 1 {
-					cr := c[co+i*rsc : co+i*rsc+nrr]
-					for j, v := range t {
-						cr[j] += v
-					}
-				} else {
-					for j, v := range t {
-						c[co+i*rsc+j*csc] += v
-					}
+			for ir := 0; ir < m; ir += mr {
+				rows := min(mr, m-ir)
+				at, rsa, ksa := a[ir*lda+pc:], lda, 1
+				if rows < mr {
+					at, rsa, ksa = s.abuf[:mr*kc], 1, mr
+					packAPanel(at, rows, kc, a[ir*lda+pc:], lda)
+				}
+				co := ir*ldc + jc
+				if full > 0 {
+					kernelRow(kc, at, rsa, ksa, bt, ksb, bnext, c[co:], ldc, rows, full)
+				}
+				if edge > 0 {
+					s.edgeTile(kc, at, rsa, ksa, bedge, c[co+full*nr:], ldc, rows, edge)
 				}
 			}
 		}
 	}
 }
 
-// kernel computes the 6×16 tile C[i*ldc+j] += Σ_p ap[p*6+i]·bp[p*16+j].
-func kernel(kc int, ap, bp, c []float32, ldc int) {
+// kernelRow computes the row of panels full-width 6×16 tiles
+//
+//	c[q*16+i*ldc+j] += Σ_{p<kc} a[i*rsa+p*ksa]·b[q*bnext+p*ksb+j]
+//
+// for q < panels, i < rows, j < 16. Rows i < mr of a are read even when
+// rows < mr.
+func kernelRow(kc int, a []float32, rsa, ksa int, b []float32, ksb, bnext int, c []float32, ldc, rows, panels int) {
 	if useAsm {
-		sgemmKernel6x16(kc, &ap[0], &bp[0], &c[0], ldc)
+		// The assembly kernel does no bounds checking.
+		_ = a[(mr-1)*rsa+(kc-1)*ksa]
+		_ = b[(panels-1)*bnext+(kc-1)*ksb+nr-1]
+		_ = c[(rows-1)*ldc+panels*nr-1]
+		sgemmKernel6x16(kc, &a[0], rsa, ksa, &b[0], ksb, bnext, &c[0], ldc, rows, panels)
 		return
 	}
-	kernelGo(kc, ap, bp, c, ldc)
+	for q := range panels {
+		kernelGo(kc, a, rsa, ksa, b[q*bnext:], ksb, c[q*nr:], ldc, rows, nr)
+	}
 }
 
-// kernelGo is the portable microkernel. It walks the 6×16 tile in 2×4
+// edgeTile computes the partial tile c[i*ldc+j] += Σ_p a[i*rsa+p*ksa]·
+// b[p*nr+j] for i < rows and j < cols < nr, where b is a packed panel.
+func (s *Scratch) edgeTile(kc int, a []float32, rsa, ksa int, b []float32, c []float32, ldc, rows, cols int) {
+	width := nr
+	if cols <= nr/2 {
+		width = nr / 2
+	}
+	if useAsm {
+		_ = a[(mr-1)*rsa+(kc-1)*ksa]
+		_ = b[(kc-1)*nr+width-1]
+	}
+	if cols == width {
+		_ = c[(rows-1)*ldc+cols-1]
+		kernelNarrow(kc, a, rsa, ksa, b, c, ldc, rows)
+		return
+	}
+	tmp := s.tmp[:mr*nr]
+	clear(tmp)
+	if width == nr {
+		kernelRow(kc, a, rsa, ksa, b, nr, 0, tmp, nr, rows, 1)
+	} else {
+		kernelNarrow(kc, a, rsa, ksa, b, tmp, nr, rows)
+	}
+	for i := range rows {
+		t := tmp[i*nr : i*nr+cols]
+		cr := c[i*ldc : i*ldc+cols]
+		for j, v := range t {
+			cr[j] += v
+		}
+	}
+}
+
+// kernelNarrow computes the 8-column tile c[i*ldc+j] += Σ_p
+// a[i*rsa+p*ksa]·b[p*nr+j] for i < rows, j < 8, where b is a packed panel.
+// The caller checks bounds.
+func kernelNarrow(kc int, a []float32, rsa, ksa int, b []float32, c []float32, ldc, rows int) {
+	if useAsm {
+		sgemmKernel6x8(kc, &a[0], rsa, ksa, &b[0], nr, &c[0], ldc, rows)
+		return
+	}
+	kernelGo(kc, a, rsa, ksa, b, nr, c, ldc, rows, nr/2)
+}
+
+// kernelGo is the portable microkernel. It walks the tile in 2×4
 // sub-tiles so that the eight accumulators stay in registers.
-func kernelGo(kc int, ap, bp, c []float32, ldc int) {
-	ap = ap[:kc*mr]
-	bp = bp[:kc*nr]
-	for i := 0; i < mr; i += 2 {
-		for j := 0; j < nr; j += 4 {
+func kernelGo(kc int, a []float32, rsa, ksa int, b []float32, ksb int, c []float32, ldc, rows, width int) {
+	for i := 0; i < rows; i += 2 {
+		for j := 0; j < width; j += 4 {
 			var c00, c01, c02, c03, c10, c11, c12, c13 float32
-			ai, bj := i, j
+			ai, bj := i*rsa, j
 			for range kc {
-				a := ap[ai : ai+2 : ai+2]
-				b := bp[bj : bj+4 : bj+4]
-				a0, a1 := a[0], a[1]
-				b0, b1, b2, b3 := b[0], b[1], b[2], b[3]
+				a0, a1 := a[ai], a[ai+rsa]
+				bb := b[bj : bj+4 : bj+4]
+				b0, b1, b2, b3 := bb[0], bb[1], bb[2], bb[3]
 				c00 += a0 * b0
 				c01 += a0 * b1
 				c02 += a0 * b2
@@ -351,65 +390,42 @@ func kernelGo(kc int, ap, bp, c []float32, ldc int) {
 				c11 += a1 * b1
 				c12 += a1 * b2
 				c13 += a1 * b3
-				ai += mr
-				bj += nr
+				ai += ksa
+				bj += ksb
 			}
 			r0 := c[i*ldc+j : i*ldc+j+4 : i*ldc+j+4]
 			r0[0] += c00
 			r0[1] += c01
 			r0[2] += c02
 			r0[3] += c03
-			r1 := c[(i+1)*ldc+j : (i+1)*ldc+j+4 : (i+1)*ldc+j+4]
-			r1[0] += c10
-			r1[1] += c11
-			r1[2] += c12
-			r1[3] += c13
-		}
-	}
-}
-
-// packA copies the mc×kc block A(i,p) = a[off+i*rsa+p*csa] into dst as
-// row panels of mr rows: panel q holds A(q*mr+r, p) at dst[q*mr*kc+p*mr+r].
-// Rows past mc in the last panel are zero.
-func packA(dst []float32, mc, kc int, a []float32, off, rsa, csa int) {
-	for ir := 0; ir < mc; ir += mr {
-		mrr := min(mr, mc-ir)
-		d := dst[ir*kc : ir*kc+mr*kc]
-		o := off + ir*rsa
-		switch {
-		case csa == 1 && mrr == mr:
-			r0 := a[o : o+kc]
-			r1 := a[o+rsa : o+rsa+kc]
-			r2 := a[o+2*rsa : o+2*rsa+kc]
-			r3 := a[o+3*rsa : o+3*rsa+kc]
-			r4 := a[o+4*rsa : o+4*rsa+kc]
-			r5 := a[o+5*rsa : o+5*rsa+kc]
-			for p := range kc {
-				t := d[p*mr : p*mr+mr : p*mr+mr]
-				t[0], t[1], t[2], t[3], t[4], t[5] = r0[p], r1[p], r2[p], r3[p], r4[p], r5[p]
-			}
-		case rsa == 1:
-			for p := range kc {
-				t := d[p*mr : p*mr+mr : p*mr+mr]
-				copy(t, a[o+p*csa:o+p*csa+mrr])
-				clear(t[mrr:])
-			}
-		default:
-			for p := range kc {
-				t := d[p*mr : p*mr+mr : p*mr+mr]
-				for r := range mrr {
-					t[r] = a[o+r*rsa+p*csa]
-				}
-				clear(t[mrr:])
+			if i+1 < rows {
+				r1 := c[(i+1)*ldc+j : (i+1)*ldc+j+4 : (i+1)*ldc+j+4]
+				r1[0] += c10
+				r1[1] += c11
+				r1[2] += c12
+				r1[3] += c13
 			}
 		}
 	}
 }
 
-// packB copies the kc×nc block B(p,j) = b[off+p*rsb+j*csb] into dst as
+// packAPanel copies rows < mr of the row-major A(i,p) = a[i*lda+p]
+// (i < rows, p < kc) into the packed panel dst[p*mr+i], zero-filling
+// rows ≥ rows.
+func packAPanel(dst []float32, rows, kc int, a []float32, lda int) {
+	dst = dst[:kc*mr]
+	clear(dst)
+	for i := range rows {
+		for p, v := range a[i*lda : i*lda+kc] {
+			dst[p*mr+i] = v
+		}
+	}
+}
+
+// packBPanels copies the kc×nc block B(p,j) = b[off+p*rsb+j*csb] into dst as
 // column panels of nr columns: panel q holds B(p, q*nr+j) at
 // dst[q*nr*kc+p*nr+j]. Columns past nc in the last panel are zero.
-func packB(dst []float32, kc, nc int, b []float32, off, rsb, csb int) {
+func packBPanels(dst []float32, kc, nc int, b []float32, off, rsb, csb int) {
 	for jr := 0; jr < nc; jr += nr {
 		nrr := min(nr, nc-jr)
 		d := dst[jr*kc : jr*kc+nr*kc]

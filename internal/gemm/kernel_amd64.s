@@ -2,67 +2,88 @@
 
 #include "textflag.h"
 
+// The 6×16 and 6×8 kernels read A(i,p) at SI + i*R8 + p*R11 (R9 = 3*R8,
+// R10 = 5*R8) and row p of B at DI + p*R12, so that packed panels and
+// matrices in place can be used alike.
+
 // One k step of the 6×16 kernel: load 16 floats of B, broadcast 6 floats
 // of A and accumulate the outer product into Y4..Y15 (row r in Y(4+2r),
 // Y(5+2r)).
-#define STEP(aoff, boff) \
-	VMOVUPS      (boff)(DI), Y0;        \
-	VMOVUPS      (boff+32)(DI), Y1;     \
-	VBROADCASTSS (aoff)(SI), Y2;        \
-	VFMADD231PS  Y0, Y2, Y4;            \
-	VFMADD231PS  Y1, Y2, Y5;            \
-	VBROADCASTSS (aoff+4)(SI), Y3;      \
-	VFMADD231PS  Y0, Y3, Y6;            \
-	VFMADD231PS  Y1, Y3, Y7;            \
-	VBROADCASTSS (aoff+8)(SI), Y2;      \
-	VFMADD231PS  Y0, Y2, Y8;            \
-	VFMADD231PS  Y1, Y2, Y9;            \
-	VBROADCASTSS (aoff+12)(SI), Y3;     \
-	VFMADD231PS  Y0, Y3, Y10;           \
-	VFMADD231PS  Y1, Y3, Y11;           \
-	VBROADCASTSS (aoff+16)(SI), Y2;     \
-	VFMADD231PS  Y0, Y2, Y12;           \
-	VFMADD231PS  Y1, Y2, Y13;           \
-	VBROADCASTSS (aoff+20)(SI), Y3;     \
-	VFMADD231PS  Y0, Y3, Y14;           \
-	VFMADD231PS  Y1, Y3, Y15
+#define STEP16 \
+	VMOVUPS      (DI), Y0;         \
+	VMOVUPS      32(DI), Y1;       \
+	ADDQ         R12, DI;          \
+	VBROADCASTSS (SI), Y2;         \
+	VFMADD231PS  Y0, Y2, Y4;       \
+	VFMADD231PS  Y1, Y2, Y5;       \
+	VBROADCASTSS (SI)(R8*1), Y3;   \
+	VFMADD231PS  Y0, Y3, Y6;       \
+	VFMADD231PS  Y1, Y3, Y7;       \
+	VBROADCASTSS (SI)(R8*2), Y2;   \
+	VFMADD231PS  Y0, Y2, Y8;       \
+	VFMADD231PS  Y1, Y2, Y9;       \
+	VBROADCASTSS (SI)(R9*1), Y3;   \
+	VFMADD231PS  Y0, Y3, Y10;      \
+	VFMADD231PS  Y1, Y3, Y11;      \
+	VBROADCASTSS (SI)(R8*4), Y2;   \
+	VFMADD231PS  Y0, Y2, Y12;      \
+	VFMADD231PS  Y1, Y2, Y13;      \
+	VBROADCASTSS (SI)(R10*1), Y3;  \
+	VFMADD231PS  Y0, Y3, Y14;      \
+	VFMADD231PS  Y1, Y3, Y15;      \
+	ADDQ         R11, SI
 
-// Add the accumulators of one row to C at DX and advance DX by R8.
+// Add the accumulators of one row to C at DX and advance DX by R13.
 #define STOREROW(lo, hi) \
 	VADDPS  (DX), lo, lo;    \
 	VMOVUPS lo, (DX);        \
 	VADDPS  32(DX), hi, hi;  \
 	VMOVUPS hi, 32(DX);      \
-	ADDQ    R8, DX
+	ADDQ    R13, DX
 
-// func sgemmKernel6x16(k int, a, b, c *float32, ldc int)
-TEXT ·sgemmKernel6x16(SB), NOSPLIT, $0-40
-	MOVQ k+0(FP), CX
-	MOVQ a+8(FP), SI
-	MOVQ b+16(FP), DI
-	MOVQ c+24(FP), DX
-	MOVQ ldc+32(FP), R8
+// Prefetch the 6 rows of the C tile at DX (row stride R13), using BX.
+#define PREFETCHC \
+	MOVQ       DX, BX;     \
+	PREFETCHT0 (BX);       \
+	PREFETCHT0 60(BX);     \
+	ADDQ       R13, BX;    \
+	PREFETCHT0 (BX);       \
+	PREFETCHT0 60(BX);     \
+	ADDQ       R13, BX;    \
+	PREFETCHT0 (BX);       \
+	PREFETCHT0 60(BX);     \
+	ADDQ       R13, BX;    \
+	PREFETCHT0 (BX);       \
+	PREFETCHT0 60(BX);     \
+	ADDQ       R13, BX;    \
+	PREFETCHT0 (BX);       \
+	PREFETCHT0 60(BX);     \
+	ADDQ       R13, BX;    \
+	PREFETCHT0 (BX);       \
+	PREFETCHT0 60(BX)
+
+// func sgemmKernel6x16(k int, a *float32, rsa, ksa int, b *float32, ksb, bnext int, c *float32, ldc, rows, panels int)
+TEXT ·sgemmKernel6x16(SB), NOSPLIT, $0-88
+	MOVQ k+0(FP), R14
+	MOVQ a+8(FP), R15
+	MOVQ rsa+16(FP), R8
 	SHLQ $2, R8
+	LEAQ (R8)(R8*2), R9
+	LEAQ (R8)(R8*4), R10
+	MOVQ ksa+24(FP), R11
+	SHLQ $2, R11
+	MOVQ b+32(FP), AX
+	MOVQ ksb+40(FP), R12
+	SHLQ $2, R12
+	MOVQ ldc+64(FP), R13
+	SHLQ $2, R13
 
-	// Warm the C tile while the k loop runs.
-	MOVQ DX, AX
-	PREFETCHT0 (AX)
-	PREFETCHT0 60(AX)
-	ADDQ R8, AX
-	PREFETCHT0 (AX)
-	PREFETCHT0 60(AX)
-	ADDQ R8, AX
-	PREFETCHT0 (AX)
-	PREFETCHT0 60(AX)
-	ADDQ R8, AX
-	PREFETCHT0 (AX)
-	PREFETCHT0 60(AX)
-	ADDQ R8, AX
-	PREFETCHT0 (AX)
-	PREFETCHT0 60(AX)
-	ADDQ R8, AX
-	PREFETCHT0 (AX)
-	PREFETCHT0 60(AX)
+panel:
+	MOVQ c+56(FP), DX
+	PREFETCHC
+	MOVQ R15, SI
+	MOVQ AX, DI
+	MOVQ R14, CX
 
 	VXORPS Y4, Y4, Y4
 	VXORPS Y5, Y5, Y5
@@ -82,12 +103,10 @@ TEXT ·sgemmKernel6x16(SB), NOSPLIT, $0-40
 	JZ   k1
 
 k4:
-	STEP(0, 0)
-	STEP(24, 64)
-	STEP(48, 128)
-	STEP(72, 192)
-	ADDQ $96, SI
-	ADDQ $256, DI
+	STEP16
+	STEP16
+	STEP16
+	STEP16
 	DECQ BX
 	JNZ  k4
 
@@ -96,19 +115,129 @@ k1:
 	JZ   store
 
 k1loop:
-	STEP(0, 0)
-	ADDQ $24, SI
-	ADDQ $64, DI
+	STEP16
 	DECQ CX
 	JNZ  k1loop
 
 store:
+	MOVQ rows+72(FP), BX
 	STOREROW(Y4, Y5)
+	DECQ BX
+	JZ   next
 	STOREROW(Y6, Y7)
+	DECQ BX
+	JZ   next
 	STOREROW(Y8, Y9)
+	DECQ BX
+	JZ   next
 	STOREROW(Y10, Y11)
+	DECQ BX
+	JZ   next
 	STOREROW(Y12, Y13)
+	DECQ BX
+	JZ   next
 	STOREROW(Y14, Y15)
+
+next:
+	// Advance to the next panel of B and the next 16 columns of C.
+	MOVQ bnext+48(FP), BX
+	LEAQ (AX)(BX*4), AX
+	ADDQ $64, c+56(FP)
+	DECQ panels+80(FP)
+	JNZ  panel
+
+	VZEROUPPER
+	RET
+
+// One k step of the 6×8 kernel (accumulators Y4..Y9).
+#define STEP8 \
+	VMOVUPS      (DI), Y0;         \
+	ADDQ         R12, DI;          \
+	VBROADCASTSS (SI), Y2;         \
+	VFMADD231PS  Y0, Y2, Y4;       \
+	VBROADCASTSS (SI)(R8*1), Y3;   \
+	VFMADD231PS  Y0, Y3, Y5;       \
+	VBROADCASTSS (SI)(R8*2), Y2;   \
+	VFMADD231PS  Y0, Y2, Y6;       \
+	VBROADCASTSS (SI)(R9*1), Y3;   \
+	VFMADD231PS  Y0, Y3, Y7;       \
+	VBROADCASTSS (SI)(R8*4), Y2;   \
+	VFMADD231PS  Y0, Y2, Y8;       \
+	VBROADCASTSS (SI)(R10*1), Y3;  \
+	VFMADD231PS  Y0, Y3, Y9;       \
+	ADDQ         R11, SI
+
+#define STOREROW8(acc) \
+	VADDPS  (DX), acc, acc; \
+	VMOVUPS acc, (DX);      \
+	ADDQ    R13, DX
+
+// func sgemmKernel6x8(k int, a *float32, rsa, ksa int, b *float32, ksb int, c *float32, ldc, rows int)
+TEXT ·sgemmKernel6x8(SB), NOSPLIT, $0-72
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ rsa+16(FP), R8
+	SHLQ $2, R8
+	LEAQ (R8)(R8*2), R9
+	LEAQ (R8)(R8*4), R10
+	MOVQ ksa+24(FP), R11
+	SHLQ $2, R11
+	MOVQ b+32(FP), DI
+	MOVQ ksb+40(FP), R12
+	SHLQ $2, R12
+	MOVQ c+48(FP), DX
+	MOVQ ldc+56(FP), R13
+	SHLQ $2, R13
+	PREFETCHC
+
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+
+	MOVQ CX, BX
+	SHRQ $2, BX
+	JZ   k1_8
+
+k4_8:
+	STEP8
+	STEP8
+	STEP8
+	STEP8
+	DECQ BX
+	JNZ  k4_8
+
+k1_8:
+	ANDQ $3, CX
+	JZ   store8
+
+k1loop8:
+	STEP8
+	DECQ CX
+	JNZ  k1loop8
+
+store8:
+	MOVQ rows+64(FP), BX
+	STOREROW8(Y4)
+	DECQ BX
+	JZ   done8
+	STOREROW8(Y5)
+	DECQ BX
+	JZ   done8
+	STOREROW8(Y6)
+	DECQ BX
+	JZ   done8
+	STOREROW8(Y7)
+	DECQ BX
+	JZ   done8
+	STOREROW8(Y8)
+	DECQ BX
+	JZ   done8
+	STOREROW8(Y9)
+
+done8:
 	VZEROUPPER
 	RET
 

@@ -5,7 +5,13 @@ package gemm
 // haveAsm is false: this build has only the portable Go kernels.
 const haveAsm = false
 
-func sgemmKernel6x16(k int, a, b, c *float32, ldc int) { panic("gemm: no assembly kernels") }
+func sgemmKernel6x16(k int, a *float32, rsa, ksa int, b *float32, ksb, bnext int, c *float32, ldc, rows, panels int) {
+	panic("gemm: no assembly kernels")
+}
+
+func sgemmKernel6x8(k int, a *float32, rsa, ksa int, b *float32, ksb int, c *float32, ldc, rows int) {
+	panic("gemm: no assembly kernels")
+}
 
 func sdot4(k int, a *float32, lda int, x *float32, out *[4]float32) {
 	panic("gemm: no assembly kernels")
