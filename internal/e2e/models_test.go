@@ -1,0 +1,277 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/litefy/litefy/internal/ort"
+	"github.com/litefy/litefy/internal/tensorio"
+	"github.com/litefy/litefy/ir"
+	"github.com/litefy/litefy/ir/onnx"
+)
+
+// fullModels are the 224×224 models `make models` exports into build/models.
+var fullModels = []string{
+	"efficientnet_b0_op13", "efficientnet_b0_op17", "mobilenet_v2",
+	"mobilenet_v3_small", "resnet18", "mobilenet_v2_bn",
+}
+
+// relTol bounds the interpreter's error: max |litefy - ort| must not exceed
+// relTol × max |ort| on every output.
+const relTol = 1e-4
+
+type model struct {
+	name, path, input string // input is NAME.input.npy next to the model
+}
+
+// testModels lists the committed tiny fixtures and the full-size models;
+// a missing full-size model is reported through need.
+func testModels(t *testing.T) []model {
+	var ms []model
+	tiny, _ := filepath.Glob(filepath.Join(root, "testdata", "models", "*.onnx"))
+	sort.Strings(tiny)
+	for _, p := range tiny {
+		name := strings.TrimSuffix(filepath.Base(p), ".onnx")
+		ms = append(ms, model{name, p, strings.TrimSuffix(p, ".onnx") + ".input.npy"})
+	}
+	if len(ms) == 0 {
+		t.Fatal("no committed fixtures in testdata/models")
+	}
+	dir := filepath.Join(root, "build", "models")
+	var missing []string
+	for _, name := range fullModels {
+		p := filepath.Join(dir, name+".onnx")
+		in := filepath.Join(dir, name+".input.npy")
+		if _, err := os.Stat(p); err != nil {
+			missing = append(missing, name)
+			continue
+		}
+		if _, err := os.Stat(in); err != nil {
+			missing = append(missing, name+".input.npy")
+			continue
+		}
+		ms = append(ms, model{name, p, in})
+	}
+	if missing != nil {
+		need(t, fmt.Errorf("full-size models missing from build/models (run make models): %s", strings.Join(missing, ", ")))
+	}
+	return ms
+}
+
+// importModel loads and verifies a model, fixing dynamic input dims to the
+// shape of x. It returns the options used, for the CLI comparison.
+func importModel(path string, x *ir.Tensor) (*ir.Graph, onnx.Options, error) {
+	var opt onnx.Options
+	g, err := onnx.Load(path, opt)
+	if err != nil {
+		return nil, opt, err
+	}
+	if len(g.Inputs) == 1 && !g.Inputs[0].Type.Shape.Static() {
+		opt.InputShapes = map[string][]int64{g.Inputs[0].Name: x.Shape}
+		if g, err = onnx.Load(path, opt); err != nil {
+			return nil, opt, err
+		}
+	}
+	if err := ir.Verify(g); err != nil {
+		return nil, opt, fmt.Errorf("verify: %v", err)
+	}
+	return g, opt, nil
+}
+
+// modelResult is one row of the summary TestModels prints at the end.
+type modelResult struct {
+	name                 string
+	note                 string // why the import failed
+	imported             string
+	interpRatio          string // max |litefy-ort| / max |ort|, or the failure
+	roundTripErr, cliRes string
+}
+
+func TestModels(t *testing.T) {
+	h := harness(t)
+	needPythonONNX(t)
+	ms := testModels(t)
+	var (
+		mu   sync.Mutex
+		rows []*modelResult
+	)
+	t.Cleanup(func() {
+		var b strings.Builder
+		fmt.Fprintf(&b, "%-28s %-8s %-26s %-22s %s\n", "model", "import", "interp max|err|/max|ort|", "round trip max|err|", "cli")
+		for _, r := range rows {
+			fmt.Fprintf(&b, "%-28s %-8s %-26s %-22s %s\n", r.name, r.imported, r.interpRatio, r.roundTripErr, r.cliRes)
+		}
+		for _, r := range rows {
+			if r.note != "" {
+				fmt.Fprintf(&b, "%s: %s\n", r.name, r.note)
+			}
+		}
+		t.Logf("model summary (bound: interpreter %g × max|ort|):\n%s", relTol, b.String())
+		writeBuildFile(t, "e2e-models.txt", []byte(b.String()))
+	})
+	for _, m := range ms {
+		r := &modelResult{name: m.name, imported: "FAIL", interpRatio: "-", roundTripErr: "-", cliRes: "-"}
+		mu.Lock()
+		rows = append(rows, r)
+		mu.Unlock()
+		t.Run(m.name, func(t *testing.T) { testModel(t, h, m, r) })
+	}
+}
+
+func testModel(t *testing.T, h *ort.Harness, m model, r *modelResult) {
+	x, err := tensorio.ReadNPY(m.input)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _, err := h.Run(m.path, []string{m.input}, 1)
+	if err != nil {
+		t.Fatalf("onnxruntime on the original model: %v", err)
+	}
+	g, opt, err := importModel(m.path, x)
+	if err != nil {
+		r.imported = "FAIL"
+		r.note = "import: " + err.Error()
+		t.Fatalf("import: %v", err)
+	}
+	r.imported = "ok"
+	if len(want) != len(g.Outputs) {
+		t.Fatalf("onnxruntime gives %d outputs, the graph has %d", len(want), len(g.Outputs))
+	}
+	tmp := t.TempDir()
+	saved := filepath.Join(tmp, "saved.onnx")
+
+	t.Run("interp", func(t *testing.T) {
+		r.interpRatio = "FAIL"
+		got, err := runInterpreter(g, x)
+		if err != nil {
+			r.interpRatio = "FAIL: " + firstWords(err.Error(), 60)
+			t.Fatalf("interpreter: %v", err)
+		}
+		worst := 0.0
+		for i := range want {
+			maxErr, maxRef, err := diff(got[i], want[i])
+			if err != nil {
+				t.Fatalf("output %q: %v", g.Outputs[i].Name, err)
+			}
+			ratio := maxErr / max(maxRef, 1e-30)
+			worst = max(worst, ratio)
+			t.Logf("output %q: max|litefy-ort| %.3g, max|ort| %.3g, ratio %.3g (bound %g)", g.Outputs[i].Name, maxErr, maxRef, ratio, relTol)
+			if maxErr > relTol*maxRef {
+				t.Errorf("output %q: max|litefy-ort| = %.3g exceeds %g × max|ort| = %.3g", g.Outputs[i].Name, maxErr, relTol, relTol*maxRef)
+			}
+		}
+		r.interpRatio = fmt.Sprintf("%.3g", worst)
+		if t.Failed() {
+			r.interpRatio += " FAIL"
+		}
+	})
+
+	t.Run("roundtrip", func(t *testing.T) {
+		r.roundTripErr = "FAIL"
+		if err := onnx.Save(g, saved); err != nil {
+			t.Fatalf("onnx.Save: %v", err)
+		}
+		if err := checkONNX(saved); err != nil {
+			t.Fatalf("saved model: %v", err)
+		}
+		got, _, err := h.Run(saved, []string{m.input}, 1)
+		if err != nil {
+			t.Fatalf("onnxruntime on the saved model: %v", err)
+		}
+		worst := 0.0
+		for i := range want {
+			maxErr, maxRef, err := diff(got[i], want[i])
+			if err != nil {
+				t.Fatalf("output %d: %v", i, err)
+			}
+			worst = max(worst, maxErr)
+			t.Logf("output %d: onnxruntime saved vs original: max|err| %.3g (max|ort| %.3g)", i, maxErr, maxRef)
+			if maxErr > relTol*maxRef {
+				t.Errorf("output %d: saved model computes something else: max|err| %.3g > %g × %.3g", i, maxErr, relTol, maxRef)
+			}
+		}
+		r.roundTripErr = fmt.Sprintf("%.3g", worst)
+		if t.Failed() {
+			r.roundTripErr += " FAIL"
+		}
+	})
+
+	t.Run("cli", func(t *testing.T) {
+		r.cliRes = "FAIL"
+		lib, err := os.ReadFile(saved)
+		if err != nil {
+			t.Skipf("no library output to compare with: %v", err)
+		}
+		out := filepath.Join(tmp, "cli.onnx")
+		args := []string{m.path, "-o", out, "--verify"}
+		for name, dims := range opt.InputShapes {
+			args = append(args, "--input-shape", name+"="+joinInts(dims))
+		}
+		cmd := exec.Command(binary, args...)
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		if err := cmd.Run(); err != nil {
+			t.Fatalf("litefy %s: %v: %s", strings.Join(args, " "), err, stderr.String())
+		}
+		cli, err := os.ReadFile(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(cli, lib) {
+			// Encode is deterministic: the CLI must write what the library writes.
+			t.Errorf("litefy %s wrote %d bytes that differ from onnx.Save's %d", strings.Join(args, " "), len(cli), len(lib))
+			if err := checkONNX(out); err != nil {
+				t.Errorf("CLI output: %v", err)
+			}
+			return
+		}
+		r.cliRes = "ok (same bytes as onnx.Save)"
+	})
+}
+
+// runInterpreter runs g on x with the reference interpreter, recovering
+// from kernel panics so one broken kernel does not stop the suite.
+func runInterpreter(g *ir.Graph, x ...*ir.Tensor) (out []*ir.Tensor, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("panic: %v", r)
+		}
+	}()
+	s, err := ir.NewSession(g, ir.SessionOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("prepare: %v", err)
+	}
+	defer s.Close()
+	res, err := s.Run(x...)
+	if err != nil {
+		return nil, fmt.Errorf("run: %v", err)
+	}
+	for _, t := range res {
+		out = append(out, t.Clone()) // the session owns res
+	}
+	return out, nil
+}
+
+func joinInts(v []int64) string {
+	s := make([]string, len(v))
+	for i, d := range v {
+		s[i] = fmt.Sprint(d)
+	}
+	return strings.Join(s, ",")
+}
+
+func firstWords(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
