@@ -166,6 +166,17 @@ func (g *Graph) NewNode(op, name string, inputs []*Value, outputs []string, attr
 	return n
 }
 
+// MoveBefore moves n to just before ref in the node order.
+func (g *Graph) MoveBefore(n, ref *Node) {
+	i := slices.Index(g.Nodes, n)
+	if i < 0 || slices.Index(g.Nodes, ref) < 0 || n == ref {
+		return
+	}
+	g.Nodes = slices.Delete(g.Nodes, i, i+1)
+	j := slices.Index(g.Nodes, ref)
+	g.Nodes = slices.Insert(g.Nodes, j, n)
+}
+
 // RemoveNode deletes n from the graph. Its outputs must be unused.
 func (g *Graph) RemoveNode(n *Node) {
 	for _, in := range n.Inputs {

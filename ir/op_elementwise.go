@@ -24,6 +24,12 @@ func init() {
 	Register(&OpDef{Name: "HardSwish", Doc: "x * max(0, min(1, x/6 + 1/2))", Since: 14,
 		Inputs: Fixed(1), Outputs: Fixed(1), Infer: inferSameAsInput0,
 		Kernel: unaryKernel(func(*Node) func(float32) float32 { return hardSwish })})
+	Register(&OpDef{Name: "Swish", Doc: "x * sigmoid(x), the canonical form of SiLU", Domain: InternalDomain,
+		Inputs: Fixed(1), Outputs: Fixed(1), Infer: inferSameAsInput0,
+		Kernel: unaryKernel(func(*Node) func(float32) float32 { return func(x float32) float32 { return x * sigmoid(x) } })})
+	Register(&OpDef{Name: "Relu6", Doc: "min(max(x, 0), 6), the canonical form of Clip(x, 0, 6)", Domain: InternalDomain,
+		Inputs: Fixed(1), Outputs: Fixed(1), Infer: inferSameAsInput0,
+		Kernel: unaryKernel(func(*Node) func(float32) float32 { return func(x float32) float32 { return min(max(x, 0), 6) } })})
 	Register(&OpDef{Name: "HardSigmoid", Doc: "max(0, min(1, alpha*x + beta))",
 		Inputs: Fixed(1), Outputs: Fixed(1), Infer: inferSameAsInput0,
 		Attrs: []AttrDef{{"alpha", AttrFloat}, {"beta", AttrFloat}},

@@ -13,6 +13,12 @@ type OpDef struct {
 	Name string
 	Doc  string // one line: what the op computes
 
+	// Domain is "" for ops of ONNX's default domain. Ops that exist only
+	// inside litefy (the canonical Swish and Relu6 that passes match on)
+	// use InternalDomain: import never accepts them, and ONNX export
+	// expands them into default-domain ops first.
+	Domain string
+
 	// Since is the first default-domain opset in which litefy accepts the
 	// op (HardSwish appeared in 14); zero means MinOpset.
 	Since int64
@@ -54,6 +60,9 @@ type AttrDef struct {
 // Kernel runs one prepared node: it reads in and writes the preallocated
 // out tensors. Absent optional inputs are nil.
 type Kernel func(x *Exec, in, out []*Tensor) error
+
+// InternalDomain is the domain of litefy's own ops.
+const InternalDomain = "litefy"
 
 var registry = map[string]*OpDef{}
 

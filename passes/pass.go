@@ -104,6 +104,11 @@ var constraints = []constraint{
 	{"RemoveIdentity", "FoldConstants", "Identity nodes on weights hide constants from folding"},
 	{"FoldConstants", "FoldBatchNorm", "BatchNorm folding needs the Conv weights and BN statistics as constants"},
 	{"FoldBatchNorm", "EliminateDeadCode", "folding leaves the old weights unused"},
+	{"CanonicalizeActivations", "SwishToReLU6", "swish is found in its canonical Swish form"},
+	{"CanonicalizeActivations", "HardSwishToReLU6", "hard-swish is found in its canonical HardSwish form"},
+	{"CanonicalizeActivations", "DropSqueezeExcite", "a gate x·sigmoid(x) must become Swish before SE matching sees the Mul"},
+	{"DropSqueezeExcite", "LocalPooling", "SE blocks are recognised by their GlobalAveragePool"},
+	{"DropSqueezeExcite", "EliminateDeadCode", "dropping a block leaves its weights unused"},
 }
 
 // CheckOrder reports the first ordering constraint p breaks, and unknown
@@ -134,11 +139,19 @@ func (p *Pipeline) CheckOrder() error {
 var Cleanup = &Pipeline{
 	Name:   "cleanup",
 	Doc:    "remove no-op nodes, fold constants and BatchNorm, drop dead code",
-	Passes: []*Pass{RemoveIdentity, FoldConstants, FoldBatchNorm, EliminateDeadCode},
+	Passes: []*Pass{RemoveIdentity, FoldConstants, FoldBatchNorm, CanonicalizeActivations, EliminateDeadCode},
+}
+
+// Lite is the EfficientNet-Lite recipe for any model.
+var Lite = &Pipeline{
+	Name: "lite",
+	Doc:  "cleanup, then swish/hard-swish → ReLU6, squeeze-excite blocks dropped, local pooling",
+	Passes: []*Pass{RemoveIdentity, FoldConstants, FoldBatchNorm, CanonicalizeActivations,
+		DropSqueezeExcite, SwishToReLU6, HardSwishToReLU6, LocalPooling, EliminateDeadCode},
 }
 
 // Pipelines lists every pipeline by name.
-var Pipelines = []*Pipeline{Cleanup}
+var Pipelines = []*Pipeline{Cleanup, Lite}
 
 // Lookup returns the named pipeline, or nil.
 func Lookup(name string) *Pipeline {

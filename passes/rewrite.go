@@ -20,6 +20,7 @@ type Rule struct {
 // names, types and node order consistent.
 type Rewriter struct {
 	g       *ir.Graph
+	anchor  *ir.Node // the matched node: new nodes go just before it
 	created []*ir.Node
 }
 
@@ -34,6 +35,9 @@ func (rw *Rewriter) NewNode(op, name string, inputs []*ir.Value, outputs []strin
 		outs[i] = uniqueValueName(rw.g, o)
 	}
 	n := rw.g.NewNode(op, uniqueNodeName(rw.g, name), inputs, outs, attrs)
+	if rw.anchor != nil && rw.anchor.Graph() == rw.g {
+		rw.g.MoveBefore(n, rw.anchor)
+	}
 	rw.created = append(rw.created, n)
 	return n
 }
@@ -54,6 +58,26 @@ func (rw *Rewriter) Replace(old, new *ir.Value) {
 		old.Name = uniqueValueName(g, old.Name+".replaced")
 		new.Name = name
 	}
+}
+
+// ReplaceNode replaces old by a new node of another op that takes over
+// old's name and output names, so readers and graph outputs are unchanged.
+func (rw *Rewriter) ReplaceNode(old *ir.Node, op string, inputs []*ir.Value, attrs ir.Attrs) *ir.Node {
+	names := make([]string, len(old.Outputs))
+	for i, o := range old.Outputs {
+		names[i] = o.Name + ".new"
+	}
+	n := rw.NewNode(op, old.Name+".new", inputs, names, attrs)
+	for i, o := range old.Outputs {
+		rw.g.ReplaceUses(o, n.Outputs[i])
+	}
+	rw.Remove(old)
+	n.Name = old.Name
+	for i, o := range old.Outputs {
+		n.Outputs[i].Name = o.Name
+		n.Outputs[i].Type = o.Type
+	}
+	return n
 }
 
 // SetInput sets input i of n, extending the input list with absent
@@ -112,6 +136,7 @@ func Rewrite(g *ir.Graph, rules []Rule) (int, error) {
 				if apply == nil {
 					continue
 				}
+				rw.anchor = n
 				if err := apply(rw); err != nil {
 					return applied, fmt.Errorf("rule %s at %s: %w", r.Name, n, err)
 				}

@@ -1,0 +1,234 @@
+package passes
+
+import "github.com/litefy/litefy/ir"
+
+// The EfficientNet-Lite recipe, applicable to any model: activations that
+// edge runtimes quantize badly become ReLU6, squeeze-excitation blocks go,
+// and global pooling becomes a plain average pool. The result computes a
+// different function by design and needs fine-tuning.
+
+// SwishToReLU6 replaces swish by ReLU6.
+var SwishToReLU6 = &Pass{
+	Name: "SwishToReLU6",
+	Doc: `replace Swish (x·sigmoid(x)) by Relu6
+
+Sigmoid gates that are not part of a swish are left alone.`,
+	Run: func(c *Context) error {
+		return replaceOp(c, "Swish", "Relu6")
+	},
+}
+
+// HardSwishToReLU6 replaces hard-swish by ReLU6.
+var HardSwishToReLU6 = &Pass{
+	Name: "HardSwishToReLU6",
+	Doc: `replace HardSwish by Relu6
+
+HardSigmoid gates that are not part of a hard-swish are left alone.`,
+	Run: func(c *Context) error {
+		return replaceOp(c, "HardSwish", "Relu6")
+	},
+}
+
+func replaceOp(c *Context, from, to string) error {
+	count := 0
+	_, err := Rewrite(c.Graph, []Rule{{from + "To" + to, func(n *ir.Node) func(*Rewriter) error {
+		if n.Op != from {
+			return nil
+		}
+		return func(rw *Rewriter) error {
+			rw.ReplaceNode(n, to, []*ir.Value{n.Inputs[0]}, nil)
+			count++
+			return nil
+		}
+	}}})
+	if count > 0 {
+		c.Notef(nil, "replaced %d %s by %s", count, from, to)
+	}
+	return err
+}
+
+// seLinear are the ops allowed on the squeeze-excite path between the
+// pooling and the gate: the two 1×1 projections, their activation, and
+// the reshapes exporters put around a Gemm.
+var seLinear = map[string]bool{"Conv": true, "Gemm": true, "MatMul": true}
+var sePassThrough = map[string]bool{
+	"Add": true, "Relu": true, "Relu6": true, "Clip": true, "Swish": true, "HardSwish": true,
+	"Sigmoid": true, "Mul": true, "LeakyRelu": true,
+	"Reshape": true, "Flatten": true, "Squeeze": true, "Unsqueeze": true,
+}
+
+// seBlock is a matched squeeze-excitation block.
+type seBlock struct {
+	mul   *ir.Node  // Mul(x, gate): its output becomes x
+	x     *ir.Value // the block input
+	nodes []*ir.Node
+}
+
+// matchSE walks back from the gate of Mul(x, gate) to a global pooling of
+// x, through single-reader nodes only, requiring two linear projections.
+func matchSE(n *ir.Node) *seBlock {
+	if n.Op != "Mul" || len(n.Inputs[0].Type.Shape) != 4 {
+		return nil
+	}
+	for _, xs := range commutative(n) {
+		x, gate := xs[0], xs[1]
+		act := producer(gate, "Sigmoid", "HardSigmoid")
+		if act == nil || !onlyReader(gate, n) {
+			continue
+		}
+		nodes := []*ir.Node{act}
+		linear := 0
+		v := act.Inputs[0]
+		var pool *ir.Node
+		for steps := 0; steps < 12 && v.Producer() != nil; steps++ {
+			p := v.Producer()
+			if !onlyReader(v, nodes[len(nodes)-1]) {
+				break
+			}
+			if p.Op == "GlobalAveragePool" || p.Op == "ReduceMean" && reducesSpatial(p) {
+				pool = p
+				break
+			}
+			switch {
+			case seLinear[p.Op]:
+				linear++
+			case sePassThrough[p.Op]:
+			default:
+				steps = 99
+				continue
+			}
+			// Follow the non-constant operand.
+			next := (*ir.Value)(nil)
+			for _, in := range p.Inputs {
+				if in != nil && in.Const == nil {
+					if next != nil {
+						next = nil // two activations meet: not an SE path
+						break
+					}
+					next = in
+				}
+			}
+			if next == nil {
+				break
+			}
+			nodes = append(nodes, p)
+			v = next
+		}
+		if pool == nil || pool.Inputs[0] != x || linear < 2 {
+			continue
+		}
+		// The gate must broadcast per channel: [N,C,1,1] against [N,C,H,W].
+		gs := gate.Type.Shape
+		if len(gs) != 4 || gs[2].Size != 1 || gs[3].Size != 1 || gs[1] != x.Type.Shape[1] {
+			continue
+		}
+		return &seBlock{mul: n, x: x, nodes: append(nodes, pool)}
+	}
+	return nil
+}
+
+// reducesSpatial reports whether a ReduceMean averages dims 2 and 3 of a
+// 4-D tensor keeping them.
+func reducesSpatial(n *ir.Node) bool {
+	if len(n.Inputs[0].Type.Shape) != 4 || n.Attrs.Int("keepdims", 1) != 1 {
+		return false
+	}
+	axes := n.Attrs.Ints("axes")
+	if n.Opset() >= 18 {
+		if t := constInput(n, 1); t != nil {
+			axes = t.AsInt64s()
+		}
+	}
+	if len(axes) != 2 {
+		return false
+	}
+	has := map[int64]bool{}
+	for _, a := range axes {
+		if a < 0 {
+			a += 4
+		}
+		has[a] = true
+	}
+	return has[2] && has[3]
+}
+
+// DropSqueezeExcite removes squeeze-excitation blocks.
+var DropSqueezeExcite = &Pass{
+	Name: "DropSqueezeExcite",
+	Doc: `remove squeeze-excitation blocks, however the exporter spelled them
+
+	p = GlobalAveragePool(x) or ReduceMean(x, axes=[2,3])
+	g = Sigmoid|HardSigmoid(Linear(act(Linear(p))))   Linear: 1×1 Conv, Gemm or MatMul,
+	                                                  with Reshape/Flatten/Squeeze between
+	y = Mul(x, g)                                     => readers of y read x
+Each removed block is reported with its channel count and the parameters
+it held. A gate that does not follow this pattern is left alone.`,
+	Run: func(c *Context) error {
+		g := c.Graph
+		_, err := Rewrite(g, []Rule{{"DropSqueezeExcite", func(n *ir.Node) func(*Rewriter) error {
+			se := matchSE(n)
+			if se == nil {
+				return nil
+			}
+			return func(rw *Rewriter) error {
+				params := int64(0)
+				for _, d := range se.nodes {
+					for _, in := range d.Inputs {
+						if in != nil && in.Const != nil && len(in.Uses()) == 1 {
+							params += int64(in.Const.Len())
+						}
+					}
+				}
+				c.Notef(se.mul, "removed squeeze-excite block on %s: %s channels, %d parameters",
+					se.x, se.x.Type.Shape[1], params)
+				rw.Replace(se.mul.Outputs[0], se.x)
+				rw.Remove(se.mul)
+				for _, d := range se.nodes {
+					rw.Remove(d)
+				}
+				return nil
+			}
+		}}})
+		if err != nil {
+			return err
+		}
+		// Report gates the pattern did not cover: they stay, and a device
+		// may still run them slowly.
+		for _, n := range g.Nodes {
+			if n.Op == "Sigmoid" || n.Op == "HardSigmoid" {
+				c.Notef(n, "%s gate left in place: not part of a squeeze-excite block", n.Op)
+			}
+		}
+		return nil
+	},
+}
+
+// LocalPooling replaces global average pooling by an average pool whose
+// kernel covers the whole feature map.
+var LocalPooling = &Pass{
+	Name: "LocalPooling",
+	Doc: `replace GlobalAveragePool by AveragePool with a full-size kernel
+
+	GlobalAveragePool(x: [N,C,H,W]) => AveragePool(x){kernel_shape=[H,W]}
+as the EfficientNet-Lite builder does for TFLite.`,
+	Run: func(c *Context) error {
+		count := 0
+		_, err := Rewrite(c.Graph, []Rule{{"LocalPooling", func(n *ir.Node) func(*Rewriter) error {
+			s := n.Inputs[0].Type.Shape
+			if n.Op != "GlobalAveragePool" || len(s) != 4 || !s[2].Known() || !s[3].Known() {
+				return nil
+			}
+			return func(rw *Rewriter) error {
+				rw.ReplaceNode(n, "AveragePool", []*ir.Value{n.Inputs[0]},
+					ir.Attrs{"kernel_shape": ir.IntsAttr(s[2].Size, s[3].Size)})
+				count++
+				return nil
+			}
+		}}})
+		if count > 0 {
+			c.Notef(nil, "replaced %d GlobalAveragePool by AveragePool", count)
+		}
+		return err
+	},
+}
+
