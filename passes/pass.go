@@ -150,8 +150,16 @@ var Lite = &Pipeline{
 		DropSqueezeExcite, SwishToReLU6, HardSwishToReLU6, LocalPooling, EliminateDeadCode},
 }
 
+// ONNXExport prepares a graph for ONNX export; it always runs before
+// ir/onnx.Save of a rewritten graph.
+var ONNXExport = &Pipeline{
+	Name:   "onnx",
+	Doc:    "expand litefy's own ops into ONNX ops (run before writing .onnx)",
+	Passes: []*Pass{ToONNX},
+}
+
 // Pipelines lists every pipeline by name.
-var Pipelines = []*Pipeline{Cleanup, Lite}
+var Pipelines = []*Pipeline{Cleanup, Lite, ONNXExport}
 
 // Lookup returns the named pipeline, or nil.
 func Lookup(name string) *Pipeline {
