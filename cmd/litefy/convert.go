@@ -2,18 +2,22 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"path/filepath"
 	"strconv"
 	"strings"
 
 	"github.com/litefy/litefy/ir"
 	"github.com/litefy/litefy/ir/onnx"
+	"github.com/litefy/litefy/passes"
 )
 
 type convertOptions struct {
 	output      string
 	inputShapes []string
 	verify      bool
+	preset      string
+	dumpAfter   string
 }
 
 // parseInputShapes reads --input-shape NAME=1,3,224,224 flags.
@@ -55,15 +59,40 @@ func load(path string, shapeFlags []string) (*ir.Graph, error) {
 	return g, nil
 }
 
-func convert(in string, opt convertOptions) error {
+// presetPipeline returns the pipeline a --preset names; "none" is nil.
+func presetPipeline(name string) (*passes.Pipeline, error) {
+	if name == "none" {
+		return nil, nil
+	}
+	if p := passes.Lookup(name); p != nil && p != passes.ONNXExport {
+		return p, nil
+	}
+	return nil, usagef("--preset %q: want none, cleanup or lite", name)
+}
+
+func convert(in string, opt convertOptions, stderr io.Writer) error {
+	ext := strings.ToLower(filepath.Ext(opt.output))
+	if ext != ".onnx" {
+		return usagef("-o %s: unsupported output format %q (want .onnx)", opt.output, ext)
+	}
+	pl, err := presetPipeline(opt.preset)
+	if err != nil {
+		return err
+	}
 	g, err := load(in, opt.inputShapes)
 	if err != nil {
 		return err
 	}
-	switch ext := strings.ToLower(filepath.Ext(opt.output)); ext {
-	case ".onnx":
-		return onnx.Save(g, opt.output)
-	default:
-		return usagef("-o %s: unsupported output format %q (want .onnx)", opt.output, ext)
+	popt := passes.Options{Verify: opt.verify, DumpAfter: opt.dumpAfter, Dump: stderr}
+	if pl != nil {
+		if _, err := pl.Run(g, popt); err != nil {
+			return err
+		}
+	} else if opt.dumpAfter != "" {
+		return usagef("--dump-after needs a --preset")
 	}
+	if _, err := passes.ONNXExport.Run(g, passes.Options{Verify: opt.verify}); err != nil {
+		return err
+	}
+	return onnx.Save(g, opt.output)
 }

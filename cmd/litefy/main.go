@@ -61,7 +61,9 @@ func newRootCmd() *cobra.Command {
 		Short: "Make ONNX models edge-friendly: import, rewrite, quantize, export",
 		Long: `litefy imports an ONNX model, checks it, and writes it back out.
 
-  litefy MODEL.onnx -o OUT.onnx      import, verify and export
+  litefy MODEL.onnx -o OUT.onnx [--preset lite]
+                                     import, verify, rewrite, export
+  litefy passes                      list passes and pipelines
   litefy inspect MODEL.onnx          inputs, outputs, op histogram, params, MACs
   litefy run MODEL.onnx --input x.npy --output y.npy
                                      run the reference interpreter`,
@@ -77,14 +79,16 @@ func newRootCmd() *cobra.Command {
 			if opt.output == "" {
 				return usagef("missing -o OUT")
 			}
-			return convert(args[0], opt)
+			return convert(args[0], opt, cmd.ErrOrStderr())
 		},
 	}
 	root.Flags().StringVarP(&opt.output, "output", "o", "", "output file (.onnx)")
 	root.Flags().StringArrayVar(&opt.inputShapes, "input-shape", nil, "fix an input's dynamic dims: NAME=1,3,224,224 (repeatable)")
-	root.Flags().BoolVar(&opt.verify, "verify", false, "run the IR verifier after every step")
+	root.Flags().BoolVar(&opt.verify, "verify", false, "run the IR verifier after every pass")
+	root.Flags().StringVar(&opt.preset, "preset", "none", "rewrite pipeline: none, cleanup or lite (see 'litefy passes')")
+	root.Flags().StringVar(&opt.dumpAfter, "dump-after", "", "print the IR text to stderr after the named pass")
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(newInspectCmd(), newRunCmd())
+	root.AddCommand(newInspectCmd(), newRunCmd(), newPassesCmd())
 	for _, c := range root.Commands() {
 		c.SilenceUsage, c.SilenceErrors = true, true
 		c.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
