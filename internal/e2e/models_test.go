@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -139,8 +140,8 @@ func testModel(t *testing.T, h *ort.Harness, m model, r *modelResult) {
 	g, opt, err := importModel(m.path, x)
 	if err != nil {
 		r.imported = "FAIL"
-		r.note = "import: " + err.Error()
-		t.Fatalf("import: %v", err)
+		r.note = "import: " + shortImportError(err)
+		t.Fatalf("import: %s", shortImportError(err))
 	}
 	r.imported = "ok"
 	if len(want) != len(g.Outputs) {
@@ -259,6 +260,28 @@ func runInterpreter(g *ir.Graph, x ...*ir.Tensor) (out []*ir.Tensor, err error) 
 		out = append(out, t.Clone()) // the session owns res
 	}
 	return out, nil
+}
+
+// shortImportError condenses an UnsupportedError listing every node into
+// its ops with counts.
+func shortImportError(err error) string {
+	var ue *onnx.UnsupportedError
+	if !errors.As(err, &ue) {
+		return err.Error()
+	}
+	count := map[string]int{}
+	var ops []string
+	for _, n := range ue.Nodes {
+		if count[n.Op] == 0 {
+			ops = append(ops, n.Op)
+		}
+		count[n.Op]++
+	}
+	parts := make([]string, len(ops))
+	for i, op := range ops {
+		parts[i] = fmt.Sprintf("%s ×%d", op, count[op])
+	}
+	return fmt.Sprintf("%d unsupported nodes: %s", len(ue.Nodes), strings.Join(parts, ", "))
 }
 
 func joinInts(v []int64) string {
