@@ -112,3 +112,38 @@ const ort = require('onnxruntime-node');
 		t.Errorf("onnxruntime: %v\n%s", err, out)
 	}
 }
+
+// TestShapeChainFolds imports the Shape → Gather → Unsqueeze → Concat →
+// Reshape chain exporters write for a flatten, which collapses to a constant
+// target shape once the batch dimension is fixed.
+func TestShapeChainFolds(t *testing.T) {
+	for _, op := range []string{"Shape", "Gather", "Unsqueeze", "Concat", "Reshape"} {
+		if ir.Lookup(op) == nil {
+			t.Skipf("op %s is not registered yet", op)
+		}
+	}
+	m := model(13, &onnxpb.GraphProto{
+		Input:  []*onnxpb.ValueInfoProto{value("x", f32, "N", 3, 4, 4)},
+		Output: []*onnxpb.ValueInfoProto{value("y", f32, "N", 48)},
+		Initializer: []*onnxpb.TensorProto{ints("zero", nil, 0), ints("axes", []int64{1}, 0),
+			ints("rest", []int64{1}, -1)},
+		Node: []*onnxpb.NodeProto{
+			node("Shape", "shape", []string{"x"}, []string{"s"}),
+			node("Gather", "gather", []string{"s", "zero"}, []string{"n"}, attrInt("axis", 0)),
+			node("Unsqueeze", "unsqueeze", []string{"n", "axes"}, []string{"n1"}),
+			node("Concat", "concat", []string{"n1", "rest"}, []string{"target"}, attrInt("axis", 0)),
+			node("Reshape", "reshape", []string{"x", "target"}, []string{"y"}),
+		},
+	})
+	g := decode(t, m, onnx.Options{InputShapes: map[string][]int64{"x": {2, -1, -1, -1}}})
+	if len(g.Nodes) != 1 || g.Nodes[0].Op != "Reshape" || len(g.Consts) != 1 {
+		t.Fatalf("not folded:\n%s", ir.Print(g))
+	}
+	if c := g.Consts[0]; c.Name != "target" || fmt.Sprint(c.Const.AsInt64s()) != "[2 -1]" {
+		t.Errorf("target shape %s = %v", c, c.Const.AsInt64s())
+	}
+	if got := g.Outputs[0].Type.String(); got != "f32[2,48]" {
+		t.Errorf("output %s", got)
+	}
+	roundTrip(t, g)
+}

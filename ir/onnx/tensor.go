@@ -104,46 +104,37 @@ func (r *tensorReader) decode(t *onnxpb.TensorProto, what string) (*ir.Tensor, e
 		out.Data = t.RawData // alias: tensors are immutable once in a graph
 		return out, nil
 	}
-	out.Data = make([]byte, size)
-	count := func(got int) error {
-		if int64(got) != n {
-			return fmt.Errorf("onnx: %s has %d values, want %d for %s%v", what, got, n, dt, shape)
-		}
-		return nil
-	}
+	var have int
 	switch dt {
 	case ir.Float32:
-		if err := count(len(t.FloatData)); err != nil {
-			return nil, err
-		}
+		have = len(t.FloatData)
+	case ir.Int64:
+		have = len(t.Int64Data)
+	default: // int32_data holds int32, int8, uint8, bool and float16 bits
+		have = len(t.Int32Data)
+	}
+	if int64(have) != n {
+		return nil, fmt.Errorf("onnx: %s has %d values, want %d for %s%v", what, have, n, dt, shape)
+	}
+	out.Data = make([]byte, size)
+	switch dt {
+	case ir.Float32:
 		for i, v := range t.FloatData {
 			binary.LittleEndian.PutUint32(out.Data[4*i:], math.Float32bits(v))
 		}
 	case ir.Int64:
-		if err := count(len(t.Int64Data)); err != nil {
-			return nil, err
-		}
 		for i, v := range t.Int64Data {
 			binary.LittleEndian.PutUint64(out.Data[8*i:], uint64(v))
 		}
 	case ir.Int32:
-		if err := count(len(t.Int32Data)); err != nil {
-			return nil, err
-		}
 		for i, v := range t.Int32Data {
 			binary.LittleEndian.PutUint32(out.Data[4*i:], uint32(v))
 		}
 	case ir.Float16: // int32_data holds the bit patterns
-		if err := count(len(t.Int32Data)); err != nil {
-			return nil, err
-		}
 		for i, v := range t.Int32Data {
 			binary.LittleEndian.PutUint16(out.Data[2*i:], uint16(v))
 		}
 	case ir.Int8, ir.Uint8, ir.Bool:
-		if err := count(len(t.Int32Data)); err != nil {
-			return nil, err
-		}
 		for i, v := range t.Int32Data {
 			out.Data[i] = byte(v)
 		}
