@@ -9,14 +9,17 @@
 // below what the hardware can do. This package therefore carries its own
 // GotoBLAS-style implementation:
 //
-//   - A and B are copied ("packed") into cache-friendly panels, blocked over
-//     k (kc), m (mc) and n (nc) so that the working set stays in L1/L2/L3.
-//   - On amd64 CPUs with AVX2 and FMA (detected at run time) a 6×16
-//     register-blocked microkernel written in Go assembly does the work,
-//     and matrix-vector shapes (m == 1 or n == 1) use dedicated AVX2 dot
-//     and axpy kernels.
+//   - C is computed in 6×16 register tiles, blocked over k (kc ≤ 256) and
+//     n so that the rows of A in use stay in L1 and the block of B in L2.
+//     A is read in place; B is copied ("packed") into contiguous panels
+//     when it is reused by enough rows of A or stored transposed, and read
+//     in place otherwise. Partial edge tiles are packed and zero-padded.
+//   - On amd64 CPUs with AVX2 and FMA (detected at run time) the tiles are
+//     computed by microkernels written in Go assembly (6×16 and, at a
+//     narrow right edge, 6×8), and matrix-vector shapes (m == 1, or n ≤ 3)
+//     use AVX2 dot-product and axpy kernels.
 //   - Elsewhere, or when built with the purego tag, portable Go kernels
-//     with the same blocking are used.
+//     with the same structure are used.
 //
 // All matrices are row-major with explicit leading dimensions. Results are
 // accumulated into C, so callers can pre-fill C with a bias (or zero it).

@@ -60,13 +60,16 @@ func (s *Scratch) Sgemm(m, n, k int, a []float32, lda int, b []float32, ldb int,
 		return
 	}
 	switch {
-	case n == 1:
-		// C[:,0] += A·b: one dot product per row of A.
-		x := b[:k]
-		if ldb != 1 {
-			x = s.gather(b, k, ldb)
+	case n <= dotsMaxN:
+		// C[:,j] += A·B[:,j]: one dot product per row of A and column
+		// of B. This beats padding the columns to the 8-wide kernel.
+		for j := range n {
+			x := b[j:]
+			if ldb != 1 {
+				x = s.gather(b[j:], k, ldb)
+			}
+			dots(m, k, a, lda, x, c[j:], ldc)
 		}
-		dots(m, k, a, lda, x, c, ldc)
 	case m == 1:
 		// C[0,:] += a·B: a weighted sum of the rows of B.
 		gemvRows(n, k, a[:k], b, ldb, c[:n])
@@ -85,9 +88,11 @@ func (s *Scratch) SgemmNT(m, n, k int, a []float32, lda int, b []float32, ldb in
 		return
 	}
 	switch {
-	case n == 1:
-		// C[i,0] += A[i,:]·B[0,:]
-		dots(m, k, a, lda, b[:k], c, ldc)
+	case n <= dotsMaxN:
+		// C[i,j] += A[i,:]·B[j,:]
+		for j := range n {
+			dots(m, k, a, lda, b[j*ldb:], c[j:], ldc)
+		}
 	case m == 1:
 		// C[0,j] += B[j,:]·A[0,:]
 		dots(n, k, b, ldb, a[:k], c, 1)
@@ -235,6 +240,11 @@ func gemvRows(n, k int, x []float32, b []float32, ldb int, c []float32) {
 		}
 	}
 }
+
+// dotsMaxN is the largest n for which C += A·B is computed column by
+// column as dot products rather than with the 6×8 kernel padded to 8
+// columns.
+const dotsMaxN = 3
 
 // packBMinM: B is packed into contiguous panels when m exceeds this (each
 // panel is then reused by more than packBMinM/mr row tiles); below it, B is
@@ -443,7 +453,19 @@ func packBPanels(dst []float32, kc, nc int, b []float32, off, rsb, csb int) {
 			}
 		case rsb == 1:
 			// B is stored transposed: column j of B is contiguous.
-			for j := range nrr {
+			// Transpose four columns at a time.
+			j := 0
+			for ; j+4 <= nrr; j += 4 {
+				c0 := b[o+j*csb : o+j*csb+kc]
+				c1 := b[o+(j+1)*csb : o+(j+1)*csb+kc]
+				c2 := b[o+(j+2)*csb : o+(j+2)*csb+kc]
+				c3 := b[o+(j+3)*csb : o+(j+3)*csb+kc]
+				for p := range kc {
+					t := d[p*nr+j : p*nr+j+4 : p*nr+j+4]
+					t[0], t[1], t[2], t[3] = c0[p], c1[p], c2[p], c3[p]
+				}
+			}
+			for ; j < nrr; j++ {
 				col := b[o+j*csb : o+j*csb+kc]
 				for p, v := range col {
 					d[p*nr+j] = v

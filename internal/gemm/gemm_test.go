@@ -54,6 +54,10 @@ func testShapes() []shape {
 		shape{m: 19, n: 1, k: 45, lda: 50, ldb: 3, ldc: 7},
 		shape{m: 30, n: 50, k: 20, lda: 23, ldb: 51, ldc: 64},
 		shape{m: 50, n: 7, k: 33, lda: 40, ldb: 9, ldc: 8},
+		shape{m: 20, n: 3, k: 40, lda: 41, ldb: 7, ldc: 5},
+		shape{m: 23, n: 2, k: 9, ldb: 2, ldc: 2},
+		shape{m: 11, n: 40, k: 25, lda: 30, ldb: 43, ldc: 47}, // in-place B, edges
+		shape{m: 35, n: 40, k: 25, lda: 30, ldb: 43, ldc: 47}, // packed B, edges
 		// Large k: several kc blocks, uneven split.
 		shape{m: 13, n: 35, k: 1000},
 		shape{m: 6, n: 16, k: 1025},
@@ -251,6 +255,31 @@ func TestConcurrent(t *testing.T) {
 			if c[i] != 5*want[i] {
 				t.Fatalf("c[%d] = %v, want %v", i, c[i], 5*want[i])
 			}
+		}
+	}
+}
+
+func TestConcurrentRows(t *testing.T) {
+	// Goroutines write disjoint row blocks of one C, sharing the pool.
+	const m, n, k = 120, 70, 300
+	r := rand.New(rand.NewPCG(8, 8))
+	a := randSlice(r, m*k, true)
+	b := randSlice(r, n*k, true)
+	want := make([]float32, m*n)
+	SgemmNT(m, n, k, a, k, b, k, want, n)
+	c := make([]float32, m*n)
+	var wg sync.WaitGroup
+	for i := 0; i < m; i += 20 {
+		wg.Go(func() {
+			for range 3 {
+				SgemmNT(20, n, k, a[i*k:], k, b, k, c[i*n:], n)
+			}
+		})
+	}
+	wg.Wait()
+	for i := range c {
+		if c[i] != 3*want[i] {
+			t.Fatalf("c[%d] = %v, want %v", i, c[i], 3*want[i])
 		}
 	}
 }
