@@ -199,9 +199,9 @@ func (b *builder) checkSupported() error {
 	return nil
 }
 
-func (b *builder) define(v *ir.Value) error {
+func (b *builder) define(v *ir.Value, what string) error {
 	if v.Name == "" {
-		return fmt.Errorf("onnx: a value has an empty name")
+		return fmt.Errorf("onnx: %s has no name", what)
 	}
 	if _, dup := b.values[v.Name]; dup {
 		return fmt.Errorf("onnx: value %q is defined twice", v.Name)
@@ -216,7 +216,7 @@ func (b *builder) initializers(gp *onnxpb.GraphProto) error {
 		if err != nil {
 			return err
 		}
-		if err := b.define(b.g.AddConst(tp.GetName(), t)); err != nil {
+		if err := b.define(b.g.AddConst(tp.GetName(), t), "an initializer"); err != nil {
 			return err
 		}
 	}
@@ -240,7 +240,7 @@ func (b *builder) inputs(gp *onnxpb.GraphProto, opt Options) error {
 		if err != nil {
 			return err
 		}
-		if err := b.define(b.g.AddInput(name, t)); err != nil {
+		if err := b.define(b.g.AddInput(name, t), "a graph input"); err != nil {
 			return err
 		}
 	}
@@ -503,7 +503,7 @@ func (b *builder) constant(i int, outs []string, attrs ir.Attrs) error {
 			return b.nodeErr(i, "attribute %q (%s) is not supported", name, a.Kind)
 		}
 	}
-	return b.define(b.g.AddConst(outs[0], t))
+	return b.define(b.g.AddConst(outs[0], t), "a Constant output")
 }
 
 // attrs converts node i's attributes, keeping their values exactly.

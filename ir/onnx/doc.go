@@ -30,7 +30,8 @@
 //
 // ONNX requires nodes in topological order; Decode sorts them instead,
 // keeping the file's order wherever it is valid, and refuses only true
-// cycles. Names of nodes, values and attributes are kept exactly; node
+// cycles. Names of nodes, values and attributes are kept exactly; value
+// names and non-empty node names must be unique, as the IR requires. Node
 // outputs with an empty name (omitted optional outputs) get fresh names.
 //
 // Tensor data may alias the decoded protobuf's raw_data and the bytes of
