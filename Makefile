@@ -1,4 +1,9 @@
-.PHONY: generate
+.PHONY: generate test
+
+# test is the fast, pure-Go check: vet and unit tests (no models, no oracles).
+test:
+	go vet ./... && go test ./...
+
 
 # generate recreates generated code (ONNX protobuf bindings, ...).
 generate:
@@ -37,3 +42,21 @@ ort-deps:
 $(ORT_STAMP): $(ORT_DIR)/package-lock.json
 	$(MAKE) ort-deps
 	touch $@
+
+# --- End-to-end checks and the benchmark (internal/e2e, internal/cmd/bench) ---
+
+.PHONY: e2e bench
+
+# e2e runs every model against onnxruntime, the ONNX round trip (library and CLI) through onnx's
+# checker, ONNX's backend node tests (report: build/nodetests.txt) and the CLI on malformed
+# models. Log: build/e2e.log. With CI set, a missing prerequisite fails instead of skipping.
+E2E_FLAGS ?= -timeout 60m
+e2e: models $(ORT_STAMP)
+	@mkdir -p build
+	bash -o pipefail -c 'go test -tags e2e -count=1 -v $(E2E_FLAGS) ./internal/e2e/ 2>&1 | tee build/e2e.log'
+
+# bench times the interpreter and the import against onnxruntime-node on one thread;
+# results in build/bench.json.
+BENCH_FLAGS ?=
+bench: models $(ORT_STAMP)
+	go run ./internal/cmd/bench -models $(MODELS_DIR) -json build/bench.json $(BENCH_FLAGS)

@@ -40,6 +40,19 @@ func Find(root string) (*Harness, error) {
 	return &Harness{Dir: dir}, nil
 }
 
+// Version returns the installed onnxruntime-node version.
+func (h *Harness) Version() string {
+	data, err := os.ReadFile(filepath.Join(h.Dir, "node_modules", "onnxruntime-node", "package.json"))
+	if err != nil {
+		return "unknown"
+	}
+	var p struct{ Version string }
+	if json.Unmarshal(data, &p) != nil || p.Version == "" {
+		return "unknown"
+	}
+	return p.Version
+}
+
 // RunInfo is what run.cjs reports besides the outputs.
 type RunInfo struct {
 	Runtime string  `json:"runtime"`

@@ -1,0 +1,316 @@
+// Command bench compares litefy with onnxruntime-node on one thread: the
+// reference interpreter's time per inference on efficientnet_b0 (opset 13)
+// and mobilenet_v2 at 1×3×224×224, and the import time of efficientnet_b0
+// (onnx.Load + ir.Verify) against onnxruntime's session creation. It prints
+// a table and writes build/bench.json. `make bench` runs it from the
+// checkout's root after `make models` and `make ort-deps`.
+//
+// It is a measuring tool for litefy's developers, not a user command.
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/litefy/litefy/internal/ort"
+	"github.com/litefy/litefy/internal/tensorio"
+	"github.com/litefy/litefy/ir"
+	"github.com/litefy/litefy/ir/onnx"
+)
+
+// Result is one row of the comparison; times are in milliseconds and
+// Ratio is litefy's time over onnxruntime's.
+type Result struct {
+	Kind     string  `json:"kind"` // "inference" or "import"
+	Model    string  `json:"model"`
+	LitefyMs float64 `json:"litefyMs,omitempty"`
+	ORTMs    float64 `json:"ortMs,omitempty"`
+	Ratio    float64 `json:"ratio,omitempty"`
+	// Fastest single measurement of each, for inference.
+	LitefyMinMs float64 `json:"litefyMinMs,omitempty"`
+	ORTMinMs    float64 `json:"ortMinMs,omitempty"`
+	Error       string  `json:"error,omitempty"`
+}
+
+// Report is what build/bench.json holds.
+type Report struct {
+	ORT     string   `json:"onnxruntime"`
+	Go      string   `json:"go"`
+	CPU     string   `json:"cpu"`
+	Threads int      `json:"threads"`
+	Runs    int      `json:"runs"`
+	Warmup  int      `json:"warmup"`
+	Loads   int      `json:"loads"`
+	Results []Result `json:"results"`
+}
+
+func main() {
+	models := flag.String("models", "build/models", "folder with NAME.onnx and NAME.input.npy (make models)")
+	out := flag.String("json", "build/bench.json", "where to write the results")
+	runs := flag.Int("runs", 20, "timed inferences per model (the median is reported)")
+	warmup := flag.Int("warmup", 3, "untimed inferences before timing")
+	loads := flag.Int("loads", 3, "imports / session loads timed (the median is reported)")
+	flag.Parse()
+	if *runs < 1 || *warmup < 0 || *loads < 1 {
+		fmt.Fprintln(os.Stderr, "bench: -runs and -loads must be at least 1, -warmup at least 0")
+		os.Exit(2)
+	}
+	if err := run(os.Stdout, *models, *out, *runs, *warmup, *loads); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+func run(w io.Writer, models, out string, runs, warmup, loads int) error {
+	root, err := moduleRoot()
+	if err != nil {
+		return err
+	}
+	h, err := ort.Find(root)
+	if err != nil {
+		return err
+	}
+	rep := &Report{ORT: "onnxruntime-node " + h.Version(), Go: runtime.Version(), CPU: cpuName(),
+		Threads: 1, Runs: runs, Warmup: warmup, Loads: loads}
+	path := func(name string) (string, string) {
+		p := filepath.Join(models, name)
+		return p + ".onnx", p + ".input.npy"
+	}
+	ortLoads := map[string][]float64{}
+	for _, name := range []string{"efficientnet_b0_op13", "mobilenet_v2"} {
+		model, input := path(name)
+		r := Result{Kind: "inference", Model: name}
+		fmt.Fprintf(os.Stderr, "bench: %s: onnxruntime\n", name)
+		if o, err := h.Bench(model, []string{input}, runs, warmup); err != nil {
+			r.Error = err.Error()
+		} else {
+			r.ORTMs, r.ORTMinMs = o.RunMsMedian, o.RunMsMin
+			ortLoads[name] = append(ortLoads[name], o.LoadMs)
+		}
+		fmt.Fprintf(os.Stderr, "bench: %s: litefy\n", name)
+		if med, fastest, err := timeInterpreter(model, input, runs, warmup); err != nil {
+			r.Error = joinErr(r.Error, err)
+		} else {
+			r.LitefyMs, r.LitefyMinMs = med, fastest
+		}
+		if r.Error == "" {
+			r.Ratio = r.LitefyMs / r.ORTMs
+		}
+		rep.Results = append(rep.Results, r)
+	}
+
+	name := "efficientnet_b0_op13"
+	model, input := path(name)
+	r := Result{Kind: "import", Model: name}
+	fmt.Fprintf(os.Stderr, "bench: %s: import\n", name)
+	for len(ortLoads[name]) < loads && r.Error == "" {
+		o, err := h.Bench(model, []string{input}, 1, 0)
+		if err != nil {
+			r.Error = err.Error()
+		} else {
+			ortLoads[name] = append(ortLoads[name], o.LoadMs)
+		}
+	}
+	if r.Error == "" {
+		r.ORTMs = median(ortLoads[name])
+	}
+	if ms, err := timeImport(model, input, loads); err != nil {
+		r.Error = joinErr(r.Error, err)
+	} else {
+		r.LitefyMs = ms
+	}
+	if r.Error == "" {
+		r.Ratio = r.LitefyMs / r.ORTMs
+	}
+	rep.Results = append(rep.Results, r)
+
+	printTable(w, rep)
+	data, err := json.MarshalIndent(rep, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
+		return err
+	}
+	if err := tensorio.WriteFileAtomic(out, append(data, '\n')); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "wrote %s\n", out)
+	for _, r := range rep.Results {
+		if r.Error != "" {
+			return errors.New("some measurements failed")
+		}
+	}
+	return nil
+}
+
+// load imports and verifies model, fixing a dynamic batch to the input's.
+func load(model string, x *ir.Tensor) (*ir.Graph, error) {
+	g, err := onnx.Load(model, onnx.Options{})
+	if err != nil {
+		return nil, err
+	}
+	if len(g.Inputs) == 1 && !g.Inputs[0].Type.Shape.Static() {
+		opt := onnx.Options{InputShapes: map[string][]int64{g.Inputs[0].Name: x.Shape}}
+		if g, err = onnx.Load(model, opt); err != nil {
+			return nil, err
+		}
+	}
+	if err := ir.Verify(g); err != nil {
+		return nil, err
+	}
+	return g, nil
+}
+
+// timeInterpreter returns the median and fastest time of one inference
+// with one thread, in milliseconds.
+func timeInterpreter(model, input string, runs, warmup int) (med, fastest float64, err error) {
+	x, err := tensorio.ReadNPY(input)
+	if err != nil {
+		return 0, 0, err
+	}
+	g, err := load(model, x)
+	if err != nil {
+		return 0, 0, err
+	}
+	s, err := ir.NewSession(g, ir.SessionOptions{Threads: 1})
+	if err != nil {
+		return 0, 0, err
+	}
+	defer s.Close()
+	for range warmup {
+		if _, err := s.Run(x); err != nil {
+			return 0, 0, err
+		}
+	}
+	ts := make([]float64, runs)
+	for i := range ts {
+		t0 := time.Now()
+		if _, err := s.Run(x); err != nil {
+			return 0, 0, err
+		}
+		ts[i] = ms(time.Since(t0))
+	}
+	return median(ts), slices.Min(ts), nil
+}
+
+// timeImport returns the median time of onnx.Load + ir.Verify, in
+// milliseconds, after one untimed import that warms the file cache.
+func timeImport(model, input string, loads int) (float64, error) {
+	x, err := tensorio.ReadNPY(input)
+	if err != nil {
+		return 0, err
+	}
+	if _, err := load(model, x); err != nil {
+		return 0, err
+	}
+	ts := make([]float64, loads)
+	for i := range ts {
+		runtime.GC()
+		t0 := time.Now()
+		if _, err := load(model, x); err != nil {
+			return 0, err
+		}
+		ts[i] = ms(time.Since(t0))
+	}
+	return median(ts), nil
+}
+
+func printTable(w io.Writer, rep *Report) {
+	fmt.Fprintf(w, "litefy vs %s, 1 thread, 1×3×224×224 (%s, %s)\n", rep.ORT, rep.Go, rep.CPU)
+	fmt.Fprintf(w, "inference: median of %d runs after %d warm-up; import: median of %d (litefy: onnx.Load + ir.Verify; onnxruntime: session create)\n\n",
+		rep.Runs, rep.Warmup, rep.Loads)
+	fmt.Fprintf(w, "%-10s %-22s %12s %14s %8s\n", "", "model", "litefy ms", "onnxruntime ms", "ratio")
+	for _, r := range rep.Results {
+		if r.Error != "" {
+			fmt.Fprintf(w, "%-10s %-22s %12s %14s %8s  %s\n", r.Kind, r.Model, fmtMs(r.LitefyMs), fmtMs(r.ORTMs), "-", r.Error)
+			continue
+		}
+		fmt.Fprintf(w, "%-10s %-22s %12.2f %14.2f %7.2f×\n", r.Kind, r.Model, r.LitefyMs, r.ORTMs, r.Ratio)
+	}
+	fmt.Fprintln(w)
+}
+
+// joinErr appends litefy's error to onnxruntime's, condensing a list of
+// unsupported nodes into its ops.
+func joinErr(ortErr string, err error) string {
+	msg := err.Error()
+	var ue *onnx.UnsupportedError
+	if errors.As(err, &ue) {
+		count := map[string]int{}
+		var ops []string
+		for _, n := range ue.Nodes {
+			if count[n.Op] == 0 {
+				ops = append(ops, n.Op)
+			}
+			count[n.Op]++
+		}
+		for i, op := range ops {
+			ops[i] = fmt.Sprintf("%s ×%d", op, count[op])
+		}
+		msg = "unsupported ops: " + strings.Join(ops, ", ")
+	}
+	if ortErr != "" {
+		return ortErr + "; litefy: " + msg
+	}
+	return "litefy: " + msg
+}
+
+func fmtMs(v float64) string {
+	if v == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.2f", v)
+}
+
+func ms(d time.Duration) float64 { return float64(d.Nanoseconds()) / 1e6 }
+
+func median(v []float64) float64 {
+	s := slices.Clone(v)
+	slices.Sort(s)
+	n := len(s)
+	if n%2 == 1 {
+		return s[n/2]
+	}
+	return (s[n/2-1] + s[n/2]) / 2
+}
+
+// moduleRoot finds the folder holding go.mod, upward from the working one.
+func moduleRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("not inside the litefy module (no go.mod above the working folder)")
+		}
+		dir = parent
+	}
+}
+
+// cpuName reads the CPU model on Linux.
+func cpuName() string {
+	data, err := os.ReadFile("/proc/cpuinfo")
+	if err == nil {
+		for _, line := range strings.Split(string(data), "\n") {
+			if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
+				return strings.TrimSpace(v)
+			}
+		}
+	}
+	return runtime.GOARCH
+}
