@@ -1,0 +1,21 @@
+//go:build amd64 && !purego
+
+package ir
+
+import "golang.org/x/sys/cpu"
+
+// haveDepthwiseAsm reports whether the AVX2+FMA depthwise row kernels can
+// run on this CPU.
+var haveDepthwiseAsm = cpu.X86.HasAVX2 && cpu.X86.HasFMA
+
+// dwRows1AVX2 computes out[j] = bias + Σ_{t<taps} w[t]·x[offs[t]+j] for
+// j below n rounded down to a multiple of 8, and returns that count.
+//
+//go:noescape
+func dwRows1AVX2(out *float32, n int, x *float32, offs *int, w *float32, taps int, bias float32) int
+
+// dwRows2AVX2 is dwRows1AVX2 with stride 2: it reads x[offs[t]+2j] and
+// also x[offs[t]+2j+1] for every computed j.
+//
+//go:noescape
+func dwRows2AVX2(out *float32, n int, x *float32, offs *int, w *float32, taps int, bias float32) int

@@ -1,0 +1,14 @@
+//go:build !amd64 || purego
+
+package ir
+
+// haveDepthwiseAsm is false: this build has only the Go depthwise loops.
+const haveDepthwiseAsm = false
+
+func dwRows1AVX2(out *float32, n int, x *float32, offs *int, w *float32, taps int, bias float32) int {
+	panic("ir: no depthwise assembly")
+}
+
+func dwRows2AVX2(out *float32, n int, x *float32, offs *int, w *float32, taps int, bias float32) int {
+	panic("ir: no depthwise assembly")
+}
