@@ -81,3 +81,47 @@ func valueDiff(x, y *Value) string {
 	}
 	return ""
 }
+
+// Clone returns a copy of g with its own nodes and values; constant
+// tensors are shared, since graphs never modify them in place.
+func Clone(g *Graph) *Graph {
+	h := &Graph{Name: g.Name, Opset: g.Opset, Meta: g.Meta}
+	h.Meta.Props = append([][2]string(nil), g.Meta.Props...)
+	m := map[*Value]*Value{}
+	cp := func(v *Value) *Value {
+		w := &Value{Name: v.Name, Type: Type{DType: v.Type.DType, Shape: v.Type.Shape.Clone()}, Const: v.Const}
+		m[v] = w
+		return w
+	}
+	for _, v := range g.Inputs {
+		h.Inputs = append(h.Inputs, cp(v))
+	}
+	for _, v := range g.Consts {
+		h.Consts = append(h.Consts, cp(v))
+	}
+	for _, n := range g.Nodes {
+		ins := make([]*Value, len(n.Inputs))
+		for i, v := range n.Inputs {
+			if v != nil {
+				ins[i] = m[v]
+			}
+		}
+		names := make([]string, len(n.Outputs))
+		for i, o := range n.Outputs {
+			names[i] = o.Name
+		}
+		attrs := make(Attrs, len(n.Attrs))
+		for k, a := range n.Attrs {
+			attrs[k] = a
+		}
+		c := h.NewNode(n.Op, n.Name, ins, names, attrs)
+		for i, o := range n.Outputs {
+			c.Outputs[i].Type = Type{DType: o.Type.DType, Shape: o.Type.Shape.Clone()}
+			m[o] = c.Outputs[i]
+		}
+	}
+	for _, v := range g.Outputs {
+		h.Outputs = append(h.Outputs, m[v])
+	}
+	return h
+}

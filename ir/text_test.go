@@ -82,3 +82,19 @@ func TestPrintElides(t *testing.T) {
 		t.Errorf("elision wrong:\n%s", b.String())
 	}
 }
+
+func TestClone(t *testing.T) {
+	g := mustParse(t, sampleText)
+	h := Clone(g)
+	if d := Diff(g, h); d != "" {
+		t.Fatal(d)
+	}
+	h.Nodes[0].Outputs[0].Name = "changed"
+	h.Nodes[0].Attrs["alpha"] = FloatAttr(3)
+	if g.Nodes[0].Outputs[0].Name == "changed" || g.Nodes[0].Attrs["alpha"].Float == 3 {
+		t.Error("clone shares nodes, values or attributes with the original")
+	}
+	if len(h.Nodes[0].Outputs[0].Uses()) != 1 || h.Nodes[0].Outputs[0].Uses()[0] != h.Nodes[1] {
+		t.Error("clone's use lists point at the original")
+	}
+}

@@ -88,7 +88,7 @@ func newRootCmd() *cobra.Command {
 	root.Flags().StringVar(&opt.preset, "preset", "none", "rewrite pipeline: none, cleanup or lite (see 'litefy passes')")
 	root.Flags().StringVar(&opt.dumpAfter, "dump-after", "", "print the IR text to stderr after the named pass")
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(newInspectCmd(), newRunCmd(), newPassesCmd())
+	root.AddCommand(newInspectCmd(), newRunCmd(), newPassesCmd(), newDiffCmd())
 	for _, c := range root.Commands() {
 		c.SilenceUsage, c.SilenceErrors = true, true
 		c.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
