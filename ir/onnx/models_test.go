@@ -1,8 +1,10 @@
 package onnx_test
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -52,21 +54,87 @@ func TestExportedModels(t *testing.T) {
 			}
 			roundTrip(t, g)
 			loaded++
+			checkWithOnnxruntime(t, g, p)
 		})
 	}
 	t.Logf("%d of %d models imported", loaded, len(paths))
+}
+
+// ortDir returns the folder of the onnxruntime runner, or "" when
+// onnxruntime-node or node is not installed.
+func ortDir() string {
+	dir, _ := filepath.Abs("../../testdata/ort")
+	if _, err := os.Stat(filepath.Join(dir, "node_modules", "onnxruntime-node")); err != nil {
+		return ""
+	}
+	if _, err := exec.LookPath("node"); err != nil {
+		return ""
+	}
+	return dir
+}
+
+// checkWithOnnxruntime saves g, runs it with onnxruntime on the model's
+// input and compares the output with the golden output of the original.
+func checkWithOnnxruntime(t *testing.T, g *ir.Graph, model string) {
+	dir := ortDir()
+	if dir == "" {
+		return
+	}
+	name := strings.TrimSuffix(filepath.Base(model), ".onnx")
+	tmp := t.TempDir()
+	path := filepath.Join(tmp, name+".onnx")
+	if err := onnx.Save(g, path); err != nil {
+		t.Fatal(err)
+	}
+	input := strings.TrimSuffix(model, ".onnx") + ".input.npy"
+	out, err := exec.Command("node", filepath.Join(dir, "run.cjs"), path, "--input", input,
+		"--output-dir", tmp, "--threads", "1").CombinedOutput()
+	if err != nil {
+		t.Fatalf("onnxruntime on the re-encoded model: %v\n%s", err, out)
+	}
+	got := readNpyFloat32(t, filepath.Join(tmp, "out0.npy"))
+	want := readNpyFloat32(t, filepath.Join(filepath.Dir(model), "golden", name+".output0.npy"))
+	if len(got) != len(want) {
+		t.Fatalf("%d outputs, want %d", len(got), len(want))
+	}
+	for i := range got {
+		if d := math.Abs(float64(got[i] - want[i])); d > 1e-5*(1+math.Abs(float64(want[i]))) {
+			t.Fatalf("output %d: %g, golden %g", i, got[i], want[i])
+		}
+	}
+}
+
+// readNpyFloat32 reads the data of a little-endian float32 .npy file.
+func readNpyFloat32(t *testing.T, path string) []float32 {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(b) < 10 || string(b[1:6]) != "NUMPY" {
+		t.Fatalf("%s is not a .npy file", path)
+	}
+	hlen, off := int(binary.LittleEndian.Uint16(b[8:])), 10
+	if b[6] >= 2 {
+		hlen, off = int(binary.LittleEndian.Uint32(b[8:])), 12
+	}
+	if !strings.Contains(string(b[off:off+hlen]), "'<f4'") {
+		t.Fatalf("%s does not hold little-endian float32", path)
+	}
+	data := b[off+hlen:]
+	v := make([]float32, len(data)/4)
+	for i := range v {
+		v[i] = math.Float32frombits(binary.LittleEndian.Uint32(data[4*i:]))
+	}
+	return v
 }
 
 // TestOnnxruntimeLoads has onnxruntime load and run encoded models at every
 // opset litefy writes (the ONNX checker in Debian knows opsets up to 17
 // only), when testdata/ort has onnxruntime-node installed.
 func TestOnnxruntimeLoads(t *testing.T) {
-	ortDir, _ := filepath.Abs("../../testdata/ort")
-	if _, err := os.Stat(filepath.Join(ortDir, "node_modules", "onnxruntime-node")); err != nil {
-		t.Skip("onnxruntime-node is not installed in testdata/ort")
-	}
-	if _, err := exec.LookPath("node"); err != nil {
-		t.Skip("node is not installed")
+	ortDir := ortDir()
+	if ortDir == "" {
+		t.Skip("node or onnxruntime-node (testdata/ort) is not installed")
 	}
 	for _, op := range []string{"Relu", "Add"} {
 		if ir.Lookup(op) == nil {
