@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"google.golang.org/protobuf/proto"
+
 	"github.com/litefy/litefy/ir/onnx"
 	"github.com/litefy/litefy/ir/onnx/onnxpb"
 )
@@ -147,4 +149,22 @@ func TestExternalDataNotInDir(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), `external data location "../other/w.bin" is outside the model's folder`) {
 		t.Errorf("error %v", err)
 	}
+}
+
+func TestDecodeTensorProto(t *testing.T) {
+	b, err := proto.Marshal(floats("input_0", []int64{2}, 1.5, -1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	x, name, err := onnx.DecodeTensorProto(b)
+	if err != nil || name != "input_0" || !slices.Equal(x.Float32s(), []float32{1.5, -1}) {
+		t.Errorf("got %v %q %v", x, name, err)
+	}
+	if _, _, err := onnx.DecodeTensorProto(b[:len(b)-1]); err == nil || !strings.HasPrefix(err.Error(), "onnx: parse tensor: ") {
+		t.Errorf("truncated: %v", err)
+	}
+	ext := externalTensor("e", []int64{2}, "location", "w.bin")
+	b, _ = proto.Marshal(ext)
+	_, _, err = onnx.DecodeTensorProto(b)
+	wantErr(t, err.Error(), `onnx: tensor "e": external data "w.bin" but the model has no folder to read it from`)
 }
