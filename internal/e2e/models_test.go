@@ -94,7 +94,8 @@ type modelResult struct {
 	note                 string // why the import failed
 	imported             string
 	interpRatio          string // max |litefy-ort| / max |ort|, or the failure
-	roundTripErr, cliRes string
+	roundTripErr         string // max |ort(saved) - ort(original)|
+	cli, cleanup         string // the same for the CLI's output, --preset none and cleanup
 }
 
 func TestModels(t *testing.T) {
@@ -107,20 +108,20 @@ func TestModels(t *testing.T) {
 	)
 	t.Cleanup(func() {
 		var b strings.Builder
-		fmt.Fprintf(&b, "%-28s %-8s %-26s %-22s %s\n", "model", "import", "interp max|err|/max|ort|", "round trip max|err|", "cli")
+		fmt.Fprintf(&b, "%-26s %-6s %-24s %-16s %-16s %s\n", "model", "import", "interp err/max|ort|", "Save+ort err", "CLI+ort err", "CLI cleanup+ort err")
 		for _, r := range rows {
-			fmt.Fprintf(&b, "%-28s %-8s %-26s %-22s %s\n", r.name, r.imported, r.interpRatio, r.roundTripErr, r.cliRes)
+			fmt.Fprintf(&b, "%-26s %-6s %-24s %-16s %-16s %s\n", r.name, r.imported, r.interpRatio, r.roundTripErr, r.cli, r.cleanup)
 		}
 		for _, r := range rows {
 			if r.note != "" {
 				fmt.Fprintf(&b, "%s: %s\n", r.name, r.note)
 			}
 		}
-		t.Logf("model summary (bound: interpreter %g × max|ort|):\n%s", relTol, b.String())
+		t.Logf("model summary (errors are max abs differences from onnxruntime on the original model; bound %g × max|ort|):\n%s", relTol, b.String())
 		writeBuildFile(t, "e2e-models.txt", []byte(b.String()))
 	})
 	for _, m := range ms {
-		r := &modelResult{name: m.name, imported: "FAIL", interpRatio: "-", roundTripErr: "-", cliRes: "-"}
+		r := &modelResult{name: m.name, imported: "FAIL", interpRatio: "-", roundTripErr: "-", cli: "-", cleanup: "-"}
 		mu.Lock()
 		rows = append(rows, r)
 		mu.Unlock()
@@ -206,37 +207,54 @@ func testModel(t *testing.T, h *ort.Harness, m model, r *modelResult) {
 		}
 	})
 
-	t.Run("cli", func(t *testing.T) {
-		r.cliRes = "FAIL"
-		lib, err := os.ReadFile(saved)
-		if err != nil {
-			t.Skipf("no library output to compare with: %v", err)
+	// The CLI: a plain conversion, and the function-preserving cleanup
+	// pipeline, each checked by onnx's checker and run by onnxruntime.
+	for _, preset := range []string{"none", "cleanup"} {
+		res := &r.cli
+		if preset == "cleanup" {
+			res = &r.cleanup
 		}
-		out := filepath.Join(tmp, "cli.onnx")
-		args := []string{m.path, "-o", out, "--verify"}
-		for name, dims := range opt.InputShapes {
-			args = append(args, "--input-shape", name+"="+joinInts(dims))
-		}
-		cmd := exec.Command(binary, args...)
-		var stderr bytes.Buffer
-		cmd.Stderr = &stderr
-		if err := cmd.Run(); err != nil {
-			t.Fatalf("litefy %s: %v: %s", strings.Join(args, " "), err, stderr.String())
-		}
-		cli, err := os.ReadFile(out)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !bytes.Equal(cli, lib) {
-			// Encode is deterministic: the CLI must write what the library writes.
-			t.Errorf("litefy %s wrote %d bytes that differ from onnx.Save's %d", strings.Join(args, " "), len(cli), len(lib))
-			if err := checkONNX(out); err != nil {
-				t.Errorf("CLI output: %v", err)
+		t.Run("cli-"+preset, func(t *testing.T) {
+			*res = "FAIL"
+			out := filepath.Join(tmp, "cli-"+preset+".onnx")
+			args := []string{m.path, "-o", out, "--verify", "--preset", preset}
+			for name, dims := range opt.InputShapes {
+				args = append(args, "--input-shape", name+"="+joinInts(dims))
 			}
-			return
-		}
-		r.cliRes = "ok (same bytes as onnx.Save)"
-	})
+			cmd := exec.Command(binary, args...)
+			var stderr bytes.Buffer
+			cmd.Stderr = &stderr
+			if err := cmd.Run(); err != nil {
+				t.Fatalf("litefy %s: %v: %s", strings.Join(args, " "), err, strings.TrimSpace(stderr.String()))
+			}
+			if err := checkONNX(out); err != nil {
+				t.Fatalf("litefy %s: %v", strings.Join(args, " "), err)
+			}
+			got, _, err := h.Run(out, []string{m.input}, 1)
+			if err != nil {
+				t.Fatalf("onnxruntime on the CLI output: %v", err)
+			}
+			if len(got) != len(want) {
+				t.Fatalf("CLI output has %d outputs, the original %d", len(got), len(want))
+			}
+			worst := 0.0
+			for i := range want {
+				maxErr, maxRef, err := diff(got[i], want[i])
+				if err != nil {
+					t.Fatalf("output %d: %v", i, err)
+				}
+				worst = max(worst, maxErr)
+				t.Logf("output %d: onnxruntime CLI (--preset %s) vs original: max|err| %.3g (max|ort| %.3g)", i, preset, maxErr, maxRef)
+				if maxErr > relTol*maxRef {
+					t.Errorf("output %d: --preset %s output computes something else: max|err| %.3g > %g × %.3g", i, preset, maxErr, relTol, maxRef)
+				}
+			}
+			*res = fmt.Sprintf("%.3g", worst)
+			if t.Failed() {
+				*res += " FAIL"
+			}
+		})
+	}
 }
 
 // runInterpreter runs g on x with the reference interpreter, recovering
