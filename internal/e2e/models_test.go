@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/litefy/litefy/internal/ort"
@@ -91,7 +90,7 @@ func importModel(path string, x *ir.Tensor) (*ir.Graph, onnx.Options, error) {
 // modelResult is one row of the summary TestModels prints at the end.
 type modelResult struct {
 	name                 string
-	note                 string // why the import failed
+	note                 string // why the import or the interpreter failed
 	imported             string
 	interpRatio          string // max |litefy-ort| / max |ort|, or the failure
 	roundTripErr         string // max |ort(saved) - ort(original)|
@@ -102,10 +101,7 @@ func TestModels(t *testing.T) {
 	h := harness(t)
 	needPythonONNX(t)
 	ms := testModels(t)
-	var (
-		mu   sync.Mutex
-		rows []*modelResult
-	)
+	var rows []*modelResult
 	t.Cleanup(func() {
 		var b strings.Builder
 		fmt.Fprintf(&b, "%-26s %-6s %-24s %-16s %-16s %s\n", "model", "import", "interp err/max|ort|", "Save+ort err", "CLI+ort err", "CLI cleanup+ort err")
@@ -122,9 +118,7 @@ func TestModels(t *testing.T) {
 	})
 	for _, m := range ms {
 		r := &modelResult{name: m.name, imported: "FAIL", interpRatio: "-", roundTripErr: "-", cli: "-", cleanup: "-"}
-		mu.Lock()
 		rows = append(rows, r)
-		mu.Unlock()
 		t.Run(m.name, func(t *testing.T) { testModel(t, h, m, r) })
 	}
 }
@@ -155,7 +149,7 @@ func testModel(t *testing.T, h *ort.Harness, m model, r *modelResult) {
 		r.interpRatio = "FAIL"
 		got, err := runInterpreter(g, x)
 		if err != nil {
-			r.interpRatio = "FAIL: " + firstWords(err.Error(), 60)
+			r.note = "interpreter: " + err.Error()
 			t.Fatalf("interpreter: %v", err)
 		}
 		worst := 0.0
@@ -308,11 +302,4 @@ func joinInts(v []int64) string {
 		s[i] = fmt.Sprint(d)
 	}
 	return strings.Join(s, ",")
-}
-
-func firstWords(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "…"
 }
