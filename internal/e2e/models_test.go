@@ -89,12 +89,12 @@ func importModel(path string, x *ir.Tensor) (*ir.Graph, onnx.Options, error) {
 
 // modelResult is one row of the summary TestModels prints at the end.
 type modelResult struct {
-	name                 string
-	note                 string // why the import or the interpreter failed
-	imported             string
-	interpRatio          string // max |litefy-ort| / max |ort|, or the failure
-	roundTripErr         string // max |ort(saved) - ort(original)|
-	cli, cleanup         string // the same for the CLI's output, --preset none and cleanup
+	name         string
+	note         string // why the import or the interpreter failed
+	imported     string
+	interpRatio  string // max |litefy-ort| / max |ort|, or the failure
+	roundTripErr string // max |ort(saved) - ort(original)|
+	cli, cleanup string // the same for the CLI's output, --preset none and cleanup
 }
 
 func TestModels(t *testing.T) {
