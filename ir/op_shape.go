@@ -177,21 +177,28 @@ func inferReshape(n *Node) ([]Type, error) {
 				rest = append(rest, d)
 			}
 		}
-		num := dimProduct(rest)
-		den := int64(1)
+		known, den := int64(1), int64(1)
+		var unknown []Dim
+		for _, d := range rest {
+			if d.Known() {
+				known *= d.Size
+			} else {
+				unknown = append(unknown, d)
+			}
+		}
 		for i, d := range out {
 			if i != infer && !copied[i] {
 				den *= d.Size
 			}
 		}
 		switch {
-		case num.Known():
-			if den == 0 || num.Size%den != 0 {
+		case len(unknown) == 0:
+			if den == 0 || known%den != 0 {
 				return nil, n.Errorf("cannot reshape %s to %v", in.Shape, spec)
 			}
-			out[infer] = Dim{Size: num.Size / den}
-		case den == 1:
-			out[infer] = num
+			out[infer] = Dim{Size: known / den}
+		case len(unknown) == 1 && known == den:
+			out[infer] = unknown[0] // [N,3,4] to [-1,12] keeps N
 		default:
 			out[infer] = Dim{Size: -1}
 		}
@@ -507,16 +514,25 @@ func rangeCount(n *Node, start, limit, delta *Tensor) (int64, error) {
 	}
 	switch start.DType {
 	case Int32, Int64:
+		// Unsigned differences cannot overflow: the range may span all of
+		// int64.
 		s, l, d := start.Int64At(0), limit.Int64At(0), delta.Int64At(0)
+		var diff, step uint64
 		switch {
 		case d == 0:
 			return 0, n.Errorf("delta is zero")
 		case d > 0 && l > s:
-			return (l - s + d - 1) / d, nil
+			diff, step = uint64(l)-uint64(s), uint64(d)
 		case d < 0 && l < s:
-			return (s - l - d - 1) / -d, nil
+			diff, step = uint64(s)-uint64(l), -uint64(d)
+		default:
+			return 0, nil
 		}
-		return 0, nil
+		c := (diff-1)/step + 1
+		if c > math.MaxInt32 {
+			return 0, n.Errorf("range of %d elements is too large", c)
+		}
+		return int64(c), nil
 	case Float32:
 		s, l, d := start.Float64At(0), limit.Float64At(0), delta.Float64At(0)
 		if d == 0 {
@@ -526,7 +542,7 @@ func rangeCount(n *Node, start, limit, delta *Tensor) (int64, error) {
 		if !(c > 0) { // also NaN
 			return 0, nil
 		}
-		if c > FoldLimit*16 {
+		if c > math.MaxInt32 {
 			return 0, n.Errorf("range of %g elements is too large", c)
 		}
 		return int64(c), nil

@@ -112,7 +112,11 @@ func newStridedCopy(esz int, shape, ss, ds []int, sOff, dOff int) (*stridedCopy,
 	for _, d := range p.shape[:r] {
 		p.units *= d
 	}
-	if n >= 4 && (p.ds[r] == 1 && p.ss[r] != 1 || p.ss[r] == 1 && p.ds[r] != 1) {
+	positive := true
+	for k := range p.shape {
+		positive = positive && p.ss[k] >= 0 && p.ds[k] >= 0
+	}
+	if positive && n >= 4 && (p.ds[r] == 1 && p.ss[r] != 1 || p.ss[r] == 1 && p.ds[r] != 1) {
 		for j := r - 1; j >= 0; j-- {
 			if p.shape[j] >= 4 && (p.ss[j] == 1 && p.ds[r] == 1 || p.ds[j] == 1 && p.ss[r] == 1) {
 				p.tile = j
@@ -191,7 +195,9 @@ func runStridedCopy[T word](p *stridedCopy, lo, hi int) {
 			for i := range d {
 				d[i] = v
 			}
-		default:
+		case s1 >= 0 && d1 >= 0:
+			moveRow(dst[do:], src[so:], n, d1, s1)
+		default: // a reversed slice
 			for i, s, d := 0, so, do; i < n; i, s, d = i+1, s+s1, d+d1 {
 				dst[d] = src[s]
 			}
@@ -229,13 +235,31 @@ func copyTiles[T word](p *stridedCopy, dst, src []T, lo, hi int) {
 		}
 		a0, a1 := b*copyTile, min((b+1)*copyTile, p.shape[j])
 		for c0 := 0; c0 < n; c0 += copyTile {
-			c1 := min(c0+copyTile, n)
+			m := min(c0+copyTile, n) - c0
 			for a := a0; a < a1; a++ {
-				s, d := so+a*sj+c0*sr, do+a*dj+c0*dr
-				for c := c0; c < c1; c, s, d = c+1, s+sr, d+dr {
-					dst[d] = src[s]
-				}
+				moveRow(dst[do+a*dj+c0*dr:], src[so+a*sj+c0*sr:], m, dr, sr)
 			}
+		}
+	}
+}
+
+// moveRow copies m elements from s to d with the given non-negative
+// strides.
+func moveRow[T word](d, s []T, m, dstep, sstep int) {
+	switch {
+	case dstep == 1:
+		d = d[:m]
+		for i := range d {
+			d[i] = s[i*sstep]
+		}
+	case sstep == 1:
+		s = s[:m]
+		for i, v := range s {
+			d[i*dstep] = v
+		}
+	default:
+		for i := 0; i < m; i++ {
+			d[i*dstep] = s[i*sstep]
 		}
 	}
 }
