@@ -184,7 +184,7 @@ func (b *builder) checkSupported() error {
 			ne.Msg = fmt.Sprintf("op of domain %q", d)
 		case op == "Constant":
 			continue
-		case ir.Lookup(op) == nil:
+		case ir.Lookup(op) == nil || ir.Lookup(op).Domain != "":
 			ne.Msg = "unsupported op"
 		case b.opset < ir.Lookup(op).Since:
 			ne.Msg = fmt.Sprintf("supported from opset %d", ir.Lookup(op).Since)

@@ -451,3 +451,21 @@ func TestAttributes(t *testing.T) {
 		}
 	}
 }
+
+func TestInternalOpsStayInternal(t *testing.T) {
+	g, err := ir.Parse(`graph "g" opset=13
+input %x:f32[4]
+%y:f32[4] = Swish %x @act
+output %y
+`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := onnx.Encode(g); err == nil || !strings.Contains(err.Error(), "litefy op") {
+		t.Fatalf("Encode of a Swish node = %v, want a litefy-op error", err)
+	}
+	g.Nodes[0].Op = "HardSwish"
+	if _, err := onnx.Encode(g); err == nil || !strings.Contains(err.Error(), "does not exist at opset 13") {
+		t.Fatalf("Encode of HardSwish at opset 13 = %v", err)
+	}
+}

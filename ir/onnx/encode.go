@@ -71,6 +71,14 @@ func encodeModel(g *ir.Graph) (*onnxpb.ModelProto, error) {
 	if g.Opset < ir.MinOpset || g.Opset > ir.MaxOpset {
 		return nil, fmt.Errorf("onnx: graph has opset %d; litefy writes opsets %d to %d", g.Opset, ir.MinOpset, ir.MaxOpset)
 	}
+	for _, n := range g.Nodes {
+		if d := n.Def(); d != nil && d.Domain != "" {
+			return nil, fmt.Errorf("onnx: %s is a litefy op with no ONNX form here; run the passes.ONNXExport pipeline first", n)
+		}
+		if d := n.Def(); d != nil && g.Opset < d.Since {
+			return nil, fmt.Errorf("onnx: %s does not exist at opset %d; run the passes.ONNXExport pipeline first", n, g.Opset)
+		}
+	}
 	irVersion := g.Meta.IRVersion
 	if irVersion == 0 {
 		irVersion = irVersionFor[g.Opset]
