@@ -56,10 +56,10 @@ func naivePool2d(x []float32, planes, h, w, oh, ow int, k, s, d, pb, pe [2]int, 
 func TestPoolMatchesDefinition(t *testing.T) {
 	r := rand.New(rand.NewSource(4))
 	type tc struct {
-		x              []int64
+		x               []int64
 		k, s, d, pb, pe [2]int
-		oh, ow         int
-		attrs          Attrs
+		oh, ow          int
+		attrs           Attrs
 	}
 	ints := func(v ...int64) Attr { return IntsAttr(v...) }
 	cases := []tc{
