@@ -246,13 +246,21 @@ func gemvRows(n, k int, x []float32, b []float32, ldb int, c []float32) {
 // columns.
 const dotsMaxN = 3
 
-// packBMinM: B is packed into contiguous panels when m exceeds this (each
-// panel is then reused by more than packBMinM/mr row tiles); below it, B is
-// read in place, which saves a pass over a large B when m is small. B is
-// always packed when its layout requires it (transposed B) and for a
-// partial right-edge panel; A is read in place except for a partial
-// bottom-edge tile.
-var packBMinM = 30
+// B is read in place when its layout allows (row-major, not transposed):
+// the kernels then stream it straight from the caller's matrix, which is
+// as fast as reading packed panels and saves the copy. The exception is a
+// row stride that is a multiple of 2 KiB with many rows of A: the rows of
+// a panel then map to a handful of cache sets and evict each other before
+// the next row tile of A reuses them, so B is packed when m > packBMinM.
+// Partial right-edge panels are always packed (zero-padded); A is read in
+// place except for a partial bottom-edge tile, which is packed.
+const packBMinM = 30
+
+// packB reports whether the kc×nc blocks of B(p,j) = b[p*rsb+j*csb] should
+// be packed for a product with m rows.
+func packB(m, rsb, csb int) bool {
+	return csb != 1 || (m > packBMinM && rsb%512 == 0)
+}
 
 // bBlockFloats bounds the kc×nc block of B worked on at a time so that it
 // stays in L2 (192 KiB) while every row tile of A passes over it.
@@ -269,8 +277,8 @@ func (s *Scratch) gemm(m, n, k int, a []float32, lda int, b []float32, rsb, csb 
 	nb := ceilDiv(n, ncMax)
 	nc0 := padded(ceilDiv(n, nb), nr)
 
-	packB := csb != 1 || m > packBMinM
-	if packB {
+	pack := packB(m, rsb, csb)
+	if pack {
 		s.bbuf = grow(s.bbuf, min(nc0, padded(n, nr))*kc0)
 	} else {
 		s.bbuf = grow(s.bbuf, nr*kc0)
@@ -286,7 +294,7 @@ func (s *Scratch) gemm(m, n, k int, a []float32, lda int, b []float32, rsb, csb 
 			boff := pc*rsb + jc*csb
 			var bt, bedge []float32
 			var ksb, bnext int
-			if packB {
+			if pack {
 				bt = s.bbuf[:padded(nc, nr)*kc]
 				packBPanels(bt, kc, nc, b, boff, rsb, csb)
 				ksb, bnext = nr, nr*kc
