@@ -2,8 +2,8 @@ package ir
 
 import "math"
 
-// Comparison and selection ops: Equal, Less, Greater, Not, Where, Min,
-// Max and Clip. Exporters emit the comparisons in shape computations that
+// Comparison and selection ops: Equal, Less, Greater, LessOrEqual,
+// GreaterOrEqual, Not, Where, Min, Max and Clip. Exporters emit the comparisons in shape computations that
 // must fold, so they take the integer types as well as f32.
 
 func init() {
@@ -13,6 +13,10 @@ func init() {
 		Inputs: Fixed(2), Outputs: Fixed(1), Infer: inferCompare, Kernel: compareKernel(cmpLess)})
 	Register(&OpDef{Name: "Greater", Doc: "a > b with broadcasting, as bool",
 		Inputs: Fixed(2), Outputs: Fixed(1), Infer: inferCompare, Kernel: compareKernel(cmpGreater)})
+	Register(&OpDef{Name: "LessOrEqual", Doc: "a <= b with broadcasting, as bool", Since: 12,
+		Inputs: Fixed(2), Outputs: Fixed(1), Infer: inferCompare, Kernel: compareKernel(cmpLessOrEqual)})
+	Register(&OpDef{Name: "GreaterOrEqual", Doc: "a >= b with broadcasting, as bool", Since: 12,
+		Inputs: Fixed(2), Outputs: Fixed(1), Infer: inferCompare, Kernel: compareKernel(cmpGreaterOrEqual)})
 	Register(&OpDef{Name: "Not", Doc: "logical not of a bool tensor",
 		Inputs: Fixed(1), Outputs: Fixed(1), Infer: inferNot, Kernel: notKernel})
 	Register(&OpDef{Name: "Where", Doc: "x where cond is true, else y, with broadcasting",
@@ -38,6 +42,8 @@ const (
 	cmpEqual cmpOp = iota
 	cmpLess
 	cmpGreater
+	cmpLessOrEqual
+	cmpGreaterOrEqual
 )
 
 // broadcastAll broadcasts the shapes of n's inputs.
@@ -128,8 +134,12 @@ func compareTyped[T ordered](b *broadcastLoop, op cmpOp) Kernel {
 				r = x[ia] == y[ib]
 			case cmpLess:
 				r = x[ia] < y[ib]
-			default:
+			case cmpGreater:
 				r = x[ia] > y[ib]
+			case cmpLessOrEqual:
+				r = x[ia] <= y[ib]
+			default:
+				r = x[ia] >= y[ib]
 			}
 			d[i] = 0
 			if r {
@@ -238,24 +248,59 @@ func minMaxKernel(isMax bool) func(n *Node) (Kernel, error) {
 	return func(n *Node) (Kernel, error) {
 		switch dt := n.Inputs[0].Type.DType; dt {
 		case Float32:
-			return minMaxTyped[float32](n, isMax)
+			return minMaxRows(n, foldMinMax[float32](isMax))
+		case Float16:
+			return minMaxRows(n, foldMinMaxF16(isMax))
 		case Int64:
-			return minMaxTyped[int64](n, isMax)
+			return minMaxRows(n, foldMinMax[int64](isMax))
 		case Int32:
-			return minMaxTyped[int32](n, isMax)
+			return minMaxRows(n, foldMinMax[int32](isMax))
 		case Int8:
-			return minMaxTyped[int8](n, isMax)
+			return minMaxRows(n, foldMinMax[int8](isMax))
 		case Uint8:
-			return minMaxTyped[uint8](n, isMax)
+			return minMaxRows(n, foldMinMax[uint8](isMax))
 		default:
 			return nil, n.Errorf("input type %s is not supported", dt)
 		}
 	}
 }
 
-// minMaxTyped broadcasts input 0 into the output, then folds each further
-// input into it in place.
-func minMaxTyped[T ordered](n *Node, isMax bool) (Kernel, error) {
+// foldMinMax returns a row function d[i] = max(d[i], x[j + i·s]) (or min).
+// The builtins propagate NaN, as numpy's maximum and minimum do.
+func foldMinMax[T ordered](isMax bool) func(d, x []T, j, s int) {
+	if isMax {
+		return func(d, x []T, j, s int) {
+			for i := range d {
+				d[i] = max(d[i], x[j])
+				j += s
+			}
+		}
+	}
+	return func(d, x []T, j, s int) {
+		for i := range d {
+			d[i] = min(d[i], x[j])
+			j += s
+		}
+	}
+}
+
+func foldMinMaxF16(isMax bool) func(d, x []uint16, j, s int) {
+	return func(d, x []uint16, j, s int) {
+		for i := range d {
+			a, b := Float16ToFloat32(d[i]), Float16ToFloat32(x[j])
+			r := min(a, b)
+			if isMax {
+				r = max(a, b)
+			}
+			d[i] = Float32ToFloat16(r) // exact: r is a or b (or NaN)
+			j += s
+		}
+	}
+}
+
+// minMaxRows broadcasts input 0 into the output, then folds each further
+// input into it in place, a row at a time.
+func minMaxRows[T any](n *Node, fold func(d, x []T, j, s int)) (Kernel, error) {
 	osh := n.Outputs[0].Type.Shape.Sizes()
 	esz := n.Outputs[0].Type.DType.Size()
 	first, err := newStridedCopy(esz, intsOf(osh), broadcastStrides(n.Inputs[0].Type.Shape.Sizes(), osh), contiguousStrides(osh), 0, 0)
@@ -271,21 +316,7 @@ func minMaxTyped[T ordered](n *Node, isMax bool) (Kernel, error) {
 			return nil, err
 		}
 		s, m := b.step[0], b.n
-		row := func(o int, off [3]int) {
-			d := z[o : o+m]
-			j := off[0]
-			if isMax {
-				for i := range d {
-					d[i] = max(d[i], x[j])
-					j += s
-				}
-			} else {
-				for i := range d {
-					d[i] = min(d[i], x[j])
-					j += s
-				}
-			}
-		}
+		row := func(o int, off [3]int) { fold(z[o:o+m], x, off[0], s) }
 		loops[k], parts[k] = b, func(lo, hi int) { b.each(lo, hi, row) }
 	}
 	return func(e *Exec, in, out []*Tensor) error {

@@ -47,6 +47,9 @@ func TestCompare(t *testing.T) {
 		"Equal":   func(a, b float64) bool { return a == b },
 		"Less":    func(a, b float64) bool { return a < b },
 		"Greater": func(a, b float64) bool { return a > b },
+
+		"LessOrEqual":    func(a, b float64) bool { return a <= b },
+		"GreaterOrEqual": func(a, b float64) bool { return a >= b },
 	}
 	for name, f := range ops {
 		for _, dt := range []DType{Float32, Int64, Int32, Int8, Uint8} {
@@ -126,7 +129,7 @@ func TestMinMax(t *testing.T) {
 	}
 
 	r := rand.New(rand.NewSource(7))
-	for _, dt := range []DType{Float32, Int64, Int32, Int8, Uint8} {
+	for _, dt := range []DType{Float32, Float16, Int64, Int32, Int8, Uint8} {
 		for _, isMax := range []bool{false, true} {
 			ins := []*Tensor{tmRandOf(r, dt, 3, 1), tmRandOf(r, dt, 4), tmRandOf(r, dt, 2, 1, 1), tmRandOf(r, dt)}
 			op := "Min"
