@@ -626,3 +626,59 @@ func BenchmarkTransposeNCHWToNHWC(b *testing.B) {
 		}
 	}
 }
+
+// TestTensorOpsDoNotAllocate runs a graph of the data-movement ops and
+// checks that a steady-state Run allocates nothing.
+func TestTensorOpsDoNotAllocate(t *testing.T) {
+	g := mustParse(t, `graph "a" opset=19
+input %x:f32[2,3,8,8]
+input %i:i64[4]
+input %c:bool[8]
+const %starts:i64[2] = {1, -1}
+const %ends:i64[2] = {8, -9223372036854775808}
+const %axes:i64[2] = {2, 3}
+const %steps:i64[2] = {2, -3}
+const %pads:i64[8] = {0, 1, 1, 2, 0, 0, 2, 1}
+const %shape:i64[2] = {6, 64}
+const %rev:i64[8] = {7, 6, 5, 4, 3, 2, 1, 0}
+const %lo:f32[] = {-0.5}
+const %shape3:i64[3] = {2, 1, 1}
+%t:f32[2,8,8,3] = Transpose %x {perm=[0, 2, 3, 1]}
+%cat:f32[2,8,8,6] = Concat %t, %t {axis=-1}
+%s:f32[2,3,4,3] = Slice %x, %starts, %ends, %axes, %steps
+%p:f32[2,4,11,11] = Pad %x, %pads {mode="constant"}
+%r:f32[2,4,11,11] = Pad %x, %pads {mode="reflect"}
+%g:f32[2,3,4,8] = Gather %x, %i {axis=2}
+%g2:f32[2,3,8,8] = Gather %x, %rev {axis=-1}
+%w:f32[2,3,8,8] = Where %c, %x, %g2
+%a:f32[6,64] = Reshape %w, %shape
+%h0:f32[3,64], %h1:f32[3,64] = Split %a
+%m:f32[3,64] = Max %h0, %h1, %lo
+%k:f32[3,64] = Clip %m, %lo, _
+%q:i64[3,64] = Cast %k {to=7}
+%e:i64[2,3,64] = Expand %q, %shape3
+output %cat
+output %s
+output %p
+output %r
+output %g
+output %e
+`)
+	if err := Verify(g); err != nil {
+		t.Fatal(err)
+	}
+	x, idx, c := tmSeq(Float32, 2, 3, 8, 8), tmI64([]int64{4}, 0, -1, 3, 3), tmSeq(Bool, 8)
+	for _, threads := range []int{1, 2} {
+		s, err := NewSession(g, SessionOptions{Threads: threads})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		if _, err := s.Run(x, idx, c); err != nil {
+			t.Fatal(err)
+		}
+		if n := testing.AllocsPerRun(20, func() { s.Run(x, idx, c) }); n != 0 {
+			t.Errorf("Run with %d threads allocates %v times", threads, n)
+		}
+	}
+}
