@@ -1,0 +1,298 @@
+package ir
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// Device targets and what their runtimes run natively. An op's registry
+// entry says which TFLite builtins it becomes (OpDef.TFLite) and which
+// target constraints its own parameters break; a Target says which
+// builtins its runtime has int8 kernels or delegate support for, and how
+// it falls back. Facts and sources: docs/targets.md.
+
+// Target is a device runtime litefy reports compatibility for.
+type Target struct {
+	Name string
+	Doc  string
+	// Builtins maps a TFLite builtin to "" when the target runs it natively
+	// (int8), or to the reason it does not. Builtins not listed fall back.
+	Builtins map[string]string
+	// CutsAtFirstFallback: the target runs one accelerated prefix of the
+	// graph; everything after the first unsupported op runs on the CPU
+	// (the Edge TPU compiler).
+	CutsAtFirstFallback bool
+	// RejectsModel: an unsupported op makes the whole model fail to load
+	// (Arm NN 20.08's TfLite parser has no per-op fallback).
+	RejectsModel bool
+	// Check reports a target limit that n breaks regardless of op, or "".
+	Check func(n *Node) string
+}
+
+// TFLiteMapping is what an op becomes in TFLite, as its registry entry
+// says for one node.
+type TFLiteMapping struct {
+	// Builtins are the TFLite builtin ops n lowers to; empty when n is
+	// folded away or fused into its producer.
+	Builtins []string
+	// Note says why Builtins is empty (fused, folded) or qualifies it.
+	Note string
+	// None, when set, says that no TFLite builtin computes n.
+	None string
+	// Violations maps a target name to the constraint n's parameters break.
+	Violations map[string]string
+}
+
+// Lowers is the mapping to the given builtins.
+func Lowers(builtins ...string) TFLiteMapping { return TFLiteMapping{Builtins: builtins} }
+
+// Violates adds a violated constraint for target when cond holds.
+func (m TFLiteMapping) Violates(target string, cond bool, format string, args ...any) TFLiteMapping {
+	if cond {
+		if m.Violations == nil {
+			m.Violations = map[string]string{}
+		}
+		m.Violations[target] = fmt.Sprintf(format, args...)
+	}
+	return m
+}
+
+// The four targets.
+var (
+	TFLiteInt8 = &Target{
+		Name: "tflite-int8",
+		Doc:  "TFLite/LiteRT builtin kernels on full-integer (int8) tensors",
+		Builtins: yes("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "ADD", "SUB", "MUL", "AVERAGE_POOL_2D",
+			"MAX_POOL_2D", "MEAN", "SUM", "SOFTMAX", "LOGISTIC", "TANH", "RELU", "RELU6", "RELU_N1_TO_1", "HARD_SWISH",
+			"LEAKY_RELU", "PRELU", "RESHAPE", "SQUEEZE", "EXPAND_DIMS", "CONCATENATION", "PAD", "TRANSPOSE",
+			"RESIZE_BILINEAR", "RESIZE_NEAREST_NEIGHBOR", "SPLIT", "SPLIT_V", "SLICE", "STRIDED_SLICE", "GATHER",
+			"TRANSPOSE_CONV", "RSQRT", "EXP", "GELU", "BATCH_MATMUL", "MAXIMUM", "MINIMUM", "QUANTIZE", "DEQUANTIZE").
+			no("DIV", "int8 DIV exists only from LiteRT 1.4.0; TensorFlow Lite's div.cc takes float32, int32 and uint8").
+			no("POW", "POW has float32 and int32 kernels only").
+			no("SQRT", "int8 SQRT needs runtime 2.21 (op version 2); older runtimes are float-only").
+			no("CAST", "CAST is a type conversion, not an int8 compute kernel").m,
+	}
+	EdgeTPU = &Target{
+		Name: "edgetpu",
+		Doc:  "Coral Edge TPU compiler: int8 ops it maps; everything after the first unmapped op runs on the CPU",
+		Builtins: yes("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "ADD", "SUB", "MUL", "AVERAGE_POOL_2D",
+			"MAX_POOL_2D", "MEAN", "SOFTMAX", "LOGISTIC", "TANH", "RELU", "RELU6", "RELU_N1_TO_1", "PRELU", "RESHAPE",
+			"SQUEEZE", "EXPAND_DIMS", "CONCATENATION", "PAD", "TRANSPOSE", "RESIZE_BILINEAR", "RESIZE_NEAREST_NEIGHBOR",
+			"SPLIT", "SLICE", "STRIDED_SLICE", "TRANSPOSE_CONV", "MAXIMUM", "MINIMUM", "QUANTIZE", "L2_NORMALIZATION").
+			no("HARD_SWISH", "the Edge TPU compiler does not map HARD_SWISH (google-coral/edgetpu#272)").
+			no("LEAKY_RELU", "the Edge TPU compiler does not map LEAKY_RELU (google-coral/edgetpu#272, #597)").
+			no("DEQUANTIZE", "DEQUANTIZE is not in the Edge TPU's supported operations").
+			no("GATHER", "GATHER is not in the Edge TPU's supported operations").m,
+		CutsAtFirstFallback: true,
+		Check: func(n *Node) string {
+			for _, o := range n.Outputs {
+				if !o.Type.Shape.Static() {
+					return "tensor sizes must be constant at compile time"
+				}
+				s := o.Type.Shape
+				for i := 0; i+3 < len(s); i++ {
+					if s[i].Size > 1 {
+						return fmt.Sprintf("output %s: only the innermost 3 dimensions may be larger than 1", o.Type.Shape)
+					}
+				}
+			}
+			return ""
+		},
+	}
+	ArmNN = &Target{
+		Name: "armnn",
+		Doc:  "Arm NN 20.08 TfLite parser with the CpuRef backend (QAsymmS8); an unparsed op rejects the model",
+		Builtins: yes("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "ADD", "SUB", "MUL", "DIV", "AVERAGE_POOL_2D",
+			"MAX_POOL_2D", "MEAN", "SOFTMAX", "LOGISTIC", "TANH", "RELU", "RELU6", "HARD_SWISH", "LEAKY_RELU",
+			"RESHAPE", "SQUEEZE", "CONCATENATION", "PAD", "TRANSPOSE", "RESIZE_BILINEAR", "RESIZE_NEAREST_NEIGHBOR",
+			"SPLIT", "SPLIT_V", "SLICE", "STRIDED_SLICE", "TRANSPOSE_CONV", "EXP", "MAXIMUM", "MINIMUM", "QUANTIZE",
+			"DEQUANTIZE", "L2_NORMALIZATION", "NEG", "PACK", "UNPACK").
+			no("PRELU", "not in Arm NN 20.08's TfLite parser").
+			no("GATHER", "not in Arm NN 20.08's TfLite parser").
+			no("SUM", "not in Arm NN 20.08's TfLite parser").
+			no("POW", "not in Arm NN 20.08's TfLite parser").
+			no("SQRT", "not in Arm NN 20.08's TfLite parser").
+			no("RSQRT", "not in Arm NN 20.08's TfLite parser").
+			no("GELU", "not in Arm NN 20.08's TfLite parser").
+			no("BATCH_MATMUL", "not in Arm NN 20.08's TfLite parser").m,
+		RejectsModel: true,
+	}
+	XNNPACK = &Target{
+		Name: "xnnpack",
+		Doc:  "TFLite's XNNPACK delegate, quantized (int8) operators; the rest runs on TFLite's own kernels",
+		Builtins: yes("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "ADD", "SUB", "MUL", "MAX_POOL_2D", "MEAN",
+			"LOGISTIC", "TANH", "LEAKY_RELU", "RESHAPE", "CONCATENATION", "PAD", "TRANSPOSE", "RESIZE_BILINEAR", "SPLIT",
+			"SLICE", "TRANSPOSE_CONV", "QUANTIZE", "DEQUANTIZE", "DEPTH_TO_SPACE", "SPACE_TO_DEPTH").
+			no("AVERAGE_POOL_2D", "XNNPACK delegates AVERAGE_POOL_2D in float only").
+			no("SOFTMAX", "XNNPACK delegates SOFTMAX in float only").
+			no("HARD_SWISH", "XNNPACK delegates HARD_SWISH in float only").
+			no("RELU", "XNNPACK has no quantized standalone RELU (fused activations are fine)").
+			no("RELU6", "XNNPACK has no quantized standalone RELU6 (fused activations are fine)").
+			no("MAXIMUM", "XNNPACK delegates MAXIMUM in float only").
+			no("MINIMUM", "XNNPACK delegates MINIMUM in float only").
+			no("DIV", "XNNPACK delegates DIV in float only").
+			no("RESIZE_NEAREST_NEIGHBOR", "not delegated by XNNPACK").
+			no("SQUEEZE", "not delegated by XNNPACK").
+			no("GATHER", "not delegated by XNNPACK").m,
+	}
+	// Targets lists every target, in the order reports show them.
+	Targets = []*Target{TFLiteInt8, EdgeTPU, ArmNN, XNNPACK}
+)
+
+type builtinSet struct{ m map[string]string }
+
+func yes(ops ...string) builtinSet {
+	m := map[string]string{}
+	for _, op := range ops {
+		m[op] = ""
+	}
+	return builtinSet{m}
+}
+
+func (b builtinSet) no(op, why string) builtinSet { b.m[op] = why; return b }
+
+// LookupTarget returns the named target, or nil.
+func LookupTarget(name string) *Target {
+	for _, t := range Targets {
+		if t.Name == name {
+			return t
+		}
+	}
+	return nil
+}
+
+// TargetNames lists the target names.
+func TargetNames() string {
+	var s []string
+	for _, t := range Targets {
+		s = append(s, t.Name)
+	}
+	return strings.Join(s, ", ")
+}
+
+// Level is how a target runs a node.
+type Level string
+
+// The levels of support.
+const (
+	Supported   Level = "supported"
+	Constrained Level = "constraint-violated" // the op is supported, these parameters are not: falls back
+	Fallback    Level = "falls-back"          // no kernel on the target
+)
+
+// NodeCompat is the verdict for one node.
+type NodeCompat struct {
+	Node     string   `json:"node"`
+	Op       string   `json:"op"`
+	Builtins []string `json:"tflite,omitempty"`
+	Level    Level    `json:"level"`
+	Reason   string   `json:"reason,omitempty"`
+	MACs     int64    `json:"macs"`
+}
+
+// CompatReport is a graph's compatibility with one target.
+type CompatReport struct {
+	Target        string       `json:"target"`
+	Nodes         []NodeCompat `json:"nodes"`
+	FallbackNodes int          `json:"fallback_nodes"` // constrained or falling back
+	TotalNodes    int          `json:"total_nodes"`
+	FallbackMACs  int64        `json:"fallback_macs"`
+	TotalMACs     int64        `json:"total_macs"`
+	// FallbackOps counts falling-back nodes by op.
+	FallbackOps map[string]int `json:"fallback_ops,omitempty"`
+	// Rejected says why the target refuses the whole model, if it does.
+	Rejected string `json:"rejected,omitempty"`
+}
+
+// FallbackShare is the share of MACs that would not run natively.
+func (r *CompatReport) FallbackShare() float64 {
+	if r.TotalMACs == 0 {
+		return 0
+	}
+	return float64(r.FallbackMACs) / float64(r.TotalMACs)
+}
+
+// CheckTarget reports, per node, whether t runs it natively. The verdicts
+// come from each op's registry entry (its TFLite mapping and violated
+// constraints) and the target's builtin support.
+func CheckTarget(g *Graph, t *Target) *CompatReport {
+	r := &CompatReport{Target: t.Name, TotalNodes: len(g.Nodes), FallbackOps: map[string]int{}}
+	cut := ""
+	for _, n := range g.Nodes {
+		d := n.Def()
+		c := NodeCompat{Node: n.Name, Op: n.Op, Level: Supported}
+		if c.Node == "" {
+			c.Node = "%" + n.Outputs[0].Name
+		}
+		if d != nil && d.MACs != nil {
+			c.MACs = d.MACs(n)
+		}
+		var m TFLiteMapping
+		if d == nil || d.TFLite == nil {
+			m.None = "litefy has no TFLite mapping for " + n.Op
+		} else {
+			m = d.TFLite(n)
+		}
+		c.Builtins = m.Builtins
+		switch {
+		case m.None != "":
+			c.Level, c.Reason = Fallback, m.None
+		default:
+			for _, b := range m.Builtins {
+				why, ok := t.Builtins[b]
+				if !ok {
+					why = b + " is not supported by " + t.Name
+				}
+				if !ok || why != "" {
+					c.Level, c.Reason = Fallback, why
+					break
+				}
+			}
+			if c.Level == Supported {
+				if v := m.Violations[t.Name]; v != "" {
+					c.Level, c.Reason = Constrained, v
+				} else if t.Check != nil && len(m.Builtins) > 0 {
+					if v := t.Check(n); v != "" {
+						c.Level, c.Reason = Constrained, v
+					}
+				}
+			}
+		}
+		if c.Level == Supported && cut != "" && len(m.Builtins) > 0 {
+			c.Level, c.Reason = Fallback, "runs on the CPU: it comes after "+cut
+		}
+		if c.Level != Supported {
+			r.FallbackNodes++
+			r.FallbackMACs += c.MACs
+			r.FallbackOps[n.Op]++
+			if t.CutsAtFirstFallback && cut == "" {
+				cut = fmt.Sprintf("%s (%s), the first op the target cannot run", c.Node, n.Op)
+			}
+			if t.RejectsModel && r.Rejected == "" {
+				r.Rejected = fmt.Sprintf("%s (%s): %s", c.Node, n.Op, c.Reason)
+			}
+		}
+		r.TotalMACs += c.MACs
+		r.Nodes = append(r.Nodes, c)
+	}
+	return r
+}
+
+// Summary is a one-paragraph account of the report.
+func (r *CompatReport) Summary() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s: %d of %d nodes fall back (%.1f%% of MACs)", r.Target, r.FallbackNodes, r.TotalNodes, 100*r.FallbackShare())
+	if len(r.FallbackOps) > 0 {
+		var ops []string
+		for op, c := range r.FallbackOps {
+			ops = append(ops, fmt.Sprintf("%s ×%d", op, c))
+		}
+		sort.Strings(ops)
+		fmt.Fprintf(&b, ": %s", strings.Join(ops, ", "))
+	}
+	if r.Rejected != "" {
+		fmt.Fprintf(&b, "; the target rejects the whole model at %s", r.Rejected)
+	}
+	return b.String()
+}
