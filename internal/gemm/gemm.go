@@ -74,7 +74,16 @@ func (s *Scratch) Sgemm(m, n, k int, a []float32, lda int, b []float32, ldb int,
 		// C[0,:] += a·B: a weighted sum of the rows of B.
 		gemvRows(n, k, a[:k], b, ldb, c[:n])
 	default:
-		s.gemm(m, n, k, a, lda, b, ldb, 1, c, ldc)
+		// A few leftover columns are cheaper as dot products than as
+		// a mostly empty 8-column tile (e.g. n = 49 = 3·16 + 1).
+		n0 := n
+		if r := n % nr; r <= dotsMaxN {
+			n0 = n - r
+		}
+		s.gemm(m, n0, k, a, lda, b, ldb, 1, c, ldc)
+		for j := n0; j < n; j++ {
+			dots(m, k, a, lda, s.gather(b[j:], k, ldb), c[j:], ldc)
+		}
 	}
 }
 
@@ -97,7 +106,14 @@ func (s *Scratch) SgemmNT(m, n, k int, a []float32, lda int, b []float32, ldb in
 		// C[0,j] += B[j,:]·A[0,:]
 		dots(n, k, b, ldb, a[:k], c, 1)
 	default:
-		s.gemm(m, n, k, a, lda, b, 1, ldb, c, ldc)
+		n0 := n
+		if r := n % nr; r <= dotsMaxN {
+			n0 = n - r
+		}
+		s.gemm(m, n0, k, a, lda, b, 1, ldb, c, ldc)
+		for j := n0; j < n; j++ {
+			dots(m, k, a, lda, b[j*ldb:], c[j:], ldc)
+		}
 	}
 }
 
@@ -241,9 +257,11 @@ func gemvRows(n, k int, x []float32, b []float32, ldb int, c []float32) {
 	}
 }
 
-// dotsMaxN is the largest n for which C += A·B is computed column by
-// column as dot products rather than with the 6×8 kernel padded to 8
-// columns.
+// dotsMaxN is the largest number of columns of C (all of n, or the
+// columns left over past a multiple of 16) computed one by one as dot
+// products rather than by an 8-column tile kernel mostly multiplying
+// zeros. With AVX2 the dot kernels run at the same FMA rate as the tile
+// kernels when A is in cache.
 const dotsMaxN = 3
 
 // B is read in place when its layout allows (row-major, not transposed):
@@ -307,42 +325,78 @@ func (s *Scratch) gemm(m, n, k int, a []float32, lda int, b []float32, rsb, csb 
 					packBPanels(bedge, kc, edge, b, boff+full*nr, rsb, 1)
 				}
 			}
-			for ir := 0; ir < m; ir += mr {
-				rows := min(mr, m-ir)
+			for ir := 0; ir < m; {
+				rows := tileRows(m - ir)
 				at, rsa, ksa := a[ir*lda+pc:], lda, 1
-				if rows < mr {
+				if kernelRows(rows) != rows {
+					// The kernel would read rows past the tile (and
+					// possibly past A): use a zero-padded copy.
 					at, rsa, ksa = s.abuf[:mr*kc], 1, mr
 					packAPanel(at, rows, kc, a[ir*lda+pc:], lda)
 				}
 				co := ir*ldc + jc
 				if full > 0 {
-					kernelRow(kc, at, rsa, ksa, bt, ksb, bnext, c[co:], ldc, rows, full)
+					tiles(kc, at, rsa, ksa, bt, ksb, bnext, c[co:], ldc, rows, full, nr)
 				}
 				if edge > 0 {
 					s.edgeTile(kc, at, rsa, ksa, bedge, c[co+full*nr:], ldc, rows, edge)
 				}
+				ir += rows
 			}
 		}
 	}
 }
 
-// kernelRow computes the row of panels full-width 6×16 tiles
+// tileRows returns the height of the next row of tiles when rem rows of
+// C remain. Heights are 6, or 4 where that avoids a mostly empty 6-row
+// tile at the end (e.g. 32 = 4·6 + 4 + 4).
+func tileRows(rem int) int {
+	switch {
+	case rem == 7 || rem == 8:
+		return 4
+	case rem >= mr:
+		return mr
+	default:
+		return rem
+	}
+}
+
+// kernelRows returns the number of rows of A read by the kernel for a
+// tile of the given height.
+func kernelRows(rows int) int {
+	if rows <= 4 {
+		return 4
+	}
+	return mr
+}
+
+// tiles computes a row of panels tiles of C of the given height and
+// width (16 or 8):
 //
-//	c[q*16+i*ldc+j] += Σ_{p<kc} a[i*rsa+p*ksa]·b[q*bnext+p*ksb+j]
+//	c[q*width+i*ldc+j] += Σ_{p<kc} a[i*rsa+p*ksa]·b[q*bnext+p*ksb+j]
 //
-// for q < panels, i < rows, j < 16. Rows i < mr of a are read even when
-// rows < mr.
-func kernelRow(kc int, a []float32, rsa, ksa int, b []float32, ksb, bnext int, c []float32, ldc, rows, panels int) {
+// for q < panels, i < rows, j < width. Rows i < kernelRows(rows) of a are
+// read.
+func tiles(kc int, a []float32, rsa, ksa int, b []float32, ksb, bnext int, c []float32, ldc, rows, panels, width int) {
 	if useAsm {
-		// The assembly kernel does no bounds checking.
-		_ = a[(mr-1)*rsa+(kc-1)*ksa]
-		_ = b[(panels-1)*bnext+(kc-1)*ksb+nr-1]
-		_ = c[(rows-1)*ldc+panels*nr-1]
-		sgemmKernel6x16(kc, &a[0], rsa, ksa, &b[0], ksb, bnext, &c[0], ldc, rows, panels)
+		// The assembly kernels do no bounds checking.
+		_ = a[(kernelRows(rows)-1)*rsa+(kc-1)*ksa]
+		_ = b[(panels-1)*bnext+(kc-1)*ksb+width-1]
+		_ = c[(rows-1)*ldc+panels*width-1]
+		switch {
+		case rows > 4 && width == nr:
+			sgemmKernel6x16(kc, &a[0], rsa, ksa, &b[0], ksb, bnext, &c[0], ldc, rows, panels)
+		case width == nr:
+			sgemmKernel4x16(kc, &a[0], rsa, ksa, &b[0], ksb, bnext, &c[0], ldc, rows, panels)
+		case rows > 4:
+			sgemmKernel6x8(kc, &a[0], rsa, ksa, &b[0], ksb, bnext, &c[0], ldc, rows, panels)
+		default:
+			sgemmKernel4x8(kc, &a[0], rsa, ksa, &b[0], ksb, bnext, &c[0], ldc, rows, panels)
+		}
 		return
 	}
 	for q := range panels {
-		kernelGo(kc, a, rsa, ksa, b[q*bnext:], ksb, c[q*nr:], ldc, rows, nr)
+		kernelGo(kc, a, rsa, ksa, b[q*bnext:], ksb, c[q*width:], ldc, rows, width)
 	}
 }
 
@@ -353,22 +407,13 @@ func (s *Scratch) edgeTile(kc int, a []float32, rsa, ksa int, b []float32, c []f
 	if cols <= nr/2 {
 		width = nr / 2
 	}
-	if useAsm {
-		_ = a[(mr-1)*rsa+(kc-1)*ksa]
-		_ = b[(kc-1)*nr+width-1]
-	}
 	if cols == width {
-		_ = c[(rows-1)*ldc+cols-1]
-		kernelNarrow(kc, a, rsa, ksa, b, c, ldc, rows)
+		tiles(kc, a, rsa, ksa, b, nr, 0, c, ldc, rows, 1, width)
 		return
 	}
 	tmp := s.tmp[:mr*nr]
 	clear(tmp)
-	if width == nr {
-		kernelRow(kc, a, rsa, ksa, b, nr, 0, tmp, nr, rows, 1)
-	} else {
-		kernelNarrow(kc, a, rsa, ksa, b, tmp, nr, rows)
-	}
+	tiles(kc, a, rsa, ksa, b, nr, 0, tmp, nr, rows, 1, width)
 	for i := range rows {
 		t := tmp[i*nr : i*nr+cols]
 		cr := c[i*ldc : i*ldc+cols]
@@ -376,17 +421,6 @@ func (s *Scratch) edgeTile(kc int, a []float32, rsa, ksa int, b []float32, c []f
 			cr[j] += v
 		}
 	}
-}
-
-// kernelNarrow computes the 8-column tile c[i*ldc+j] += Σ_p
-// a[i*rsa+p*ksa]·b[p*nr+j] for i < rows, j < 8, where b is a packed panel.
-// The caller checks bounds.
-func kernelNarrow(kc int, a []float32, rsa, ksa int, b []float32, c []float32, ldc, rows int) {
-	if useAsm {
-		sgemmKernel6x8(kc, &a[0], rsa, ksa, &b[0], nr, &c[0], ldc, rows)
-		return
-	}
-	kernelGo(kc, a, rsa, ksa, b, nr, c, ldc, rows, nr/2)
 }
 
 // kernelGo is the portable microkernel. It walks the tile in 2×4

@@ -8,22 +8,26 @@ import "golang.org/x/sys/cpu"
 // (x/sys/cpu also checks that the OS saves the YMM state).
 var haveAsm = cpu.X86.HasAVX2 && cpu.X86.HasFMA
 
-// sgemmKernel6x16 computes, for each panel q < panels, i < rows and j < 16,
+// The tile kernels compute, for each panel q < panels, i < rows and j < W,
 //
-//	c[q*16 + i*ldc+j] += Σ_{p<k} a[i*rsa+p*ksa] · b[q*bnext + p*ksb+j]
+//	c[q*W + i*ldc + j] += Σ_{p<k} a[i*rsa + p*ksa] · b[q*bnext + p*ksb + j]
 //
-// with k ≥ 0, 1 ≤ rows ≤ 6 and panels ≥ 1: a row of 6×16 tiles of C
-// sharing the same rows of A. Rows i < 6 of a are read even when rows < 6.
-// For packed panels rsa = 1, ksa = 6, ksb = 16 and bnext = 16*k.
-//
+// with k ≥ 0, panels ≥ 1 and W = 16 or 8: a row of tiles of C sharing the
+// same rows of A. The kernel named RxW reads all R rows of a and stores
+// rows i < rows ≤ R. For packed panels rsa = 1, ksa = 6, ksb = 16 and
+// bnext = 16*k.
+
 //go:noescape
 func sgemmKernel6x16(k int, a *float32, rsa, ksa int, b *float32, ksb, bnext int, c *float32, ldc, rows, panels int)
 
-// sgemmKernel6x8 is sgemmKernel6x16 for one panel and its first 8
-// columns (j < 8).
-//
 //go:noescape
-func sgemmKernel6x8(k int, a *float32, rsa, ksa int, b *float32, ksb int, c *float32, ldc, rows int)
+func sgemmKernel4x16(k int, a *float32, rsa, ksa int, b *float32, ksb, bnext int, c *float32, ldc, rows, panels int)
+
+//go:noescape
+func sgemmKernel6x8(k int, a *float32, rsa, ksa int, b *float32, ksb, bnext int, c *float32, ldc, rows, panels int)
+
+//go:noescape
+func sgemmKernel4x8(k int, a *float32, rsa, ksa int, b *float32, ksb, bnext int, c *float32, ldc, rows, panels int)
 
 // sdot4 stores into out[r] the dot product of x[0:k] with the row
 // a[r*lda : r*lda+k], for r < 4. k must be a positive multiple of 8.

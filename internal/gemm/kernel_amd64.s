@@ -2,89 +2,147 @@
 
 #include "textflag.h"
 
-// The 6×16 and 6×8 kernels read A(i,p) at SI + i*R8 + p*R11 (R9 = 3*R8,
-// R10 = 5*R8) and row p of B at DI + p*R12, so that packed panels and
-// matrices in place can be used alike.
+// The tile kernels compute, for each panel q < panels, i < rows and j < W,
+//
+//	c[q*W + i*ldc + j] += Σ_{p<k} a[i*rsa + p*ksa] · b[q*bnext + p*ksb + j]
+//
+// where W is 16 or 8: a row of tiles of C sharing the same rows of A.
+// A(i,p) is read at SI + i*R8 + p*R11 (R9 = 3*R8, R10 = 5*R8) and row p of
+// a panel of B at DI + p*R12, so packed panels and matrices in place work
+// alike. The kNxW kernel reads all N rows of A and stores rows < rows.
+// The rows of C being computed are prefetched first; only those rows:
+// prefetching an unmapped address is slow (a failed page walk each time).
+// Register use: R14 = k, R15 = A, AX = current panel of B, R13 = ldc in
+// bytes, DX = C row pointer, CX/BX = loop counters, Y0–Y3 = B and
+// broadcast A, Y4… = accumulators.
 
-// One k step of the 6×16 kernel: load 16 floats of B, broadcast 6 floats
-// of A and accumulate the outer product into Y4..Y15 (row r in Y(4+2r),
-// Y(5+2r)).
-#define STEP16 \
-	VMOVUPS      (DI), Y0;         \
-	VMOVUPS      32(DI), Y1;       \
-	ADDQ         R12, DI;          \
-	VBROADCASTSS (SI), Y2;         \
-	VFMADD231PS  Y0, Y2, Y4;       \
-	VFMADD231PS  Y1, Y2, Y5;       \
-	VBROADCASTSS (SI)(R8*1), Y3;   \
-	VFMADD231PS  Y0, Y3, Y6;       \
-	VFMADD231PS  Y1, Y3, Y7;       \
-	VBROADCASTSS (SI)(R8*2), Y2;   \
-	VFMADD231PS  Y0, Y2, Y8;       \
-	VFMADD231PS  Y1, Y2, Y9;       \
-	VBROADCASTSS (SI)(R9*1), Y3;   \
-	VFMADD231PS  Y0, Y3, Y10;      \
-	VFMADD231PS  Y1, Y3, Y11;      \
-	VBROADCASTSS (SI)(R8*4), Y2;   \
-	VFMADD231PS  Y0, Y2, Y12;      \
-	VFMADD231PS  Y1, Y2, Y13;      \
-	VBROADCASTSS (SI)(R10*1), Y3;  \
-	VFMADD231PS  Y0, Y3, Y14;      \
-	VFMADD231PS  Y1, Y3, Y15;      \
-	ADDQ         R11, SI
+// Load the arguments (all kernels share one signature).
+#define KERNELARGS \
+	MOVQ k+0(FP), R14;     \
+	MOVQ a+8(FP), R15;     \
+	MOVQ rsa+16(FP), R8;   \
+	SHLQ $2, R8;           \
+	LEAQ (R8)(R8*2), R9;   \
+	LEAQ (R8)(R8*4), R10;  \
+	MOVQ ksa+24(FP), R11;  \
+	SHLQ $2, R11;          \
+	MOVQ b+32(FP), AX;     \
+	MOVQ ksb+40(FP), R12;  \
+	SHLQ $2, R12;          \
+	MOVQ ldc+64(FP), R13;  \
+	SHLQ $2, R13
 
 // Add the accumulators of one row to C at DX and advance DX by R13.
-#define STOREROW(lo, hi) \
+#define STOREROW16(lo, hi) \
 	VADDPS  (DX), lo, lo;    \
 	VMOVUPS lo, (DX);        \
 	VADDPS  32(DX), hi, hi;  \
 	VMOVUPS hi, 32(DX);      \
 	ADDQ    R13, DX
 
-// Prefetch the 6 rows of the C tile at DX (row stride R13), using BX.
-#define PREFETCHC \
-	MOVQ       DX, BX;     \
-	PREFETCHT0 (BX);       \
-	PREFETCHT0 60(BX);     \
-	ADDQ       R13, BX;    \
-	PREFETCHT0 (BX);       \
-	PREFETCHT0 60(BX);     \
-	ADDQ       R13, BX;    \
-	PREFETCHT0 (BX);       \
-	PREFETCHT0 60(BX);     \
-	ADDQ       R13, BX;    \
-	PREFETCHT0 (BX);       \
-	PREFETCHT0 60(BX);     \
-	ADDQ       R13, BX;    \
-	PREFETCHT0 (BX);       \
-	PREFETCHT0 60(BX);     \
-	ADDQ       R13, BX;    \
-	PREFETCHT0 (BX);       \
-	PREFETCHT0 60(BX)
+#define STOREROW8(acc) \
+	VADDPS  (DX), acc, acc; \
+	VMOVUPS acc, (DX);      \
+	ADDQ    R13, DX
+
+// Advance AX to the next panel of B.
+#define NEXTB \
+	MOVQ bnext+48(FP), BX; \
+	LEAQ (AX)(BX*4), AX
+
+// One k step of the 6x16 kernel.
+#define STEP6x16 \
+	VMOVUPS      (DI), Y0; \
+	VMOVUPS      32(DI), Y1; \
+	ADDQ         R12, DI; \
+	VBROADCASTSS (SI), Y2; \
+	VFMADD231PS  Y0, Y2, Y4; \
+	VFMADD231PS  Y1, Y2, Y5; \
+	VBROADCASTSS (SI)(R8*1), Y3; \
+	VFMADD231PS  Y0, Y3, Y6; \
+	VFMADD231PS  Y1, Y3, Y7; \
+	VBROADCASTSS (SI)(R8*2), Y2; \
+	VFMADD231PS  Y0, Y2, Y8; \
+	VFMADD231PS  Y1, Y2, Y9; \
+	VBROADCASTSS (SI)(R9*1), Y3; \
+	VFMADD231PS  Y0, Y3, Y10; \
+	VFMADD231PS  Y1, Y3, Y11; \
+	VBROADCASTSS (SI)(R8*4), Y2; \
+	VFMADD231PS  Y0, Y2, Y12; \
+	VFMADD231PS  Y1, Y2, Y13; \
+	VBROADCASTSS (SI)(R10*1), Y3; \
+	VFMADD231PS  Y0, Y3, Y14; \
+	VFMADD231PS  Y1, Y3, Y15; \
+	ADDQ         R11, SI
+
+// One k step of the 4x16 kernel.
+#define STEP4x16 \
+	VMOVUPS      (DI), Y0; \
+	VMOVUPS      32(DI), Y1; \
+	ADDQ         R12, DI; \
+	VBROADCASTSS (SI), Y2; \
+	VFMADD231PS  Y0, Y2, Y4; \
+	VFMADD231PS  Y1, Y2, Y5; \
+	VBROADCASTSS (SI)(R8*1), Y3; \
+	VFMADD231PS  Y0, Y3, Y6; \
+	VFMADD231PS  Y1, Y3, Y7; \
+	VBROADCASTSS (SI)(R8*2), Y2; \
+	VFMADD231PS  Y0, Y2, Y8; \
+	VFMADD231PS  Y1, Y2, Y9; \
+	VBROADCASTSS (SI)(R9*1), Y3; \
+	VFMADD231PS  Y0, Y3, Y10; \
+	VFMADD231PS  Y1, Y3, Y11; \
+	ADDQ         R11, SI
+
+// One k step of the 6x8 kernel.
+#define STEP6x8 \
+	VMOVUPS      (DI), Y0; \
+	ADDQ         R12, DI; \
+	VBROADCASTSS (SI), Y2; \
+	VFMADD231PS  Y0, Y2, Y4; \
+	VBROADCASTSS (SI)(R8*1), Y3; \
+	VFMADD231PS  Y0, Y3, Y5; \
+	VBROADCASTSS (SI)(R8*2), Y2; \
+	VFMADD231PS  Y0, Y2, Y6; \
+	VBROADCASTSS (SI)(R9*1), Y3; \
+	VFMADD231PS  Y0, Y3, Y7; \
+	VBROADCASTSS (SI)(R8*4), Y2; \
+	VFMADD231PS  Y0, Y2, Y8; \
+	VBROADCASTSS (SI)(R10*1), Y3; \
+	VFMADD231PS  Y0, Y3, Y9; \
+	ADDQ         R11, SI
+
+// One k step of the 4x8 kernel.
+#define STEP4x8 \
+	VMOVUPS      (DI), Y0; \
+	ADDQ         R12, DI; \
+	VBROADCASTSS (SI), Y2; \
+	VFMADD231PS  Y0, Y2, Y4; \
+	VBROADCASTSS (SI)(R8*1), Y3; \
+	VFMADD231PS  Y0, Y3, Y5; \
+	VBROADCASTSS (SI)(R8*2), Y2; \
+	VFMADD231PS  Y0, Y2, Y6; \
+	VBROADCASTSS (SI)(R9*1), Y3; \
+	VFMADD231PS  Y0, Y3, Y7; \
+	ADDQ         R11, SI
 
 // func sgemmKernel6x16(k int, a *float32, rsa, ksa int, b *float32, ksb, bnext int, c *float32, ldc, rows, panels int)
 TEXT ·sgemmKernel6x16(SB), NOSPLIT, $0-88
-	MOVQ k+0(FP), R14
-	MOVQ a+8(FP), R15
-	MOVQ rsa+16(FP), R8
-	SHLQ $2, R8
-	LEAQ (R8)(R8*2), R9
-	LEAQ (R8)(R8*4), R10
-	MOVQ ksa+24(FP), R11
-	SHLQ $2, R11
-	MOVQ b+32(FP), AX
-	MOVQ ksb+40(FP), R12
-	SHLQ $2, R12
-	MOVQ ldc+64(FP), R13
-	SHLQ $2, R13
+	KERNELARGS
 
-panel:
+k6x16panel:
 	MOVQ c+56(FP), DX
-	PREFETCHC
+	MOVQ rows+72(FP), CX
+	MOVQ DX, BX
+k6x16prefetch:
+	PREFETCHT0 (BX)
+	PREFETCHT0 60(BX)
+	ADDQ R13, BX
+	DECQ CX
+	JNZ  k6x16prefetch
 	MOVQ R15, SI
 	MOVQ AX, DI
 	MOVQ R14, CX
-
 	VXORPS Y4, Y4, Y4
 	VXORPS Y5, Y5, Y5
 	VXORPS Y6, Y6, Y6
@@ -100,96 +158,139 @@ panel:
 
 	MOVQ CX, BX
 	SHRQ $2, BX
-	JZ   k1
+	JZ   k6x16k1
 
-k4:
-	STEP16
-	STEP16
-	STEP16
-	STEP16
+k6x16k4:
+	STEP6x16
+	STEP6x16
+	STEP6x16
+	STEP6x16
 	DECQ BX
-	JNZ  k4
+	JNZ  k6x16k4
 
-k1:
+k6x16k1:
 	ANDQ $3, CX
-	JZ   store
+	JZ   k6x16store
 
-k1loop:
-	STEP16
+k6x16k1loop:
+	STEP6x16
 	DECQ CX
-	JNZ  k1loop
+	JNZ  k6x16k1loop
 
-store:
+k6x16store:
 	MOVQ rows+72(FP), BX
-	STOREROW(Y4, Y5)
+	STOREROW16(Y4, Y5)
 	DECQ BX
-	JZ   next
-	STOREROW(Y6, Y7)
+	JZ   k6x16next
+	STOREROW16(Y6, Y7)
 	DECQ BX
-	JZ   next
-	STOREROW(Y8, Y9)
+	JZ   k6x16next
+	STOREROW16(Y8, Y9)
 	DECQ BX
-	JZ   next
-	STOREROW(Y10, Y11)
+	JZ   k6x16next
+	STOREROW16(Y10, Y11)
 	DECQ BX
-	JZ   next
-	STOREROW(Y12, Y13)
+	JZ   k6x16next
+	STOREROW16(Y12, Y13)
 	DECQ BX
-	JZ   next
-	STOREROW(Y14, Y15)
+	JZ   k6x16next
+	STOREROW16(Y14, Y15)
 
-next:
-	// Advance to the next panel of B and the next 16 columns of C.
-	MOVQ bnext+48(FP), BX
-	LEAQ (AX)(BX*4), AX
+k6x16next:
+	NEXTB
 	ADDQ $64, c+56(FP)
 	DECQ panels+80(FP)
-	JNZ  panel
+	JNZ  k6x16panel
 
 	VZEROUPPER
 	RET
 
-// One k step of the 6×8 kernel (accumulators Y4..Y9).
-#define STEP8 \
-	VMOVUPS      (DI), Y0;         \
-	ADDQ         R12, DI;          \
-	VBROADCASTSS (SI), Y2;         \
-	VFMADD231PS  Y0, Y2, Y4;       \
-	VBROADCASTSS (SI)(R8*1), Y3;   \
-	VFMADD231PS  Y0, Y3, Y5;       \
-	VBROADCASTSS (SI)(R8*2), Y2;   \
-	VFMADD231PS  Y0, Y2, Y6;       \
-	VBROADCASTSS (SI)(R9*1), Y3;   \
-	VFMADD231PS  Y0, Y3, Y7;       \
-	VBROADCASTSS (SI)(R8*4), Y2;   \
-	VFMADD231PS  Y0, Y2, Y8;       \
-	VBROADCASTSS (SI)(R10*1), Y3;  \
-	VFMADD231PS  Y0, Y3, Y9;       \
-	ADDQ         R11, SI
+// func sgemmKernel4x16(k int, a *float32, rsa, ksa int, b *float32, ksb, bnext int, c *float32, ldc, rows, panels int)
+TEXT ·sgemmKernel4x16(SB), NOSPLIT, $0-88
+	KERNELARGS
 
-#define STOREROW8(acc) \
-	VADDPS  (DX), acc, acc; \
-	VMOVUPS acc, (DX);      \
-	ADDQ    R13, DX
+k4x16panel:
+	MOVQ c+56(FP), DX
+	MOVQ rows+72(FP), CX
+	MOVQ DX, BX
+k4x16prefetch:
+	PREFETCHT0 (BX)
+	PREFETCHT0 60(BX)
+	ADDQ R13, BX
+	DECQ CX
+	JNZ  k4x16prefetch
+	MOVQ R15, SI
+	MOVQ AX, DI
+	MOVQ R14, CX
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	VXORPS Y10, Y10, Y10
+	VXORPS Y11, Y11, Y11
 
-// func sgemmKernel6x8(k int, a *float32, rsa, ksa int, b *float32, ksb int, c *float32, ldc, rows int)
-TEXT ·sgemmKernel6x8(SB), NOSPLIT, $0-72
-	MOVQ k+0(FP), CX
-	MOVQ a+8(FP), SI
-	MOVQ rsa+16(FP), R8
-	SHLQ $2, R8
-	LEAQ (R8)(R8*2), R9
-	LEAQ (R8)(R8*4), R10
-	MOVQ ksa+24(FP), R11
-	SHLQ $2, R11
-	MOVQ b+32(FP), DI
-	MOVQ ksb+40(FP), R12
-	SHLQ $2, R12
-	MOVQ c+48(FP), DX
-	MOVQ ldc+56(FP), R13
-	SHLQ $2, R13
-	PREFETCHC
+	MOVQ CX, BX
+	SHRQ $2, BX
+	JZ   k4x16k1
 
+k4x16k4:
+	STEP4x16
+	STEP4x16
+	STEP4x16
+	STEP4x16
+	DECQ BX
+	JNZ  k4x16k4
+
+k4x16k1:
+	ANDQ $3, CX
+	JZ   k4x16store
+
+k4x16k1loop:
+	STEP4x16
+	DECQ CX
+	JNZ  k4x16k1loop
+
+k4x16store:
+	MOVQ rows+72(FP), BX
+	STOREROW16(Y4, Y5)
+	DECQ BX
+	JZ   k4x16next
+	STOREROW16(Y6, Y7)
+	DECQ BX
+	JZ   k4x16next
+	STOREROW16(Y8, Y9)
+	DECQ BX
+	JZ   k4x16next
+	STOREROW16(Y10, Y11)
+
+k4x16next:
+	NEXTB
+	ADDQ $64, c+56(FP)
+	DECQ panels+80(FP)
+	JNZ  k4x16panel
+
+	VZEROUPPER
+	RET
+
+// func sgemmKernel6x8(k int, a *float32, rsa, ksa int, b *float32, ksb, bnext int, c *float32, ldc, rows, panels int)
+TEXT ·sgemmKernel6x8(SB), NOSPLIT, $0-88
+	KERNELARGS
+
+k6x8panel:
+	MOVQ c+56(FP), DX
+	MOVQ rows+72(FP), CX
+	MOVQ DX, BX
+k6x8prefetch:
+	PREFETCHT0 (BX)
+	PREFETCHT0 28(BX)
+	ADDQ R13, BX
+	DECQ CX
+	JNZ  k6x8prefetch
+	MOVQ R15, SI
+	MOVQ AX, DI
+	MOVQ R14, CX
 	VXORPS Y4, Y4, Y4
 	VXORPS Y5, Y5, Y5
 	VXORPS Y6, Y6, Y6
@@ -199,45 +300,115 @@ TEXT ·sgemmKernel6x8(SB), NOSPLIT, $0-72
 
 	MOVQ CX, BX
 	SHRQ $2, BX
-	JZ   k1_8
+	JZ   k6x8k1
 
-k4_8:
-	STEP8
-	STEP8
-	STEP8
-	STEP8
+k6x8k4:
+	STEP6x8
+	STEP6x8
+	STEP6x8
+	STEP6x8
 	DECQ BX
-	JNZ  k4_8
+	JNZ  k6x8k4
 
-k1_8:
+k6x8k1:
 	ANDQ $3, CX
-	JZ   store8
+	JZ   k6x8store
 
-k1loop8:
-	STEP8
+k6x8k1loop:
+	STEP6x8
 	DECQ CX
-	JNZ  k1loop8
+	JNZ  k6x8k1loop
 
-store8:
-	MOVQ rows+64(FP), BX
+k6x8store:
+	MOVQ rows+72(FP), BX
 	STOREROW8(Y4)
 	DECQ BX
-	JZ   done8
+	JZ   k6x8next
 	STOREROW8(Y5)
 	DECQ BX
-	JZ   done8
+	JZ   k6x8next
 	STOREROW8(Y6)
 	DECQ BX
-	JZ   done8
+	JZ   k6x8next
 	STOREROW8(Y7)
 	DECQ BX
-	JZ   done8
+	JZ   k6x8next
 	STOREROW8(Y8)
 	DECQ BX
-	JZ   done8
+	JZ   k6x8next
 	STOREROW8(Y9)
 
-done8:
+k6x8next:
+	NEXTB
+	ADDQ $32, c+56(FP)
+	DECQ panels+80(FP)
+	JNZ  k6x8panel
+
+	VZEROUPPER
+	RET
+
+// func sgemmKernel4x8(k int, a *float32, rsa, ksa int, b *float32, ksb, bnext int, c *float32, ldc, rows, panels int)
+TEXT ·sgemmKernel4x8(SB), NOSPLIT, $0-88
+	KERNELARGS
+
+k4x8panel:
+	MOVQ c+56(FP), DX
+	MOVQ rows+72(FP), CX
+	MOVQ DX, BX
+k4x8prefetch:
+	PREFETCHT0 (BX)
+	PREFETCHT0 28(BX)
+	ADDQ R13, BX
+	DECQ CX
+	JNZ  k4x8prefetch
+	MOVQ R15, SI
+	MOVQ AX, DI
+	MOVQ R14, CX
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+
+	MOVQ CX, BX
+	SHRQ $2, BX
+	JZ   k4x8k1
+
+k4x8k4:
+	STEP4x8
+	STEP4x8
+	STEP4x8
+	STEP4x8
+	DECQ BX
+	JNZ  k4x8k4
+
+k4x8k1:
+	ANDQ $3, CX
+	JZ   k4x8store
+
+k4x8k1loop:
+	STEP4x8
+	DECQ CX
+	JNZ  k4x8k1loop
+
+k4x8store:
+	MOVQ rows+72(FP), BX
+	STOREROW8(Y4)
+	DECQ BX
+	JZ   k4x8next
+	STOREROW8(Y5)
+	DECQ BX
+	JZ   k4x8next
+	STOREROW8(Y6)
+	DECQ BX
+	JZ   k4x8next
+	STOREROW8(Y7)
+
+k4x8next:
+	NEXTB
+	ADDQ $32, c+56(FP)
+	DECQ panels+80(FP)
+	JNZ  k4x8panel
+
 	VZEROUPPER
 	RET
 

@@ -9,7 +9,15 @@ func sgemmKernel6x16(k int, a *float32, rsa, ksa int, b *float32, ksb, bnext int
 	panic("gemm: no assembly kernels")
 }
 
-func sgemmKernel6x8(k int, a *float32, rsa, ksa int, b *float32, ksb int, c *float32, ldc, rows int) {
+func sgemmKernel4x16(k int, a *float32, rsa, ksa int, b *float32, ksb, bnext int, c *float32, ldc, rows, panels int) {
+	panic("gemm: no assembly kernels")
+}
+
+func sgemmKernel6x8(k int, a *float32, rsa, ksa int, b *float32, ksb, bnext int, c *float32, ldc, rows, panels int) {
+	panic("gemm: no assembly kernels")
+}
+
+func sgemmKernel4x8(k int, a *float32, rsa, ksa int, b *float32, ksb, bnext int, c *float32, ldc, rows, panels int) {
 	panic("gemm: no assembly kernels")
 }
 
