@@ -72,11 +72,18 @@ func matchSE(n *ir.Node) *seBlock {
 	}
 	for _, xs := range commutative(n) {
 		x, gate := xs[0], xs[1]
+		// Reshapes may sit between the gate and the Mul.
+		var nodes []*ir.Node
+		reader := n
+		for r := producer(gate, "Reshape", "Unsqueeze", "Flatten", "Squeeze"); r != nil && onlyReader(gate, reader); r = producer(gate, "Reshape", "Unsqueeze", "Flatten", "Squeeze") {
+			nodes = append(nodes, r)
+			reader, gate = r, r.Inputs[0]
+		}
 		act := producer(gate, "Sigmoid", "HardSigmoid")
-		if act == nil || !onlyReader(gate, n) {
+		if act == nil || !onlyReader(gate, reader) {
 			continue
 		}
-		nodes := []*ir.Node{act}
+		nodes = append(nodes, act)
 		linear := 0
 		v := act.Inputs[0]
 		var pool *ir.Node
@@ -118,7 +125,7 @@ func matchSE(n *ir.Node) *seBlock {
 			continue
 		}
 		// The gate must broadcast per channel: [N,C,1,1] against [N,C,H,W].
-		gs := gate.Type.Shape
+		gs := xs[1].Type.Shape
 		if len(gs) != 4 || gs[2].Size != 1 || gs[3].Size != 1 || gs[1] != x.Type.Shape[1] {
 			continue
 		}

@@ -149,6 +149,9 @@ func Rewrite(g *ir.Graph, rules []Rule) (int, error) {
 			}
 		}
 		if !changed {
+			if applied > 0 {
+				g.RemoveUnusedConsts() // the weights of what the rules removed
+			}
 			return applied, nil
 		}
 	}
