@@ -356,17 +356,17 @@ func (g *gemmConv) plan(nt int) {
 	} else {
 		g.tile = min(pos, max(64, colBudget/g.k/16*16))
 	}
-	g.tiles = ceilDiv(pos, g.tile)
+	g.tiles = convCeilDiv(pos, g.tile)
 	g.msplit, g.mBlock = 1, g.mg
-	if need := ceilDiv(nt, outer); g.tiles < need {
+	if need := convCeilDiv(nt, outer); g.tiles < need {
 		// Too few tiles to go around: cut positions finer, or, when that
 		// would make tiles too thin for the GEMM, split output channels.
-		if t := ceilDiv(ceilDiv(pos, need), 16) * 16; t >= 64 {
+		if t := convCeilDiv(convCeilDiv(pos, need), 16) * 16; t >= 64 {
 			g.tile = t
-			g.tiles = ceilDiv(pos, t)
+			g.tiles = convCeilDiv(pos, t)
 		} else {
-			g.msplit = min(need, ceilDiv(g.mg, 8))
-			g.mBlock = ceilDiv(g.mg, g.msplit)
+			g.msplit = min(need, convCeilDiv(g.mg, 8))
+			g.mBlock = convCeilDiv(g.mg, g.msplit)
 		}
 	}
 	g.items = outer * g.tiles * g.msplit
@@ -378,7 +378,7 @@ func (g *gemmConv) plan(nt int) {
 	}
 }
 
-func ceilDiv(a, b int) int { return (a + b - 1) / b }
+func convCeilDiv(a, b int) int { return (a + b - 1) / b }
 
 func (g *gemmConv) work(t int) {
 	wk := &g.workers[t]
@@ -871,8 +871,8 @@ func (ct *convTranspose) transposeW(w []float32) {
 func (ct *convTranspose) plan(nt int) {
 	ct.nt = nt
 	outer := ct.n * ct.group
-	ct.msplit = min(max(1, ceilDiv(nt, outer)), ct.cg)
-	ct.mBlock = ceilDiv(ct.cg, ct.msplit)
+	ct.msplit = min(max(1, convCeilDiv(nt, outer)), ct.cg)
+	ct.mBlock = convCeilDiv(ct.cg, ct.msplit)
 	ct.items = outer * ct.msplit
 	pos := ct.oh * ct.ow // input positions
 	ct.tile = min(pos, max(16, colBudget/(ct.mBlock*ct.k)))

@@ -112,7 +112,7 @@ func (g *batchedGemm) run(e *Exec) {
 
 func (g *batchedGemm) plan(nt int) {
 	g.nt, g.parts, g.splitRows = nt, 1, false
-	if need := ceilDiv(nt, g.batch); need > 1 {
+	if need := convCeilDiv(nt, g.batch); need > 1 {
 		switch {
 		case g.m >= 8*need:
 			g.parts, g.splitRows = need, true
@@ -135,7 +135,7 @@ func (g *batchedGemm) work(t int) {
 			a, c, m = a[r0*g.lda:], c[r0*g.ldc:], r1-r0
 		} else {
 			// Column blocks of a multiple of 16, the microkernel width.
-			step := ceilDiv(ceilDiv(g.n, g.parts), 16) * 16
+			step := convCeilDiv(convCeilDiv(g.n, g.parts), 16) * 16
 			j0, j1 := min(g.n, p*step), min(g.n, (p+1)*step)
 			if g.transB {
 				b = b[j0*g.ldb:]

@@ -130,7 +130,7 @@ func poolKernel(n *Node) (Kernel, error) {
 	case n.Op == "MaxPool" && dt == Uint8:
 		part = maxPart(p, &in, &out, &idx, withIdx, func(t *Tensor) []uint8 { return t.Data }, 0)
 	case n.Op == "MaxPool" && dt == Int8:
-		part = maxPart(p, &in, &out, &idx, withIdx, int8s, math.MinInt8)
+		part = maxPart(p, &in, &out, &idx, withIdx, poolInt8s, math.MinInt8)
 	default:
 		return nil, n.Errorf("input type %s is not supported", dt)
 	}
@@ -163,7 +163,7 @@ func maxPart[T float32 | int8 | uint8](p *pool, in, out, idx **Tensor, withIdx b
 	}
 }
 
-func int8s(t *Tensor) []int8 {
+func poolInt8s(t *Tensor) []int8 {
 	if len(t.Data) == 0 {
 		return nil
 	}
@@ -257,7 +257,7 @@ func globalPoolKernel(n *Node) (Kernel, error) {
 		for i := lo; i < hi; i++ {
 			v := x[i*size : (i+1)*size]
 			if avg {
-				y[i] = float32(sum64(v) / float64(size))
+				y[i] = float32(poolSum64(v) / float64(size))
 				continue
 			}
 			m := float32(math.Inf(-1))
@@ -275,8 +275,8 @@ func globalPoolKernel(n *Node) (Kernel, error) {
 	}, nil
 }
 
-// sum64 adds v in float64 with four independent chains.
-func sum64(v []float32) float64 {
+// poolSum64 adds v in float64 with four independent chains.
+func poolSum64(v []float32) float64 {
 	var s0, s1, s2, s3 float64
 	i := 0
 	for ; i+4 <= len(v); i += 4 {

@@ -238,4 +238,3 @@ as the EfficientNet-Lite builder does for TFLite.`,
 		return err
 	},
 }
-
