@@ -65,6 +65,8 @@ type Report struct {
 	Nodes   []NodeChange `json:"nodes"` // every node that is not unchanged
 	Outputs *Outputs     `json:"outputs,omitempty"`
 	Notes   []string     `json:"notes,omitempty"` // what the passes reported
+	// Compat holds A's and B's compatibility with one target, when asked.
+	Compat [2]*ir.CompatReport `json:"compat,omitempty"`
 	// Changes maps node name to change for both graphs; HTML colours by it.
 	Changes map[string]Change `json:"-"`
 }

@@ -62,6 +62,9 @@ func (r *Report) WriteText(w io.Writer, nameA, nameB string) {
 			fmt.Fprintf(w, "  %s\n", n)
 		}
 	}
+	if r.Compat[0] != nil {
+		fmt.Fprintf(w, "\ncompatibility:\n  A %s\n  B %s\n", r.Compat[0].Summary(), r.Compat[1].Summary())
+	}
 	if o := r.Outputs; o != nil {
 		fmt.Fprintf(w, "\noutputs on one random input (seed %d):\n", o.Seed)
 		if o.Error != "" {

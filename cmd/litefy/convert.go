@@ -70,6 +70,8 @@ func presetPipeline(name string) (*passes.Pipeline, error) {
 	return nil, usagef("--preset %q: want none, cleanup or lite", name)
 }
 
+func passesOptions(verify bool) passes.Options { return passes.Options{Verify: verify} }
+
 func convert(in string, opt convertOptions, stderr io.Writer) error {
 	ext := strings.ToLower(filepath.Ext(opt.output))
 	if ext != ".onnx" {

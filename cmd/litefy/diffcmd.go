@@ -18,7 +18,7 @@ import (
 
 func newDiffCmd() *cobra.Command {
 	var asJSON, outputs bool
-	var htmlFile, preset string
+	var htmlFile, preset, target string
 	var shapes []string
 	c := &cobra.Command{
 		Use:   "diff A.onnx B.onnx | diff MODEL.onnx --preset lite",
@@ -61,7 +61,21 @@ func newDiffCmd() *cobra.Command {
 			}
 			r := diff.Compare(a, b)
 			for _, n := range notes {
-				r.Notes = append(r.Notes, fmt.Sprintf("%s: %s", n.Pass, n.Msg))
+				if n.Node != "" {
+					r.Notes = append(r.Notes, fmt.Sprintf("%s: %s: %s", n.Pass, n.Node, n.Msg))
+				} else {
+					r.Notes = append(r.Notes, fmt.Sprintf("%s: %s", n.Pass, n.Msg))
+				}
+			}
+			if preset == "lite" {
+				r.Notes = append(r.Notes, "the lite graph computes a different function by design: fine-tune it before use")
+			}
+			if target != "" {
+				t := ir.LookupTarget(target)
+				if t == nil {
+					return usagef("--target %q: want one of %s", target, ir.TargetNames())
+				}
+				r.Compat = [2]*ir.CompatReport{ir.CheckTarget(a, t), ir.CheckTarget(b, t)}
 			}
 			sizeB := fileSize("")
 			if preset != "" {
@@ -100,6 +114,7 @@ func newDiffCmd() *cobra.Command {
 	c.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	c.Flags().StringVar(&htmlFile, "html", "", "also write a self-contained HTML page with both graphs side by side")
 	c.Flags().StringVar(&preset, "preset", "", "compare MODEL with its rewrite by this pipeline (cleanup, lite)")
+	c.Flags().StringVar(&target, "target", "", "also compare device compatibility: "+ir.TargetNames())
 	c.Flags().BoolVar(&outputs, "outputs", false, "also compare outputs on the same random input")
 	c.Flags().StringArrayVar(&shapes, "input-shape", nil, "fix an input's dynamic dims: NAME=1,3,224,224")
 	return c

@@ -63,6 +63,9 @@ func newRootCmd() *cobra.Command {
 
   litefy MODEL.onnx -o OUT.onnx [--preset lite]
                                      import, verify, rewrite, export
+  litefy check MODEL.onnx --target T what a device runs natively, what falls back
+  litefy diff MODEL.onnx --preset lite
+                                     what the rewrite changed (text, --json, --html)
   litefy passes                      list passes and pipelines
   litefy inspect MODEL.onnx          inputs, outputs, op histogram, params, MACs
   litefy run MODEL.onnx --input x.npy --output y.npy
@@ -88,7 +91,7 @@ func newRootCmd() *cobra.Command {
 	root.Flags().StringVar(&opt.preset, "preset", "none", "rewrite pipeline: none, cleanup or lite (see 'litefy passes')")
 	root.Flags().StringVar(&opt.dumpAfter, "dump-after", "", "print the IR text to stderr after the named pass")
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(newInspectCmd(), newRunCmd(), newPassesCmd(), newDiffCmd())
+	root.AddCommand(newInspectCmd(), newRunCmd(), newPassesCmd(), newDiffCmd(), newCheckCmd())
 	for _, c := range root.Commands() {
 		c.SilenceUsage, c.SilenceErrors = true, true
 		c.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })

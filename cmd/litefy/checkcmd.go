@@ -1,0 +1,70 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+
+	"github.com/spf13/cobra"
+
+	"github.com/litefy/litefy/ir"
+)
+
+func newCheckCmd() *cobra.Command {
+	var asJSON, all bool
+	var target, preset string
+	var shapes []string
+	c := &cobra.Command{
+		Use:   "check MODEL.onnx --target T [--preset lite] [--json]",
+		Short: "Report, per node, what a device target runs natively and what falls back",
+		Args:  exactArgs(1, "one MODEL"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			t := ir.LookupTarget(target)
+			if t == nil {
+				return usagef("--target %q: want one of %s", target, ir.TargetNames())
+			}
+			pl, err := presetPipeline(preset)
+			if err != nil {
+				return err
+			}
+			g, err := load(args[0], shapes)
+			if err != nil {
+				return err
+			}
+			if pl != nil {
+				if _, err := pl.Run(g, passesOptions(false)); err != nil {
+					return err
+				}
+			}
+			r := ir.CheckTarget(g, t)
+			if asJSON {
+				enc := json.NewEncoder(cmd.OutOrStdout())
+				enc.SetIndent("", "  ")
+				return enc.Encode(r)
+			}
+			printCompat(cmd.OutOrStdout(), r, all)
+			return nil
+		},
+	}
+	c.Flags().StringVar(&target, "target", "", "device target: "+ir.TargetNames())
+	c.Flags().StringVar(&preset, "preset", "none", "rewrite first with this pipeline (none, cleanup, lite)")
+	c.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	c.Flags().BoolVar(&all, "all", false, "list supported nodes too")
+	c.Flags().StringArrayVar(&shapes, "input-shape", nil, "fix an input's dynamic dims: NAME=1,3,224,224")
+	return c
+}
+
+func printCompat(w io.Writer, r *ir.CompatReport, all bool) {
+	t := ir.LookupTarget(r.Target)
+	fmt.Fprintf(w, "target %s: %s\n\n", r.Target, t.Doc)
+	for _, n := range r.Nodes {
+		if n.Level == ir.Supported && !all {
+			continue
+		}
+		fmt.Fprintf(w, "  %-20s %-18s %-40s %s\n", n.Level, n.Op, n.Node, n.Reason)
+	}
+	if r.FallbackNodes > 0 || all {
+		fmt.Fprintln(w)
+	}
+	fmt.Fprintln(w, r.Summary())
+}
