@@ -218,41 +218,46 @@ func dotGo(x, y []float32) float32 {
 	return (s0 + s1) + (s2 + s3)
 }
 
-// gemvRows computes c[j] += Σ_p x[p]·b[p*ldb+j] for j < n.
+// gemvRows computes c[j] += Σ_p x[p]·b[p*ldb+j] for j < n: the rows of B
+// are streamed and added into c, four at a time, a chunk of c at a time
+// so that it stays in L1.
 func gemvRows(n, k int, x []float32, b []float32, ldb int, c []float32) {
+	const chunk = 2048
+	x = x[:k]
 	c = c[:n]
-	j := 0
-	if useAsm {
-		for ; j+64 <= n; j += 64 {
-			saxpyStrip64(k, &x[0], &b[j], ldb, &c[j])
+	for j0 := 0; j0 < n; j0 += chunk {
+		w := min(chunk, n-j0)
+		cc := c[j0 : j0+w]
+		w8 := 0
+		if useAsm {
+			w8 = w &^ 7
 		}
-		for ; j+8 <= n; j += 8 {
-			saxpyStrip8(k, &x[0], &b[j], ldb, &c[j])
+		p := 0
+		for ; p+4 <= k; p += 4 {
+			o := p*ldb + j0
+			if w8 > 0 {
+				_ = b[o+3*ldb+w8-1]
+				saxpy4(w8, &x[p], &b[o], ldb, &cc[0])
+			}
+			x0, x1, x2, x3 := x[p], x[p+1], x[p+2], x[p+3]
+			b0 := b[o : o+w]
+			b1 := b[o+ldb : o+ldb+w]
+			b2 := b[o+2*ldb : o+2*ldb+w]
+			b3 := b[o+3*ldb : o+3*ldb+w]
+			for q := w8; q < w; q++ {
+				cc[q] += x0*b0[q] + x1*b1[q] + x2*b2[q] + x3*b3[q]
+			}
 		}
-	}
-	if j == n {
-		return
-	}
-	// Remaining columns: accumulate row by row (4 rows at a time to cut
-	// the load/store traffic on c).
-	cc := c[j:n]
-	w := len(cc)
-	p := 0
-	for ; p+4 <= k; p += 4 {
-		x0, x1, x2, x3 := x[p], x[p+1], x[p+2], x[p+3]
-		b0 := b[p*ldb+j : p*ldb+j+w]
-		b1 := b[(p+1)*ldb+j : (p+1)*ldb+j+w]
-		b2 := b[(p+2)*ldb+j : (p+2)*ldb+j+w]
-		b3 := b[(p+3)*ldb+j : (p+3)*ldb+j+w]
-		for q := range cc {
-			cc[q] += x0*b0[q] + x1*b1[q] + x2*b2[q] + x3*b3[q]
-		}
-	}
-	for ; p < k; p++ {
-		xp := x[p]
-		bp := b[p*ldb+j : p*ldb+j+w]
-		for q := range cc {
-			cc[q] += xp * bp[q]
+		for ; p < k; p++ {
+			o := p*ldb + j0
+			bp := b[o : o+w]
+			if w8 > 0 {
+				saxpy1(w8, x[p], &bp[0], &cc[0])
+			}
+			xp := x[p]
+			for q := w8; q < w; q++ {
+				cc[q] += xp * bp[q]
+			}
 		}
 	}
 }

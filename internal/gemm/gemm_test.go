@@ -64,6 +64,7 @@ func testShapes() []shape {
 		shape{m: 13, n: 35, k: 1000},
 		shape{m: 6, n: 16, k: 1025},
 		shape{m: 1, n: 130, k: 700},
+		shape{m: 1, n: 4200, k: 6, ldb: 4203, ldc: 4201}, // c in chunks
 		shape{m: 130, n: 1, k: 700},
 		shape{m: 2, n: 2, k: 5000},
 		// Several mc and nc blocks, and swapped orientation.

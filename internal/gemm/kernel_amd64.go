@@ -41,12 +41,14 @@ func sdot4(k int, a *float32, lda int, x *float32, out *[4]float32)
 //go:noescape
 func sdot1(k int, a, x *float32) float32
 
-// saxpyStrip64 computes c[j] += Σ_{p<k} x[p]·b[p*ldb+j] for j < 64; k ≥ 1.
+// saxpy4 computes c[j] += Σ_{r<4} x[r]·b[r*ldb+j] for j < n; n must be a
+// positive multiple of 8.
 //
 //go:noescape
-func saxpyStrip64(k int, x, b *float32, ldb int, c *float32)
+func saxpy4(n int, x, b *float32, ldb int, c *float32)
 
-// saxpyStrip8 computes c[j] += Σ_{p<k} x[p]·b[p*ldb+j] for j < 8; k ≥ 1.
+// saxpy1 computes c[j] += x·b[j] for j < n; n must be a positive multiple
+// of 8.
 //
 //go:noescape
-func saxpyStrip8(k int, x, b *float32, ldb int, c *float32)
+func saxpy1(n int, x float32, b, c *float32)

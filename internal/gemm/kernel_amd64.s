@@ -529,110 +529,76 @@ dot1reduce:
 	MOVSS        X0, ret+24(FP)
 	RET
 
-// func saxpyStrip64(k int, x, b *float32, ldb int, c *float32)
-TEXT ·saxpyStrip64(SB), NOSPLIT, $0-40
-	MOVQ k+0(FP), CX
+// func saxpy4(n int, x, b *float32, ldb int, c *float32)
+TEXT ·saxpy4(SB), NOSPLIT, $0-40
+	MOVQ n+0(FP), CX
 	MOVQ x+8(FP), SI
 	MOVQ b+16(FP), DI
 	MOVQ ldb+24(FP), R8
 	SHLQ $2, R8
 	MOVQ c+32(FP), DX
 
-	VXORPS Y8, Y8, Y8
-	VXORPS Y9, Y9, Y9
-	VXORPS Y10, Y10, Y10
-	VXORPS Y11, Y11, Y11
-	VXORPS Y12, Y12, Y12
-	VXORPS Y13, Y13, Y13
-	VXORPS Y14, Y14, Y14
-	VXORPS Y15, Y15, Y15
-
-axpy64loop:
-	VBROADCASTSS (SI), Y0
-	VFMADD231PS  (DI), Y0, Y8
-	VFMADD231PS  32(DI), Y0, Y9
-	VFMADD231PS  64(DI), Y0, Y10
-	VFMADD231PS  96(DI), Y0, Y11
-	VFMADD231PS  128(DI), Y0, Y12
-	VFMADD231PS  160(DI), Y0, Y13
-	VFMADD231PS  192(DI), Y0, Y14
-	VFMADD231PS  224(DI), Y0, Y15
-	ADDQ         $4, SI
-	ADDQ         R8, DI
-	DECQ         CX
-	JNZ          axpy64loop
-
-	VADDPS  (DX), Y8, Y8
-	VMOVUPS Y8, (DX)
-	VADDPS  32(DX), Y9, Y9
-	VMOVUPS Y9, 32(DX)
-	VADDPS  64(DX), Y10, Y10
-	VMOVUPS Y10, 64(DX)
-	VADDPS  96(DX), Y11, Y11
-	VMOVUPS Y11, 96(DX)
-	VADDPS  128(DX), Y12, Y12
-	VMOVUPS Y12, 128(DX)
-	VADDPS  160(DX), Y13, Y13
-	VMOVUPS Y13, 160(DX)
-	VADDPS  192(DX), Y14, Y14
-	VMOVUPS Y14, 192(DX)
-	VADDPS  224(DX), Y15, Y15
-	VMOVUPS Y15, 224(DX)
-	VZEROUPPER
-	RET
-
-// func saxpyStrip8(k int, x, b *float32, ldb int, c *float32)
-TEXT ·saxpyStrip8(SB), NOSPLIT, $0-40
-	MOVQ k+0(FP), CX
-	MOVQ x+8(FP), SI
-	MOVQ b+16(FP), DI
-	MOVQ ldb+24(FP), R8
-	SHLQ $2, R8
-	MOVQ c+32(FP), DX
-
-	VXORPS Y8, Y8, Y8
-	VXORPS Y9, Y9, Y9
-	VXORPS Y10, Y10, Y10
-	VXORPS Y11, Y11, Y11
-
-	MOVQ CX, BX
-	SHRQ $2, BX
-	JZ   axpy8rem
-
-axpy8loop:
 	VBROADCASTSS (SI), Y0
 	VBROADCASTSS 4(SI), Y1
 	VBROADCASTSS 8(SI), Y2
 	VBROADCASTSS 12(SI), Y3
-	VFMADD231PS  (DI), Y0, Y8
-	ADDQ         R8, DI
-	VFMADD231PS  (DI), Y1, Y9
-	ADDQ         R8, DI
-	VFMADD231PS  (DI), Y2, Y10
-	ADDQ         R8, DI
-	VFMADD231PS  (DI), Y3, Y11
-	ADDQ         R8, DI
-	ADDQ         $16, SI
-	DECQ         BX
-	JNZ          axpy8loop
+	LEAQ         (DI)(R8*1), R9
+	LEAQ         (DI)(R8*2), R10
+	LEAQ         (R9)(R8*2), R11
+	XORQ         AX, AX
 
-axpy8rem:
-	ANDQ $3, CX
-	JZ   axpy8store
+	SHRQ $3, CX
+	MOVQ CX, BX
+	SHRQ $1, BX
+	JZ   axpy4one
 
-axpy8remloop:
-	VBROADCASTSS (SI), Y0
-	VFMADD231PS  (DI), Y0, Y8
-	ADDQ         R8, DI
-	ADDQ         $4, SI
-	DECQ         CX
-	JNZ          axpy8remloop
+axpy4loop:
+	VMOVUPS     (DX)(AX*1), Y4
+	VMOVUPS     32(DX)(AX*1), Y5
+	VFMADD231PS (DI)(AX*1), Y0, Y4
+	VFMADD231PS 32(DI)(AX*1), Y0, Y5
+	VFMADD231PS (R9)(AX*1), Y1, Y4
+	VFMADD231PS 32(R9)(AX*1), Y1, Y5
+	VFMADD231PS (R10)(AX*1), Y2, Y4
+	VFMADD231PS 32(R10)(AX*1), Y2, Y5
+	VFMADD231PS (R11)(AX*1), Y3, Y4
+	VFMADD231PS 32(R11)(AX*1), Y3, Y5
+	VMOVUPS     Y4, (DX)(AX*1)
+	VMOVUPS     Y5, 32(DX)(AX*1)
+	ADDQ        $64, AX
+	DECQ        BX
+	JNZ         axpy4loop
 
-axpy8store:
-	VADDPS  Y9, Y8, Y8
-	VADDPS  Y11, Y10, Y10
-	VADDPS  Y10, Y8, Y8
-	VADDPS  (DX), Y8, Y8
-	VMOVUPS Y8, (DX)
+axpy4one:
+	TESTQ $1, CX
+	JZ    axpy4done
+	VMOVUPS     (DX)(AX*1), Y4
+	VFMADD231PS (DI)(AX*1), Y0, Y4
+	VFMADD231PS (R9)(AX*1), Y1, Y4
+	VFMADD231PS (R10)(AX*1), Y2, Y4
+	VFMADD231PS (R11)(AX*1), Y3, Y4
+	VMOVUPS     Y4, (DX)(AX*1)
+
+axpy4done:
+	VZEROUPPER
+	RET
+
+// func saxpy1(n int, x float32, b, c *float32)
+TEXT ·saxpy1(SB), NOSPLIT, $0-32
+	MOVQ         n+0(FP), CX
+	VBROADCASTSS x+8(FP), Y0
+	MOVQ         b+16(FP), DI
+	MOVQ         c+24(FP), DX
+	XORQ         AX, AX
+	SHRQ         $3, CX
+
+axpy1loop:
+	VMOVUPS     (DX)(AX*1), Y4
+	VFMADD231PS (DI)(AX*1), Y0, Y4
+	VMOVUPS     Y4, (DX)(AX*1)
+	ADDQ        $32, AX
+	DECQ        CX
+	JNZ         axpy1loop
+
 	VZEROUPPER
 	RET

@@ -27,6 +27,6 @@ func sdot4(k int, a *float32, lda int, x *float32, out *[4]float32) {
 
 func sdot1(k int, a, x *float32) float32 { panic("gemm: no assembly kernels") }
 
-func saxpyStrip64(k int, x, b *float32, ldb int, c *float32) { panic("gemm: no assembly kernels") }
+func saxpy4(n int, x, b *float32, ldb int, c *float32) { panic("gemm: no assembly kernels") }
 
-func saxpyStrip8(k int, x, b *float32, ldb int, c *float32) { panic("gemm: no assembly kernels") }
+func saxpy1(n int, x float32, b, c *float32) { panic("gemm: no assembly kernels") }
