@@ -244,13 +244,18 @@ func copyTiles[T word](p *stridedCopy, dst, src []T, lo, hi int) {
 }
 
 // moveRow copies m elements from s to d with the given non-negative
-// strides.
+// strides. It is kept out of line: inlined into the tile loops, its loop
+// variables spill to the stack.
+//
+//go:noinline
 func moveRow[T word](d, s []T, m, dstep, sstep int) {
 	switch {
 	case dstep == 1:
 		d = d[:m]
+		j := 0
 		for i := range d {
-			d[i] = s[i*sstep]
+			d[i] = s[j]
+			j += sstep
 		}
 	case sstep == 1:
 		s = s[:m]
