@@ -4,20 +4,28 @@
 // Convolutions (via im2col or as 1×1 convolutions), MatMul and Gemm /
 // FullyConnected all reduce to C += A·B, and on models such as
 // efficientnet_b0 that product is where nearly all the arithmetic time
-// goes. There is no maintained pure-Go float32 GEMM with SIMD kernels:
-// gonum's blas32 is written in scalar Go and runs an order of magnitude
-// below what the hardware can do. This package therefore carries its own
-// GotoBLAS-style implementation:
+// goes. There is no maintained Go float32 GEMM with a SIMD microkernel:
+// gonum's blas32 Sgemm is blocked Go code over, at best, SSE dot/axpy
+// helpers, with no register blocking, and runs far below what the
+// hardware can do; cgo BLAS would cost the project its pure-Go build.
+// This package therefore carries its own GotoBLAS-style implementation:
 //
-//   - C is computed in 6×16 register tiles, blocked over k (kc ≤ 256) and
-//     n so that the rows of A in use stay in L1 and the block of B in L2.
-//     A is read in place; B is copied ("packed") into contiguous panels
-//     when it is reused by enough rows of A or stored transposed, and read
-//     in place otherwise. Partial edge tiles are packed and zero-padded.
-//   - On amd64 CPUs with AVX2 and FMA (detected at run time) the tiles are
-//     computed by microkernels written in Go assembly (6×16 and, at a
-//     narrow right edge, 6×8), and matrix-vector shapes (m == 1, or n ≤ 3)
-//     use AVX2 dot-product and axpy kernels.
+//   - C is computed in register tiles of 6 (or 4) rows by 16 (or, at a
+//     narrow right edge, 8) columns, blocked over k (kc ≤ 256) and n so
+//     that the rows of A in use stay in L1 and the block of B in L2. A is
+//     read in place, and so is B when it is row-major: with the small m of
+//     convolution GEMMs a copy would cost more than it saves. B is copied
+//     ("packed") into contiguous panels when it is given transposed, or
+//     when its row stride would make its rows collide in the cache.
+//     Partial edge tiles are packed zero-padded.
+//   - Matrix-vector shapes (m == 1, or n ≤ 3) and a few leftover columns
+//     use dot-product and axpy kernels instead of mostly empty tiles.
+//   - On amd64 CPUs with AVX2 and FMA (detected at run time with
+//     golang.org/x/sys/cpu) all of these kernels are Go assembly. On a
+//     single core of the development machine (AMD EPYC, one 256-bit FMA
+//     per cycle, about 40 GFLOP/s peak) they reach 32–38 GFLOP/s on the
+//     efficientnet_b0 convolution shapes, against about 3 GFLOP/s for the
+//     portable Go kernels.
 //   - Elsewhere, or when built with the purego tag, portable Go kernels
 //     with the same structure are used.
 //
