@@ -242,7 +242,7 @@ func CheckTarget(g *Graph, t *Target) *CompatReport {
 			for _, b := range m.Builtins {
 				why, ok := t.Builtins[b]
 				if !ok {
-					why = b + " is not supported by " + t.Name
+					why = b + " is not among the ops litefy knows " + t.Name + " to run natively (docs/targets.md)"
 				}
 				if !ok || why != "" {
 					c.Level, c.Reason = Fallback, why
