@@ -325,3 +325,52 @@ func TestPanics(t *testing.T) {
 		}()
 	}
 }
+
+// TestNonFiniteIsolated checks that an Inf in one row of A (column of B)
+// only reaches that row (column) of C: padding lanes and edge tiles must
+// never mix into stored results.
+func TestNonFiniteIsolated(t *testing.T) {
+	paths(t, func(t *testing.T) {
+		for _, s := range []shape{
+			{m: 7, n: 19, k: 5}, {m: 13, n: 49, k: 20}, {m: 32, n: 36, k: 9},
+			{m: 1, n: 50, k: 9}, {m: 40, n: 2, k: 17}, {m: 9, n: 1, k: 30},
+		} {
+			for _, nt := range []bool{false, true} {
+				for _, where := range []string{"a", "b"} {
+					r := rand.New(rand.NewPCG(3, 3))
+					lda, ldb, ldc := s.dims(nt)
+					a := randSlice(r, s.m*lda, true)
+					brows := s.k
+					if nt {
+						brows = s.n
+					}
+					b := randSlice(r, brows*ldb, true)
+					c := make([]float32, s.m*ldc)
+					inf := float32(math.Inf(1))
+					row, col := s.m-1, s.n-1
+					if where == "a" {
+						a[row*lda+s.k/2] = inf
+					} else if nt {
+						b[col*ldb+s.k/2] = inf
+					} else {
+						b[(s.k/2)*ldb+col] = inf
+					}
+					if nt {
+						SgemmNT(s.m, s.n, s.k, a, lda, b, ldb, c, ldc)
+					} else {
+						Sgemm(s.m, s.n, s.k, a, lda, b, ldb, c, ldc)
+					}
+					for i := 0; i < s.m; i++ {
+						for j := 0; j < s.n; j++ {
+							v := float64(c[i*ldc+j])
+							tainted := (where == "a" && i == row) || (where == "b" && j == col)
+							if !tainted && (math.IsInf(v, 0) || math.IsNaN(v)) {
+								t.Fatalf("%v nt=%v inf in %s: C[%d,%d] = %v", s, nt, where, i, j, v)
+							}
+						}
+					}
+				}
+			}
+		}
+	})
+}
