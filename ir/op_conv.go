@@ -380,6 +380,18 @@ func (g *gemmConv) plan(nt int) {
 
 func convCeilDiv(a, b int) int { return (a + b - 1) / b }
 
+// convFill sets every element of s to v, doubling the filled prefix with
+// copy, which runs as a vectorised memmove.
+func convFill(s []float32, v float32) {
+	if len(s) == 0 {
+		return
+	}
+	s[0] = v
+	for n := 1; n < len(s); n *= 2 {
+		copy(s[n:], s[:n])
+	}
+}
+
 func (g *gemmConv) work(t int) {
 	wk := &g.workers[t]
 	wk.colKey = -1
@@ -398,10 +410,7 @@ func (g *gemmConv) work(t int) {
 		for m := range m1 - m0 {
 			row := c[m*pos : m*pos+p1-p0]
 			if g.hasBias {
-				bv := g.bd[oc+m]
-				for i := range row {
-					row[i] = bv
-				}
+				convFill(row, g.bd[oc+m])
 			} else {
 				clear(row)
 			}
@@ -499,7 +508,7 @@ func depthwiseKernel(p *conv2d, hasBias bool) Kernel {
 			d.offs = append(d.offs, ki*p.dh*d.wp+kj*p.dw)
 		}
 	}
-	d.longRow = haveDepthwiseAsm && p.sh == p.sw && (p.sw == 1 || p.sw == 2 && p.ow < 24)
+	d.longRow = haveDepthwiseAsm && p.sh == p.sw && (p.sw == 1 && p.ow < 32 || p.sw == 2 && p.ow < 16)
 	d.planes = p.n * p.c
 	part := func(lo, hi int) {
 		for t := lo; t < hi; t++ {
@@ -557,15 +566,25 @@ func (d *depthwise) plane(wk *dwWorker, i int) {
 			copy(y[oy*d.ow:(oy+1)*d.ow], yt[oy*d.wp:])
 		}
 	case haveDepthwiseAsm && (d.sw == 1 || d.sw == 2):
+		// Rows are written in place: the up to 7 extra outputs of a row
+		// land at the start of the next one, which is computed later. The
+		// last row of the plane goes through yt, since the next plane may
+		// belong to another thread.
 		n := (d.ow + 7) &^ 7
 		for oy := range d.oh {
-			row := yt[oy*d.wp:]
+			row := y[oy*d.ow:]
+			last := oy == d.oh-1 && n != d.ow
+			if last {
+				row = yt
+			}
 			if d.sw == 1 {
 				dwRows1AVX2(&row[0], n, &xp[oy*d.sh*d.wp], &d.offs[0], &w[0], taps, bias)
 			} else {
 				dwRows2AVX2(&row[0], n, &xp[oy*d.sh*d.wp], &d.offs[0], &w[0], taps, bias)
 			}
-			copy(y[oy*d.ow:(oy+1)*d.ow], row)
+			if last {
+				copy(y[oy*d.ow:(oy+1)*d.ow], yt)
+			}
 		}
 	default:
 		for oy := range d.oh {
@@ -896,10 +915,7 @@ func (ct *convTranspose) work(t int) {
 		for c := c0; c < c1; c++ {
 			plane := y[c*outPos : (c+1)*outPos]
 			if ct.hasBias {
-				bv := ct.bd[grp*ct.cg+c]
-				for i := range plane {
-					plane[i] = bv
-				}
+				convFill(plane, ct.bd[grp*ct.cg+c])
 			} else {
 				clear(plane)
 			}

@@ -228,6 +228,13 @@ func TestConvMatchesDefinition(t *testing.T) {
 			attrs: Attrs{"pads": ints(1, 2, 1, 2), "strides": ints(1, 2), "group": IntAttr(2)}, expShape: []int64{1, 2, 9, 5}},
 		{x: []int64{1, 2, 3, 3}, w: []int64{2, 1, 5, 5}, group: 2, s: []int{1, 1}, d: []int{1, 1}, p: []int{2, 2},
 			attrs: Attrs{"pads": ints(2, 2, 2, 2), "group": IntAttr(2)}, expShape: []int64{1, 2, 3, 3}},
+		// Wide rows (computed in place row by row), stride 3 (Go loops).
+		{x: []int64{1, 3, 5, 70}, w: []int64{3, 1, 3, 3}, group: 3, s: []int{1, 1}, d: []int{1, 1}, p: []int{1, 1},
+			attrs: Attrs{"pads": ints(1, 1, 1, 1), "group": IntAttr(3)}, expShape: []int64{1, 3, 5, 70}},
+		{x: []int64{2, 2, 6, 75}, w: []int64{2, 1, 5, 5}, group: 2, s: []int{2, 2}, d: []int{1, 1}, p: []int{2, 2},
+			attrs: Attrs{"pads": ints(2, 2, 2, 2), "strides": ints(2, 2), "group": IntAttr(2)}, expShape: []int64{2, 2, 3, 38}},
+		{x: []int64{1, 2, 10, 11}, w: []int64{2, 1, 3, 3}, group: 2, s: []int{3, 3}, d: []int{1, 1}, p: []int{1, 1},
+			attrs: Attrs{"pads": ints(1, 1, 1, 1), "strides": ints(3, 3), "group": IntAttr(2)}, expShape: []int64{1, 2, 4, 4}},
 		// auto_pad.
 		{x: []int64{1, 2, 7, 8}, w: []int64{3, 2, 3, 3}, s: []int{2, 2}, d: []int{1, 1}, p: []int{1, 0},
 			attrs: Attrs{"auto_pad": StringAttr("SAME_UPPER"), "strides": ints(2, 2)}, expShape: []int64{1, 3, 4, 4}},
@@ -491,4 +498,12 @@ func threadCPU() int64 {
 		return -1
 	}
 	return ru.Utime.Nano() + ru.Stime.Nano()
+}
+
+func BenchmarkConvPointwise16to96At112(b *testing.B) {
+	benchConv(b, []int64{1, 16, 112, 112}, []int64{96, 16, 1, 1}, nil)
+}
+
+func BenchmarkConvPointwise320to1280At7(b *testing.B) {
+	benchConv(b, []int64{1, 320, 7, 7}, []int64{1280, 320, 1, 1}, nil)
 }
