@@ -14,10 +14,10 @@ func init() {
 		Attrs: []AttrDef{{"antialias", AttrInt}, {"axes", AttrInts}, {"coordinate_transformation_mode", AttrString},
 			{"cubic_coeff_a", AttrFloat}, {"exclude_outside", AttrInt}, {"extrapolation_value", AttrFloat},
 			{"keep_aspect_ratio_policy", AttrString}, {"mode", AttrString}, {"nearest_mode", AttrString}},
-		Infer: inferResize, Kernel: resizeKernel})
+		Infer: inferResize, Kernel: resizeKernel, TFLite: resizeTFLite})
 	Register(&OpDef{Name: "Upsample", Doc: "upsample by scales with nearest or linear interpolation (opset 9)",
 		Inputs: Fixed(2), Outputs: Fixed(1), Attrs: []AttrDef{{"mode", AttrString}},
-		Infer: inferResize, Kernel: resizeKernel})
+		Infer: inferResize, Kernel: resizeKernel, TFLite: resizeTFLite})
 }
 
 // resizeSpec is a Resize or Upsample node's resolved parameters, per axis
@@ -571,4 +571,25 @@ func resizeView[T uint8 | uint16 | uint32 | uint64](t *Tensor) []T {
 	}
 	t.align(sz)
 	return unsafe.Slice((*T)(unsafe.Pointer(&t.Data[0])), len(t.Data)/int(sz))
+}
+
+// resizeTFLite maps nearest and linear resizing of the spatial axes of an
+// NCHW tensor to RESIZE_NEAREST_NEIGHBOR and RESIZE_BILINEAR.
+func resizeTFLite(n *Node) TFLiteMapping {
+	sp, err := parseResize(n)
+	if err != nil {
+		return TFLiteMapping{None: err.Error()}
+	}
+	if len(sp.in) != 4 || sp.in[0] != sp.out[0] || sp.in[1] != sp.out[1] {
+		return TFLiteMapping{None: "TFLite resizes only the spatial axes of a 4-D tensor"}
+	}
+	switch {
+	case sp.coord == "tf_crop_and_resize":
+		return TFLiteMapping{None: "tf_crop_and_resize has no TFLite builtin"}
+	case sp.mode == "nearest":
+		return Lowers("RESIZE_NEAREST_NEIGHBOR")
+	case sp.mode == "linear":
+		return Lowers("RESIZE_BILINEAR")
+	}
+	return TFLiteMapping{None: "cubic resizing has no TFLite builtin"}
 }
