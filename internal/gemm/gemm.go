@@ -277,7 +277,7 @@ const dotsMaxN = 3
 // the next row tile of A reuses them, so B is packed when m > packBMinM.
 // Partial right-edge panels are always packed (zero-padded); A is read in
 // place except for a partial bottom-edge tile, which is packed.
-const packBMinM = 30
+const packBMinM = 64
 
 // packB reports whether the kc×nc blocks of B(p,j) = b[p*rsb+j*csb] should
 // be packed for a product with m rows.

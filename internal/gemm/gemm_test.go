@@ -58,8 +58,8 @@ func testShapes() []shape {
 		shape{m: 23, n: 2, k: 9, ldb: 2, ldc: 2},
 		shape{m: 11, n: 40, k: 25, lda: 30, ldb: 43, ldc: 47}, // in-place B, edges
 		shape{m: 35, n: 40, k: 25, lda: 30, ldb: 43, ldc: 47}, // edges
-		shape{m: 37, n: 41, k: 300, ldb: 512},                 // packed B
-		shape{m: 31, n: 512, k: 7, ldb: 1024, ldc: 515},       // packed B
+		shape{m: 70, n: 41, k: 300, ldb: 512},                 // packed B
+		shape{m: 67, n: 512, k: 7, ldb: 1024, ldc: 515},       // packed B
 		// Large k: several kc blocks, uneven split.
 		shape{m: 13, n: 35, k: 1000},
 		shape{m: 6, n: 16, k: 1025},
