@@ -51,7 +51,7 @@ func layout(g *ir.Graph) (pos map[*ir.Node][2]int, width, height int) {
 	for _, row := range rows {
 		maxCols = max(maxCols, len(row))
 	}
-	width = 2*margin + maxCols*boxW + (maxCols-1)*colGap
+	width = 2*margin + maxCols*boxW + (maxCols-1)*colGap + 120 // room for skip edges
 	for r, row := range rows {
 		rowW := len(row)*boxW + (len(row)-1)*colGap
 		x0 := (width - rowW) / 2
@@ -79,6 +79,14 @@ func svg(w io.Writer, g *ir.Graph, changes map[string]Change) {
 			}
 			x1, y1 := q[0]+boxW/2, q[1]+boxH
 			x2, y2 := p[0]+boxW/2, p[1]
+			if y2-y1 > boxH+rowGap && x1 == x2 {
+				// A skip connection in the same column: bow it out to the
+				// right so it does not hide behind the nodes it passes.
+				bow := boxW/2 + 12 + (y2-y1)/(boxH+rowGap)%4*6
+				fmt.Fprintf(w, `<path d="M%d,%d C%d,%d %d,%d %d,%d" fill="none" stroke="#7f8c8d" stroke-width="1" marker-end="url(#arrow)"/>`+"\n",
+					q[0]+boxW, q[1]+boxH/2, x1+bow+40, y1, x2+bow+40, y2, p[0]+boxW, p[1]+boxH/2)
+				continue
+			}
 			fmt.Fprintf(w, `<path d="M%d,%d C%d,%d %d,%d %d,%d" fill="none" stroke="#7f8c8d" stroke-width="1" marker-end="url(#arrow)"/>`+"\n",
 				x1, y1, x1, y1+rowGap, x2, y2-rowGap, x2, y2)
 		}
