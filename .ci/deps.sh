@@ -3,11 +3,12 @@
 # Idempotent: apt runs only for packages that are missing; npm ci reinstalls testdata/ort/node_modules.
 #   python3-torchvision, python3-onnx, python3-numpy: /usr/bin/python3 testdata/models/export.py
 #   libonnx-testdata: ONNX's per-op backend tests
+#   chromium: screenshots of the HTML graph diff
 #   onnxruntime-node (npm, testdata/ort): the ONNX oracle
 set -eu
 cd "$(dirname "$0")/.."
 
-pkgs="python3-torchvision python3-onnx python3-numpy libonnx-testdata"
+pkgs="python3-torchvision python3-onnx python3-numpy libonnx-testdata chromium"
 missing=""
 for p in $pkgs; do
   dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"
