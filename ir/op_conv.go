@@ -567,13 +567,13 @@ func (d *depthwise) plane(wk *dwWorker, i int) {
 		}
 	case haveDepthwiseAsm && (d.sw == 1 || d.sw == 2):
 		// Rows are written in place: the up to 7 extra outputs of a row
-		// land at the start of the next one, which is computed later. The
-		// last row of the plane goes through yt, since the next plane may
-		// belong to another thread.
+		// land in the rows after it, which are computed later. A row whose
+		// extra outputs would leave the plane goes through yt, since the
+		// next plane may belong to another thread.
 		n := (d.ow + 7) &^ 7
 		for oy := range d.oh {
 			row := y[oy*d.ow:]
-			last := oy == d.oh-1 && n != d.ow
+			last := oy*d.ow+n > len(y)
 			if last {
 				row = yt
 			}

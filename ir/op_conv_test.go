@@ -233,6 +233,8 @@ func TestConvMatchesDefinition(t *testing.T) {
 			attrs: Attrs{"pads": ints(1, 1, 1, 1), "group": IntAttr(3)}, expShape: []int64{1, 3, 5, 70}},
 		{x: []int64{2, 2, 6, 75}, w: []int64{2, 1, 5, 5}, group: 2, s: []int{2, 2}, d: []int{1, 1}, p: []int{2, 2},
 			attrs: Attrs{"pads": ints(2, 2, 2, 2), "strides": ints(2, 2), "group": IntAttr(2)}, expShape: []int64{2, 2, 3, 38}},
+		{x: []int64{1, 3, 9, 6}, w: []int64{3, 1, 3, 3}, group: 3, s: []int{1, 2}, d: []int{1, 1}, p: []int{1, 1},
+			attrs: Attrs{"pads": ints(1, 1, 1, 1), "strides": ints(1, 2), "group": IntAttr(3)}, expShape: []int64{1, 3, 9, 3}},
 		{x: []int64{1, 2, 10, 11}, w: []int64{2, 1, 3, 3}, group: 2, s: []int{3, 3}, d: []int{1, 1}, p: []int{1, 1},
 			attrs: Attrs{"pads": ints(1, 1, 1, 1), "strides": ints(3, 3), "group": IntAttr(2)}, expShape: []int64{1, 2, 4, 4}},
 		// auto_pad.
