@@ -194,6 +194,8 @@ func TestMatMul(t *testing.T) {
 		{{4}, {4, 5}},
 		{{3, 4}, {4}},
 		{{4}, {4}},
+		{{4}, {2, 4, 5}},
+		{{2, 3, 4}, {4}},
 		{{2, 4}, {3, 4, 5}},
 		{{2, 1, 3, 4}, {5, 4, 6}},
 		{{1, 3, 4}, {2, 4, 5}},
@@ -206,7 +208,7 @@ func TestMatMul(t *testing.T) {
 	}
 	for i, c := range cases {
 		a, b := nnRand(r, c[0]...), nnRand(r, c[1]...)
-		if i == 9 {
+		if i == 11 {
 			if _, err := nnTry(13, "MatMul", nil, []nnArg{nnIn(a), nnIn(b)}, 1, 1); err == nil {
 				t.Errorf("case %d: no error for mismatched inner dimensions", i)
 			}
