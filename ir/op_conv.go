@@ -465,9 +465,15 @@ func (g *gemmConv) im2col(col, xg []float32, p0, p1 int) {
 					clear(seg[b-ox0:])
 					row := xc[iy*g.w : (iy+1)*g.w]
 					s := seg[a-ox0 : b-ox0]
-					if g.sw == 1 {
+					switch g.sw {
+					case 1:
 						copy(s, row[a+off:b+off])
-					} else {
+					case 2:
+						src := row[2*a+off : 2*(b-1)+off+1]
+						for i := range s {
+							s[i] = src[2*i]
+						}
+					default:
 						ix := a*g.sw + off
 						for i := range s {
 							s[i] = row[ix]
