@@ -12,8 +12,10 @@ func init() {
 		Register(&OpDef{Name: name, Doc: doc, TFLite: tfl, Inputs: Fixed(1), Outputs: Fixed(1),
 			Infer: inferSameAsInput0, Kernel: unaryKernel(func(*Node) func(float32) float32 { return f })})
 	}
-	unary("Relu", "max(x, 0)", activation("RELU"), func(x float32) float32 { return max(x, 0) })
-	unary("Sigmoid", "1 / (1 + exp(-x))", mapsTo("LOGISTIC"), sigmoid)
+	Register(&OpDef{Name: "Relu", Doc: "max(x, 0)", TFLite: activation("RELU"), Inputs: Fixed(1), Outputs: Fixed(1),
+		Infer: inferSameAsInput0, Kernel: activationKernel(loop(reluSlice))})
+	Register(&OpDef{Name: "Sigmoid", Doc: "1 / (1 + exp(-x))", TFLite: mapsTo("LOGISTIC"), Inputs: Fixed(1), Outputs: Fixed(1),
+		Infer: inferSameAsInput0, Kernel: activationKernel(loop(sigmoidSlice))})
 	unary("Tanh", "tanh(x)", mapsTo("TANH"), func(x float32) float32 { return float32(math.Tanh(float64(x))) })
 	unary("Sqrt", "square root", mapsTo("SQRT"), func(x float32) float32 { return float32(math.Sqrt(float64(x))) })
 	unary("Erf", "the error function", noBuiltin("TFLite has no ERF builtin; converters emit a TensorFlow op or a float decomposition"), func(x float32) float32 { return float32(math.Erf(float64(x))) })
@@ -23,13 +25,13 @@ func init() {
 	unary("Reciprocal", "1/x", mapsTo("DIV"), func(x float32) float32 { return 1 / x })
 	Register(&OpDef{Name: "HardSwish", TFLite: mapsTo("HARD_SWISH"), Doc: "x * max(0, min(1, x/6 + 1/2))", Since: 14,
 		Inputs: Fixed(1), Outputs: Fixed(1), Infer: inferSameAsInput0,
-		Kernel: unaryKernel(func(*Node) func(float32) float32 { return hardSwish })})
+		Kernel: activationKernel(loop(hardSwishSlice))})
 	Register(&OpDef{Name: "Swish", TFLite: mapsTo("LOGISTIC", "MUL"), Doc: "x * sigmoid(x), the canonical form of SiLU", Domain: InternalDomain,
 		Inputs: Fixed(1), Outputs: Fixed(1), Infer: inferSameAsInput0,
-		Kernel: unaryKernel(func(*Node) func(float32) float32 { return func(x float32) float32 { return x * sigmoid(x) } })})
+		Kernel: activationKernel(loop(swishSlice))})
 	Register(&OpDef{Name: "Relu6", TFLite: activation("RELU6"), Doc: "min(max(x, 0), 6), the canonical form of Clip(x, 0, 6)", Domain: InternalDomain,
 		Inputs: Fixed(1), Outputs: Fixed(1), Infer: inferSameAsInput0,
-		Kernel: unaryKernel(func(*Node) func(float32) float32 { return func(x float32) float32 { return min(max(x, 0), 6) } })})
+		Kernel: activationKernel(loop(relu6Slice))})
 	Register(&OpDef{Name: "HardSigmoid", TFLite: mapsTo("MUL", "ADD", "MINIMUM", "MAXIMUM"), Doc: "max(0, min(1, alpha*x + beta))",
 		Inputs: Fixed(1), Outputs: Fixed(1), Infer: inferSameAsInput0,
 		Attrs: []AttrDef{{"alpha", AttrFloat}, {"beta", AttrFloat}},
@@ -75,6 +77,7 @@ func init() {
 	}, func(a, b int64) (int64, error) { return int64(math.Pow(float64(a), float64(b))), nil })
 }
 
+// sigmoid is the float64-exact logistic, the reference the fast loops are tested against.
 func sigmoid(x float32) float32 { return float32(1 / (1 + math.Exp(-float64(x)))) }
 
 func hardSwish(x float32) float32 { return x * max(0, min(1, x/6+0.5)) }
@@ -85,23 +88,36 @@ func inferSameAsInput0(n *Node) ([]Type, error) {
 
 // unaryKernel builds a float32 kernel applying f elementwise, in parallel.
 func unaryKernel(mk func(n *Node) func(float32) float32) func(n *Node) (Kernel, error) {
+	return activationKernel(func(n *Node) func(x, y []float32) {
+		f := mk(n)
+		return func(x, y []float32) {
+			for i, v := range x {
+				y[i] = f(v)
+			}
+		}
+	})
+}
+
+// activationKernel builds a float32 kernel from a loop over slices, for the
+// hot activations whose per-element function must inline.
+func activationKernel(mk func(n *Node) func(x, y []float32)) func(n *Node) (Kernel, error) {
 	return func(n *Node) (Kernel, error) {
 		if dt := n.Inputs[0].Type.DType; dt != Float32 {
 			return nil, n.Errorf("input type %s is not supported (only f32)", dt)
 		}
 		f := mk(n)
 		var x, y []float32
-		part := func(lo, hi int) {
-			for i := lo; i < hi; i++ {
-				y[i] = f(x[i])
-			}
-		}
+		part := func(lo, hi int) { f(x[lo:hi], y[lo:hi]) }
 		return func(e *Exec, in, out []*Tensor) error {
 			x, y = in[0].Float32s(), out[0].Float32s()
 			e.For(len(y), 16384, part)
 			return nil
 		}, nil
 	}
+}
+
+func loop(f func(x, y []float32)) func(*Node) func(x, y []float32) {
+	return func(*Node) func(x, y []float32) { return f }
 }
 
 // BroadcastShapes applies numpy-style multidirectional broadcasting.
@@ -168,8 +184,10 @@ func broadcastStrides(in, out []int64) []int {
 func binaryKernel(f func(a, b float32) float32, fi func(a, b int64) (int64, error)) func(n *Node) (Kernel, error) {
 	return func(n *Node) (Kernel, error) {
 		dt := n.Inputs[0].Type.DType
-		if dt != Float32 && dt != Int64 {
-			return nil, n.Errorf("input type %s is not supported (f32 and i64 only)", dt)
+		switch dt {
+		case Float32, Int64, Int32, Int8, Uint8:
+		default:
+			return nil, n.Errorf("input type %s is not supported (f32 and integers only)", dt)
 		}
 		oshape := n.Outputs[0].Type.Shape.Sizes()
 		ash, bsh := n.Inputs[0].Type.Shape.Sizes(), n.Inputs[1].Type.Shape.Sizes()
@@ -221,27 +239,34 @@ func binaryKernel(f func(a, b float32) float32, fi func(a, b int64) (int64, erro
 			}
 			return oa, ob
 		}
-		if dt == Int64 {
+		if dt != Float32 {
+			// Integer arithmetic (shape computations, and the integer cases
+			// of the ONNX node tests): exact, wrapping to the dtype's width.
 			return func(e *Exec, in, out []*Tensor) error {
-				a, b, y := in[0].Int64s(), in[1].Int64s(), out[0].Int64s()
+				a, b, y := in[0], in[1], out[0]
 				for o := 0; o < outer; o++ {
 					oa, ob := offsets(o)
 					for i := 0; i < inner; i++ {
-						v, err := fi(a[oa+i*aStep], b[ob+i*bStep])
+						v, err := fi(a.Int64At(oa+i*aStep), b.Int64At(ob+i*bStep))
 						if err != nil {
 							return err
 						}
-						y[o*inner+i] = v
+						y.SetInt64At(o*inner+i, v)
 					}
 				}
 				return nil
 			}, nil
 		}
 		var a, b, y []float32
+		code, fast := binaryOps[n.Op]
 		part := func(lo, hi int) {
 			for o := lo; o < hi; o++ {
 				oa, ob := offsets(o)
 				yy := y[o*inner : (o+1)*inner]
+				if fast {
+					binLoop(code, yy, a[oa:], b[ob:], aStep, bStep)
+					continue
+				}
 				switch {
 				case aStep == 1 && bStep == 1:
 					aa, bb := a[oa:oa+inner], b[ob:ob+inner]

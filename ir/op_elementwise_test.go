@@ -1,6 +1,7 @@
 package ir
 
 import (
+	"math"
 	"math/rand"
 	"testing"
 )
@@ -55,33 +56,40 @@ func TestBinaryBroadcast(t *testing.T) {
 		{{1, 16, 7, 7}, {16, 1, 1}},
 		{{4, 1, 3, 1}, {1, 5, 1, 2}},
 	}
+	fns := map[string]func(x, y float32) float32{
+		"Add": func(x, y float32) float32 { return x + y }, "Sub": func(x, y float32) float32 { return x - y },
+		"Mul": func(x, y float32) float32 { return x * y }, "Div": func(x, y float32) float32 { return x / y },
+		"Pow": func(x, y float32) float32 { return float32(math.Pow(float64(x), float64(y))) },
+	}
 	for _, c := range cases {
-		for _, threads := range []int{1, 2} {
-			a, b := randTensor(r, c[0]...), randTensor(r, c[1]...)
-			g := NewGraph("t", 13)
-			x := g.AddInput("a", a.Type())
-			y := g.AddConst("b", b)
-			n := g.NewNode("Sub", "sub", []*Value{x, y}, []string{"out"}, nil)
-			g.Outputs = []*Value{n.Outputs[0]}
-			if err := InferShapes(g); err != nil {
-				t.Fatal(err)
-			}
-			if err := Verify(g); err != nil {
-				t.Fatal(err)
-			}
-			s, err := NewSession(g, SessionOptions{Threads: threads})
-			if err != nil {
-				t.Fatal(err)
-			}
-			out, err := s.Run(a)
-			if err != nil {
-				t.Fatal(err)
-			}
-			s.Close()
-			want := naiveBroadcast(a, b, out[0].Shape, func(x, y float32) float32 { return x - y })
-			for i, v := range out[0].Float32s() {
-				if v != want[i] {
-					t.Fatalf("%v - %v: element %d = %v, want %v", c[0], c[1], i, v, want[i])
+		for op, fn := range fns {
+			for _, threads := range []int{1, 2} {
+				a, b := randTensor(r, c[0]...), randTensor(r, c[1]...)
+				g := NewGraph("t", 13)
+				x := g.AddInput("a", a.Type())
+				y := g.AddConst("b", b)
+				n := g.NewNode(op, "op", []*Value{x, y}, []string{"out"}, nil)
+				g.Outputs = []*Value{n.Outputs[0]}
+				if err := InferShapes(g); err != nil {
+					t.Fatal(err)
+				}
+				if err := Verify(g); err != nil {
+					t.Fatal(err)
+				}
+				s, err := NewSession(g, SessionOptions{Threads: threads})
+				if err != nil {
+					t.Fatal(err)
+				}
+				out, err := s.Run(a)
+				if err != nil {
+					t.Fatal(err)
+				}
+				s.Close()
+				want := naiveBroadcast(a, b, out[0].Shape, fn)
+				for i, v := range out[0].Float32s() {
+					if v != want[i] && !(v != v && want[i] != want[i]) {
+						t.Fatalf("%v %s %v: element %d = %v, want %v", c[0], op, c[1], i, v, want[i])
+					}
 				}
 			}
 		}
@@ -138,5 +146,32 @@ output %l
 				t.Errorf("output %d element %d = %v, want %v", k, i, v, want[k][i])
 			}
 		}
+	}
+}
+
+func TestIntegerArithmeticWraps(t *testing.T) {
+	g := mustParse(t, `graph "u" opset=14
+input %a:u8[3]
+const %b:u8[3] = {100, 7, 3}
+%s:u8[3] = Add %a, %b
+%d:u8[3] = Div %a, %b
+output %s
+output %d
+`)
+	s, err := NewSession(g, SessionOptions{Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := NewTensor(Uint8, []int64{3})
+	copy(a.Data, []byte{200, 20, 255})
+	out, err := s.Run(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := out[0].Data; got[0] != 44 || got[1] != 27 || got[2] != 2 {
+		t.Errorf("u8 add = %v, want [44 27 2]", got)
+	}
+	if got := out[1].Data; got[0] != 2 || got[1] != 2 || got[2] != 85 {
+		t.Errorf("u8 div = %v, want [2 2 85]", got)
 	}
 }

@@ -168,6 +168,27 @@ func (t *Tensor) SetFloat64At(i int, v float64) {
 	}
 }
 
+// SetInt64At stores v at element i of an integer tensor, wrapping to the
+// dtype's width as integer arithmetic does.
+func (t *Tensor) SetInt64At(i int, v int64) {
+	d := t.Data
+	switch t.DType {
+	case Int64:
+		binary.LittleEndian.PutUint64(d[8*i:], uint64(v))
+	case Int32:
+		binary.LittleEndian.PutUint32(d[4*i:], uint32(v))
+	case Int8, Uint8:
+		d[i] = byte(v)
+	case Bool:
+		d[i] = 0
+		if v != 0 {
+			d[i] = 1
+		}
+	default:
+		t.SetFloat64At(i, float64(v))
+	}
+}
+
 // AsInt64s returns the elements converted to int64; it is meant for small
 // shape-like tensors (axes, pads, target shapes).
 func (t *Tensor) AsInt64s() []int64 {
