@@ -407,8 +407,45 @@ func separableResize(sp *resizeSpec, passes []*resizeTaps) Kernel {
 		if i < len(passes)-1 {
 			bufs = append(bufs, make([]float32, NumElements(cur)))
 		}
+		var extrap []int // outputs that take the extrapolation value
+		for j, e := range rt.extrap {
+			if e {
+				extrap = append(extrap, j)
+			}
+		}
 		p.part = func(lo, hi int) {
 			inner, taps := p.inner, p.taps
+			if inner == 1 {
+				// The last axis: each output is a short dot product.
+				idx, w := p.idx, p.w
+				for o := lo; o < hi; o++ {
+					src := p.src[o*p.in : (o+1)*p.in]
+					dst := p.dst[o*p.out : (o+1)*p.out]
+					switch taps {
+					case 2:
+						for j := range dst {
+							dst[j] = w[2*j]*src[idx[2*j]] + w[2*j+1]*src[idx[2*j+1]]
+						}
+					case 4:
+						for j := range dst {
+							k := 4 * j
+							dst[j] = w[k]*src[idx[k]] + w[k+1]*src[idx[k+1]] + w[k+2]*src[idx[k+2]] + w[k+3]*src[idx[k+3]]
+						}
+					default:
+						for j := range dst {
+							var s float32
+							for t := range taps {
+								s += w[j*taps+t] * src[idx[j*taps+t]]
+							}
+							dst[j] = s
+						}
+					}
+					for _, j := range extrap {
+						dst[j] = ev
+					}
+				}
+				return
+			}
 			for o := lo; o < hi; o++ {
 				src := p.src[o*p.in*inner : (o+1)*p.in*inner]
 				dst := p.dst[o*p.out*inner : (o+1)*p.out*inner]
