@@ -35,10 +35,11 @@ func NewExec(threads int) *Exec {
 func (x *Exec) Threads() int { return x.threads }
 
 func (x *Exec) start() {
-	x.jobs = make(chan job)
+	jobs := make(chan job)
+	x.jobs = jobs
 	for i := 0; i < x.threads-1; i++ {
 		go func() {
-			for j := range x.jobs {
+			for j := range jobs {
 				j.fn(j.lo, j.hi)
 				j.wg.Done()
 			}

@@ -465,6 +465,13 @@ func (b *builder) inferAndFold(i int, n *ir.Node) (err error) {
 		}
 	}()
 	if err := ir.InferNode(n); err != nil {
+		for _, in := range b.g.Inputs {
+			if !in.Type.Shape.Static() && strings.Contains(err.Error(), "must be a constant") {
+				// Shape arithmetic on a dynamic dim cannot fold: say how to fix it.
+				err = fmt.Errorf("%w (input %q has dynamic dims %s: fix them with --input-shape %s=...)", err, in.Name, in.Type.Shape, in.Name)
+				break
+			}
+		}
 		return b.wrapNodeErr(i, err)
 	}
 	ts, err := ir.FoldNode(n)
