@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/litefy/litefy/ir"
+	"github.com/litefy/litefy/passes"
 )
 
 func newCheckCmd() *cobra.Command {
@@ -31,10 +32,13 @@ func newCheckCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if pl != nil {
-				if _, err := pl.Run(g, passesOptions(false)); err != nil {
-					return err
-				}
+			if pl == nil {
+				// Conversion always cleans up (BatchNorm folded, ReLU6
+				// fused into its convolution), so the report does too.
+				pl = passes.Cleanup
+			}
+			if _, err := pl.Run(g, passesOptions(false)); err != nil {
+				return err
 			}
 			r := ir.CheckTarget(g, t)
 			if asJSON {
@@ -47,7 +51,7 @@ func newCheckCmd() *cobra.Command {
 		},
 	}
 	c.Flags().StringVar(&target, "target", "", "device target: "+ir.TargetNames())
-	c.Flags().StringVar(&preset, "preset", "none", "rewrite first with this pipeline (none, cleanup, lite)")
+	c.Flags().StringVar(&preset, "preset", "none", "rewrite first with this pipeline (none, cleanup, lite); the cleanup passes always run")
 	c.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	c.Flags().BoolVar(&all, "all", false, "list supported nodes too")
 	c.Flags().StringArrayVar(&shapes, "input-shape", nil, "fix an input's dynamic dims: NAME=1,3,224,224")

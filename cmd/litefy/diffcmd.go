@@ -75,7 +75,14 @@ func newDiffCmd() *cobra.Command {
 				if t == nil {
 					return usagef("--target %q: want one of %s", target, ir.TargetNames())
 				}
-				r.Compat = [2]*ir.CompatReport{ir.CheckTarget(a, t), ir.CheckTarget(b, t)}
+				// As `litefy check` does: what conversion would see, after cleanup.
+				ca, cb := ir.Clone(a), ir.Clone(b)
+				for _, g := range []*ir.Graph{ca, cb} {
+					if _, err := passes.Cleanup.Run(g, passes.Options{}); err != nil {
+						return err
+					}
+				}
+				r.Compat = [2]*ir.CompatReport{ir.CheckTarget(ca, t), ir.CheckTarget(cb, t)}
 			}
 			sizeB := fileSize("")
 			if preset != "" {

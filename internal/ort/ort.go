@@ -63,12 +63,20 @@ type RunInfo struct {
 // Run computes the outputs of model on the given .npy inputs (in the
 // model's input order) with threads intra-op threads.
 func (h *Harness) Run(model string, inputs []string, threads int) ([]*ir.Tensor, *RunInfo, error) {
+	return h.RunOpt(model, inputs, threads, "all")
+}
+
+// RunOpt is Run at one of onnxruntime's graph optimisation levels
+// (disabled, basic, extended, all). Fusions change the order of float
+// operations, so the spread between levels is onnxruntime's own float32
+// noise on a model.
+func (h *Harness) RunOpt(model string, inputs []string, threads int, graphOpt string) ([]*ir.Tensor, *RunInfo, error) {
 	out, err := os.MkdirTemp("", "ort-run-")
 	if err != nil {
 		return nil, nil, err
 	}
 	defer os.RemoveAll(out)
-	args := []string{filepath.Join(h.Dir, "run.cjs"), model, "--output-dir", out, "--threads", strconv.Itoa(threads)}
+	args := []string{filepath.Join(h.Dir, "run.cjs"), model, "--output-dir", out, "--threads", strconv.Itoa(threads), "--graph-opt", graphOpt}
 	for _, in := range inputs {
 		args = append(args, "--input", in)
 	}
