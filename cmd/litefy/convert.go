@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -80,6 +81,9 @@ func convert(in string, opt convertOptions, stderr io.Writer) error {
 	pl, err := presetPipeline(opt.preset)
 	if err != nil {
 		return err
+	}
+	if opt.dumpAfter != "" && pl != nil && !slices.ContainsFunc(pl.Passes, func(p *passes.Pass) bool { return p.Name == opt.dumpAfter }) {
+		return usagef("--dump-after %s: pipeline %s has no such pass (see 'litefy passes')", opt.dumpAfter, pl.Name)
 	}
 	g, err := load(in, opt.inputShapes)
 	if err != nil {
