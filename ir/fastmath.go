@@ -6,22 +6,51 @@ import "math"
 // works in float64 with full special-case handling; these are the Cephes
 // single-precision algorithms (relative error below 2e-7), small enough to
 // inline into the activation loops.
+//
+// Each slice function runs whole blocks of 8 through AVX2+FMA assembly
+// when useActivationAsm is set (fastmath_amd64.s computes the same
+// formulas, vectorised) and the rest, or everything on other builds,
+// through the scalar functions here.
 
 const (
 	expMax = 88.3762626647949 // 127·ln2: e^expMax still has a normal exponent
 	expLo  = -87.33654022216797
 )
 
-// exp32 returns e^x for float32 x. It is branch-free so loops over it
-// stay fast: x is clamped to [expLo, expMax], so it returns a tiny positive
-// number rather than 0 far below expLo and about 2.4e38 rather than +Inf
-// above expMax; NaN stays NaN.
-func exp32(x float32) float32 {
-	x = min(max(x, expLo), expMax)
-	// x = n·ln2 + r with |r| ≤ ln2/2; adding 1.5·2²³ rounds to an integer.
-	n := x*1.44269504088896341 + 12582912
+// Sigmoid and Swish divide s/(s + e^-x·s) and x·s/(s + e^-x·s) with s a
+// power of two 2^-k: the quotient is the same as 1/(1+e^-x), but e^-x·s
+// stays finite for larger -x, so far-negative inputs get their true tiny
+// result instead of one computed from a clamped e^-x. The clamps keep
+// n-k+127, the biased exponent of 2^n·s below, within [1, 254].
+const (
+	// Sigmoid: k = 24, -x clamped to [-70, 105]. Below -70 the sum
+	// s + e^-x·s rounds to s anyway; sigmoid(-105) = 2.5e-46 already rounds
+	// to 0, so sigmoid(-Inf) = 0 and sigmoid(+Inf) = 1 exactly.
+	sigmoidLo   = -70
+	sigmoidHi   = 105
+	sigmoidBias = 127 - 24
+	sigmoidS    = 1.0 / (1 << 24)
+
+	// Swish: k = 8; x is clamped to ≥ -93.5 (swish(-93.5) ≈ -2e-39, below
+	// the normal range) and -x to ≥ -80. This keeps 3e-7 relative accuracy
+	// wherever swish(x) is a normal float, x ≥ -91.8; further down the
+	// result is a subnormal within 2.2e-39 of the true value, and
+	// swish(-Inf) ≈ -2e-39 rather than -Inf or NaN. For |x| < 2^-118 the
+	// product x·s is subnormal, an absolute error below 2^-143.
+	swishNegHi = -93.5
+	swishLo    = -80
+	swishBias  = 127 - 8
+	swishS     = 1.0 / (1 << 8)
+)
+
+// expScaled returns e^u·2^(bias-127) for u already clamped so that this
+// has a normal exponent: u = n·ln2 + r with |r| ≤ ln2/2, a degree-7
+// polynomial for e^r and n+bias put into the exponent field. NaN stays NaN.
+func expScaled(u float32, bias int32) float32 {
+	// Adding 1.5·2²³ rounds to an integer.
+	n := u*1.44269504088896341 + 12582912
 	n -= 12582912
-	r := x - n*0.693359375 + n*2.12194440e-4
+	r := u - n*0.693359375 + n*2.12194440e-4
 	p := float32(1.9875691500e-4)
 	p = p*r + 1.3981999507e-3
 	p = p*r + 8.3334519073e-3
@@ -29,28 +58,66 @@ func exp32(x float32) float32 {
 	p = p*r + 1.6666665459e-1
 	p = p*r + 5.0000001201e-1
 	y := p*r*r + r + 1
-	return y * math.Float32frombits(uint32(int32(n)+127)<<23)
+	return y * math.Float32frombits(uint32(int32(n)+bias)<<23)
 }
 
+// exp32 returns e^x for float32 x. It is branch-free: x is clamped to
+// [expLo, expMax], so it returns a tiny positive number rather than 0 far
+// below expLo and about 2.4e38 rather than +Inf above expMax; NaN stays NaN.
+func exp32(x float32) float32 { return expScaled(min(max(x, expLo), expMax), 127) }
+
 // sigmoid32 returns 1/(1+e^-x).
-func sigmoid32(x float32) float32 { return 1 / (1 + exp32(-x)) }
+func sigmoid32(x float32) float32 {
+	return sigmoidS / (sigmoidS + expScaled(min(max(-x, sigmoidLo), sigmoidHi), sigmoidBias))
+}
+
+// swish32 returns x/(1+e^-x).
+func swish32(x float32) float32 {
+	x = max(x, swishNegHi)
+	return x * swishS / (swishS + expScaled(max(-x, swishLo), swishBias))
+}
+
+// useActivationAsm selects the assembly loops. It is true when the CPU
+// supports them; tests turn it off to check the Go loops.
+var useActivationAsm = haveActivationAsm
+
+// asmBlocks returns how many leading elements of x the assembly loops
+// should take: len(x) rounded down to a multiple of 8, or 0 without them.
+func asmBlocks(x []float32) int {
+	if !useActivationAsm {
+		return 0
+	}
+	return len(x) &^ 7
+}
 
 func sigmoidSlice(x, y []float32) {
 	y = y[:len(x)]
+	if n := asmBlocks(x); n > 0 {
+		sigmoidAVX2(&x[0], &y[0], n)
+		x, y = x[n:], y[n:len(x)]
+	}
 	for i, v := range x {
-		y[i] = 1 / (1 + exp32(-v))
+		y[i] = sigmoid32(v)
 	}
 }
 
 func swishSlice(x, y []float32) {
 	y = y[:len(x)]
+	if n := asmBlocks(x); n > 0 {
+		swishAVX2(&x[0], &y[0], n)
+		x, y = x[n:], y[n:len(x)]
+	}
 	for i, v := range x {
-		y[i] = v / (1 + exp32(-v))
+		y[i] = swish32(v)
 	}
 }
 
 func reluSlice(x, y []float32) {
 	y = y[:len(x)]
+	if n := asmBlocks(x); n > 0 {
+		reluAVX2(&x[0], &y[0], n)
+		x, y = x[n:], y[n:len(x)]
+	}
 	for i, v := range x {
 		y[i] = max(v, 0)
 	}
@@ -58,6 +125,10 @@ func reluSlice(x, y []float32) {
 
 func relu6Slice(x, y []float32) {
 	y = y[:len(x)]
+	if n := asmBlocks(x); n > 0 {
+		relu6AVX2(&x[0], &y[0], n)
+		x, y = x[n:], y[n:len(x)]
+	}
 	for i, v := range x {
 		y[i] = min(max(v, 0), 6)
 	}
@@ -65,6 +136,10 @@ func relu6Slice(x, y []float32) {
 
 func hardSwishSlice(x, y []float32) {
 	y = y[:len(x)]
+	if n := asmBlocks(x); n > 0 {
+		hardSwishAVX2(&x[0], &y[0], n)
+		x, y = x[n:], y[n:len(x)]
+	}
 	for i, v := range x {
 		y[i] = v * max(0, min(1, v*(1.0/6)+0.5))
 	}

@@ -69,12 +69,9 @@ func init() {
 			}
 			return a / b, nil
 		})
-	binary("Pow", "a ** b with broadcasting", mapPow, func(a, b float32) float32 {
-		if b == 2 {
-			return a * a
-		}
-		return float32(math.Pow(float64(a), float64(b)))
-	}, func(a, b int64) (int64, error) { return int64(math.Pow(float64(a), float64(b))), nil })
+	// Pow's exponent may have another type than its base (opset 12+).
+	Register(&OpDef{Name: "Pow", Doc: "a ** b with broadcasting", TFLite: mapPow, Inputs: Fixed(2), Outputs: Fixed(1),
+		Infer: inferPow, Kernel: powKernel})
 }
 
 // sigmoid is the float64-exact logistic, the reference the fast loops are tested against.
@@ -118,6 +115,46 @@ func activationKernel(mk func(n *Node) func(x, y []float32)) func(n *Node) (Kern
 
 func loop(f func(x, y []float32)) func(*Node) func(x, y []float32) {
 	return func(*Node) func(x, y []float32) { return f }
+}
+
+var powSame = binaryKernel(func(a, b float32) float32 {
+	if b == 2 {
+		return a * a
+	}
+	return float32(math.Pow(float64(a), float64(b)))
+}, func(a, b int64) (int64, error) { return int64(math.Pow(float64(a), float64(b))), nil })
+
+func inferPow(n *Node) ([]Type, error) {
+	a, b := n.Inputs[0].Type, n.Inputs[1].Type
+	s, err := BroadcastShapes(a.Shape, b.Shape)
+	if err != nil {
+		return nil, n.Errorf("%v", err)
+	}
+	return []Type{{DType: a.DType, Shape: s}}, nil
+}
+
+// powKernel converts an exponent of another type to the base's type, into
+// a buffer prepared once, then runs the same-type kernel.
+func powKernel(n *Node) (Kernel, error) {
+	if n.Inputs[0].Type.DType == n.Inputs[1].Type.DType {
+		return powSame(n)
+	}
+	// Prepare the same-type kernel on a node whose exponent has the base's type.
+	conv := &Value{Name: n.Inputs[1].Name, Type: Type{DType: n.Inputs[0].Type.DType, Shape: n.Inputs[1].Type.Shape}}
+	same := &Node{Name: n.Name, Op: n.Op, Inputs: []*Value{n.Inputs[0], conv}, Outputs: n.Outputs, Attrs: n.Attrs, graph: n.graph}
+	k, err := powSame(same)
+	if err != nil {
+		return nil, err
+	}
+	buf := NewTensor(conv.Type.DType, conv.Type.Shape.Sizes())
+	args := make([]*Tensor, 2)
+	return func(e *Exec, in, out []*Tensor) error {
+		for i := 0; i < buf.Len(); i++ {
+			buf.SetFloat64At(i, in[1].Float64At(i))
+		}
+		args[0], args[1] = in[0], buf
+		return k(e, args, out)
+	}, nil
 }
 
 // BroadcastShapes applies numpy-style multidirectional broadcasting.

@@ -21,6 +21,12 @@ type Options struct {
 	// such as a batch dimension. The rank must match; -1 leaves a dimension
 	// as declared, and a fixed dimension must not be contradicted.
 	InputShapes map[string][]int64
+
+	// Constants binds graph inputs to fixed values, turning them into
+	// constants: for models that feed shape parameters (a Resize's scales,
+	// a Reshape's target shape) as inputs, which litefy's static shapes
+	// need known at import.
+	Constants map[string]*ir.Tensor
 }
 
 // UnsupportedError lists every node of a model that litefy cannot import:
@@ -240,8 +246,22 @@ func (b *builder) inputs(gp *onnxpb.GraphProto, opt Options) error {
 		if err != nil {
 			return err
 		}
+		if c, ok := opt.Constants[name]; ok {
+			if c.DType != t.DType || t.Shape != nil && len(c.Shape) != len(t.Shape) {
+				return fmt.Errorf("onnx: Constants gives %s%v for input %q of type %s", c.DType, c.Shape, name, t)
+			}
+			if err := b.define(b.g.AddConst(name, c), "a graph input bound to a constant"); err != nil {
+				return err
+			}
+			continue
+		}
 		if err := b.define(b.g.AddInput(name, t), "a graph input"); err != nil {
 			return err
+		}
+	}
+	for name := range opt.Constants {
+		if !seen[name] {
+			return fmt.Errorf("onnx: Constants names %q, which is not a graph input", name)
 		}
 	}
 	names := make([]string, 0, len(opt.InputShapes))

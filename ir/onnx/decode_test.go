@@ -469,3 +469,20 @@ output %y
 		t.Fatalf("Encode of HardSwish at opset 13 = %v", err)
 	}
 }
+
+func TestConstantsBindInputs(t *testing.T) {
+	m := model(13, &onnxpb.GraphProto{
+		Input:  []*onnxpb.ValueInfoProto{value("x", f32, 2, 3), value("shape", i64, 1)},
+		Output: []*onnxpb.ValueInfoProto{value("y", f32, 6)},
+		Node:   []*onnxpb.NodeProto{node("Reshape", "r", []string{"x", "shape"}, []string{"y"})},
+	})
+	if err := decodeErr(t, m, onnx.Options{}); !strings.Contains(err, "shape (input 1) must be a constant") {
+		t.Errorf("unbound shape input: %s", err)
+	}
+	g := decode(t, m, onnx.Options{Constants: map[string]*ir.Tensor{"shape": ir.FromInt64([]int64{1}, []int64{6})}})
+	if len(g.Inputs) != 1 || g.Outputs[0].Type.String() != "f32[6]" {
+		t.Errorf("inputs %v, output %s", g.Inputs, g.Outputs[0].Type)
+	}
+	wantErr(t, decodeErr(t, m, onnx.Options{Constants: map[string]*ir.Tensor{"nope": ir.Scalar(1)}}), `onnx: Constants names "nope", which is not a graph input`)
+	wantErr(t, decodeErr(t, m, onnx.Options{Constants: map[string]*ir.Tensor{"shape": ir.Scalar(1)}}), `onnx: Constants gives f32[] for input "shape" of type i64[1]`)
+}

@@ -1,0 +1,29 @@
+//go:build amd64 && !purego
+
+package ir
+
+import "golang.org/x/sys/cpu"
+
+// haveActivationAsm reports whether the AVX2+FMA activation loops can run
+// on this CPU (x/sys/cpu also checks that the OS saves the YMM state).
+var haveActivationAsm = cpu.X86.HasAVX2 && cpu.X86.HasFMA
+
+// The activation loops compute y[i] = f(x[i]) for i < n, 8 at a time; n
+// must be a positive multiple of 8. They use the formulas of sigmoid32,
+// swish32 and the scalar loops in fastmath.go, with FMA in the exp
+// polynomial. x and y may be the same slice.
+
+//go:noescape
+func sigmoidAVX2(x, y *float32, n int)
+
+//go:noescape
+func swishAVX2(x, y *float32, n int)
+
+//go:noescape
+func reluAVX2(x, y *float32, n int)
+
+//go:noescape
+func relu6AVX2(x, y *float32, n int)
+
+//go:noescape
+func hardSwishAVX2(x, y *float32, n int)

@@ -1,0 +1,13 @@
+//go:build !amd64 || purego
+
+package ir
+
+// haveActivationAsm is false: this build has only the Go activation loops
+// in fastmath.go.
+const haveActivationAsm = false
+
+func sigmoidAVX2(x, y *float32, n int)   { panic("ir: no activation assembly") }
+func swishAVX2(x, y *float32, n int)     { panic("ir: no activation assembly") }
+func reluAVX2(x, y *float32, n int)      { panic("ir: no activation assembly") }
+func relu6AVX2(x, y *float32, n int)     { panic("ir: no activation assembly") }
+func hardSwishAVX2(x, y *float32, n int) { panic("ir: no activation assembly") }
