@@ -13,6 +13,7 @@ type Exec struct {
 	threads int
 	jobs    chan job
 	once    sync.Once
+	wg      sync.WaitGroup // For's; a field so it does not escape per call
 }
 
 type job struct {
@@ -56,7 +57,8 @@ func (x *Exec) Close() {
 }
 
 // For calls fn over [0,n) split into contiguous chunks, one per thread at
-// most, each of at least grain items, and waits for all of them.
+// most, each of at least grain items, and waits for all of them. Calls to
+// For on one Exec must not overlap (kernels run one at a time).
 func (x *Exec) For(n, grain int, fn func(lo, hi int)) {
 	if grain < 1 {
 		grain = 1
@@ -69,14 +71,13 @@ func (x *Exec) For(n, grain int, fn func(lo, hi int)) {
 		return
 	}
 	x.once.Do(x.start)
-	var wg sync.WaitGroup
-	wg.Add(chunks - 1)
+	x.wg.Add(chunks - 1)
 	step := (n + chunks - 1) / chunks
 	for c := 1; c < chunks; c++ {
-		x.jobs <- job{fn, c * step, min(n, (c+1)*step), &wg}
+		x.jobs <- job{fn, c * step, min(n, (c+1)*step), &x.wg}
 	}
 	fn(0, min(n, step))
-	wg.Wait()
+	x.wg.Wait()
 }
 
 // Session runs a graph with the reference float interpreter. Every value

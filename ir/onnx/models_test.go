@@ -248,3 +248,30 @@ func TestShapeChainFolds(t *testing.T) {
 	}
 	roundTrip(t, g)
 }
+
+// TestSessionDoesNotAllocate: a prepared session runs a real model with no
+// allocation per inference, on one thread and on several.
+func TestSessionDoesNotAllocate(t *testing.T) {
+	for _, name := range []string{"tiny_effnet_op13", "tiny_mnv3_op14", "tiny_mnv2_op13"} {
+		p := "../../testdata/models/" + name + ".onnx"
+		g, err := onnx.Load(p, onnx.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		x, err := tensorio.ReadNPY(strings.TrimSuffix(p, ".onnx") + ".input.npy")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, threads := range []int{1, 2} {
+			s, err := ir.NewSession(g, ir.SessionOptions{Threads: threads})
+			if err != nil {
+				t.Fatal(err)
+			}
+			s.Run(x) // warm up: workers start, scratch buffers settle
+			if n := testing.AllocsPerRun(5, func() { s.Run(x) }); n != 0 {
+				t.Errorf("%s, %d threads: %v allocations per Run", name, threads, n)
+			}
+			s.Close()
+		}
+	}
+}
