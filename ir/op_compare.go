@@ -363,6 +363,9 @@ func clipKernel(n *Node) (Kernel, error) {
 			lo = n.Attrs.Float("min", -math.MaxFloat32)
 			hi = n.Attrs.Float("max", math.MaxFloat32)
 		}
+		if k := clipConstF32(n, lo, hi); k != nil {
+			return k, nil
+		}
 		return clipTyped(n, lo, hi), nil
 	case Int64:
 		return clipTyped[int64](n, math.MinInt64, math.MaxInt64), nil
@@ -374,6 +377,32 @@ func clipKernel(n *Node) (Kernel, error) {
 		return clipTyped[uint8](n, 0, math.MaxUint8), nil
 	default:
 		return nil, n.Errorf("input type %s is not supported", dt)
+	}
+}
+
+// clipConstF32 is the fast path for float32 Clip with constant (or absent)
+// bounds, as every exported ReLU6 has: the bounds are locals of the loop.
+// It returns nil when a bound is computed at run time.
+func clipConstF32(n *Node, lo, hi float32) Kernel {
+	for i, b := range []*float32{&lo, &hi} {
+		if v := n.Input(i + 1); v != nil {
+			if v.Const == nil || v.Const.Len() != 1 {
+				return nil
+			}
+			*b = float32(v.Const.Float64At(0))
+		}
+	}
+	var x, y []float32
+	part := func(l, h int) {
+		xs, ys := x[l:h], y[l:h]
+		for i, v := range xs {
+			ys[i] = min(max(v, lo), hi)
+		}
+	}
+	return func(e *Exec, in, out []*Tensor) error {
+		x, y = in[0].Float32s(), out[0].Float32s()
+		e.For(len(y), 16384, part)
+		return nil
 	}
 }
 
