@@ -31,11 +31,11 @@ const (
 	sigmoidBias = 127 - 24
 	sigmoidS    = 1.0 / (1 << 24)
 
-	// Swish: k = 8; x is clamped to ≥ -93.5 (swish(-93.5) ≈ -2e-39, below
+	// Swish: k = 8; x is clamped to ≥ -93.5 (swish(-93.5) ≈ -2.3e-39, below
 	// the normal range) and -x to ≥ -80. This keeps 3e-7 relative accuracy
 	// wherever swish(x) is a normal float, x ≥ -91.8; further down the
-	// result is a subnormal within 2.2e-39 of the true value, and
-	// swish(-Inf) ≈ -2e-39 rather than -Inf or NaN. For |x| < 2^-118 the
+	// result is a subnormal within 2.4e-39 of the true value, and
+	// swish(-Inf) ≈ -2.3e-39 rather than -Inf or NaN. For |x| < 2^-118 the
 	// product x·s is subnormal, an absolute error below 2^-143.
 	swishNegHi = -93.5
 	swishLo    = -80
@@ -76,6 +76,10 @@ func swish32(x float32) float32 {
 	x = max(x, swishNegHi)
 	return x * swishS / (swishS + expScaled(max(-x, swishLo), swishBias))
 }
+
+// hardSwish32 returns x·max(0, min(1, x/6 + ½)) as the assembly does: the
+// conversion keeps the compiler from fusing x·(1/6) + ½ into an FMA.
+func hardSwish32(x float32) float32 { return x * max(0, min(1, float32(x*(1.0/6))+0.5)) }
 
 // useActivationAsm selects the assembly loops. It is true when the CPU
 // supports them; tests turn it off to check the Go loops.
@@ -141,6 +145,6 @@ func hardSwishSlice(x, y []float32) {
 		x, y = x[n:], y[n:len(x)]
 	}
 	for i, v := range x {
-		y[i] = v * max(0, min(1, v*(1.0/6)+0.5))
+		y[i] = hardSwish32(v)
 	}
 }

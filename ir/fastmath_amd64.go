@@ -9,9 +9,10 @@ import "golang.org/x/sys/cpu"
 var haveActivationAsm = cpu.X86.HasAVX2 && cpu.X86.HasFMA
 
 // The activation loops compute y[i] = f(x[i]) for i < n, 8 at a time; n
-// must be a positive multiple of 8. They use the formulas of sigmoid32,
-// swish32 and the scalar loops in fastmath.go, with FMA in the exp
-// polynomial. x and y may be the same slice.
+// must be a positive multiple of 8. They compute sigmoid32, swish32 and
+// the scalar loops in fastmath.go: the ReLU family bit for bit, sigmoid
+// and swish with the exp rearranged around FMA (see fastmath_amd64.s), to
+// within a few units in the last place. x and y may be the same slice.
 
 //go:noescape
 func sigmoidAVX2(x, y *float32, n int)
