@@ -9,7 +9,8 @@ import (
 type Value struct {
 	Name  string
 	Type  Type
-	Const *Tensor // the value of a constant (an ONNX initializer); nil otherwise
+	Const *Tensor      // the value of a constant (an ONNX initializer); nil otherwise
+	Quant *QuantParams // set by quantization; nil for float values
 
 	producer *Node
 	uses     []*Node // consumers, once per input slot that reads this value
