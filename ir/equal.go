@@ -89,7 +89,7 @@ func Clone(g *Graph) *Graph {
 	h.Meta.Props = append([][2]string(nil), g.Meta.Props...)
 	m := map[*Value]*Value{}
 	cp := func(v *Value) *Value {
-		w := &Value{Name: v.Name, Type: Type{DType: v.Type.DType, Shape: v.Type.Shape.Clone()}, Const: v.Const}
+		w := &Value{Name: v.Name, Type: Type{DType: v.Type.DType, Shape: v.Type.Shape.Clone()}, Const: v.Const, Quant: v.Quant}
 		m[v] = w
 		return w
 	}
@@ -117,6 +117,7 @@ func Clone(g *Graph) *Graph {
 		c := h.NewNode(n.Op, n.Name, ins, names, attrs)
 		for i, o := range n.Outputs {
 			c.Outputs[i].Type = Type{DType: o.Type.DType, Shape: o.Type.Shape.Clone()}
+			c.Outputs[i].Quant = o.Quant
 			m[o] = c.Outputs[i]
 		}
 	}
