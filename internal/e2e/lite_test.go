@@ -134,7 +134,7 @@ func TestLite(t *testing.T) {
 			// diff reports the blocks, parameters and MACs removed.
 			var r struct {
 				Sides [2]litediff.Side `json:"sides"`
-				Notes []string    `json:"notes"`
+				Notes []string         `json:"notes"`
 			}
 			js := litefyCmd(t, append([]string{"diff", model, "--preset", "lite", "--json"}, shape...)...)
 			if err := json.Unmarshal(js, &r); err != nil {
