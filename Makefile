@@ -5,9 +5,11 @@ test:
 	go vet ./... && go test ./...
 
 
-# generate recreates generated code (ONNX protobuf bindings, ...).
+# generate recreates generated code: the ONNX protobuf bindings and the TFLite flatbuffer
+# bindings (flatc from Debian flatbuffers-compiler; the generated code is committed).
 generate:
 	go generate ./ir/onnx/onnxpb
+	go generate ./lower/tflite
 
 # --- ONNX models and the onnxruntime oracle (testdata/models, testdata/ort) ---
 
