@@ -32,7 +32,7 @@ func init() {
 	Register(&OpDef{Name: "Relu6", TFLite: activation("RELU6"), Doc: "min(max(x, 0), 6), the canonical form of Clip(x, 0, 6)", Domain: InternalDomain,
 		Inputs: Fixed(1), Outputs: Fixed(1), Infer: inferSameAsInput0,
 		Kernel: activationKernel(loop(relu6Slice))})
-	Register(&OpDef{Name: "HardSigmoid", TFLite: mapsTo("MUL", "ADD", "MINIMUM", "MAXIMUM"), Doc: "max(0, min(1, alpha*x + beta))",
+	Register(&OpDef{Name: "HardSigmoid", TFLite: mapHardSigmoid, Doc: "max(0, min(1, alpha*x + beta))",
 		Inputs: Fixed(1), Outputs: Fixed(1), Infer: inferSameAsInput0,
 		Attrs: []AttrDef{{"alpha", AttrFloat}, {"beta", AttrFloat}},
 		Kernel: unaryKernel(func(n *Node) func(float32) float32 {

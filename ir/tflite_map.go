@@ -163,3 +163,13 @@ func mapMatMul(n *Node) TFLiteMapping {
 	}
 	return Lowers("BATCH_MATMUL")
 }
+
+// mapHardSigmoid: clip(αx+β, 0, 1) lowers as relu6(6αx + 6β)/6, the RELU6
+// fused into the ADD; the first MUL is skipped when 6α is 1 (hard-swish's
+// α = 1/6).
+func mapHardSigmoid(n *Node) TFLiteMapping {
+	if 6*n.Attrs.Float("alpha", 0.2) == 1 {
+		return TFLiteMapping{Builtins: []string{"ADD", "MUL"}, Note: "relu6(x + 6β)/6, RELU6 fused into ADD"}
+	}
+	return TFLiteMapping{Builtins: []string{"MUL", "ADD", "MUL"}, Note: "relu6(6αx + 6β)/6, RELU6 fused into ADD"}
+}

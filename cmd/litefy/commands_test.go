@@ -137,7 +137,10 @@ func TestMoreUsageErrors(t *testing.T) {
 	dir := t.TempDir()
 	for _, args := range [][]string{
 		{effnet, "--preset", "bogus", "-o", filepath.Join(dir, "x.onnx")},
-		{effnet, "-o", filepath.Join(dir, "x.tflite")},
+		{effnet, "-o", filepath.Join(dir, "x.pb")},
+		{effnet, "-o", filepath.Join(dir, "x.tflite"), "--quant", "int8"},
+		{effnet, "-o", filepath.Join(dir, "x.tflite"), "--quant", "float16"},
+		{effnet, "-o", filepath.Join(dir, "x.onnx"), "--quant", "int8"},
 		{"check", effnet, "--target", "gpu"},
 		{"diff", effnet},
 		{effnet, "--preset", "lite", "--dump-after", "NoSuchPass", "-o", filepath.Join(dir, "x.onnx")},

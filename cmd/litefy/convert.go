@@ -10,6 +10,7 @@ import (
 
 	"github.com/litefy/litefy/ir"
 	"github.com/litefy/litefy/ir/onnx"
+	"github.com/litefy/litefy/lower"
 	"github.com/litefy/litefy/passes"
 )
 
@@ -19,6 +20,7 @@ type convertOptions struct {
 	verify      bool
 	preset      string
 	dumpAfter   string
+	quant       string
 }
 
 // parseInputShapes reads --input-shape NAME=1,3,224,224 flags.
@@ -75,8 +77,25 @@ func passesOptions(verify bool) passes.Options { return passes.Options{Verify: v
 
 func convert(in string, opt convertOptions, stderr io.Writer) error {
 	ext := strings.ToLower(filepath.Ext(opt.output))
-	if ext != ".onnx" {
-		return usagef("-o %s: unsupported output format %q (want .onnx)", opt.output, ext)
+	if ext != ".onnx" && ext != ".tflite" {
+		return usagef("-o %s: unsupported output format %q (want .onnx or .tflite)", opt.output, ext)
+	}
+	if opt.preset == "" {
+		opt.preset = "none"
+		if ext == ".tflite" {
+			opt.preset = "lite"
+		}
+	}
+	if ext == ".tflite" {
+		switch opt.quant {
+		case "float32":
+		case "int8":
+			return usagef("--quant int8: not implemented yet (use --quant float32)")
+		default:
+			return usagef("--quant %q: want float32 or int8", opt.quant)
+		}
+	} else if opt.quant != "float32" {
+		return usagef("--quant applies to .tflite output only")
 	}
 	pl, err := presetPipeline(opt.preset)
 	if err != nil {
@@ -89,6 +108,15 @@ func convert(in string, opt convertOptions, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if ext == ".tflite" {
+		// TFLite runtimes want static shapes: a dynamic dim becomes 1.
+		if flags := staticInputShapes(g); flags != nil {
+			fmt.Fprintf(stderr, "litefy: TFLite needs static shapes: using --input-shape %s\n", strings.Join(flags, " --input-shape "))
+			if g, err = load(in, append(opt.inputShapes, flags...)); err != nil {
+				return err
+			}
+		}
+	}
 	popt := passes.Options{Verify: opt.verify, DumpAfter: opt.dumpAfter, Dump: stderr}
 	if pl != nil {
 		if _, err := pl.Run(g, popt); err != nil {
@@ -97,8 +125,32 @@ func convert(in string, opt convertOptions, stderr io.Writer) error {
 	} else if opt.dumpAfter != "" {
 		return usagef("--dump-after needs a --preset")
 	}
+	if ext == ".tflite" {
+		return lower.Write(g, opt.output)
+	}
 	if _, err := passes.ONNXExport.Run(g, passes.Options{Verify: opt.verify}); err != nil {
 		return err
 	}
 	return onnx.Save(g, opt.output)
+}
+
+// staticInputShapes returns --input-shape flags that set every dynamic
+// dim of g's inputs to 1, or nil when all inputs are static.
+func staticInputShapes(g *ir.Graph) []string {
+	var flags []string
+	for _, v := range g.Inputs {
+		if v.Type.Shape.Static() {
+			continue
+		}
+		var dims []string
+		for _, d := range v.Type.Shape {
+			size := d.Size
+			if !d.Known() {
+				size = 1
+			}
+			dims = append(dims, strconv.FormatInt(size, 10))
+		}
+		flags = append(flags, v.Name+"="+strings.Join(dims, ","))
+	}
+	return flags
 }

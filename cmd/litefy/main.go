@@ -63,6 +63,8 @@ func newRootCmd() *cobra.Command {
 
   litefy MODEL.onnx -o OUT.onnx [--preset lite]
                                      import, verify, rewrite, export
+  litefy MODEL.onnx -o OUT.tflite [--preset none] [--quant float32]
+                                     lite pipeline, then TFLite (NHWC input and output)
   litefy check MODEL.onnx --target T what a device runs natively, what falls back
   litefy diff MODEL.onnx --preset lite
                                      what the rewrite changed (text, --json, --html)
@@ -85,10 +87,11 @@ func newRootCmd() *cobra.Command {
 			return convert(args[0], opt, cmd.ErrOrStderr())
 		},
 	}
-	root.Flags().StringVarP(&opt.output, "output", "o", "", "output file (.onnx)")
+	root.Flags().StringVarP(&opt.output, "output", "o", "", "output file: .onnx or .tflite")
 	root.Flags().StringArrayVar(&opt.inputShapes, "input-shape", nil, "fix an input's dynamic dims: NAME=1,3,224,224 (repeatable)")
 	root.Flags().BoolVar(&opt.verify, "verify", false, "run the IR verifier after every pass")
-	root.Flags().StringVar(&opt.preset, "preset", "none", "rewrite pipeline: none, cleanup or lite (see 'litefy passes')")
+	root.Flags().StringVar(&opt.preset, "preset", "", "rewrite pipeline: none, cleanup or lite (see 'litefy passes'); default none for .onnx, lite for .tflite")
+	root.Flags().StringVar(&opt.quant, "quant", "float32", "TFLite number format: float32 (int8 is not implemented yet)")
 	root.Flags().StringVar(&opt.dumpAfter, "dump-after", "", "print the IR text to stderr after the named pass")
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(newInspectCmd(), newRunCmd(), newPassesCmd(), newDiffCmd(), newCheckCmd())

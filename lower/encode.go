@@ -1,0 +1,429 @@
+package lower
+
+import (
+	"fmt"
+
+	flatbuffers "github.com/google/flatbuffers/go"
+
+	"github.com/litefy/litefy/internal/tensorio"
+	"github.com/litefy/litefy/ir"
+	fb "github.com/litefy/litefy/lower/tflite/tflitefb"
+)
+
+// schemaVersion is the TFLite schema version the model declares.
+const schemaVersion = 3
+
+// SignatureKey is the key of the model's one SignatureDef.
+const SignatureKey = "serving_default"
+
+// Encode lowers g and serializes it as a TFLite flatbuffer.
+func Encode(g *ir.Graph) ([]byte, error) {
+	m, err := Lower(g, Options{})
+	if err != nil {
+		return nil, err
+	}
+	return m.Encode()
+}
+
+// Write lowers g and writes the flatbuffer to path atomically: a failure
+// leaves no file behind.
+func Write(g *ir.Graph, path string) error {
+	b, err := Encode(g)
+	if err != nil {
+		return err
+	}
+	return tensorio.WriteFileAtomic(path, b)
+}
+
+// options are builtin options that serialize themselves.
+type options interface {
+	build(b *flatbuffers.Builder) (fb.BuiltinOptions, flatbuffers.UOffsetT)
+}
+
+type convOptions struct {
+	padding              fb.Padding
+	strideW, strideH     int32
+	act                  fb.ActivationFunctionType
+	dilationW, dilationH int32
+}
+
+func (o *convOptions) build(b *flatbuffers.Builder) (fb.BuiltinOptions, flatbuffers.UOffsetT) {
+	fb.Conv2DOptionsStart(b)
+	fb.Conv2DOptionsAddPadding(b, o.padding)
+	fb.Conv2DOptionsAddStrideW(b, o.strideW)
+	fb.Conv2DOptionsAddStrideH(b, o.strideH)
+	fb.Conv2DOptionsAddFusedActivationFunction(b, o.act)
+	fb.Conv2DOptionsAddDilationWFactor(b, o.dilationW)
+	fb.Conv2DOptionsAddDilationHFactor(b, o.dilationH)
+	return fb.BuiltinOptionsConv2DOptions, fb.Conv2DOptionsEnd(b)
+}
+
+type depthwiseOptions struct {
+	convOptions
+	multiplier int32
+}
+
+func (o *depthwiseOptions) build(b *flatbuffers.Builder) (fb.BuiltinOptions, flatbuffers.UOffsetT) {
+	fb.DepthwiseConv2DOptionsStart(b)
+	fb.DepthwiseConv2DOptionsAddPadding(b, o.padding)
+	fb.DepthwiseConv2DOptionsAddStrideW(b, o.strideW)
+	fb.DepthwiseConv2DOptionsAddStrideH(b, o.strideH)
+	fb.DepthwiseConv2DOptionsAddDepthMultiplier(b, o.multiplier)
+	fb.DepthwiseConv2DOptionsAddFusedActivationFunction(b, o.act)
+	fb.DepthwiseConv2DOptionsAddDilationWFactor(b, o.dilationW)
+	fb.DepthwiseConv2DOptionsAddDilationHFactor(b, o.dilationH)
+	return fb.BuiltinOptionsDepthwiseConv2DOptions, fb.DepthwiseConv2DOptionsEnd(b)
+}
+
+type poolOptions struct {
+	padding          fb.Padding
+	strideW, strideH int32
+	filterW, filterH int32
+	act              fb.ActivationFunctionType
+}
+
+func (o *poolOptions) build(b *flatbuffers.Builder) (fb.BuiltinOptions, flatbuffers.UOffsetT) {
+	fb.Pool2DOptionsStart(b)
+	fb.Pool2DOptionsAddPadding(b, o.padding)
+	fb.Pool2DOptionsAddStrideW(b, o.strideW)
+	fb.Pool2DOptionsAddStrideH(b, o.strideH)
+	fb.Pool2DOptionsAddFilterWidth(b, o.filterW)
+	fb.Pool2DOptionsAddFilterHeight(b, o.filterH)
+	fb.Pool2DOptionsAddFusedActivationFunction(b, o.act)
+	return fb.BuiltinOptionsPool2DOptions, fb.Pool2DOptionsEnd(b)
+}
+
+type fullyConnectedOptions struct{ act fb.ActivationFunctionType }
+
+func (o *fullyConnectedOptions) build(b *flatbuffers.Builder) (fb.BuiltinOptions, flatbuffers.UOffsetT) {
+	fb.FullyConnectedOptionsStart(b)
+	fb.FullyConnectedOptionsAddFusedActivationFunction(b, o.act)
+	return fb.BuiltinOptionsFullyConnectedOptions, fb.FullyConnectedOptionsEnd(b)
+}
+
+// binaryOptions serve ADD, SUB, MUL and DIV: each has one field, the fused
+// activation.
+type binaryOptions struct {
+	op  fb.BuiltinOperator
+	act fb.ActivationFunctionType
+}
+
+func (o *binaryOptions) build(b *flatbuffers.Builder) (fb.BuiltinOptions, flatbuffers.UOffsetT) {
+	switch o.op {
+	case fb.BuiltinOperatorADD:
+		fb.AddOptionsStart(b)
+		fb.AddOptionsAddFusedActivationFunction(b, o.act)
+		return fb.BuiltinOptionsAddOptions, fb.AddOptionsEnd(b)
+	case fb.BuiltinOperatorSUB:
+		fb.SubOptionsStart(b)
+		fb.SubOptionsAddFusedActivationFunction(b, o.act)
+		return fb.BuiltinOptionsSubOptions, fb.SubOptionsEnd(b)
+	case fb.BuiltinOperatorMUL:
+		fb.MulOptionsStart(b)
+		fb.MulOptionsAddFusedActivationFunction(b, o.act)
+		return fb.BuiltinOptionsMulOptions, fb.MulOptionsEnd(b)
+	case fb.BuiltinOperatorDIV:
+		fb.DivOptionsStart(b)
+		fb.DivOptionsAddFusedActivationFunction(b, o.act)
+		return fb.BuiltinOptionsDivOptions, fb.DivOptionsEnd(b)
+	}
+	panic("lower: binaryOptions for " + o.op.String())
+}
+
+type softmaxOptions struct{ beta float32 }
+
+func (o *softmaxOptions) build(b *flatbuffers.Builder) (fb.BuiltinOptions, flatbuffers.UOffsetT) {
+	fb.SoftmaxOptionsStart(b)
+	fb.SoftmaxOptionsAddBeta(b, o.beta)
+	return fb.BuiltinOptionsSoftmaxOptions, fb.SoftmaxOptionsEnd(b)
+}
+
+type concatOptions struct{ axis int32 }
+
+func (o *concatOptions) build(b *flatbuffers.Builder) (fb.BuiltinOptions, flatbuffers.UOffsetT) {
+	fb.ConcatenationOptionsStart(b)
+	fb.ConcatenationOptionsAddAxis(b, o.axis)
+	return fb.BuiltinOptionsConcatenationOptions, fb.ConcatenationOptionsEnd(b)
+}
+
+type reshapeOptions struct{ shape []int32 }
+
+func (o *reshapeOptions) build(b *flatbuffers.Builder) (fb.BuiltinOptions, flatbuffers.UOffsetT) {
+	v := int32Vector(b, o.shape)
+	fb.ReshapeOptionsStart(b)
+	fb.ReshapeOptionsAddNewShape(b, v)
+	return fb.BuiltinOptionsReshapeOptions, fb.ReshapeOptionsEnd(b)
+}
+
+type reducerOptions struct{ keepDims bool }
+
+func (o *reducerOptions) build(b *flatbuffers.Builder) (fb.BuiltinOptions, flatbuffers.UOffsetT) {
+	fb.ReducerOptionsStart(b)
+	fb.ReducerOptionsAddKeepDims(b, o.keepDims)
+	return fb.BuiltinOptionsReducerOptions, fb.ReducerOptionsEnd(b)
+}
+
+type padOptions struct{}
+
+func (padOptions) build(b *flatbuffers.Builder) (fb.BuiltinOptions, flatbuffers.UOffsetT) {
+	fb.PadOptionsStart(b)
+	return fb.BuiltinOptionsPadOptions, fb.PadOptionsEnd(b)
+}
+
+type hardSwishOptions struct{}
+
+func (hardSwishOptions) build(b *flatbuffers.Builder) (fb.BuiltinOptions, flatbuffers.UOffsetT) {
+	fb.HardSwishOptionsStart(b)
+	return fb.BuiltinOptionsHardSwishOptions, fb.HardSwishOptionsEnd(b)
+}
+
+type maxMinOptions struct{}
+
+func (maxMinOptions) build(b *flatbuffers.Builder) (fb.BuiltinOptions, flatbuffers.UOffsetT) {
+	fb.MaximumMinimumOptionsStart(b)
+	return fb.BuiltinOptionsMaximumMinimumOptions, fb.MaximumMinimumOptionsEnd(b)
+}
+
+func int32Vector(b *flatbuffers.Builder, v []int32) flatbuffers.UOffsetT {
+	b.StartVector(4, len(v), 4)
+	for i := len(v) - 1; i >= 0; i-- {
+		b.PrependInt32(v[i])
+	}
+	return b.EndVector(len(v))
+}
+
+// alignedByteVector writes a byte vector whose data starts on a 16-byte
+// boundary of the finished buffer (the schema's force_align: 16 on
+// Buffer.data, which flatc's Go output does not apply).
+func alignedByteVector(b *flatbuffers.Builder, data []byte) flatbuffers.UOffsetT {
+	b.Prep(16, len(data))
+	return b.CreateByteVector(data)
+}
+
+// minRuntime is the TFLite runtime version that introduced each
+// (builtin, version) litefy writes; tensorflow/lite/tools/versioning/
+// runtime_version.cc lists the same pairs.
+var minRuntime = map[fb.BuiltinOperator]map[int32]string{
+	fb.BuiltinOperatorADD:               {1: "1.5.0"},
+	fb.BuiltinOperatorAVERAGE_POOL_2D:   {1: "1.5.0"},
+	fb.BuiltinOperatorCONCATENATION:     {1: "1.5.0"},
+	fb.BuiltinOperatorCONV_2D:           {1: "1.5.0"},
+	fb.BuiltinOperatorDEPTHWISE_CONV_2D: {1: "1.5.0", 2: "1.12.0"},
+	fb.BuiltinOperatorDIV:               {1: "1.6.0"},
+	fb.BuiltinOperatorFULLY_CONNECTED:   {1: "1.5.0"},
+	fb.BuiltinOperatorHARD_SWISH:        {1: "1.15.0"},
+	fb.BuiltinOperatorLOGISTIC:          {1: "1.14.0"},
+	fb.BuiltinOperatorMAXIMUM:           {1: "1.14.0"},
+	fb.BuiltinOperatorMAX_POOL_2D:       {1: "1.5.0"},
+	fb.BuiltinOperatorMEAN:              {1: "1.6.0"},
+	fb.BuiltinOperatorMINIMUM:           {1: "1.14.0"},
+	fb.BuiltinOperatorMUL:               {1: "1.5.0"},
+	fb.BuiltinOperatorPAD:               {1: "1.5.0"},
+	fb.BuiltinOperatorRELU:              {1: "1.5.0"},
+	fb.BuiltinOperatorRELU6:             {1: "1.5.0"},
+	fb.BuiltinOperatorRELU_N1_TO_1:      {1: "1.5.0"},
+	fb.BuiltinOperatorRESHAPE:           {1: "1.5.0"},
+	fb.BuiltinOperatorSOFTMAX:           {1: "1.5.0"},
+	fb.BuiltinOperatorSUB:               {1: "1.6.0"},
+}
+
+// MinRuntimeVersion is the oldest TFLite runtime that has every operator
+// version m uses, as the official converter records it.
+func (m *Model) MinRuntimeVersion() (string, error) {
+	best := "1.5.0"
+	for _, op := range m.Operators {
+		v, ok := minRuntime[op.Builtin][op.Version]
+		if !ok {
+			return "", fmt.Errorf("lower: no minimum runtime version known for %s version %d (a litefy bug)", op.Name(), op.Version)
+		}
+		if versionLess(best, v) {
+			best = v
+		}
+	}
+	return best, nil
+}
+
+func versionLess(a, b string) bool {
+	var a1, a2, a3, b1, b2, b3 int
+	fmt.Sscanf(a, "%d.%d.%d", &a1, &a2, &a3)
+	fmt.Sscanf(b, "%d.%d.%d", &b1, &b2, &b3)
+	if a1 != b1 {
+		return a1 < b1
+	}
+	if a2 != b2 {
+		return a2 < b2
+	}
+	return a3 < b3
+}
+
+// Encode serializes m. The bytes depend only on m.
+func (m *Model) Encode() ([]byte, error) {
+	runtime, err := m.MinRuntimeVersion()
+	if err != nil {
+		return nil, err
+	}
+	b := flatbuffers.NewBuilder(1 << 20)
+
+	// Buffers: 0 is the empty sentinel, then one per constant tensor, then
+	// the min_runtime_version string (16 bytes, zero padded, as the
+	// official converter writes it).
+	var bufData [][]byte
+	bufData = append(bufData, nil)
+	tensorBuf := make([]uint32, len(m.Tensors))
+	for i, t := range m.Tensors {
+		if t.Data != nil {
+			tensorBuf[i] = uint32(len(bufData))
+			bufData = append(bufData, t.Data)
+		}
+	}
+	rv := make([]byte, 16)
+	copy(rv, runtime)
+	runtimeBuf := uint32(len(bufData))
+	bufData = append(bufData, rv)
+
+	buffers := make([]flatbuffers.UOffsetT, len(bufData))
+	for i := len(bufData) - 1; i >= 0; i-- {
+		var data flatbuffers.UOffsetT
+		if bufData[i] != nil {
+			data = alignedByteVector(b, bufData[i])
+		}
+		fb.BufferStart(b)
+		if bufData[i] != nil {
+			fb.BufferAddData(b, data)
+		}
+		buffers[i] = fb.BufferEnd(b)
+	}
+
+	tensors := make([]flatbuffers.UOffsetT, len(m.Tensors))
+	for i, t := range m.Tensors {
+		name := b.CreateString(t.Name)
+		shape := int32Vector(b, t.Shape)
+		fb.TensorStart(b)
+		fb.TensorAddShape(b, shape)
+		fb.TensorAddType(b, t.Type)
+		fb.TensorAddBuffer(b, tensorBuf[i])
+		fb.TensorAddName(b, name)
+		tensors[i] = fb.TensorEnd(b)
+	}
+
+	// Operator codes: one per (builtin, version), in order of first use.
+	type code struct {
+		op fb.BuiltinOperator
+		v  int32
+	}
+	codeIndex := map[code]uint32{}
+	var codes []code
+	operators := make([]flatbuffers.UOffsetT, len(m.Operators))
+	for i, op := range m.Operators {
+		c := code{op.Builtin, op.Version}
+		idx, ok := codeIndex[c]
+		if !ok {
+			idx = uint32(len(codes))
+			codeIndex[c] = idx
+			codes = append(codes, c)
+		}
+		ins := int32Vector(b, op.Inputs)
+		outs := int32Vector(b, op.Outputs)
+		var optType fb.BuiltinOptions
+		var opt flatbuffers.UOffsetT
+		if op.Options != nil {
+			optType, opt = op.Options.build(b)
+		}
+		fb.OperatorStart(b)
+		fb.OperatorAddOpcodeIndex(b, idx)
+		fb.OperatorAddInputs(b, ins)
+		fb.OperatorAddOutputs(b, outs)
+		if op.Options != nil {
+			fb.OperatorAddBuiltinOptionsType(b, optType)
+			fb.OperatorAddBuiltinOptions(b, opt)
+		}
+		operators[i] = fb.OperatorEnd(b)
+	}
+	opcodes := make([]flatbuffers.UOffsetT, len(codes))
+	for i, c := range codes {
+		fb.OperatorCodeStart(b)
+		// Builtins below 127 also go in the old byte field, which older
+		// runtimes read.
+		dep := int8(127)
+		if c.op < 127 {
+			dep = int8(c.op)
+		}
+		fb.OperatorCodeAddDeprecatedBuiltinCode(b, dep)
+		fb.OperatorCodeAddVersion(b, c.v)
+		fb.OperatorCodeAddBuiltinCode(b, c.op)
+		opcodes[i] = fb.OperatorCodeEnd(b)
+	}
+
+	subName := b.CreateString("main")
+	tensorVec := offsetVector(b, tensors)
+	inVec := int32Vector(b, m.Inputs)
+	outVec := int32Vector(b, m.Outputs)
+	opVec := offsetVector(b, operators)
+	fb.SubGraphStart(b)
+	fb.SubGraphAddTensors(b, tensorVec)
+	fb.SubGraphAddInputs(b, inVec)
+	fb.SubGraphAddOutputs(b, outVec)
+	fb.SubGraphAddOperators(b, opVec)
+	fb.SubGraphAddName(b, subName)
+	subgraph := fb.SubGraphEnd(b)
+
+	tensorMaps := func(idx []int32) flatbuffers.UOffsetT {
+		maps := make([]flatbuffers.UOffsetT, len(idx))
+		for i, ti := range idx {
+			name := b.CreateString(m.Tensors[ti].Name)
+			fb.TensorMapStart(b)
+			fb.TensorMapAddName(b, name)
+			fb.TensorMapAddTensorIndex(b, uint32(ti))
+			maps[i] = fb.TensorMapEnd(b)
+		}
+		return offsetVector(b, maps)
+	}
+	sigIn, sigOut := tensorMaps(m.Inputs), tensorMaps(m.Outputs)
+	sigKey := b.CreateString(SignatureKey)
+	fb.SignatureDefStart(b)
+	fb.SignatureDefAddInputs(b, sigIn)
+	fb.SignatureDefAddOutputs(b, sigOut)
+	fb.SignatureDefAddSignatureKey(b, sigKey)
+	fb.SignatureDefAddSubgraphIndex(b, 0)
+	sig := fb.SignatureDefEnd(b)
+
+	mdName := b.CreateString("min_runtime_version")
+	fb.MetadataStart(b)
+	fb.MetadataAddName(b, mdName)
+	fb.MetadataAddBuffer(b, runtimeBuf)
+	md := fb.MetadataEnd(b)
+
+	desc := m.Description
+	if desc == "" {
+		desc = "litefy"
+	}
+	descOff := b.CreateString(desc)
+	codeVec := offsetVector(b, opcodes)
+	subVec := offsetVector(b, []flatbuffers.UOffsetT{subgraph})
+	bufVec := offsetVector(b, buffers)
+	mdVec := offsetVector(b, []flatbuffers.UOffsetT{md})
+	sigVec := offsetVector(b, []flatbuffers.UOffsetT{sig})
+	fb.ModelStart(b)
+	fb.ModelAddVersion(b, schemaVersion)
+	fb.ModelAddOperatorCodes(b, codeVec)
+	fb.ModelAddSubgraphs(b, subVec)
+	fb.ModelAddDescription(b, descOff)
+	fb.ModelAddBuffers(b, bufVec)
+	fb.ModelAddMetadata(b, mdVec)
+	fb.ModelAddSignatureDefs(b, sigVec)
+	root := fb.ModelEnd(b)
+	b.FinishWithFileIdentifier(root, []byte("TFL3"))
+	out := b.FinishedBytes()
+	if len(out) >= 1<<31 {
+		return nil, fmt.Errorf("lower: model is %d bytes; flatbuffers above 2 GiB are not supported", len(out))
+	}
+	return out, nil
+}
+
+func offsetVector(b *flatbuffers.Builder, offs []flatbuffers.UOffsetT) flatbuffers.UOffsetT {
+	b.StartVector(4, len(offs), 4)
+	for i := len(offs) - 1; i >= 0; i-- {
+		b.PrependUOffsetT(offs[i])
+	}
+	return b.EndVector(len(offs))
+}

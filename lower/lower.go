@@ -1,0 +1,215 @@
+package lower
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math"
+
+	"github.com/litefy/litefy/ir"
+	fb "github.com/litefy/litefy/lower/tflite/tflitefb"
+)
+
+// Lower converts g into a TFLite model. Every 4-D value becomes an NHWC
+// tensor (the model's 4-D inputs and outputs too). Nodes that have no
+// lowering are all reported in one *LegalityError. Shapes must be static:
+// a symbolic batch size is fixed with onnx.Options.InputShapes (the CLI's
+// --input-shape) first.
+func Lower(g *ir.Graph, opt Options) (*Model, error) {
+	l := &lowerer{
+		g:       g,
+		m:       &Model{Description: opt.Description},
+		tensors: map[*ir.Value]int32{},
+		consts:  map[constKey]int32{},
+		alias:   map[*ir.Value]*ir.Value{},
+		fused:   map[*ir.Node]bool{},
+	}
+	for _, v := range g.Inputs {
+		if !v.Type.Shape.Static() {
+			return nil, fmt.Errorf("lower: input %q has shape %s; TFLite needs static shapes (fix it with --input-shape %s=...)", v.Name, v.Type.Shape, v.Name)
+		}
+		if v.Type.DType != ir.Float32 {
+			return nil, fmt.Errorf("lower: input %q is %s; only float32 models lower so far", v.Name, v.Type.DType)
+		}
+		l.m.Inputs = append(l.m.Inputs, l.activation(v))
+	}
+	var bad []Unsupported
+	for _, n := range g.Nodes {
+		if l.fused[n] {
+			continue
+		}
+		if err := l.node(n); err != nil {
+			bad = append(bad, Unsupported{Node: nodeName(n), Op: n.Op, Reason: err.Error()})
+			// Placeholders let the nodes downstream lower, so the error
+			// lists only the nodes that are themselves unsupported.
+			for _, o := range n.Outputs {
+				if o != nil && l.resolve(o) == o {
+					l.activation(o)
+				}
+			}
+		}
+	}
+	if len(bad) > 0 {
+		return nil, &LegalityError{Nodes: bad}
+	}
+	for _, v := range g.Outputs {
+		t, ok := l.tensors[l.resolve(v)]
+		if !ok {
+			return nil, fmt.Errorf("lower: output %q is not computed by any lowered node", v.Name)
+		}
+		if r := l.resolve(v); r != v && !l.g.IsOutput(r) && r.Const == nil {
+			l.m.Tensors[t].Name = v.Name // an Identity's output keeps the graph's output name
+		}
+		l.m.Outputs = append(l.m.Outputs, t)
+	}
+	return l.m, nil
+}
+
+func nodeName(n *ir.Node) string {
+	if n.Name != "" {
+		return n.Name
+	}
+	return "%" + n.Outputs[0].Name
+}
+
+type lowerer struct {
+	g       *ir.Graph
+	m       *Model
+	tensors map[*ir.Value]int32     // activation tensors
+	consts  map[constKey]int32      // constant tensors, by value and re-layout
+	alias   map[*ir.Value]*ir.Value // values that are another value (Identity, fused activations)
+	fused   map[*ir.Node]bool       // activation nodes fused into their producer
+}
+
+type constKey struct {
+	v      *ir.Value
+	layout string
+}
+
+func (l *lowerer) resolve(v *ir.Value) *ir.Value {
+	for {
+		a, ok := l.alias[v]
+		if !ok {
+			return v
+		}
+		v = a
+	}
+}
+
+// nhwcShape is the TFLite shape of a value: 4-D shapes are NCHW → NHWC.
+func nhwcShape(s ir.Shape) []int32 {
+	d := make([]int32, len(s))
+	for i, x := range s {
+		d[i] = int32(x.Size)
+	}
+	if len(d) == 4 {
+		d = []int32{d[0], d[2], d[3], d[1]}
+	}
+	return d
+}
+
+// activation returns (creating) the tensor of a computed value.
+func (l *lowerer) activation(v *ir.Value) int32 {
+	v = l.resolve(v)
+	if t, ok := l.tensors[v]; ok {
+		return t
+	}
+	t := l.addTensor(&Tensor{Name: v.Name, Type: fb.TensorTypeFLOAT32, Shape: nhwcShape(v.Type.Shape)})
+	l.tensors[v] = t
+	return t
+}
+
+func (l *lowerer) addTensor(t *Tensor) int32 {
+	l.m.Tensors = append(l.m.Tensors, t)
+	return int32(len(l.m.Tensors) - 1)
+}
+
+func (l *lowerer) emit(n *ir.Node, op fb.BuiltinOperator, opts options, ins []int32, outs ...int32) {
+	l.m.Operators = append(l.m.Operators, &Operator{Builtin: op, Version: 1, Inputs: ins, Outputs: outs, Options: opts, Node: nodeName(n)})
+}
+
+// input returns the tensor of n's input i, which must be computed (or a
+// graph input); constants go through the layout-specific helpers.
+func (l *lowerer) input(n *ir.Node, i int) (int32, error) {
+	v := n.Input(i)
+	if v == nil {
+		return 0, fmt.Errorf("input %d is missing", i)
+	}
+	v = l.resolve(v)
+	if v.Const != nil {
+		return l.constOperand(v, len(n.Outputs[0].Type.Shape))
+	}
+	t, ok := l.tensors[v]
+	if !ok {
+		return 0, fmt.Errorf("input %s is not computed by a lowered node", v)
+	}
+	return t, nil
+}
+
+// float32Tensor adds a float32 constant.
+func (l *lowerer) float32Tensor(name string, shape []int32, v []float32) int32 {
+	data := make([]byte, 4*len(v))
+	for i, x := range v {
+		binary.LittleEndian.PutUint32(data[4*i:], math.Float32bits(x))
+	}
+	return l.addTensor(&Tensor{Name: name, Type: fb.TensorTypeFLOAT32, Shape: shape, Data: data})
+}
+
+// int32Tensor adds an int32 constant (axes, shapes, paddings).
+func (l *lowerer) int32Tensor(name string, shape []int32, v []int32) int32 {
+	data := make([]byte, 4*len(v))
+	for i, x := range v {
+		binary.LittleEndian.PutUint32(data[4*i:], uint32(x))
+	}
+	return l.addTensor(&Tensor{Name: name, Type: fb.TensorTypeINT32, Shape: shape, Data: data})
+}
+
+// constOperand lays out a constant operand of an elementwise op whose
+// output has the given rank: broadcast shapes are right-aligned to that
+// rank, and 4-D constants are re-laid-out NCHW → NHWC like activations.
+func (l *lowerer) constOperand(v *ir.Value, rank int) (int32, error) {
+	key := constKey{v, fmt.Sprintf("operand%d", rank)}
+	if t, ok := l.consts[key]; ok {
+		return t, nil
+	}
+	if v.Const.DType != ir.Float32 {
+		return 0, fmt.Errorf("constant %s is %s; only float32 operands lower so far", v, v.Const.DType)
+	}
+	shape := v.Const.Shape
+	if len(shape) > rank {
+		return 0, fmt.Errorf("constant %s of rank %d broadcast to rank %d", v, len(shape), rank)
+	}
+	full := make([]int64, rank)
+	for i := range full {
+		full[i] = 1
+	}
+	copy(full[rank-len(shape):], shape)
+	data := v.Const.AsFloat32s()
+	var out []int32
+	if rank == 4 {
+		data = nchwToNHWC(data, full)
+		out = []int32{int32(full[0]), int32(full[2]), int32(full[3]), int32(full[1])}
+	} else {
+		for _, d := range full {
+			out = append(out, int32(d))
+		}
+	}
+	t := l.float32Tensor(v.Name, out, data)
+	l.consts[key] = t
+	return t, nil
+}
+
+// nchwToNHWC transposes 4-D data of shape s (N, C, H, W).
+func nchwToNHWC(x []float32, s []int64) []float32 {
+	n, c, h, w := int(s[0]), int(s[1]), int(s[2]), int(s[3])
+	y := make([]float32, len(x))
+	for in := range n {
+		for ic := range c {
+			for ih := range h {
+				for iw := range w {
+					y[((in*h+ih)*w+iw)*c+ic] = x[((in*c+ic)*h+ih)*w+iw]
+				}
+			}
+		}
+	}
+	return y
+}

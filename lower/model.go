@@ -1,0 +1,123 @@
+// Package lower turns a litefy IR graph into a TFLite model.
+//
+// Lowering is not optimization: the passes (passes.Lite, passes.Cleanup)
+// decide what the graph computes; Lower checks that every node has a TFLite
+// builtin (reporting every node that has none, at once) and writes the
+// graph in TFLite's layout. Activations are NHWC end to end: every 4-D value
+// of the graph (NCHW in ONNX) is a 4-D NHWC tensor in the model, including
+// the model's inputs and outputs, and weights are transposed at conversion
+// (Conv OIHW → OHWI, depthwise → 1HW(C·M)), so a CNN lowers with no
+// TRANSPOSE op. Explicit ONNX padding becomes TFLite SAME or VALID padding
+// where it computes the same windows, if need be by widening the kernel
+// with zero taps; only a max pool whose padding no SAME window matches
+// gets a PAD op.
+package lower
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	fb "github.com/litefy/litefy/lower/tflite/tflitefb"
+)
+
+// Options controls Lower.
+type Options struct {
+	// Description is written into the model; empty means "litefy".
+	Description string
+}
+
+// Model is a lowered TFLite model, one subgraph, ready to encode.
+type Model struct {
+	Description string
+	Tensors     []*Tensor
+	Operators   []*Operator
+	Inputs      []int32 // tensor indices of the subgraph inputs
+	Outputs     []int32 // tensor indices of the subgraph outputs
+}
+
+// Tensor is one TFLite tensor. Data is set for constants.
+type Tensor struct {
+	Name  string
+	Type  fb.TensorType
+	Shape []int32
+	Data  []byte
+}
+
+// Operator is one TFLite builtin operator.
+type Operator struct {
+	Builtin fb.BuiltinOperator
+	Version int32
+	Inputs  []int32
+	Outputs []int32
+	Options options // nil for ops without builtin options
+	// Node names the IR node the operator comes from, for messages.
+	Node string
+}
+
+// Name returns the builtin's name, such as "CONV_2D".
+func (op *Operator) Name() string { return op.Builtin.String() }
+
+// OpCounts counts the model's operators by builtin name.
+func (m *Model) OpCounts() map[string]int {
+	c := map[string]int{}
+	for _, op := range m.Operators {
+		c[op.Name()]++
+	}
+	return c
+}
+
+// OpList returns the builtin names of the operators in order.
+func (m *Model) OpList() []string {
+	var s []string
+	for _, op := range m.Operators {
+		s = append(s, op.Name())
+	}
+	return s
+}
+
+// FormatCounts renders op counts as "CONV_2D 35, ADD 10", largest first.
+func FormatCounts(c map[string]int) string {
+	type kv struct {
+		k string
+		v int
+	}
+	var s []kv
+	for k, v := range c {
+		s = append(s, kv{k, v})
+	}
+	sort.Slice(s, func(i, j int) bool {
+		if s[i].v != s[j].v {
+			return s[i].v > s[j].v
+		}
+		return s[i].k < s[j].k
+	})
+	var parts []string
+	for _, e := range s {
+		parts = append(parts, fmt.Sprintf("%s %d", e.k, e.v))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// Unsupported is one node Lower cannot express in TFLite.
+type Unsupported struct {
+	Node, Op string
+	Reason   string
+}
+
+// LegalityError lists every node of a graph that has no TFLite lowering.
+type LegalityError struct {
+	Nodes []Unsupported
+}
+
+func (e *LegalityError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "lower: %d node(s) have no TFLite lowering: ", len(e.Nodes))
+	for i, u := range e.Nodes {
+		if i > 0 {
+			b.WriteString("; ")
+		}
+		fmt.Fprintf(&b, "node %q (%s): %s", u.Node, u.Op, u.Reason)
+	}
+	return b.String()
+}

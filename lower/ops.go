@@ -1,0 +1,576 @@
+package lower
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/litefy/litefy/ir"
+	fb "github.com/litefy/litefy/lower/tflite/tflitefb"
+)
+
+// node lowers one IR node; an error says why it has no lowering.
+func (l *lowerer) node(n *ir.Node) error {
+	for _, o := range n.Outputs {
+		if o != nil && !o.Type.Shape.Static() {
+			return fmt.Errorf("output %s has shape %s; TFLite needs static shapes", o, o.Type.Shape)
+		}
+		if o != nil && o.Type.DType != ir.Float32 {
+			return fmt.Errorf("output %s is %s; only float32 lowers so far", o, o.Type.DType)
+		}
+	}
+	switch n.Op {
+	case "Identity", "Dropout":
+		if len(n.Outputs) > 1 && n.Outputs[1] != nil && len(n.Outputs[1].Uses()) > 0 {
+			return fmt.Errorf("the mask output is used")
+		}
+		l.alias[n.Outputs[0]] = l.resolve(n.Inputs[0])
+		if n.Inputs[0].Const != nil {
+			return fmt.Errorf("output is a constant; run the cleanup passes first")
+		}
+		return nil
+	case "Conv":
+		return l.conv(n)
+	case "Gemm":
+		return l.gemm(n)
+	case "MatMul":
+		return l.matmul(n)
+	case "Add", "Sub", "Mul", "Div":
+		return l.binary(n)
+	case "Relu", "Relu6", "Clip":
+		return l.clip(n)
+	case "Sigmoid":
+		return l.unary(n, fb.BuiltinOperatorLOGISTIC, nil)
+	case "HardSwish":
+		return l.unary(n, fb.BuiltinOperatorHARD_SWISH, hardSwishOptions{})
+	case "HardSigmoid":
+		return l.hardSigmoid(n)
+	case "Swish":
+		return l.swish(n)
+	case "GlobalAveragePool":
+		return l.globalAveragePool(n)
+	case "AveragePool", "MaxPool":
+		return l.pool(n)
+	case "Flatten", "Reshape":
+		return l.reshape(n)
+	case "Softmax":
+		return l.softmax(n)
+	case "Concat":
+		return l.concat(n)
+	case "BatchNormalization":
+		return fmt.Errorf("no TFLite builtin; fold it into the convolution before it first (--preset cleanup or lite)")
+	}
+	return fmt.Errorf("litefy has no TFLite lowering for %s", n.Op)
+}
+
+// activationOf classifies n as a ReLU-family activation TFLite can fuse.
+func activationOf(n *ir.Node) (fb.ActivationFunctionType, bool) {
+	switch n.Op {
+	case "Relu":
+		return fb.ActivationFunctionTypeRELU, true
+	case "Relu6":
+		return fb.ActivationFunctionTypeRELU6, true
+	case "Clip":
+		lo, hi, ok := clipBounds(n)
+		switch {
+		case !ok:
+		case lo == 0 && hi == 6:
+			return fb.ActivationFunctionTypeRELU6, true
+		case lo == 0 && hi >= math.MaxFloat32:
+			return fb.ActivationFunctionTypeRELU, true
+		case lo == -1 && hi == 1:
+			return fb.ActivationFunctionTypeRELU_N1_TO_1, true
+		}
+	}
+	return fb.ActivationFunctionTypeNONE, false
+}
+
+// clipBounds returns a Clip's constant bounds (±MaxFloat32 when absent).
+func clipBounds(n *ir.Node) (lo, hi float32, ok bool) {
+	lo, hi = -math.MaxFloat32, math.MaxFloat32
+	if n.Opset() < 11 {
+		return n.Attrs.Float("min", lo), n.Attrs.Float("max", hi), true
+	}
+	for i, b := range []*float32{&lo, &hi} {
+		if v := n.Input(i + 1); v != nil {
+			if v.Const == nil || v.Const.Len() != 1 {
+				return 0, 0, false
+			}
+			*b = float32(v.Const.Float64At(0))
+		}
+	}
+	return lo, hi, true
+}
+
+// fuse finds the activation that alone reads n's output and fuses it: it
+// returns the activation and the tensor the fused op writes.
+func (l *lowerer) fuse(n *ir.Node) (fb.ActivationFunctionType, int32) {
+	out := n.Outputs[0]
+	if uses := out.Uses(); len(uses) == 1 && !l.g.IsOutput(out) {
+		if act, ok := activationOf(uses[0]); ok && uses[0].Inputs[0] == out {
+			l.fused[uses[0]] = true
+			return act, l.activation(uses[0].Outputs[0])
+		}
+	}
+	return fb.ActivationFunctionTypeNONE, l.activation(out)
+}
+
+// nonNegative reports whether v is known to be ≥ 0: the output of a ReLU
+// or ReLU6, fused or not.
+func (l *lowerer) nonNegative(v *ir.Value) bool {
+	p := v.Producer()
+	if p == nil {
+		return false
+	}
+	if act, ok := activationOf(p); ok {
+		return act == fb.ActivationFunctionTypeRELU || act == fb.ActivationFunctionTypeRELU6
+	}
+	return false
+}
+
+func ints32(v []int64) []int32 {
+	r := make([]int32, len(v))
+	for i, x := range v {
+		r[i] = int32(x)
+	}
+	return r
+}
+
+// window2D reads a 2-D conv or pool window of n over input x (NCHW).
+func window2D(n *ir.Node, x ir.Shape, kernel []int64) ([2]axisWindow, error) {
+	var w [2]axisWindow
+	if len(x) != 4 || len(kernel) != 2 {
+		return w, fmt.Errorf("only 2-D windows over 4-D inputs lower (input %s)", x)
+	}
+	out := n.Outputs[0].Type.Shape
+	strides := n.Attrs.Ints("strides")
+	dil := n.Attrs.Ints("dilations")
+	pads := n.Attrs.Ints("pads")
+	autoPad := n.Attrs.Str("auto_pad", "NOTSET")
+	for i := range 2 {
+		a := axisWindow{in: x[2+i].Size, k: kernel[i], s: 1, d: 1, out: out[2+i].Size}
+		if strides != nil {
+			a.s = strides[i]
+		}
+		if dil != nil {
+			a.d = dil[i]
+		}
+		switch autoPad {
+		case "SAME_UPPER", "SAME_LOWER":
+			total := max(0, (a.out-1)*a.s+(a.k-1)*a.d+1-a.in)
+			a.padBegin = total / 2
+			if autoPad == "SAME_LOWER" {
+				a.padBegin = total - total/2
+			}
+		case "VALID":
+		default:
+			if pads != nil {
+				a.padBegin = pads[i]
+			}
+		}
+		w[i] = a
+	}
+	return w, nil
+}
+
+// explicitPad emits a PAD of x by pads [top, bottom, left, right] (NHWC).
+func (l *lowerer) explicitPad(n *ir.Node, x int32, pads []int64) int32 {
+	xs := l.m.Tensors[x].Shape
+	p := l.int32Tensor(nodeName(n)+"/paddings", []int32{4, 2}, []int32{0, 0, int32(pads[0]), int32(pads[1]), int32(pads[2]), int32(pads[3]), 0, 0})
+	out := l.addTensor(&Tensor{Name: nodeName(n) + "/padded", Type: fb.TensorTypeFLOAT32,
+		Shape: []int32{xs[0], xs[1] + int32(pads[0]+pads[1]), xs[2] + int32(pads[2]+pads[3]), xs[3]}})
+	l.emit(n, fb.BuiltinOperatorPAD, padOptions{}, []int32{x, p}, out)
+	return out
+}
+
+func (l *lowerer) conv(n *ir.Node) error {
+	x, wv := n.Inputs[0], n.Inputs[1]
+	if wv.Const == nil || wv.Const.DType != ir.Float32 {
+		return fmt.Errorf("weights %s must be a float32 constant", wv)
+	}
+	ws := wv.Const.Shape
+	if len(ws) != 4 {
+		return fmt.Errorf("only 2-D convolutions lower (weights %v)", ws)
+	}
+	win, err := window2D(n, x.Type.Shape, ws[2:])
+	if err != nil {
+		return err
+	}
+	cin, cout := x.Type.Shape[1].Size, ws[0]
+	group := n.Attrs.Int("group", 1)
+	depthwise := group != 1
+	if depthwise && !(group == cin && ws[1] == 1 && cout%cin == 0) {
+		return fmt.Errorf("grouped convolution (group=%d, %d input channels) has no TFLite builtin", group, cin)
+	}
+	xt, err := l.input(n, 0)
+	if err != nil {
+		return err
+	}
+	plan := planPadding(win[0], win[1], true)
+	if plan.explicit != nil {
+		xt = l.explicitPad(n, xt, plan.explicit)
+	}
+	// Weights: OIHW, widened with zero taps, then OHWI or 1HW(C·M).
+	o, ci, kh, kw := ws[0], ws[1], ws[2], ws[3]
+	wh, ww := plan.widen[0], plan.widen[1]
+	kh2, kw2 := kh+wh.before+wh.after, kw+ww.before+ww.after
+	src := wv.Const.AsFloat32s()
+	dst := make([]float32, o*ci*kh2*kw2)
+	for io := range o {
+		for ii := range ci {
+			for y := range kh {
+				for xx := range kw {
+					v := src[((io*ci+ii)*kh+y)*kw+xx]
+					y2, x2 := y+wh.before, xx+ww.before
+					if depthwise {
+						dst[(y2*kw2+x2)*o+io] = v
+					} else {
+						dst[((io*kh2+y2)*kw2+x2)*ci+ii] = v
+					}
+				}
+			}
+		}
+	}
+	var wshape []int32
+	if depthwise {
+		wshape = []int32{1, int32(kh2), int32(kw2), int32(o)}
+	} else {
+		wshape = []int32{int32(o), int32(kh2), int32(kw2), int32(ci)}
+	}
+	wt := l.float32Tensor(wv.Name, wshape, dst)
+	bias := make([]float32, o)
+	bname := nodeName(n) + "/bias"
+	if b := n.Input(2); b != nil {
+		if b.Const == nil || b.Const.Len() != int(o) {
+			return fmt.Errorf("bias %s must be a constant of %d values", b, o)
+		}
+		bias, bname = b.Const.AsFloat32s(), b.Name
+	}
+	bt := l.float32Tensor(bname, []int32{int32(o)}, bias)
+	act, out := l.fuse(n)
+	conv := convOptions{padding: plan.padding, strideH: int32(win[0].s), strideW: int32(win[1].s),
+		act: act, dilationH: int32(win[0].d), dilationW: int32(win[1].d)}
+	if depthwise {
+		l.emit(n, fb.BuiltinOperatorDEPTHWISE_CONV_2D, &depthwiseOptions{conv, int32(cout / cin)}, []int32{xt, wt, bt}, out)
+		if conv.dilationH != 1 || conv.dilationW != 1 {
+			l.m.Operators[len(l.m.Operators)-1].Version = 2
+		}
+	} else {
+		l.emit(n, fb.BuiltinOperatorCONV_2D, &conv, []int32{xt, wt, bt}, out)
+	}
+	return nil
+}
+
+// fullyConnected emits FULLY_CONNECTED with weights [out, in] and bias.
+func (l *lowerer) fullyConnected(n *ir.Node, weights []float32, nout, nin int64, bias []float32, wname, bname string) error {
+	if s := n.Inputs[0].Type.Shape; len(s) != 2 {
+		return fmt.Errorf("input %s: only 2-D inputs lower to FULLY_CONNECTED", s)
+	}
+	xt, err := l.input(n, 0)
+	if err != nil {
+		return err
+	}
+	wt := l.float32Tensor(wname, []int32{int32(nout), int32(nin)}, weights)
+	if bias == nil {
+		bias = make([]float32, nout)
+	}
+	bt := l.float32Tensor(bname, []int32{int32(nout)}, bias)
+	act, out := l.fuse(n)
+	l.emit(n, fb.BuiltinOperatorFULLY_CONNECTED, &fullyConnectedOptions{act: act}, []int32{xt, wt, bt}, out)
+	return nil
+}
+
+func (l *lowerer) gemm(n *ir.Node) error {
+	b := n.Inputs[1]
+	if b.Const == nil || b.Const.DType != ir.Float32 || len(b.Const.Shape) != 2 {
+		return fmt.Errorf("B %s must be a 2-D float32 constant", b)
+	}
+	if n.Attrs.Int("transA", 0) != 0 {
+		return fmt.Errorf("transA=1 has no FULLY_CONNECTED form")
+	}
+	alpha, beta := n.Attrs.Float("alpha", 1), n.Attrs.Float("beta", 1)
+	w := b.Const.AsFloat32s()
+	nout, nin := b.Const.Shape[0], b.Const.Shape[1]
+	if n.Attrs.Int("transB", 0) == 0 {
+		nin, nout = nout, nin
+		w = transpose2D(w, nin, nout)
+	} else {
+		w = append([]float32(nil), w...)
+	}
+	if alpha != 1 {
+		for i := range w {
+			w[i] *= alpha
+		}
+	}
+	var bias []float32
+	bname := nodeName(n) + "/bias"
+	if c := n.Input(2); c != nil {
+		if c.Const == nil || c.Const.Len() != int(nout) {
+			return fmt.Errorf("C %s must be a constant of %d values", c, nout)
+		}
+		bias, bname = append([]float32(nil), c.Const.AsFloat32s()...), c.Name
+		for i := range bias {
+			bias[i] *= beta
+		}
+	}
+	return l.fullyConnected(n, w, nout, nin, bias, b.Name, bname)
+}
+
+func (l *lowerer) matmul(n *ir.Node) error {
+	b := n.Inputs[1]
+	if b.Const == nil || b.Const.DType != ir.Float32 || len(b.Const.Shape) != 2 {
+		return fmt.Errorf("only a 2-D constant right operand lowers (FULLY_CONNECTED); %s is not", b)
+	}
+	nin, nout := b.Const.Shape[0], b.Const.Shape[1]
+	return l.fullyConnected(n, transpose2D(b.Const.AsFloat32s(), nin, nout), nout, nin, nil, b.Name, nodeName(n)+"/bias")
+}
+
+// transpose2D transposes an r×c matrix.
+func transpose2D(x []float32, r, c int64) []float32 {
+	y := make([]float32, len(x))
+	for i := range r {
+		for j := range c {
+			y[j*r+i] = x[i*c+j]
+		}
+	}
+	return y
+}
+
+func (l *lowerer) binary(n *ir.Node) error {
+	ops := map[string]fb.BuiltinOperator{"Add": fb.BuiltinOperatorADD, "Sub": fb.BuiltinOperatorSUB,
+		"Mul": fb.BuiltinOperatorMUL, "Div": fb.BuiltinOperatorDIV}
+	op := ops[n.Op]
+	rank := len(n.Outputs[0].Type.Shape)
+	var ins []int32
+	for i := range 2 {
+		v := l.resolve(n.Inputs[i])
+		if v.Const == nil && len(v.Type.Shape) != rank && rank == 4 {
+			return fmt.Errorf("operand %s of rank %d broadcast against a 4-D value: NHWC layout would change its meaning", v, len(v.Type.Shape))
+		}
+		if v.Const != nil && i == 1 && n.Op == "Div" && v.Const.DType == ir.Float32 {
+			// Division by a constant is a multiplication by its reciprocal.
+			r := v.Const.AsFloat32s()
+			inv := make([]float32, len(r))
+			for j, x := range r {
+				inv[j] = 1 / x
+			}
+			op = fb.BuiltinOperatorMUL
+			t, err := l.constOperand(&ir.Value{Name: v.Name + "/reciprocal", Const: ir.FromFloat32(v.Const.Shape, inv)}, rank)
+			if err != nil {
+				return err
+			}
+			ins = append(ins, t)
+			continue
+		}
+		t, err := l.input(n, i)
+		if err != nil {
+			return err
+		}
+		ins = append(ins, t)
+	}
+	if n.Inputs[0].Const != nil && n.Inputs[1].Const != nil {
+		return fmt.Errorf("both operands are constants; run the cleanup passes first")
+	}
+	act, out := l.fuse(n)
+	l.emit(n, op, &binaryOptions{op: op, act: act}, ins, out)
+	return nil
+}
+
+// clip lowers a standalone (unfused) ReLU-family activation or Clip.
+func (l *lowerer) clip(n *ir.Node) error {
+	if act, ok := activationOf(n); ok {
+		op := map[fb.ActivationFunctionType]fb.BuiltinOperator{fb.ActivationFunctionTypeRELU: fb.BuiltinOperatorRELU,
+			fb.ActivationFunctionTypeRELU6: fb.BuiltinOperatorRELU6, fb.ActivationFunctionTypeRELU_N1_TO_1: fb.BuiltinOperatorRELU_N1_TO_1}[act]
+		return l.unary(n, op, nil)
+	}
+	lo, hi, ok := clipBounds(n)
+	if !ok {
+		return fmt.Errorf("bounds computed at run time have no TFLite form")
+	}
+	x, err := l.input(n, 0)
+	if err != nil {
+		return err
+	}
+	rank := len(n.Outputs[0].Type.Shape)
+	ones := make([]int32, rank)
+	for i := range ones {
+		ones[i] = 1
+	}
+	out := l.activation(n.Outputs[0])
+	if lo > -math.MaxFloat32 {
+		c := l.float32Tensor(nodeName(n)+"/min", ones, []float32{lo})
+		y := out
+		if hi < math.MaxFloat32 {
+			y = l.addTensor(&Tensor{Name: nodeName(n) + "/lower", Type: fb.TensorTypeFLOAT32, Shape: l.m.Tensors[out].Shape})
+		}
+		l.emit(n, fb.BuiltinOperatorMAXIMUM, maxMinOptions{}, []int32{x, c}, y)
+		x = y
+	}
+	if hi < math.MaxFloat32 {
+		c := l.float32Tensor(nodeName(n)+"/max", ones, []float32{hi})
+		l.emit(n, fb.BuiltinOperatorMINIMUM, maxMinOptions{}, []int32{x, c}, out)
+	}
+	if lo <= -math.MaxFloat32 && hi >= math.MaxFloat32 {
+		return fmt.Errorf("Clip without bounds; run the cleanup passes first")
+	}
+	return nil
+}
+
+func (l *lowerer) unary(n *ir.Node, op fb.BuiltinOperator, opts options) error {
+	x, err := l.input(n, 0)
+	if err != nil {
+		return err
+	}
+	l.emit(n, op, opts, []int32{x}, l.activation(n.Outputs[0]))
+	return nil
+}
+
+// hardSigmoid lowers clip(αx+β, 0, 1) as relu6(6αx + 6β) / 6: MUL (when
+// 6α ≠ 1), ADD with fused RELU6, MUL by 1/6.
+func (l *lowerer) hardSigmoid(n *ir.Node) error {
+	alpha, beta := n.Attrs.Float("alpha", 0.2), n.Attrs.Float("beta", 0.5)
+	x, err := l.input(n, 0)
+	if err != nil {
+		return err
+	}
+	name := nodeName(n)
+	shape := l.m.Tensors[x].Shape
+	ones := make([]int32, len(shape))
+	for i := range ones {
+		ones[i] = 1
+	}
+	tmp := func(suffix string) int32 {
+		return l.addTensor(&Tensor{Name: name + suffix, Type: fb.TensorTypeFLOAT32, Shape: shape})
+	}
+	if a6 := 6 * alpha; a6 != 1 {
+		y := tmp("/scaled")
+		l.emit(n, fb.BuiltinOperatorMUL, &binaryOptions{op: fb.BuiltinOperatorMUL}, []int32{x, l.float32Tensor(name+"/6alpha", ones, []float32{a6})}, y)
+		x = y
+	}
+	y := tmp("/relu6")
+	l.emit(n, fb.BuiltinOperatorADD, &binaryOptions{op: fb.BuiltinOperatorADD, act: fb.ActivationFunctionTypeRELU6},
+		[]int32{x, l.float32Tensor(name+"/6beta", ones, []float32{6 * beta})}, y)
+	l.emit(n, fb.BuiltinOperatorMUL, &binaryOptions{op: fb.BuiltinOperatorMUL},
+		[]int32{y, l.float32Tensor(name+"/sixth", ones, []float32{1.0 / 6})}, l.activation(n.Outputs[0]))
+	return nil
+}
+
+// swish lowers x·sigmoid(x) as LOGISTIC and MUL.
+func (l *lowerer) swish(n *ir.Node) error {
+	x, err := l.input(n, 0)
+	if err != nil {
+		return err
+	}
+	s := l.addTensor(&Tensor{Name: nodeName(n) + "/sigmoid", Type: fb.TensorTypeFLOAT32, Shape: l.m.Tensors[x].Shape})
+	l.emit(n, fb.BuiltinOperatorLOGISTIC, nil, []int32{x}, s)
+	l.emit(n, fb.BuiltinOperatorMUL, &binaryOptions{op: fb.BuiltinOperatorMUL}, []int32{x, s}, l.activation(n.Outputs[0]))
+	return nil
+}
+
+func (l *lowerer) globalAveragePool(n *ir.Node) error {
+	if len(n.Inputs[0].Type.Shape) != 4 {
+		return fmt.Errorf("only 4-D inputs lower")
+	}
+	x, err := l.input(n, 0)
+	if err != nil {
+		return err
+	}
+	axes := l.int32Tensor(nodeName(n)+"/axes", []int32{2}, []int32{1, 2})
+	l.emit(n, fb.BuiltinOperatorMEAN, &reducerOptions{keepDims: true}, []int32{x, axes}, l.activation(n.Outputs[0]))
+	return nil
+}
+
+func (l *lowerer) pool(n *ir.Node) error {
+	if len(n.Outputs) > 1 && n.Outputs[1] != nil && len(n.Outputs[1].Uses()) > 0 {
+		return fmt.Errorf("the indices output has no TFLite form")
+	}
+	kernel := n.Attrs.Ints("kernel_shape")
+	win, err := window2D(n, n.Inputs[0].Type.Shape, kernel)
+	if err != nil {
+		return err
+	}
+	if win[0].d != 1 || win[1].d != 1 {
+		return fmt.Errorf("dilated pooling has no TFLite builtin")
+	}
+	x, err := l.input(n, 0)
+	if err != nil {
+		return err
+	}
+	plan := planPadding(win[0], win[1], false)
+	op := fb.BuiltinOperatorMAX_POOL_2D
+	if n.Op == "AveragePool" {
+		op = fb.BuiltinOperatorAVERAGE_POOL_2D
+		padded := win[0].padBegin > 0 || win[0].usedEnd() > 0 || win[1].padBegin > 0 || win[1].usedEnd() > 0
+		if padded && (plan.explicit != nil || n.Attrs.Int("count_include_pad", 0) != 0) {
+			return fmt.Errorf("padded average pooling lowers only where SAME padding fits and count_include_pad=0")
+		}
+	} else if plan.explicit != nil {
+		// Zero padding is exact for a max pool only when the input is ≥ 0.
+		if !l.nonNegative(n.Inputs[0]) {
+			return fmt.Errorf("padding %v fits no SAME/VALID window and the input may be negative, so a zero PAD would change the maximum", plan.explicit)
+		}
+		x = l.explicitPad(n, x, plan.explicit)
+	}
+	l.emit(n, op, &poolOptions{padding: plan.padding, strideH: int32(win[0].s), strideW: int32(win[1].s),
+		filterH: int32(win[0].k), filterW: int32(win[1].k)}, []int32{x}, l.activation(n.Outputs[0]))
+	return nil
+}
+
+// reshape lowers Flatten and Reshape. Element order must not depend on
+// the NHWC layout: a 4-D side must have H = W = 1 (there NCHW and NHWC
+// orders agree).
+func (l *lowerer) reshape(n *ir.Node) error {
+	in, out := n.Inputs[0].Type.Shape, n.Outputs[0].Type.Shape
+	for _, s := range []ir.Shape{in, out} {
+		if len(s) == 4 && (s[2].Size != 1 || s[3].Size != 1) {
+			return fmt.Errorf("reshaping %s to %s: with H, W > 1 the NHWC element order differs from ONNX's NCHW (not supported yet)", in, out)
+		}
+	}
+	x, err := l.input(n, 0)
+	if err != nil {
+		return err
+	}
+	shape := nhwcShape(out)
+	st := l.int32Tensor(nodeName(n)+"/shape", []int32{int32(len(shape))}, shape)
+	l.emit(n, fb.BuiltinOperatorRESHAPE, &reshapeOptions{shape: shape}, []int32{x, st}, l.activation(n.Outputs[0]))
+	return nil
+}
+
+func (l *lowerer) softmax(n *ir.Node) error {
+	s := n.Inputs[0].Type.Shape
+	axis := n.Attrs.Int("axis", -1)
+	if n.Opset() < 13 {
+		axis = n.Attrs.Int("axis", 1)
+	}
+	if axis < 0 {
+		axis += int64(len(s))
+	}
+	if len(s) == 4 || axis != int64(len(s)-1) {
+		return fmt.Errorf("softmax over axis %d of %s: only the last axis of a non-4-D value lowers", axis, s)
+	}
+	return l.unary(n, fb.BuiltinOperatorSOFTMAX, &softmaxOptions{beta: 1})
+}
+
+// nhwcAxis maps an NCHW axis to its NHWC position.
+var nhwcAxis = [4]int32{0, 3, 1, 2}
+
+func (l *lowerer) concat(n *ir.Node) error {
+	rank := len(n.Outputs[0].Type.Shape)
+	axis := n.Attrs.Int("axis", 0)
+	if axis < 0 {
+		axis += int64(rank)
+	}
+	a := int32(axis)
+	if rank == 4 {
+		a = nhwcAxis[axis]
+	}
+	var ins []int32
+	for i := range n.Inputs {
+		t, err := l.input(n, i)
+		if err != nil {
+			return err
+		}
+		ins = append(ins, t)
+	}
+	l.emit(n, fb.BuiltinOperatorCONCATENATION, &concatOptions{axis: a}, ins, l.activation(n.Outputs[0]))
+	return nil
+}
