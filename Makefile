@@ -45,15 +45,31 @@ $(ORT_STAMP): $(ORT_DIR)/package-lock.json
 	$(MAKE) ort-deps
 	touch $@
 
+# --- TFLite runtimes: LiteRT.js (testdata/litert) and Arm NN 20.08 (testdata/armnn, Debian) ---
+
+LITERT_DIR := testdata/litert
+LITERT_STAMP := $(LITERT_DIR)/node_modules/@litertjs/core/package.json
+
+.PHONY: litert-deps
+
+# @litertjs/core for testdata/litert/run.mjs (pinned, lock file without download addresses).
+litert-deps:
+	cd $(LITERT_DIR) && npm ci --no-audit --no-fund
+
+$(LITERT_STAMP): $(LITERT_DIR)/package-lock.json
+	$(MAKE) litert-deps
+	touch $@
+
 # --- End-to-end checks and the benchmark (internal/e2e, internal/cmd/bench) ---
 
 .PHONY: e2e bench
 
 # e2e runs every model against onnxruntime, the ONNX round trip (library and CLI) through onnx's
-# checker, ONNX's backend node tests (report: build/nodetests.txt) and the CLI on malformed
-# models. Log: build/e2e.log. With CI set, a missing prerequisite fails instead of skipping.
+# checker, ONNX's backend node tests (report: build/nodetests.txt), the CLI on malformed
+# models, and the float32 .tflite files in LiteRT.js and Arm NN (report: build/e2e-tflite.txt).
+# Log: build/e2e.log. With CI set, a missing prerequisite fails instead of skipping.
 E2E_FLAGS ?= -timeout 60m
-e2e: models $(ORT_STAMP)
+e2e: models $(ORT_STAMP) $(LITERT_STAMP)
 	@mkdir -p build
 	bash -o pipefail -c 'go test -tags e2e -count=1 -v $(E2E_FLAGS) ./internal/e2e/ 2>&1 | tee build/e2e.log'
 

@@ -4,11 +4,14 @@
 #   python3-torchvision, python3-onnx, python3-numpy: /usr/bin/python3 testdata/models/export.py
 #   libonnx-testdata: ONNX's per-op backend tests
 #   chromium: screenshots of the HTML graph diff
+#   python3-pyarmnn, libarmnn-cpuref-backend22, libarmnntfliteparser22: Arm NN 20.08, a TFLite
+#     runtime independent of TFLite's code (testdata/armnn/run.py)
 #   onnxruntime-node (npm, testdata/ort): the ONNX oracle
+#   @litertjs/core (npm, testdata/litert): LiteRT.js, Google's TFLite runtime
 set -eu
 cd "$(dirname "$0")/.."
 
-pkgs="python3-torchvision python3-onnx python3-numpy libonnx-testdata chromium"
+pkgs="python3-torchvision python3-onnx python3-numpy libonnx-testdata chromium python3-pyarmnn libarmnn-cpuref-backend22 libarmnntfliteparser22"
 missing=""
 for p in $pkgs; do
   dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"
@@ -24,4 +27,4 @@ else
 fi
 
 command -v node >/dev/null 2>&1 || { echo "deps: node not found" >&2; exit 1; }
-make ort-deps
+make ort-deps litert-deps
