@@ -90,6 +90,7 @@ type Session struct {
 	vals   map[*Value]*Tensor
 	inputs []*Tensor
 	outs   []*Tensor
+	obs    func(v *Value, t *Tensor)
 }
 
 type step struct {
@@ -101,11 +102,14 @@ type step struct {
 // SessionOptions configures NewSession.
 type SessionOptions struct {
 	Threads int // worker threads; 0 means one per core
+	// Observe, when set, is called by Run with every graph input and then
+	// with every node output right after its node runs (see observe.go).
+	Observe func(v *Value, t *Tensor)
 }
 
 // NewSession prepares g for execution.
 func NewSession(g *Graph, opt SessionOptions) (*Session, error) {
-	s := &Session{g: g, x: NewExec(opt.Threads), vals: map[*Value]*Tensor{}}
+	s := &Session{g: g, x: NewExec(opt.Threads), vals: map[*Value]*Tensor{}, obs: opt.Observe}
 	alloc := func(v *Value) (*Tensor, error) {
 		if !v.Type.Shape.Static() {
 			return nil, fmt.Errorf("value %s has non-static shape %s; fix input shapes first", v, v.Type.Shape)
@@ -177,10 +181,16 @@ func (s *Session) Run(inputs ...*Tensor) ([]*Tensor, error) {
 		}
 		copy(want.Data, t.Data)
 	}
+	if s.obs != nil {
+		s.observeInputs()
+	}
 	for i := range s.steps {
 		st := &s.steps[i]
 		if err := st.k(s.x, st.in, st.out); err != nil {
 			return nil, st.n.Errorf("%v", err)
+		}
+		if s.obs != nil {
+			s.observeStep(st)
 		}
 	}
 	return s.outs, nil

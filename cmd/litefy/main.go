@@ -94,7 +94,7 @@ func newRootCmd() *cobra.Command {
 	root.Flags().StringVar(&opt.quant, "quant", "float32", "TFLite number format: float32 (int8 is not implemented yet)")
 	root.Flags().StringVar(&opt.dumpAfter, "dump-after", "", "print the IR text to stderr after the named pass")
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(newInspectCmd(), newRunCmd(), newPassesCmd(), newDiffCmd(), newCheckCmd())
+	root.AddCommand(newInspectCmd(), newRunCmd(), newPassesCmd(), newDiffCmd(), newCheckCmd(), newQuantizeReportCmd())
 	for _, c := range root.Commands() {
 		c.SilenceUsage, c.SilenceErrors = true, true
 		c.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })

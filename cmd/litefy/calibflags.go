@@ -1,0 +1,134 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/litefy/litefy/ir"
+	"github.com/litefy/litefy/quant"
+)
+
+// calibFlags are the calibration options every quantizing command takes.
+type calibFlags struct {
+	path       string
+	count      int
+	method     string
+	percentile float64
+	mean, std  string
+	layout     string
+	seed       uint64
+	quiet      bool
+	workers    int
+}
+
+func (f *calibFlags) register(c *cobra.Command) {
+	fl := c.Flags()
+	fl.StringVar(&f.path, "calib", "", "calibration data: a folder of JPEG/PNG images or a .npy of samples (default: synthetic images)")
+	fl.IntVar(&f.count, "calib-count", 100, "calibration samples to use (all of --calib when 0)")
+	fl.StringVar(&f.method, "calib-method", quant.MinMax, "range estimate: minmax or percentile")
+	fl.Float64Var(&f.percentile, "percentile", 99.99, "for --calib-method percentile: the share of values kept, in %")
+	fl.StringVar(&f.mean, "mean", "0.485,0.456,0.406", "per-channel mean subtracted from images scaled to [0,1]")
+	fl.StringVar(&f.std, "std", "0.229,0.224,0.225", "per-channel standard deviation images are divided by")
+	fl.StringVar(&f.layout, "layout", "auto", "image input layout: auto, nchw or nhwc")
+	fl.Uint64Var(&f.seed, "seed", 1, "seed of the synthetic calibration images")
+	fl.IntVar(&f.workers, "threads", 0, "calibration workers (0: one per core)")
+	fl.BoolVarP(&f.quiet, "quiet", "q", false, "no progress bar")
+}
+
+func parseTriple(name, s string) ([3]float32, error) {
+	var r [3]float32
+	parts := strings.Split(s, ",")
+	if len(parts) != 3 {
+		return r, usagef("--%s %q: want three comma-separated numbers", name, s)
+	}
+	for i, p := range parts {
+		v, err := strconv.ParseFloat(strings.TrimSpace(p), 32)
+		if err != nil || (name == "std" && v == 0) {
+			return r, usagef("--%s %q: bad number %q", name, s, p)
+		}
+		r[i] = float32(v)
+	}
+	return r, nil
+}
+
+// source returns the calibration samples for g, warning on stderr when
+// they are synthetic.
+func (f *calibFlags) source(g *ir.Graph, stderr io.Writer) (quant.Source, string, error) {
+	if f.count < 0 {
+		return nil, "", usagef("--calib-count %d: want a positive count", f.count)
+	}
+	switch f.method {
+	case quant.MinMax, quant.Percentile:
+	default:
+		return nil, "", usagef("--calib-method %q: want minmax or percentile", f.method)
+	}
+	if f.path == "" {
+		n := f.count
+		if n == 0 {
+			n = 100
+		}
+		fmt.Fprintf(stderr, "litefy: warning: no --calib data: calibrating on %d synthetic images; the int8 model's accuracy needs real data\n", n)
+		return quant.Synthetic(g, n, f.seed), "synthetic", nil
+	}
+	st, err := os.Stat(f.path)
+	if err != nil {
+		return nil, "", fmt.Errorf("--calib: %v", err)
+	}
+	var src quant.Source
+	kind := f.path
+	if st.IsDir() {
+		opt := quant.ImageOptions{}
+		if opt.Mean, err = parseTriple("mean", f.mean); err != nil {
+			return nil, "", err
+		}
+		if opt.Std, err = parseTriple("std", f.std); err != nil {
+			return nil, "", err
+		}
+		switch f.layout {
+		case "auto":
+		case "nchw":
+			opt.Layout = quant.NCHW
+		case "nhwc":
+			opt.Layout = quant.NHWC
+		default:
+			return nil, "", usagef("--layout %q: want auto, nchw or nhwc", f.layout)
+		}
+		src, err = quant.Images(g, f.path, opt)
+	} else {
+		src, err = quant.NPY(g, f.path)
+	}
+	if err != nil {
+		return nil, "", err
+	}
+	return quant.Limit(src, f.count), kind, nil
+}
+
+// progress returns a progress callback drawing a bar on stderr, or nil
+// when stderr is not a terminal or with -q.
+func (f *calibFlags) progress(stderr io.Writer, what string) (func(done, total int), func()) {
+	file, ok := stderr.(*os.File)
+	if f.quiet || !ok || !term.IsTerminal(int(file.Fd())) {
+		return nil, func() {}
+	}
+	var bar *progressbar.ProgressBar
+	return func(done, total int) {
+			if bar == nil {
+				bar = progressbar.NewOptions(total, progressbar.OptionSetWriter(file), progressbar.OptionSetDescription(what),
+					progressbar.OptionShowCount(), progressbar.OptionClearOnFinish(), progressbar.OptionThrottle(100*time.Millisecond),
+					progressbar.OptionSetPredictTime(true))
+			}
+			bar.Set(done)
+		}, func() {
+			if bar != nil {
+				bar.Finish()
+			}
+		}
+}

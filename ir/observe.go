@@ -1,0 +1,18 @@
+package ir
+
+// Value observation: calibration for quantization needs the range of every
+// value over many inferences. SessionOptions.Observe hands each value's
+// buffer to a callback right after it is computed, so no copy is made and
+// Run stays allocation-free; the tensor is overwritten by the next Run.
+
+func (s *Session) observeInputs() {
+	for i, v := range s.g.Inputs {
+		s.obs(v, s.inputs[i])
+	}
+}
+
+func (s *Session) observeStep(st *step) {
+	for i, v := range st.n.Outputs {
+		s.obs(v, st.out[i])
+	}
+}

@@ -1,0 +1,395 @@
+package passes
+
+import (
+	"fmt"
+	"math"
+	"strings"
+
+	"github.com/litefy/litefy/ir"
+)
+
+// Full-integer post-training quantization to TFLite's int8 spec
+// (https://www.tensorflow.org/lite/performance/quantization_spec):
+//
+//   - activations int8, asymmetric, per tensor, the calibrated range widened
+//     to include 0 so that 0 is exact (padding, ReLU);
+//   - Conv weights int8 symmetric per output channel (axis 0 of OIHW, which
+//     is also the channel axis of a depthwise Conv's [C·M,1,kH,kW] weights),
+//     Gemm weights int8 symmetric per tensor;
+//   - biases int32 with scale input_scale·weight_scale[c] and zero point 0;
+//   - LOGISTIC and SOFTMAX outputs 1/256 with zero point −128, TANH 1/128
+//     with zero point 0, as TFLite's int8 kernels require;
+//   - ops that move values without computing (Reshape, Flatten, pools, Pad,
+//     Concat, Identity) have one scale for inputs and output;
+//   - a ReLU/ReLU6 fused into its producer gives the producer's output the
+//     activation's range.
+//
+// Axis in QuantParams always refers to the IR's (ONNX) layout; lowering
+// maps it when it transposes weights.
+
+// Range is the calibrated float range of one value.
+type Range struct{ Min, Max float32 }
+
+// QuantizeInt8 annotates every float value of g with ir.QuantParams. Ranges
+// holds the calibrated range of graph inputs and node outputs. Constant
+// weights stay float32; QuantizeWeights gives their integer form. It
+// reports every node it cannot quantize in one error.
+func QuantizeInt8(g *ir.Graph, ranges map[*ir.Value]Range) error {
+	var bad []string
+	for _, n := range g.Nodes {
+		if why := quantizable(n); why != "" {
+			bad = append(bad, fmt.Sprintf("%s: %s", n, why))
+		}
+	}
+	if len(bad) > 0 {
+		return fmt.Errorf("passes: cannot quantize to int8: %s", strings.Join(bad, "; "))
+	}
+
+	// Tie values that must share one scale into groups.
+	uf := newUnionFind()
+	fused := map[*ir.Value]*ir.Value{} // producer output -> fused activation output
+	for _, n := range g.Nodes {
+		switch {
+		case sameScaleOps[n.Op]:
+			uf.union(n.Inputs[0], n.Outputs[0])
+		case n.Op == "Concat":
+			for _, in := range n.Inputs {
+				uf.union(in, n.Outputs[0])
+			}
+		case IsFusedActivation(n):
+			fused[n.Inputs[0]] = n.Outputs[0]
+		case isReluFamily(n):
+			uf.union(n.Inputs[0], n.Outputs[0])
+		}
+	}
+	activations := append([]*ir.Value{}, g.Inputs...)
+	for _, n := range g.Nodes {
+		for _, o := range n.Outputs {
+			if _, ok := fused[o]; !ok {
+				activations = append(activations, o)
+			}
+		}
+	}
+	type group struct {
+		r     Range
+		seen  bool
+		fixed *ir.QuantParams
+	}
+	groups := map[*ir.Value]*group{}
+	for _, v := range activations {
+		if v.Type.DType != ir.Float32 || v.IsConst() {
+			continue
+		}
+		root := uf.find(v)
+		gr := groups[root]
+		if gr == nil {
+			gr = &group{}
+			groups[root] = gr
+		}
+		if p := v.Producer(); p != nil {
+			if q := FixedOutputParams(p.Op); q != nil {
+				gr.fixed = q
+			}
+		}
+		r, ok := ranges[v]
+		if !ok {
+			continue
+		}
+		if !gr.seen {
+			gr.r, gr.seen = r, true
+		} else {
+			gr.r.Min, gr.r.Max = min(gr.r.Min, r.Min), max(gr.r.Max, r.Max)
+		}
+	}
+	for _, v := range activations {
+		if v.Type.DType != ir.Float32 || v.IsConst() {
+			continue
+		}
+		gr := groups[uf.find(v)]
+		switch {
+		case gr.fixed != nil:
+			q := *gr.fixed
+			if gr.seen {
+				q.Min, q.Max = gr.r.Min, gr.r.Max
+			}
+			v.Quant = &q
+		case gr.seen:
+			v.Quant = ActivationParams(gr.r.Min, gr.r.Max)
+		default:
+			return fmt.Errorf("passes: no calibrated range for %s", v)
+		}
+	}
+	for pre, act := range fused {
+		q := *act.Quant
+		pre.Quant = &q
+	}
+
+	// Weights and biases, once the input scales are known.
+	for _, n := range g.Nodes {
+		switch n.Op {
+		case "Conv":
+			inScale := float64(n.Inputs[0].Quant.Scale[0])
+			w := n.Inputs[1]
+			w.Quant = symmetricParams(w.Const, 0, true)
+			if b := n.Input(2); b != nil {
+				b.Quant = biasParams(inScale, w.Quant)
+			}
+		case "Gemm":
+			inScale := float64(n.Inputs[0].Quant.Scale[0])
+			w := n.Inputs[1]
+			w.Quant = symmetricParams(w.Const, 0, false)
+			if b := n.Input(2); b != nil {
+				b.Quant = biasParams(inScale, w.Quant)
+			}
+		default:
+			for _, in := range n.Inputs {
+				if in != nil && in.IsConst() && in.Type.DType == ir.Float32 && in.Quant == nil {
+					lo, hi := tensorRange(in.Const)
+					in.Quant = ActivationParams(lo, hi)
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// sameScaleOps move or select values without arithmetic: output and input
+// share one scale and zero point.
+var sameScaleOps = map[string]bool{
+	"Reshape": true, "Flatten": true, "Squeeze": true, "Unsqueeze": true, "Identity": true, "Dropout": true,
+	"Transpose": true, "MaxPool": true, "AveragePool": true, "GlobalAveragePool": true, "Pad": true,
+}
+
+// quantizable returns why n has no int8 form, or "".
+func quantizable(n *ir.Node) string {
+	switch n.Op {
+	case "Conv":
+		w := n.Input(1)
+		if w == nil || !w.IsConst() || len(w.Type.Shape) != 4 {
+			return "int8 Conv needs constant 4-D weights"
+		}
+		group := n.Attrs.Int("group", 1)
+		cin := n.Inputs[0].Type.Shape[1].Size
+		if group != 1 && !(group == cin && w.Type.Shape[1].Size == 1) {
+			return fmt.Sprintf("grouped Conv (group=%d) is neither regular nor depthwise", group)
+		}
+		if b := n.Input(2); b != nil && !b.IsConst() {
+			return "bias is not constant"
+		}
+	case "Gemm":
+		w := n.Input(1)
+		if w == nil || !w.IsConst() || len(w.Type.Shape) != 2 {
+			return "int8 Gemm needs constant 2-D weights"
+		}
+		if n.Attrs.Int("transA", 0) != 0 || n.Attrs.Float("alpha", 1) != 1 || n.Attrs.Float("beta", 1) != 1 {
+			return "int8 Gemm needs transA=0, alpha=1, beta=1"
+		}
+		if b := n.Input(2); b != nil && (!b.IsConst() || b.Const.Len() != int(w.Type.Shape[int(1-n.Attrs.Int("transB", 0))].Size)) {
+			return "bias is not a constant vector over the outputs"
+		}
+	case "Clip":
+		if _, _, ok := ClipBounds(n); !ok {
+			return "Clip bounds are not constant"
+		}
+	case "Reshape", "Flatten", "Squeeze", "Unsqueeze", "Identity", "Dropout", "Transpose",
+		"MaxPool", "AveragePool", "GlobalAveragePool", "Pad", "Concat",
+		"Add", "Mul", "Relu", "Relu6", "Sigmoid", "HardSigmoid", "HardSwish", "Swish", "Tanh", "Softmax":
+	default:
+		return "no int8 quantization rule"
+	}
+	if n.Op == "Pad" && n.Attrs.Str("mode", "constant") != "constant" {
+		return "only constant padding has an int8 form"
+	}
+	return ""
+}
+
+// FixedOutputParams returns the output quantization TFLite's int8 kernel
+// for op requires, or nil when the output is calibrated.
+func FixedOutputParams(op string) *ir.QuantParams {
+	switch op {
+	case "Sigmoid", "Softmax":
+		return &ir.QuantParams{DType: ir.Int8, Scale: []float32{1.0 / 256}, ZeroPoint: []int64{-128}, Min: 0, Max: 255.0 / 256}
+	case "Tanh":
+		return &ir.QuantParams{DType: ir.Int8, Scale: []float32{1.0 / 128}, ZeroPoint: []int64{0}, Min: -1, Max: 127.0 / 128}
+	}
+	return nil
+}
+
+// fusingOps are the ops whose TFLite builtins take a fused RELU/RELU6.
+var fusingOps = map[string]bool{"Conv": true, "Gemm": true, "Add": true, "Mul": true}
+
+// IsFusedActivation reports whether n is a ReLU-family activation that
+// lowering fuses into its producer (the same rule ir's TFLite mapping
+// uses): the producer takes fused activations and n is its only reader.
+func IsFusedActivation(n *ir.Node) bool {
+	if !isReluFamily(n) {
+		return false
+	}
+	x := n.Inputs[0]
+	p := x.Producer()
+	return p != nil && fusingOps[p.Op] && len(x.Uses()) == 1 && !n.Graph().IsOutput(x)
+}
+
+func isReluFamily(n *ir.Node) bool {
+	switch n.Op {
+	case "Relu", "Relu6":
+		return true
+	case "Clip":
+		lo, hi, ok := ClipBounds(n)
+		return ok && (lo == 0 && (hi == 6 || hi >= math.MaxFloat32) || lo == -1 && hi == 1)
+	}
+	return false
+}
+
+// ClipBounds returns the float bounds of a ReLU-family or Clip node (±max
+// float32 when absent); ok is false when a Clip bound is not constant.
+func ClipBounds(n *ir.Node) (lo, hi float32, ok bool) {
+	switch n.Op {
+	case "Relu":
+		return 0, math.MaxFloat32, true
+	case "Relu6":
+		return 0, 6, true
+	case "Clip":
+	default:
+		return 0, 0, false
+	}
+	lo, hi = -math.MaxFloat32, math.MaxFloat32
+	if n.Opset() < 11 {
+		return n.Attrs.Float("min", lo), n.Attrs.Float("max", hi), true
+	}
+	for i, b := range []*float32{&lo, &hi} {
+		if v := n.Input(i + 1); v != nil {
+			if !v.IsConst() || v.Const.Len() != 1 {
+				return 0, 0, false
+			}
+			*b = float32(v.Const.Float64At(0))
+		}
+	}
+	return lo, hi, true
+}
+
+// ActivationParams returns int8 asymmetric per-tensor parameters for the
+// range [lo, hi], widened to include 0. The zero point is chosen as
+// TFLite's converter does (ChooseQuantizationParams): from whichever end
+// loses less precision, rounded and clamped to [−128, 127].
+func ActivationParams(lo, hi float32) *ir.QuantParams {
+	rmin, rmax := math.Min(float64(lo), 0), math.Max(float64(hi), 0)
+	if rmax-rmin < 1e-8 {
+		rmax = rmin + 1e-8 // a constant-zero tensor: any small scale is exact
+	}
+	const qmin, qmax = -128.0, 127.0
+	scale := (rmax - rmin) / (qmax - qmin) // in double, as TFLite's converter; stored as float32
+	zpFromMin := qmin - rmin/scale
+	zpFromMax := qmax - rmax/scale
+	zp := zpFromMax
+	if math.Abs(qmin)+math.Abs(rmin/scale) < math.Abs(qmax)+math.Abs(rmax/scale) {
+		zp = zpFromMin
+	}
+	zp = math.Round(math.Max(qmin, math.Min(qmax, zp)))
+	return &ir.QuantParams{DType: ir.Int8, Scale: []float32{float32(scale)}, ZeroPoint: []int64{int64(zp)}, Min: lo, Max: hi}
+}
+
+// symmetricParams returns int8 symmetric parameters (zero point 0, scale
+// max|w|/127) per channel along axis, or per tensor.
+func symmetricParams(w *ir.Tensor, axis int, perChannel bool) *ir.QuantParams {
+	f := w.AsFloat32s()
+	channels, inner := 1, len(f)
+	if perChannel {
+		channels = int(w.Shape[axis])
+		inner = 1
+		for _, d := range w.Shape[axis+1:] {
+			inner *= int(d)
+		}
+	}
+	amax := make([]float64, channels)
+	lo, hi := float32(math.Inf(1)), float32(math.Inf(-1))
+	for i, x := range f {
+		c := (i / inner) % channels
+		amax[c] = math.Max(amax[c], math.Abs(float64(x)))
+		lo, hi = min(lo, x), max(hi, x)
+	}
+	q := &ir.QuantParams{DType: ir.Int8, Axis: axis, Min: lo, Max: hi}
+	for _, a := range amax {
+		s := float32(a / 127)
+		if a == 0 {
+			s = 1 // an all-zero channel: any scale is exact
+		}
+		q.Scale = append(q.Scale, s)
+		q.ZeroPoint = append(q.ZeroPoint, 0)
+	}
+	return q
+}
+
+func biasParams(inScale float64, w *ir.QuantParams) *ir.QuantParams {
+	q := &ir.QuantParams{DType: ir.Int32, Axis: 0}
+	for _, s := range w.Scale {
+		q.Scale = append(q.Scale, float32(inScale*float64(s)))
+		q.ZeroPoint = append(q.ZeroPoint, 0)
+	}
+	return q
+}
+
+func tensorRange(t *ir.Tensor) (lo, hi float32) {
+	lo, hi = float32(math.Inf(1)), float32(math.Inf(-1))
+	for _, x := range t.AsFloat32s() {
+		lo, hi = min(lo, x), max(hi, x)
+	}
+	return lo, hi
+}
+
+// QuantizeWeights returns the integer form of a quantized float constant:
+// int8 for weights and other constants, int32 for biases, per channel along
+// v.Quant.Axis when v.Quant has several scales. Values are rounded half
+// away from zero and saturated to the dtype's range.
+func QuantizeWeights(v *ir.Value) (*ir.Tensor, error) {
+	q := v.Quant
+	if v.Const == nil || q == nil || len(q.Scale) == 0 {
+		return nil, fmt.Errorf("passes: %s is not a quantized constant", v)
+	}
+	f := v.Const.AsFloat32s()
+	channels, inner := 1, len(f)
+	if len(q.Scale) > 1 {
+		channels = len(q.Scale)
+		inner = 1
+		for _, d := range v.Const.Shape[q.Axis+1:] {
+			inner *= int(d)
+		}
+	}
+	lo, hi := -128.0, 127.0
+	if q.DType == ir.Int32 {
+		lo, hi = math.MinInt32, math.MaxInt32
+	} else if q.DType != ir.Int8 {
+		return nil, fmt.Errorf("passes: %s: quantized constants are int8 or int32, not %s", v, q.DType)
+	}
+	t := ir.NewTensor(q.DType, v.Const.Shape)
+	for i, x := range f {
+		c := (i / inner) % channels
+		r := math.Round(float64(x)/float64(q.Scale[c])) + float64(q.ZeroPoint[c])
+		t.SetInt64At(i, int64(math.Max(lo, math.Min(hi, r))))
+	}
+	return t, nil
+}
+
+type unionFind struct{ parent map[*ir.Value]*ir.Value }
+
+func newUnionFind() *unionFind { return &unionFind{parent: map[*ir.Value]*ir.Value{}} }
+
+func (u *unionFind) find(v *ir.Value) *ir.Value {
+	for {
+		p, ok := u.parent[v]
+		if !ok || p == v {
+			return v
+		}
+		if gp, ok := u.parent[p]; ok {
+			u.parent[v] = gp
+		}
+		v = p
+	}
+}
+
+func (u *unionFind) union(a, b *ir.Value) {
+	ra, rb := u.find(a), u.find(b)
+	if ra != rb {
+		u.parent[rb] = ra
+	}
+}

@@ -1,0 +1,303 @@
+package quant
+
+import (
+	"fmt"
+	"math"
+	"runtime"
+	"sync"
+	"sync/atomic"
+
+	"github.com/litefy/litefy/ir"
+	"github.com/litefy/litefy/passes"
+)
+
+// Report compares a quantized graph's int8 simulation with its float
+// reference over a set of samples.
+type Report struct {
+	Samples int            `json:"samples"`
+	Tensors []TensorReport `json:"tensors"` // graph inputs and node outputs, in graph order
+	Outputs []OutputReport `json:"outputs"`
+}
+
+// TensorReport is the accuracy of one quantized value.
+type TensorReport struct {
+	Name      string  `json:"name"`
+	Op        string  `json:"op"` // the producing op; "input" for graph inputs
+	SQNR      float64 `json:"sqnr_db"`
+	Scale     float32 `json:"scale"`
+	ZeroPoint int64   `json:"zero_point"`
+}
+
+// OutputReport is the accuracy of one graph output.
+type OutputReport struct {
+	Name      string  `json:"name"`
+	SQNR      float64 `json:"sqnr_db"`
+	MaxAbsErr float64 `json:"max_abs_err"` // float vs dequantized int8
+	MaxRef    float64 `json:"max_abs_ref"` // max |float output|, for scale
+	// Top1 is the share of rows (the last axis is the class axis) whose
+	// arg-max agrees between float and int8.
+	Top1 float64 `json:"top1_agreement"`
+	// What the model itself makes of quantization error: the float model
+	// run on the int8-rounded inputs, and with the int8 weights (both
+	// dequantized), against the float reference. They bound what any int8
+	// scheme reaches; far below 40 dB they say the model amplifies noise.
+	InputOnlySQNR   float64 `json:"input_rounding_only_sqnr_db"`
+	WeightsOnlySQNR float64 `json:"weights_only_sqnr_db"`
+}
+
+// MaxSQNR caps reported SQNRs: a tensor the simulation reproduces exactly
+// reports this instead of +Inf, which JSON cannot carry.
+const MaxSQNR = 200
+
+// SQNR returns 10·log10(signal/noise) in dB, capped at MaxSQNR.
+func SQNR(signal, noise float64) float64 {
+	if noise <= 0 || signal/noise > math.Pow(10, MaxSQNR/10) {
+		return MaxSQNR
+	}
+	if signal <= 0 {
+		return 0
+	}
+	return 10 * math.Log10(signal/noise)
+}
+
+// Calibrated calibrates g on src and annotates it with QuantParams
+// (passes.QuantizeInt8); the one call a training pipeline makes.
+func Calibrated(g *ir.Graph, src Source, opt CalibrateOptions) error {
+	r, err := Calibrate(g, src, opt)
+	if err != nil {
+		return err
+	}
+	return passes.QuantizeInt8(g, r)
+}
+
+// Evaluate runs the float interpreter and the int8 simulation of a graph
+// annotated by passes.QuantizeInt8 on every sample of src, spread over
+// workers goroutines (0: one per core), and compares them. progress, when
+// set, is called after each sample.
+func Evaluate(g *ir.Graph, src Source, workers int, progress func(done, total int)) (*Report, error) {
+	n := src.Len()
+	if n == 0 {
+		return nil, fmt.Errorf("quant: no evaluation samples")
+	}
+	var vals []*ir.Value
+	var ops []string
+	for _, v := range g.Inputs {
+		vals, ops = append(vals, v), append(ops, "input")
+	}
+	for _, nd := range g.Nodes {
+		for _, o := range nd.Outputs {
+			if us := o.Uses(); len(us) == 1 && passes.IsFusedActivation(us[0]) && !g.IsOutput(o) {
+				continue // lowering fuses the activation: this tensor does not exist
+			}
+			vals, ops = append(vals, o), append(ops, nd.Op)
+		}
+	}
+	outIdx := make([]int, len(g.Outputs))
+	for k, o := range g.Outputs {
+		outIdx[k] = -1
+		for i, v := range vals {
+			if v == o {
+				outIdx[k] = i
+			}
+		}
+	}
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	workers = min(workers, n)
+	// Per-sample sums, added in sample order afterwards, so the report
+	// does not depend on scheduling.
+	type sums struct{ sig, noise, maxErr, maxRef, rows, agree, inNoise, wNoise float64 }
+	wg8, err := WithInt8Weights(g)
+	if err != nil {
+		return nil, err
+	}
+	per := make([][]sums, n)
+	var next, done atomic.Int64
+	var mu sync.Mutex
+	errs := make([]error, workers)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			fs, err := ir.NewSession(g, ir.SessionOptions{Threads: 1})
+			if err != nil {
+				errs[w] = err
+				return
+			}
+			defer fs.Close()
+			ws, err := ir.NewSession(wg8, ir.SessionOptions{Threads: 1})
+			if err != nil {
+				errs[w] = err
+				return
+			}
+			defer ws.Close()
+			sim, err := NewSimulator(g)
+			if err != nil {
+				errs[w] = err
+				return
+			}
+			ins := inputTensors(g)
+			var deq []float32
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= n {
+					return
+				}
+				if err := src.Sample(i, ins); err != nil {
+					errs[w] = err
+					return
+				}
+				if _, err := fs.Run(ins...); err != nil {
+					errs[w] = err
+					return
+				}
+				if err := sim.Run(ins...); err != nil {
+					errs[w] = err
+					return
+				}
+				ss := make([]sums, len(vals))
+				for k, v := range vals {
+					ref := fs.Tensor(v).Float32s()
+					deq = sim.Dequantize(v, deq)
+					s := &ss[k]
+					for j, f := range ref {
+						d := float64(f) - float64(deq[j])
+						s.sig += float64(f) * float64(f)
+						s.noise += d * d
+						s.maxErr = max(s.maxErr, math.Abs(d))
+						s.maxRef = max(s.maxRef, math.Abs(float64(f)))
+					}
+					if g.IsOutput(v) {
+						shape := v.Type.Shape.Sizes()
+						cls := int(shape[len(shape)-1])
+						for r := 0; r+cls <= len(ref); r += cls {
+							s.rows++
+							if argmax(ref[r:r+cls]) == argmax(deq[r:r+cls]) {
+								s.agree++
+							}
+						}
+					}
+				}
+				// The float model on rounded inputs, then with int8 weights.
+				refs := make([][]float32, len(g.Outputs))
+				for j, o := range g.Outputs {
+					refs[j] = append([]float32{}, fs.Tensor(o).Float32s()...)
+				}
+				wouts, err := ws.Run(ins...)
+				if err != nil {
+					errs[w] = err
+					return
+				}
+				for j := range g.Outputs {
+					ss[outIdx[j]].wNoise += sqDiff(refs[j], wouts[j].Float32s())
+				}
+				for j, v := range g.Inputs {
+					copy(ins[j].Float32s(), sim.Dequantize(v, deq))
+				}
+				routs, err := fs.Run(ins...)
+				if err != nil {
+					errs[w] = err
+					return
+				}
+				for j := range g.Outputs {
+					ss[outIdx[j]].inNoise += sqDiff(refs[j], routs[j].Float32s())
+				}
+				per[i] = ss
+				d := int(done.Add(1))
+				if progress != nil {
+					mu.Lock()
+					progress(d, n)
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
+		}
+	}
+	tot := make([]sums, len(vals))
+	for _, ss := range per {
+		for k, s := range ss {
+			t := &tot[k]
+			t.sig += s.sig
+			t.noise += s.noise
+			t.maxErr = max(t.maxErr, s.maxErr)
+			t.maxRef = max(t.maxRef, s.maxRef)
+			t.rows += s.rows
+			t.agree += s.agree
+			t.inNoise += s.inNoise
+			t.wNoise += s.wNoise
+		}
+	}
+	rep := &Report{Samples: n}
+	for k, v := range vals {
+		rep.Tensors = append(rep.Tensors, TensorReport{Name: v.Name, Op: ops[k], SQNR: SQNR(tot[k].sig, tot[k].noise),
+			Scale: v.Quant.Scale[0], ZeroPoint: v.Quant.ZeroPoint[0]})
+	}
+	for j, o := range g.Outputs {
+		t := tot[outIdx[j]]
+		or := OutputReport{Name: o.Name, SQNR: SQNR(t.sig, t.noise), MaxAbsErr: t.maxErr, MaxRef: t.maxRef,
+			InputOnlySQNR: SQNR(t.sig, t.inNoise), WeightsOnlySQNR: SQNR(t.sig, t.wNoise)}
+		if t.rows > 0 {
+			or.Top1 = t.agree / t.rows
+		}
+		rep.Outputs = append(rep.Outputs, or)
+	}
+	return rep, nil
+}
+
+func argmax(f []float32) int {
+	best := 0
+	for i, x := range f {
+		if x > f[best] {
+			best = i
+		}
+	}
+	return best
+}
+
+func sqDiff(a, b []float32) float64 {
+	s := 0.0
+	for i, x := range a {
+		d := float64(x) - float64(b[i])
+		s += d * d
+	}
+	return s
+}
+
+// WithInt8Weights returns a copy of a quantized graph whose quantized
+// constants (weights, biases, other operands) hold the float values their
+// integer forms stand for, so the float interpreter shows the effect of
+// weight quantization alone.
+func WithInt8Weights(g *ir.Graph) (*ir.Graph, error) {
+	h := ir.Clone(g)
+	for _, c := range h.Consts {
+		if c.Quant == nil || c.Const == nil || c.Const.DType != ir.Float32 {
+			continue
+		}
+		q, err := passes.QuantizeWeights(c)
+		if err != nil {
+			return nil, err
+		}
+		f := make([]float32, q.Len())
+		channels, inner := 1, len(f)
+		if c.Quant.PerChannel() {
+			channels = len(c.Quant.Scale)
+			inner = 1
+			for _, d := range c.Const.Shape[c.Quant.Axis+1:] {
+				inner *= int(d)
+			}
+		}
+		for i := range f {
+			ch := (i / inner) % channels
+			f[i] = float32((q.Float64At(i) - float64(c.Quant.ZeroPoint[ch])) * float64(c.Quant.Scale[ch]))
+		}
+		c.Const = ir.FromFloat32(c.Const.Shape, f)
+	}
+	return h, nil
+}

@@ -1,0 +1,693 @@
+package quant
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/litefy/litefy/ir"
+	"github.com/litefy/litefy/passes"
+)
+
+// Simulator runs a graph annotated by passes.QuantizeInt8 the way TFLite's
+// int8 kernels do, in the IR's NCHW layout (layout does not change integer
+// results). Inputs are quantized with their QuantParams like a QUANTIZE op.
+//
+// Bit-exact with TFLite's reference integer kernels: CONV_2D,
+// DEPTHWISE_CONV_2D, FULLY_CONNECTED, ADD, MUL (with broadcasting),
+// AVERAGE_POOL_2D, MEAN over H×W (same input and output scale, as
+// QuantizeInt8 sets), MAX_POOL_2D, RESHAPE, CONCATENATION, PAD, fused and
+// standalone RELU/RELU6. LOGISTIC, TANH, HARD_SWISH and HardSigmoid use the
+// 256-entry table TFLite's optimized kernels build in float (LUTPopulate);
+// the reference kernels' fixed-point versions can differ by 1 LSB. Swish is
+// simulated as LOGISTIC then MUL, how it lowers. SOFTMAX is computed in
+// float and requantized (within 1 LSB of TFLite's kernels).
+type Simulator struct {
+	g     *ir.Graph
+	vals  map[*ir.Value][]int8
+	steps []func()
+	ins   [][]int8
+}
+
+// NewSimulator prepares g, which must carry QuantParams on every float
+// value (passes.QuantizeInt8).
+func NewSimulator(g *ir.Graph) (*Simulator, error) {
+	s := &Simulator{g: g, vals: map[*ir.Value][]int8{}}
+	for _, v := range g.Inputs {
+		if v.Quant == nil {
+			return nil, fmt.Errorf("quant: input %s is not quantized", v)
+		}
+		b := make([]int8, ir.NumElements(v.Type.Shape.Sizes()))
+		s.vals[v] = b
+		s.ins = append(s.ins, b)
+	}
+	for _, n := range g.Nodes {
+		for _, o := range n.Outputs {
+			if o.Quant == nil {
+				return nil, n.Errorf("output %s is not quantized", o)
+			}
+			s.vals[o] = make([]int8, ir.NumElements(o.Type.Shape.Sizes()))
+		}
+		step, err := s.prepare(n)
+		if err != nil {
+			return nil, err
+		}
+		s.steps = append(s.steps, step)
+	}
+	return s, nil
+}
+
+// Run quantizes the float inputs and computes every value.
+func (s *Simulator) Run(inputs ...*ir.Tensor) error {
+	if len(inputs) != len(s.ins) {
+		return fmt.Errorf("quant: graph has %d inputs, got %d", len(s.ins), len(inputs))
+	}
+	for i, t := range inputs {
+		q := s.g.Inputs[i].Quant
+		f := t.Float32s()
+		if len(f) != len(s.ins[i]) {
+			return fmt.Errorf("quant: input %s has %d elements, want %d", s.g.Inputs[i], len(f), len(s.ins[i]))
+		}
+		QuantizeFloats(s.ins[i], f, q.Scale[0], q.ZeroPoint[0])
+	}
+	for _, st := range s.steps {
+		st()
+	}
+	return nil
+}
+
+// Int8 returns the int8 contents of v after the last Run.
+func (s *Simulator) Int8(v *ir.Value) []int8 { return s.vals[v] }
+
+// Dequantize returns v's contents after the last Run as floats.
+func (s *Simulator) Dequantize(v *ir.Value, dst []float32) []float32 {
+	q := s.vals[v]
+	dst = dst[:0]
+	sc, zp := v.Quant.Scale[0], int32(v.Quant.ZeroPoint[0])
+	for _, x := range q {
+		dst = append(dst, sc*float32(int32(x)-zp))
+	}
+	return dst
+}
+
+// QuantizeFloats quantizes f into q as TFLite's QUANTIZE reference kernel
+// does: round(x/scale) + zero point, saturated.
+func QuantizeFloats(q []int8, f []float32, scale float32, zp int64) {
+	for i, x := range f {
+		q[i] = sat8(int32(math.Round(float64(x/scale))) + int32(zp))
+	}
+}
+
+func sat8(x int32) int8 { return int8(max(-128, min(127, x))) }
+
+func clamp(x, lo, hi int32) int32 { return max(lo, min(hi, x)) }
+
+func zp(v *ir.Value) int32      { return int32(v.Quant.ZeroPoint[0]) }
+func scale(v *ir.Value) float64 { return float64(v.Quant.Scale[0]) }
+
+// quantizeReal is TFLite's quantize lambda for activation bounds
+// (CalculateActivationRangeQuantized): zero point + round(f/scale) in float.
+func quantizeReal(v *ir.Value, f float32) int32 {
+	return zp(v) + int32(math.Round(float64(f/v.Quant.Scale[0])))
+}
+
+// actRange returns the int8 clamp bounds of n's output: a fused
+// ReLU-family activation's, or the full range.
+func actRange(n *ir.Node) (int32, int32) {
+	out := n.Outputs[0]
+	if us := out.Uses(); len(us) == 1 && passes.IsFusedActivation(us[0]) {
+		return boundsOf(us[0], out)
+	}
+	return -128, 127
+}
+
+func boundsOf(act *ir.Node, out *ir.Value) (int32, int32) {
+	lo, hi, _ := passes.ClipBounds(act)
+	qlo, qhi := int32(-128), int32(127)
+	if lo > -math.MaxFloat32 {
+		qlo = max(qlo, quantizeReal(out, lo))
+	}
+	if hi < math.MaxFloat32 {
+		qhi = min(qhi, quantizeReal(out, hi))
+	}
+	return qlo, qhi
+}
+
+func (s *Simulator) constInt8(v *ir.Value) ([]int8, error) {
+	t, err := passes.QuantizeWeights(v)
+	if err != nil {
+		return nil, err
+	}
+	b := make([]int8, t.Len())
+	for i := range b {
+		b[i] = int8(t.Data[i])
+	}
+	return b, nil
+}
+
+func (s *Simulator) input(n *ir.Node, i int) ([]int8, error) {
+	v := n.Inputs[i]
+	if v.IsConst() {
+		return s.constInt8(v)
+	}
+	if b, ok := s.vals[v]; ok {
+		return b, nil
+	}
+	return nil, n.Errorf("input %s is not computed before the node", v)
+}
+
+func (s *Simulator) prepare(n *ir.Node) (func(), error) {
+	out := s.vals[n.Outputs[0]]
+	switch n.Op {
+	case "Reshape", "Flatten", "Squeeze", "Unsqueeze", "Identity", "Dropout":
+		in, err := s.input(n, 0)
+		if err != nil {
+			return nil, err
+		}
+		if err := sameParams(n, n.Inputs[0], n.Outputs[0]); err != nil {
+			return nil, err
+		}
+		return func() { copy(out, in) }, nil
+	case "Relu", "Relu6", "Clip":
+		in, err := s.input(n, 0)
+		if err != nil {
+			return nil, err
+		}
+		if passes.IsFusedActivation(n) {
+			return func() { copy(out, in) }, nil // the producer clamped already
+		}
+		if err := sameParams(n, n.Inputs[0], n.Outputs[0]); err != nil {
+			return nil, err
+		}
+		lo, hi := boundsOf(n, n.Outputs[0])
+		return func() {
+			for i, x := range in {
+				out[i] = int8(clamp(int32(x), lo, hi))
+			}
+		}, nil
+	case "Conv":
+		return s.prepareConv(n)
+	case "Gemm":
+		return s.prepareGemm(n)
+	case "Add", "Mul":
+		return s.prepareBinary(n)
+	case "AveragePool", "GlobalAveragePool", "MaxPool":
+		return s.preparePool(n)
+	case "Sigmoid", "Tanh", "HardSwish", "HardSigmoid":
+		in, err := s.input(n, 0)
+		if err != nil {
+			return nil, err
+		}
+		lut := buildLUT(n.Inputs[0].Quant, n.Outputs[0].Quant, floatFunc(n))
+		return func() {
+			for i, x := range in {
+				out[i] = lut[uint8(x)]
+			}
+		}, nil
+	case "Swish":
+		return s.prepareSwish(n)
+	case "Softmax":
+		return s.prepareSoftmax(n)
+	case "Concat":
+		return s.prepareConcat(n)
+	case "Pad":
+		return s.preparePad(n)
+	}
+	return nil, n.Errorf("quant: no int8 simulation")
+}
+
+func sameParams(n *ir.Node, a, b *ir.Value) error {
+	if a.Quant.Scale[0] != b.Quant.Scale[0] || a.Quant.ZeroPoint[0] != b.Quant.ZeroPoint[0] {
+		return n.Errorf("quant: input and output must share quantization (%g/%d vs %g/%d)",
+			a.Quant.Scale[0], a.Quant.ZeroPoint[0], b.Quant.Scale[0], b.Quant.ZeroPoint[0])
+	}
+	return nil
+}
+
+func floatFunc(n *ir.Node) func(float32) float32 {
+	switch n.Op {
+	case "Sigmoid":
+		return func(x float32) float32 { return float32(1 / (1 + math.Exp(-float64(x)))) }
+	case "Tanh":
+		return func(x float32) float32 { return float32(math.Tanh(float64(x))) }
+	case "HardSwish":
+		return func(x float32) float32 { return x * min(max(x+3, 0), 6) / 6 }
+	case "HardSigmoid":
+		a, b := n.Attrs.Float("alpha", 0.2), n.Attrs.Float("beta", 0.5)
+		return func(x float32) float32 { return max(0, min(1, a*x+b)) }
+	}
+	panic("quant: no float function for " + n.Op)
+}
+
+// buildLUT is TFLite's LUTPopulate for int8: dequantize every code in
+// float, apply f, requantize with round half away from zero, saturate.
+func buildLUT(in, out *ir.QuantParams, f func(float32) float32) *[256]int8 {
+	var lut [256]int8
+	inv := 1 / out.Scale[0]
+	for q := -128; q <= 127; q++ {
+		x := in.Scale[0] * float32(int64(q)-in.ZeroPoint[0])
+		r := float32(math.Round(float64(f(x) * inv)))
+		lut[uint8(int8(q))] = sat8(int32(r) + int32(out.ZeroPoint[0]))
+	}
+	return &lut
+}
+
+// dims4 returns an NCHW shape.
+func dims4(v *ir.Value) (n, c, h, w int) {
+	s := v.Type.Shape.Sizes()
+	return int(s[0]), int(s[1]), int(s[2]), int(s[3])
+}
+
+func ints2(a []int64, def int64) (int, int) {
+	if len(a) < 2 {
+		return int(def), int(def)
+	}
+	return int(a[0]), int(a[1])
+}
+
+func (s *Simulator) prepareConv(n *ir.Node) (func(), error) {
+	x, w, out := n.Inputs[0], n.Inputs[1], n.Outputs[0]
+	if len(x.Type.Shape) != 4 {
+		return nil, n.Errorf("quant: only 2-D convolutions are simulated")
+	}
+	in := s.vals[x]
+	dst := s.vals[out]
+	wq, err := s.constInt8(w)
+	if err != nil {
+		return nil, err
+	}
+	N, C, H, W := dims4(x)
+	_, O, OH, OW := dims4(out)
+	ws := w.Type.Shape.Sizes()
+	KH, KW := int(ws[2]), int(ws[3])
+	group := int(n.Attrs.Int("group", 1))
+	sy, sx := ints2(n.Attrs.Ints("strides"), 1)
+	dy, dx := ints2(n.Attrs.Ints("dilations"), 1)
+	pads := n.Attrs.Ints("pads")
+	if len(pads) == 0 {
+		pads = []int64{0, 0, 0, 0}
+	}
+	if ap := n.Attrs.Str("auto_pad", "NOTSET"); ap != "NOTSET" && ap != "VALID" {
+		return nil, n.Errorf("quant: auto_pad %s is not simulated; the importer resolves it", ap)
+	}
+	pt, pl := int(pads[0]), int(pads[1])
+	PH := max(H+pt+int(pads[2]), (OH-1)*sy+(KH-1)*dy+1)
+	PW := max(W+pl+int(pads[3]), (OW-1)*sx+(KW-1)*dx+1)
+	bias := make([]int32, O)
+	if b := n.Input(2); b != nil {
+		bt, err := passes.QuantizeWeights(b)
+		if err != nil {
+			return nil, err
+		}
+		copy(bias, bt.Int32s())
+	}
+	mult := make([]Multiplier, O)
+	for c := range O {
+		ws := float64(w.Quant.Scale[0])
+		if w.Quant.PerChannel() {
+			ws = float64(w.Quant.Scale[c])
+		}
+		mult[c] = NewMultiplier(scale(x) * ws / scale(out))
+	}
+	inOff, outZp := -zp(x), zp(out)
+	lo, hi := actRange(n)
+	cpg, opg := C/group, O/group
+	pad := make([]int32, C*PH*PW) // input + offset, zero (= the zero point) outside
+	acc := make([]int32, OH*OW)
+	return func() {
+		for b := range N {
+			for c := range C {
+				for y := range H {
+					row := in[((b*C+c)*H+y)*W:][:W]
+					prow := pad[(c*PH+y+pt)*PW+pl:][:W]
+					for i, v := range row {
+						prow[i] = int32(v) + inOff
+					}
+				}
+			}
+			for o := range O {
+				g := o / opg
+				for i := range acc {
+					acc[i] = bias[o]
+				}
+				for ci := range cpg {
+					plane := pad[(g*cpg+ci)*PH*PW:][:PH*PW]
+					for ky := range KH {
+						for kx := range KW {
+							wv := int32(wq[((o*cpg+ci)*KH+ky)*KW+kx])
+							if wv == 0 {
+								continue
+							}
+							for oy := range OH {
+								src := plane[(oy*sy+ky*dy)*PW+kx*dx:]
+								a := acc[oy*OW:][:OW]
+								if sx == 1 {
+									src = src[:OW]
+									for ox := range a {
+										a[ox] += wv * src[ox]
+									}
+								} else {
+									for ox := range a {
+										a[ox] += wv * src[ox*sx]
+									}
+								}
+							}
+						}
+					}
+				}
+				m := mult[o]
+				d := dst[(b*O+o)*OH*OW:][:OH*OW]
+				for i, a := range acc {
+					d[i] = int8(clamp(m.Apply(a)+outZp, lo, hi))
+				}
+			}
+		}
+	}, nil
+}
+
+func (s *Simulator) prepareGemm(n *ir.Node) (func(), error) {
+	x, w, out := n.Inputs[0], n.Inputs[1], n.Outputs[0]
+	in, dst := s.vals[x], s.vals[out]
+	wq, err := s.constInt8(w)
+	if err != nil {
+		return nil, err
+	}
+	xs := x.Type.Shape.Sizes()
+	M, K := int(xs[0]), int(xs[1])
+	ws := w.Type.Shape.Sizes()
+	transB := n.Attrs.Int("transB", 0) == 1
+	N := int(ws[1])
+	if transB {
+		N = int(ws[0])
+	}
+	bias := make([]int32, N)
+	if b := n.Input(2); b != nil {
+		bt, err := passes.QuantizeWeights(b)
+		if err != nil {
+			return nil, err
+		}
+		copy(bias, bt.Int32s())
+	}
+	// FULLY_CONNECTED's multiplier, in double (GetQuantizedConvolutionMultipler).
+	m := NewMultiplier(scale(x) * float64(w.Quant.Scale[0]) / scale(out))
+	inOff, outZp := -zp(x), zp(out)
+	lo, hi := actRange(n)
+	return func() {
+		for i := range M {
+			row := in[i*K:][:K]
+			for j := range N {
+				acc := bias[j]
+				if transB {
+					wr := wq[j*K:][:K]
+					for k, v := range row {
+						acc += int32(wr[k]) * (int32(v) + inOff)
+					}
+				} else {
+					for k, v := range row {
+						acc += int32(wq[k*N+j]) * (int32(v) + inOff)
+					}
+				}
+				dst[i*N+j] = int8(clamp(m.Apply(acc)+outZp, lo, hi))
+			}
+		}
+	}, nil
+}
+
+// broadcastIndex maps each output element to the element of an input of
+// shape in broadcast numpy-style to out; nil when the shapes are equal.
+func broadcastIndex(in, out []int64) []int32 {
+	if len(in) == len(out) {
+		same := true
+		for i := range in {
+			same = same && in[i] == out[i]
+		}
+		if same {
+			return nil
+		}
+	}
+	r := len(out)
+	strides := make([]int, r)
+	st := 1
+	for i := r - 1; i >= 0; i-- {
+		j := i - (r - len(in))
+		if j >= 0 && in[j] != 1 {
+			strides[i] = st
+			st *= int(in[j])
+		}
+	}
+	idx := make([]int32, ir.NumElements(out))
+	coord := make([]int, r)
+	for k := range idx {
+		off := 0
+		for i := range r {
+			off += coord[i] * strides[i]
+		}
+		idx[k] = int32(off)
+		for i := r - 1; i >= 0; i-- {
+			coord[i]++
+			if coord[i] < int(out[i]) {
+				break
+			}
+			coord[i] = 0
+		}
+	}
+	return idx
+}
+
+func (s *Simulator) prepareBinary(n *ir.Node) (func(), error) {
+	a, b, out := n.Inputs[0], n.Inputs[1], n.Outputs[0]
+	qa, err := s.input(n, 0)
+	if err != nil {
+		return nil, err
+	}
+	qb, err := s.input(n, 1)
+	if err != nil {
+		return nil, err
+	}
+	dst := s.vals[out]
+	os := out.Type.Shape.Sizes()
+	ia, ib := broadcastIndex(a.Type.Shape.Sizes(), os), broadcastIndex(b.Type.Shape.Sizes(), os)
+	offA, offB, outZp := -zp(a), -zp(b), zp(out)
+	lo, hi := actRange(n)
+	at := func(q []int8, idx []int32, i int) int32 {
+		if idx == nil {
+			return int32(q[i])
+		}
+		return int32(q[idx[i]])
+	}
+	if n.Op == "Mul" {
+		m := NewMultiplier(scale(a) * scale(b) / scale(out))
+		return func() {
+			for i := range dst {
+				p := (at(qa, ia, i) + offA) * (at(qb, ib, i) + offB)
+				dst[i] = int8(clamp(m.Apply(p)+outZp, lo, hi))
+			}
+		}, nil
+	}
+	// TFLite's int8 ADD: both inputs left-shifted by 20 and rescaled to
+	// twice the larger input scale, summed, then rescaled to the output.
+	const leftShift = 20
+	twiceMax := 2 * math.Max(scale(a), scale(b))
+	ma := NewMultiplier(scale(a) / twiceMax)
+	mb := NewMultiplier(scale(b) / twiceMax)
+	mo := NewMultiplier(twiceMax / (float64(int64(1)<<leftShift) * scale(out)))
+	return func() {
+		for i := range dst {
+			sa := ma.Apply((at(qa, ia, i) + offA) << leftShift)
+			sb := mb.Apply((at(qb, ib, i) + offB) << leftShift)
+			dst[i] = int8(clamp(mo.Apply(sa+sb)+outZp, lo, hi))
+		}
+	}, nil
+}
+
+func (s *Simulator) preparePool(n *ir.Node) (func(), error) {
+	x, out := n.Inputs[0], n.Outputs[0]
+	if len(x.Type.Shape) != 4 {
+		return nil, n.Errorf("quant: only 2-D pooling is simulated")
+	}
+	if err := sameParams(n, x, out); err != nil {
+		return nil, err
+	}
+	in, dst := s.vals[x], s.vals[out]
+	N, C, H, W := dims4(x)
+	_, _, OH, OW := dims4(out)
+	KH, KW, sy, sx, pt, pl := H, W, 1, 1, 0, 0
+	if n.Op != "GlobalAveragePool" {
+		KH, KW = ints2(n.Attrs.Ints("kernel_shape"), 1)
+		sy, sx = ints2(n.Attrs.Ints("strides"), 1)
+		if p := n.Attrs.Ints("pads"); len(p) == 4 {
+			pt, pl = int(p[0]), int(p[1])
+		}
+		if n.Attrs.Int("count_include_pad", 0) != 0 && (pt > 0 || pl > 0) {
+			return nil, n.Errorf("quant: count_include_pad=1 with padding has no TFLite form")
+		}
+	}
+	isMax := n.Op == "MaxPool"
+	return func() {
+		for bc := range N * C {
+			plane := in[bc*H*W:][:H*W]
+			for oy := range OH {
+				y0, y1 := max(0, oy*sy-pt), min(H, oy*sy-pt+KH)
+				for ox := range OW {
+					x0, x1 := max(0, ox*sx-pl), min(W, ox*sx-pl+KW)
+					var r int32
+					if isMax {
+						r = -128
+						for y := y0; y < y1; y++ {
+							for xx := x0; xx < x1; xx++ {
+								r = max(r, int32(plane[y*W+xx]))
+							}
+						}
+					} else {
+						acc := int32(0)
+						for y := y0; y < y1; y++ {
+							for xx := x0; xx < x1; xx++ {
+								acc += int32(plane[y*W+xx])
+							}
+						}
+						cnt := int32((y1 - y0) * (x1 - x0))
+						// AVERAGE_POOL_2D's rounding; MEAN with equal
+						// scales computes the same (its multiplier is 1).
+						if acc > 0 {
+							r = (acc + cnt/2) / cnt
+						} else {
+							r = (acc - cnt/2) / cnt
+						}
+					}
+					dst[(bc*OH+oy)*OW+ox] = int8(clamp(r, -128, 127))
+				}
+			}
+		}
+	}, nil
+}
+
+func (s *Simulator) prepareSwish(n *ir.Node) (func(), error) {
+	x, out := n.Inputs[0], n.Outputs[0]
+	in, dst := s.vals[x], s.vals[out]
+	sig := passes.FixedOutputParams("Sigmoid")
+	lut := buildLUT(x.Quant, sig, func(v float32) float32 { return float32(1 / (1 + math.Exp(-float64(v)))) })
+	m := NewMultiplier(scale(x) * float64(sig.Scale[0]) / scale(out))
+	offX, offS, outZp := -zp(x), int32(-sig.ZeroPoint[0]), zp(out)
+	return func() {
+		for i, v := range in {
+			p := (int32(v) + offX) * (int32(lut[uint8(v)]) + offS)
+			dst[i] = sat8(m.Apply(p) + outZp)
+		}
+	}, nil
+}
+
+func (s *Simulator) prepareSoftmax(n *ir.Node) (func(), error) {
+	x, out := n.Inputs[0], n.Outputs[0]
+	in, dst := s.vals[x], s.vals[out]
+	shape := x.Type.Shape.Sizes()
+	axis := int(n.Attrs.Int("axis", -1))
+	if n.Opset() < 13 && !n.Attrs.Has("axis") {
+		axis = 1
+	}
+	if axis < 0 {
+		axis += len(shape)
+	}
+	if n.Opset() >= 13 && axis != len(shape)-1 {
+		return nil, n.Errorf("quant: int8 SOFTMAX runs over the last axis only")
+	}
+	inner := 1
+	for _, d := range shape[axis:] {
+		inner *= int(d)
+	}
+	sc := float32(scale(x))
+	buf := make([]float64, inner)
+	return func() {
+		for o := 0; o < len(in); o += inner {
+			row := in[o : o+inner]
+			m := int8(-128)
+			for _, v := range row {
+				m = max(m, v)
+			}
+			sum := 0.0
+			for i, v := range row {
+				buf[i] = math.Exp(float64(sc * float32(int32(v)-int32(m))))
+				sum += buf[i]
+			}
+			for i := range row {
+				dst[o+i] = sat8(int32(math.Round(buf[i]/sum*256)) - 128)
+			}
+		}
+	}, nil
+}
+
+func (s *Simulator) prepareConcat(n *ir.Node) (func(), error) {
+	out := n.Outputs[0]
+	shape := out.Type.Shape.Sizes()
+	axis := int(n.Attrs.Int("axis", 0))
+	if axis < 0 {
+		axis += len(shape)
+	}
+	outer := 1
+	for _, d := range shape[:axis] {
+		outer *= int(d)
+	}
+	var ins [][]int8
+	var widths []int
+	for i, v := range n.Inputs {
+		b, err := s.input(n, i)
+		if err != nil {
+			return nil, err
+		}
+		if err := sameParams(n, v, out); err != nil {
+			return nil, err
+		}
+		ins = append(ins, b)
+		widths = append(widths, len(b)/outer)
+	}
+	dst := s.vals[out]
+	return func() {
+		k := 0
+		for o := range outer {
+			for i, b := range ins {
+				k += copy(dst[k:], b[o*widths[i]:(o+1)*widths[i]])
+			}
+		}
+	}, nil
+}
+
+func (s *Simulator) preparePad(n *ir.Node) (func(), error) {
+	x, out := n.Inputs[0], n.Outputs[0]
+	if err := sameParams(n, x, out); err != nil {
+		return nil, err
+	}
+	var pads []int64
+	if n.Opset() < 11 {
+		pads = n.Attrs.Ints("pads")
+	} else if p := n.Input(1); p != nil && p.IsConst() {
+		pads = p.Const.AsInt64s()
+	}
+	if len(pads) != 8 || len(x.Type.Shape) != 4 {
+		return nil, n.Errorf("quant: only constant 4-D padding is simulated")
+	}
+	for _, p := range pads {
+		if p < 0 {
+			return nil, n.Errorf("quant: negative padding is not simulated")
+		}
+	}
+	value := float32(n.Attrs.Float("value", 0))
+	if v := n.Input(2); n.Opset() >= 11 && v != nil && v.IsConst() {
+		value = float32(v.Const.Float64At(0))
+	}
+	fill := sat8(quantizeReal(out, value))
+	in, dst := s.vals[x], s.vals[out]
+	N, C, H, W := dims4(x)
+	_, _, OH, OW := dims4(out)
+	b0, c0, y0, x0 := int(pads[0]), int(pads[1]), int(pads[2]), int(pads[3])
+	OC := C + c0 + int(pads[5])
+	return func() {
+		for i := range dst {
+			dst[i] = fill
+		}
+		for b := range N {
+			for c := range C {
+				for y := range H {
+					copy(dst[(((b+b0)*OC+c+c0)*OH+y+y0)*OW+x0:][:W], in[((b*C+c)*H+y)*W:][:W])
+				}
+			}
+		}
+	}, nil
+}

@@ -1,0 +1,116 @@
+package quant
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/litefy/litefy/ir"
+	"github.com/litefy/litefy/passes"
+)
+
+// naiveConv is the int8 convolution written straight from its definition:
+// out-of-bounds taps are skipped, acc = Σ (x − zx)·w + bias, requantized
+// per output channel, offset, clamped.
+func naiveConv(x []int8, N, C, H, W int, w []int8, O, KH, KW int, bias []int32, group, stride, pad int,
+	zx int32, mult []Multiplier, zo, lo, hi int32, OH, OW int) []int8 {
+	out := make([]int8, N*O*OH*OW)
+	cpg, opg := C/group, O/group
+	for b := range N {
+		for o := range O {
+			for oy := range OH {
+				for ox := range OW {
+					acc := bias[o]
+					for ci := range cpg {
+						c := (o/opg)*cpg + ci
+						for ky := range KH {
+							for kx := range KW {
+								y, xx := oy*stride-pad+ky, ox*stride-pad+kx
+								if y < 0 || y >= H || xx < 0 || xx >= W {
+									continue
+								}
+								acc += (int32(x[((b*C+c)*H+y)*W+xx]) - zx) * int32(w[((o*cpg+ci)*KH+ky)*KW+kx])
+							}
+						}
+					}
+					out[((b*O+o)*OH+oy)*OW+ox] = int8(clamp(mult[o].Apply(acc)+zo, lo, hi))
+				}
+			}
+		}
+	}
+	return out
+}
+
+func randFloats(rng *rand.Rand, n int, lo, hi float32) []float32 {
+	f := make([]float32, n)
+	for i := range f {
+		f[i] = lo + (hi-lo)*rng.Float32()
+	}
+	return f
+}
+
+func TestConvMatchesNaiveInteger(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for _, c := range []struct {
+		C, O, K, group, stride, pad, H int
+		act                            string
+	}{
+		{3, 4, 3, 1, 2, 1, 7, ""}, {4, 4, 3, 4, 1, 1, 6, "Relu6"}, {8, 8, 5, 8, 2, 2, 9, "Relu"}, {5, 6, 1, 1, 1, 0, 4, "Relu6"},
+	} {
+		OH := (c.H+2*c.pad-c.K)/c.stride + 1
+		cpg := c.C / c.group
+		g := ir.NewGraph("conv", 13)
+		x := g.AddInput("x", ir.Type{DType: ir.Float32, Shape: ir.S(1, int64(c.C), int64(c.H), int64(c.H))})
+		w := g.AddConst("w", ir.FromFloat32([]int64{int64(c.O), int64(cpg), int64(c.K), int64(c.K)}, randFloats(rng, c.O*cpg*c.K*c.K, -1, 1)))
+		b := g.AddConst("b", ir.FromFloat32([]int64{int64(c.O)}, randFloats(rng, c.O, -0.5, 0.5)))
+		p := int64(c.pad)
+		conv := g.NewNode("Conv", "conv", []*ir.Value{x, w, b}, []string{"y"}, ir.Attrs{
+			"group": ir.IntAttr(int64(c.group)), "strides": ir.IntsAttr(int64(c.stride), int64(c.stride)),
+			"pads": ir.IntsAttr(p, p, p, p), "kernel_shape": ir.IntsAttr(int64(c.K), int64(c.K))})
+		out := conv.Outputs[0]
+		if c.act != "" {
+			out = g.NewNode(c.act, "act", []*ir.Value{out}, []string{"z"}, nil).Outputs[0]
+		}
+		g.Outputs = []*ir.Value{out}
+		if err := ir.InferShapes(g); err != nil {
+			t.Fatal(err)
+		}
+		if err := Calibrated(g, Synthetic(g, 4, 7), CalibrateOptions{Workers: 1}); err != nil {
+			t.Fatal(err)
+		}
+		sim, err := NewSimulator(g)
+		if err != nil {
+			t.Fatal(err)
+		}
+		in := ir.FromFloat32(x.Type.Shape.Sizes(), randFloats(rng, c.C*c.H*c.H, -2, 2))
+		if err := sim.Run(in); err != nil {
+			t.Fatal(err)
+		}
+		wq, _ := passes.QuantizeWeights(w)
+		bq, _ := passes.QuantizeWeights(b)
+		wi := make([]int8, wq.Len())
+		for i := range wi {
+			wi[i] = int8(wq.Data[i])
+		}
+		y := conv.Outputs[0]
+		mult := make([]Multiplier, c.O)
+		for o := range mult {
+			mult[o] = NewMultiplier(float64(x.Quant.Scale[0]) * float64(w.Quant.Scale[o]) / float64(y.Quant.Scale[0]))
+		}
+		lo, hi := int32(-128), int32(127)
+		if c.act != "" {
+			lo = int32(y.Quant.ZeroPoint[0])
+			if c.act == "Relu6" {
+				hi = min(127, lo+int32(math.Round(float64(6/y.Quant.Scale[0]))))
+			}
+		}
+		want := naiveConv(sim.Int8(x), 1, c.C, c.H, c.H, wi, c.O, c.K, c.K, bq.Int32s(), c.group, c.stride, c.pad,
+			int32(x.Quant.ZeroPoint[0]), mult, int32(y.Quant.ZeroPoint[0]), lo, hi, OH, OH)
+		got := sim.Int8(out)
+		for i := range want {
+			if got[i] != want[i] {
+				t.Fatalf("%+v: element %d = %d, want %d", c, i, got[i], want[i])
+			}
+		}
+	}
+}
