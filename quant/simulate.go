@@ -16,9 +16,10 @@ import (
 // DEPTHWISE_CONV_2D, FULLY_CONNECTED, ADD, MUL (with broadcasting),
 // AVERAGE_POOL_2D, MEAN over H×W (same input and output scale, as
 // QuantizeInt8 sets), MAX_POOL_2D, RESHAPE, CONCATENATION, PAD, fused and
-// standalone RELU/RELU6. LOGISTIC, TANH, HARD_SWISH and HardSigmoid use the
-// 256-entry table TFLite's optimized kernels build in float (LUTPopulate);
-// the reference kernels' fixed-point versions can differ by 1 LSB. Swish is
+// standalone RELU/RELU6, HARD_SWISH (its 16-bit fixed-point reference).
+// LOGISTIC, TANH and HardSigmoid use the 256-entry table TFLite's optimized
+// kernels build in float (LUTPopulate); the reference kernels' fixed-point
+// versions can differ by 1 LSB. Swish is
 // simulated as LOGISTIC then MUL, how it lowers. SOFTMAX is computed in
 // float and requantized (within 1 LSB of TFLite's kernels).
 type Simulator struct {
@@ -192,7 +193,26 @@ func (s *Simulator) prepare(n *ir.Node) (func(), error) {
 		return s.prepareBinary(n)
 	case "AveragePool", "GlobalAveragePool", "MaxPool":
 		return s.preparePool(n)
-	case "Sigmoid", "Tanh", "HardSwish", "HardSigmoid":
+	case "HardSwish":
+		in, err := s.input(n, 0)
+		if err != nil {
+			return nil, err
+		}
+		x, o := n.Inputs[0], n.Outputs[0]
+		p := newHardSwishParams(x.Quant.Scale[0], o.Quant.Scale[0], zp(x), zp(o))
+		if p.outExp > 0 {
+			return nil, n.Errorf("quant: HARD_SWISH needs an output scale of at least input scale/128")
+		}
+		var lut [256]int8
+		for q := -128; q <= 127; q++ {
+			lut[uint8(int8(q))] = p.apply(int8(q))
+		}
+		return func() {
+			for i, x := range in {
+				out[i] = lut[uint8(x)]
+			}
+		}, nil
+	case "Sigmoid", "Tanh", "HardSigmoid":
 		in, err := s.input(n, 0)
 		if err != nil {
 			return nil, err
@@ -226,7 +246,7 @@ func sameParams(n *ir.Node, a, b *ir.Value) error {
 func floatFunc(n *ir.Node) func(float32) float32 {
 	switch n.Op {
 	case "Sigmoid":
-		return func(x float32) float32 { return float32(1 / (1 + math.Exp(-float64(x)))) }
+		return sigmoid32
 	case "Tanh":
 		return func(x float32) float32 { return float32(math.Tanh(float64(x))) }
 	case "HardSwish":
@@ -237,6 +257,9 @@ func floatFunc(n *ir.Node) func(float32) float32 {
 	}
 	panic("quant: no float function for " + n.Op)
 }
+
+// sigmoid32 is 1/(1+exp(−x)) in float32, as the table TFLite builds.
+func sigmoid32(x float32) float32 { return 1 / (1 + float32(math.Exp(float64(-x)))) }
 
 // buildLUT is TFLite's LUTPopulate for int8: dequantize every code in
 // float, apply f, requantize with round half away from zero, saturate.
@@ -564,7 +587,7 @@ func (s *Simulator) prepareSwish(n *ir.Node) (func(), error) {
 	x, out := n.Inputs[0], n.Outputs[0]
 	in, dst := s.vals[x], s.vals[out]
 	sig := passes.FixedOutputParams("Sigmoid")
-	lut := buildLUT(x.Quant, sig, func(v float32) float32 { return float32(1 / (1 + math.Exp(-float64(v)))) })
+	lut := buildLUT(x.Quant, sig, sigmoid32)
 	m := NewMultiplier(scale(x) * float64(sig.Scale[0]) / scale(out))
 	offX, offS, outZp := -zp(x), int32(-sig.ZeroPoint[0]), zp(out)
 	return func() {

@@ -71,7 +71,9 @@ func newRootCmd() *cobra.Command {
   litefy passes                      list passes and pipelines
   litefy inspect MODEL.onnx          inputs, outputs, op histogram, params, MACs
   litefy run MODEL.onnx --input x.npy --output y.npy
-                                     run the reference interpreter`,
+                                     run the reference interpreter
+  litefy quantize-report MODEL.onnx [--calib DIR|x.npy] [--json]
+                                     int8 per-tensor SQNR against float`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		Args: func(cmd *cobra.Command, args []string) error {
