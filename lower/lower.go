@@ -17,6 +17,7 @@ import (
 func Lower(g *ir.Graph, opt Options) (*Model, error) {
 	l := &lowerer{
 		g:       g,
+		opt:     opt,
 		m:       &Model{Description: opt.Description},
 		tensors: map[*ir.Value]int32{},
 		consts:  map[constKey]int32{},
@@ -73,6 +74,7 @@ func nodeName(n *ir.Node) string {
 
 type lowerer struct {
 	g       *ir.Graph
+	opt     Options
 	m       *Model
 	tensors map[*ir.Value]int32     // activation tensors
 	consts  map[constKey]int32      // constant tensors, by value and re-layout

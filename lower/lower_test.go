@@ -355,3 +355,44 @@ func sortedCopy(s []string) []string {
 	slices.Sort(c)
 	return c
 }
+
+// TestMaxPoolPadding: a stride-2 max pool padded 1 before (resnet's stem)
+// fits no SAME window; it lowers as a stride-1 SAME pool and a 1×1
+// stride-2 pool, with no PAD, whatever the sign of its input.
+func TestMaxPoolPadding(t *testing.T) {
+	g, err := ir.Parse(`graph "g" opset=13
+input %x:f32[1,4,8,8]
+%y:f32[1,4,4,4] = MaxPool %x {kernel_shape=[3,3], pads=[1,1,1,1], strides=[2,2]} @pool
+output %y
+`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := Lower(g, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, op := range m.Operators {
+		got = append(got, describe(m, op))
+	}
+	want := []string{"MAX_POOL_2D v1 SAME s1,1 k3,3 → [1 8 8 4]", "MAX_POOL_2D v1 VALID s2,2 k1,1 → [1 4 4 4]"}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("got %q, want %q", got, want)
+	}
+}
+
+// TestExplicitPadding: with Options.ExplicitPadding a stride-2 convolution
+// padded 1 before keeps its 3×3 kernel behind a PAD.
+func TestExplicitPadding(t *testing.T) {
+	g := load(t, "../testdata/models/tiny_mnv2_op13.onnx", "lite")
+	m, err := Lower(g, Options{ExplicitPadding: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := []string{describe(m, m.Operators[0]), describe(m, m.Operators[1])}
+	want := []string{"PAD v1 → [1 33 33 3]", "CONV_2D v1 VALID s2,2 RELU6 w[16 3 3 3] → [1 16 16 16]"}
+	if fmt.Sprint(first) != fmt.Sprint(want) {
+		t.Errorf("got %q, want %q", first, want)
+	}
+}

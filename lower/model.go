@@ -9,8 +9,8 @@
 // (Conv OIHW → OHWI, depthwise → 1HW(C·M)), so a CNN lowers with no
 // TRANSPOSE op. Explicit ONNX padding becomes TFLite SAME or VALID padding
 // where it computes the same windows, if need be by widening the kernel
-// with zero taps; only a max pool whose padding no SAME window matches
-// gets a PAD op.
+// with zero taps (and a max pool by a stride-1 SAME pool and a 1×1 strided
+// one); only padding none of these places gets a PAD op.
 package lower
 
 import (
@@ -25,6 +25,10 @@ import (
 type Options struct {
 	// Description is written into the model; empty means "litefy".
 	Description string
+	// ExplicitPadding lowers convolution padding that SAME does not place
+	// as a PAD op before a VALID convolution, instead of widening the
+	// kernel with zero taps (more MACs, no PAD op: the default).
+	ExplicitPadding bool
 }
 
 // Model is a lowered TFLite model, one subgraph, ready to encode.

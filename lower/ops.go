@@ -18,6 +18,11 @@ func (l *lowerer) node(n *ir.Node) error {
 			return fmt.Errorf("output %s is %s; only float32 lowers so far", o, o.Type.DType)
 		}
 	}
+	for _, o := range n.Outputs {
+		if o != nil && len(o.Type.Shape) > 4 {
+			return fmt.Errorf("output %s has rank %d; litefy lowers ranks up to 4", o, len(o.Type.Shape))
+		}
+	}
 	switch n.Op {
 	case "Identity", "Dropout":
 		if len(n.Outputs) > 1 && n.Outputs[1] != nil && len(n.Outputs[1].Uses()) > 0 {
@@ -205,7 +210,7 @@ func (l *lowerer) conv(n *ir.Node) error {
 	if err != nil {
 		return err
 	}
-	plan := planPadding(win[0], win[1], true)
+	plan := planPadding(win[0], win[1], !l.opt.ExplicitPadding)
 	if plan.explicit != nil {
 		xt = l.explicitPad(n, xt, plan.explicit)
 	}
@@ -503,7 +508,20 @@ func (l *lowerer) pool(n *ir.Node) error {
 		if padded && (plan.explicit != nil || n.Attrs.Int("count_include_pad", 0) != 0) {
 			return fmt.Errorf("padded average pooling lowers only where SAME padding fits and count_include_pad=0")
 		}
-	} else if plan.explicit != nil {
+	}
+	if plan.explicit != nil && n.Op == "MaxPool" {
+		if stride1SameFits(win) {
+			// The windows of a stride-1 SAME pool, every s-th kept: a second
+			// 1×1 pool with stride s subsamples them. Padding is excluded
+			// from the maximum, as ONNX's -inf padding is.
+			full := l.m.Tensors[x].Shape
+			tmp := l.addTensor(&Tensor{Name: nodeName(n) + "/stride1", Type: fb.TensorTypeFLOAT32, Shape: append([]int32(nil), full...)})
+			l.emit(n, op, &poolOptions{padding: fb.PaddingSAME, strideH: 1, strideW: 1,
+				filterH: int32(win[0].k), filterW: int32(win[1].k)}, []int32{x}, tmp)
+			l.emit(n, op, &poolOptions{padding: fb.PaddingVALID, strideH: int32(win[0].s), strideW: int32(win[1].s),
+				filterH: 1, filterW: 1}, []int32{tmp}, l.activation(n.Outputs[0]))
+			return nil
+		}
 		// Zero padding is exact for a max pool only when the input is ≥ 0.
 		if !l.nonNegative(n.Inputs[0]) {
 			return fmt.Errorf("padding %v fits no SAME/VALID window and the input may be negative, so a zero PAD would change the maximum", plan.explicit)
@@ -573,4 +591,17 @@ func (l *lowerer) concat(n *ir.Node) error {
 	}
 	l.emit(n, fb.BuiltinOperatorCONCATENATION, &concatOptions{axis: a}, ins, l.activation(n.Outputs[0]))
 	return nil
+}
+
+// stride1SameFits reports whether a strided window equals every s-th
+// window of the stride-1 SAME window of the same kernel: the begin padding
+// is SAME's for stride 1 and keeping every s-th of the in outputs gives
+// ONNX's output size.
+func stride1SameFits(win [2]axisWindow) bool {
+	for _, a := range win {
+		if a.d != 1 || a.padBegin != (a.k-1)/2 || (a.in+a.s-1)/a.s != a.out {
+			return false
+		}
+	}
+	return true
 }

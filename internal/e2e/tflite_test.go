@@ -1,0 +1,227 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/litefy/litefy/internal/tensorio"
+	"github.com/litefy/litefy/ir"
+	"github.com/litefy/litefy/lower"
+	fb "github.com/litefy/litefy/lower/tflite/tflitefb"
+)
+
+// officialMobilenetV2 are the op counts of the official converter's
+// mobilenet_v2 (../shared/reference/mobilenet_v2_quantized_1x3x224x224.tflite,
+// counted once; ORACLES.md), for the note next to ours.
+const officialMobilenetV2 = "TRANSPOSE 1, PAD 18, CONV_2D 35, DEPTHWISE_CONV_2D 17, ADD 10, MEAN 1, RESHAPE 1, FULLY_CONNECTED 1"
+
+// tfliteCases are the full-size models lowered to float32 TFLite; none of
+// them may contain a TRANSPOSE or a PAD op. (resnet18's stem max pool pads
+// 1 before and 0 after, which no SAME window places: it lowers as a
+// stride-1 SAME pool and a 1×1 stride-2 pool.)
+var tfliteCases = []string{"efficientnet_b0_op13", "mobilenet_v2", "mobilenet_v3_small", "resnet18"}
+
+// litertRunner is the LiteRT.js harness, or an error saying how to install it.
+func litertRunner() (string, error) {
+	dir := filepath.Join(root, "testdata", "litert")
+	if _, err := os.Stat(filepath.Join(dir, "node_modules", "@litertjs", "core", "package.json")); err != nil {
+		return "", fmt.Errorf("LiteRT.js is not installed (make litert-deps): %v", err)
+	}
+	return filepath.Join(dir, "run.mjs"), nil
+}
+
+// armnnRunner is the Arm NN harness, or an error saying how to install it.
+func armnnRunner() (string, error) {
+	if out, err := exec.Command(python, "-c", "import pyarmnn").CombinedOutput(); err != nil {
+		return "", fmt.Errorf("%s cannot import pyarmnn (apt-get install python3-pyarmnn libarmnn-cpuref-backend22 libarmnntfliteparser22): %v: %s", python, err, out)
+	}
+	return filepath.Join(root, "testdata", "armnn", "run.py"), nil
+}
+
+// runTFLite runs one harness (argv before the model) and reads out0.npy.
+func runTFLite(argv []string, model, input string) (*ir.Tensor, string, error) {
+	dir, err := os.MkdirTemp("", "tflite-run-")
+	if err != nil {
+		return nil, "", err
+	}
+	defer os.RemoveAll(dir)
+	args := append(append(argv[1:], model), "--input", input, "--output-dir", dir)
+	cmd := exec.Command(argv[0], args...)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return nil, "", fmt.Errorf("%s: %v: %s", strings.Join(argv, " "), err, stderr.String())
+	}
+	var info struct {
+		Runtime string  `json:"runtime"`
+		Ms      float64 `json:"ms"`
+	}
+	if err := json.Unmarshal(lastLine(out), &info); err != nil {
+		return nil, "", fmt.Errorf("%s printed %q: %v", strings.Join(argv, " "), out, err)
+	}
+	t, err := tensorio.ReadNPY(filepath.Join(dir, "out0.npy"))
+	return t, fmt.Sprintf("%s, run %.0f ms", info.Runtime, info.Ms), err
+}
+
+func lastLine(b []byte) []byte {
+	s := strings.TrimSpace(string(b))
+	if i := strings.LastIndexByte(s, '\n'); i >= 0 {
+		s = s[i+1:]
+	}
+	return []byte(s)
+}
+
+// tfliteOpCounts reads a .tflite with the generated reader and counts its
+// operators by builtin.
+func tfliteOpCounts(path string) (map[string]int, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	m := fb.GetRootAsModel(b, 0)
+	var sg fb.SubGraph
+	if !m.Subgraphs(&sg, 0) {
+		return nil, fmt.Errorf("%s: no subgraph", path)
+	}
+	c := map[string]int{}
+	for i := range sg.OperatorsLength() {
+		var op fb.Operator
+		var code fb.OperatorCode
+		sg.Operators(&op, i)
+		m.OperatorCodes(&code, int(op.OpcodeIndex()))
+		c[code.BuiltinCode().String()]++
+	}
+	return c, nil
+}
+
+// nchwToNHWC transposes a 4-D float32 tensor.
+func nchwToNHWC(x *ir.Tensor) *ir.Tensor {
+	n, c, h, w := x.Shape[0], x.Shape[1], x.Shape[2], x.Shape[3]
+	src := x.Float32s()
+	y := ir.NewTensor(ir.Float32, []int64{n, h, w, c})
+	dst := y.Float32s()
+	for in := range n {
+		for ic := range c {
+			for ih := range h {
+				for iw := range w {
+					dst[((in*h+ih)*w+iw)*c+ic] = src[((in*c+ic)*h+ih)*w+iw]
+				}
+			}
+		}
+	}
+	return y
+}
+
+// TestTFLiteFloat32 converts the full-size models to float32 TFLite with
+// and without the lite pipeline, runs each file in LiteRT.js and in Arm NN
+// 20.08, and compares with onnxruntime on the ONNX model of the same
+// preset (input transposed to NHWC for the .tflite). Op counts go to
+// build/e2e-tflite.txt next to the official converter's mobilenet_v2.
+func TestTFLiteFloat32(t *testing.T) {
+	h := harness(t)
+	litert, err := litertRunner()
+	need(t, err)
+	armnn, err := armnnRunner()
+	need(t, err)
+	dir := filepath.Join(root, "build", "models")
+	var note strings.Builder
+	fmt.Fprintf(&note, "float32 TFLite vs onnxruntime (max abs error / max |output|; bound max(1e-4, 2× onnxruntime's all-vs-disabled spread))\n")
+	fmt.Fprintf(&note, "official converter mobilenet_v2 (int8): %s\n", officialMobilenetV2)
+	for _, name := range tfliteCases {
+		for _, preset := range []string{"none", "lite"} {
+			t.Run(name+"/"+preset, func(t *testing.T) {
+				model := filepath.Join(dir, name+".onnx")
+				input := filepath.Join(dir, name+".input.npy")
+				if _, err := os.Stat(model); err != nil {
+					need(t, fmt.Errorf("%s missing (run make models)", model))
+				}
+				x, err := tensorio.ReadNPY(input)
+				if err != nil {
+					t.Fatal(err)
+				}
+				tmp := t.TempDir()
+				shape := []string{"--input-shape", "input=" + joinInts(x.Shape)}
+				tfl := filepath.Join(tmp, name+".tflite")
+				litefyCmd(t, append([]string{model, "--preset", preset, "--quant", "float32", "--verify", "-o", tfl}, shape...)...)
+				ref := model
+				if preset != "none" {
+					ref = filepath.Join(tmp, name+"-"+preset+".onnx")
+					litefyCmd(t, append([]string{model, "--preset", preset, "-o", ref}, shape...)...)
+				}
+				want, _, err := h.Run(ref, []string{input}, 1)
+				if err != nil {
+					t.Fatal(err)
+				}
+				plain, _, err := h.RunOpt(ref, []string{input}, 1, "disabled")
+				if err != nil {
+					t.Fatal(err)
+				}
+				spread, _, _ := diff(plain[0], want[0])
+
+				nhwc := filepath.Join(tmp, "input.nhwc.npy")
+				if err := tensorio.WriteNPY(nhwc, nchwToNHWC(x)); err != nil {
+					t.Fatal(err)
+				}
+				counts, err := tfliteOpCounts(tfl)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if counts["TRANSPOSE"] != 0 || counts["PAD"] != 0 {
+					t.Errorf("%d TRANSPOSE and %d PAD ops, want none", counts["TRANSPOSE"], counts["PAD"])
+				}
+				line := fmt.Sprintf("%-22s %-4s ops: %s\n", name, preset, lower.FormatCounts(counts))
+				for _, rt := range []struct {
+					name string
+					argv []string
+				}{
+					{"litert", []string{"node", litert}},
+					{"armnn", []string{python, armnn}},
+				} {
+					got, info, err := runTFLite(rt.argv, tfl, nhwc)
+					if err != nil {
+						t.Errorf("%s: %v", rt.name, err)
+						continue
+					}
+					maxErr, maxRef, err := diff(got, want[0])
+					bound := max(relTol*maxRef, 2*spread)
+					rel := maxErr / maxRef
+					line += fmt.Sprintf("%-22s %-4s %-6s max error %.3g (relative %.2g, bound %.2g, onnxruntime spread %.2g; %s)\n",
+						"", "", rt.name, maxErr, rel, bound/maxRef, spread/maxRef, info)
+					if err != nil || maxErr > bound {
+						t.Errorf("%s vs onnxruntime: max error %g > bound %g (max |output| %g), %v", rt.name, maxErr, bound, maxRef, err)
+					}
+				}
+				t.Log(line)
+				note.WriteString(line)
+			})
+		}
+	}
+	writeBuildFile(t, "e2e-tflite.txt", []byte(note.String()))
+}
+
+// TestTFLiteCLIErrors checks the CLI's .tflite errors: int8 is not
+// implemented yet, and an unwritable path leaves no file.
+func TestTFLiteCLIErrors(t *testing.T) {
+	model := filepath.Join(root, "testdata", "models", "tiny_mnv2_op13.onnx")
+	out := filepath.Join(t.TempDir(), "m.tflite")
+	cmd := exec.Command(binary, model, "-o", out, "--quant", "int8")
+	b, err := cmd.CombinedOutput()
+	if err == nil || !strings.Contains(string(b), "not implemented yet") {
+		t.Errorf("--quant int8: %v: %s", err, b)
+	}
+	if _, err := os.Stat(out); !os.IsNotExist(err) {
+		t.Errorf("--quant int8 left %s", out)
+	}
+	bad := filepath.Join(t.TempDir(), "missing", "m.tflite")
+	if b, err := exec.Command(binary, model, "-o", bad).CombinedOutput(); err == nil {
+		t.Errorf("writing into a missing folder succeeded: %s", b)
+	}
+}
