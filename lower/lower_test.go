@@ -2,9 +2,11 @@ package lower
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"flag"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -394,5 +396,58 @@ func TestExplicitPadding(t *testing.T) {
 	want := []string{"PAD v1 → [1 33 33 3]", "CONV_2D v1 VALID s2,2 RELU6 w[16 3 3 3] → [1 16 16 16]"}
 	if fmt.Sprint(first) != fmt.Sprint(want) {
 		t.Errorf("got %q, want %q", first, want)
+	}
+}
+
+// TestNHWCOperands: broadcast constants are re-laid-out like activations,
+// CONCATENATION's channel axis moves to 3, and SOFTMAX runs on the last
+// axis of a 2-D value.
+func TestNHWCOperands(t *testing.T) {
+	g, err := ir.Parse(`graph "g" opset=13
+input %x:f32[1,2,2,3]
+const %scale:f32[2,1,1] = {10, 20}
+const %bias:f32[1,2,2,3] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11}
+%a:f32[1,2,2,3] = Mul %x, %scale @scale
+%b:f32[1,2,2,3] = Add %a, %bias @bias
+%c:f32[1,4,2,3] = Concat %a, %b {axis=1} @concat
+%p:f32[1,4,1,1] = GlobalAveragePool %c @pool
+%f:f32[1,4] = Flatten %p {axis=1} @flatten
+%s:f32[1,4] = Softmax %f {axis=-1} @softmax
+output %s
+`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := Lower(g, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, op := range m.Operators {
+		got = append(got, describe(m, op))
+	}
+	want := []string{
+		"MUL v1 NONE [1 2 3 2]×[1 1 1 2] → [1 2 3 2]",
+		"ADD v1 NONE [1 2 3 2]×[1 2 3 2] → [1 2 3 2]",
+		"CONCATENATION v1 axis=3 → [1 2 3 4]",
+		"MEAN v1 → [1 1 1 4]",
+		"RESHAPE v1 [1 4] → [1 4]",
+		"SOFTMAX v1 → [1 4]",
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	// The [1,2,2,3] bias (NCHW) is stored NHWC: element (h, w, c) = c·6 + h·3 + w.
+	bias := m.Tensors[m.Operators[1].Inputs[1]]
+	var vals []float32
+	for i := 0; i < len(bias.Data); i += 4 {
+		vals = append(vals, math.Float32frombits(binary.LittleEndian.Uint32(bias.Data[i:])))
+	}
+	if fmt.Sprint(vals) != "[0 6 1 7 2 8 3 9 4 10 5 11]" {
+		t.Errorf("bias stored as %v", vals)
+	}
+	// The input itself is NHWC.
+	if in := m.Tensors[m.Inputs[0]]; fmt.Sprint(in.Shape) != "[1 2 3 2]" {
+		t.Errorf("input shape %v, want NHWC [1 2 3 2]", in.Shape)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/litefy/litefy/internal/tensorio"
 	"github.com/litefy/litefy/ir"
 	"github.com/litefy/litefy/ir/onnx"
 	"github.com/litefy/litefy/lower"
@@ -21,6 +22,7 @@ type convertOptions struct {
 	preset      string
 	dumpAfter   string
 	quant       string
+	explicitPad bool
 }
 
 // parseInputShapes reads --input-shape NAME=1,3,224,224 flags.
@@ -126,7 +128,15 @@ func convert(in string, opt convertOptions, stderr io.Writer) error {
 		return usagef("--dump-after needs a --preset")
 	}
 	if ext == ".tflite" {
-		return lower.Write(g, opt.output)
+		m, err := lower.Lower(g, lower.Options{ExplicitPadding: opt.explicitPad})
+		if err != nil {
+			return err
+		}
+		b, err := m.Encode()
+		if err != nil {
+			return err
+		}
+		return tensorio.WriteFileAtomic(opt.output, b)
 	}
 	if _, err := passes.ONNXExport.Run(g, passes.Options{Verify: opt.verify}); err != nil {
 		return err

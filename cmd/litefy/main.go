@@ -94,6 +94,7 @@ func newRootCmd() *cobra.Command {
 	root.Flags().BoolVar(&opt.verify, "verify", false, "run the IR verifier after every pass")
 	root.Flags().StringVar(&opt.preset, "preset", "", "rewrite pipeline: none, cleanup or lite (see 'litefy passes'); default none for .onnx, lite for .tflite")
 	root.Flags().StringVar(&opt.quant, "quant", "float32", "TFLite number format: float32 (int8 is not implemented yet)")
+	root.Flags().BoolVar(&opt.explicitPad, "explicit-padding", false, "TFLite: a PAD op before convolutions SAME padding does not fit, instead of zero kernel taps")
 	root.Flags().StringVar(&opt.dumpAfter, "dump-after", "", "print the IR text to stderr after the named pass")
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(newInspectCmd(), newRunCmd(), newPassesCmd(), newDiffCmd(), newCheckCmd(), newQuantizeReportCmd())

@@ -20,6 +20,11 @@ func TestConvertTFLite(t *testing.T) {
 		t.Fatalf("%s is not a TFLite file: %v", out, err)
 	}
 	ok(t, effnet, "--preset", "none", "--quant", "float32", "-o", filepath.Join(dir, "none.tflite"))
+	wide, _ := os.ReadFile(filepath.Join(dir, "none.tflite"))
+	ok(t, effnet, "--preset", "none", "--explicit-padding", "-o", filepath.Join(dir, "pad.tflite"))
+	if pad, _ := os.ReadFile(filepath.Join(dir, "pad.tflite")); len(pad) == 0 || len(pad) >= len(wide) {
+		t.Errorf("--explicit-padding: %d bytes, widened kernels %d", len(pad), len(wide))
+	}
 	// A graph with an op TFLite has no builtin for is bad input, and every
 	// such node is named.
 	code, _, stderr := litefy(t, "../../testdata/models/tiny_effnet_bn_op13.onnx", "--preset", "none", "-o", filepath.Join(dir, "bn.tflite"))
