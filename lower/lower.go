@@ -23,6 +23,8 @@ func Lower(g *ir.Graph, opt Options) (*Model, error) {
 		consts:  map[constKey]int32{},
 		alias:   map[*ir.Value]*ir.Value{},
 		fused:   map[*ir.Node]bool{},
+
+		nhwcColumns: map[*ir.Value][3]int64{},
 	}
 	for _, v := range g.Inputs {
 		if !v.Type.Shape.Static() {
@@ -80,6 +82,10 @@ type lowerer struct {
 	consts  map[constKey]int32      // constant tensors, by value and re-layout
 	alias   map[*ir.Value]*ir.Value // values that are another value (Identity, fused activations)
 	fused   map[*ir.Node]bool       // activation nodes fused into their producer
+
+	// nhwcColumns marks flattened values whose elements are in (h, w, c)
+	// order, with their (C, H, W); see flattenIntoFC.
+	nhwcColumns map[*ir.Value][3]int64
 }
 
 type constKey struct {

@@ -451,3 +451,38 @@ output %s
 		t.Errorf("input shape %v, want NHWC [1 2 3 2]", in.Shape)
 	}
 }
+
+// TestFlattenSpatial: flattening [1,2,2,2] (H, W > 1) lowers when only
+// fully connected layers read it (their weight columns are reordered to
+// (h, w, c)); read by anything else it is refused by name.
+func TestFlattenSpatial(t *testing.T) {
+	const head = `graph "g" opset=13
+input %x:f32[1,2,2,2]
+const %w:f32[1,8] = {0, 1, 2, 3, 4, 5, 6, 7}
+%f:f32[1,8] = Flatten %x {axis=1} @flatten
+`
+	g, err := ir.Parse(head + "%y:f32[1,1] = Gemm %f, %w {transB=1} @fc\noutput %y\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := Lower(g, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := m.Tensors[m.Operators[1].Inputs[1]]
+	var cols []float32
+	for i := 0; i < len(w.Data); i += 4 {
+		cols = append(cols, math.Float32frombits(binary.LittleEndian.Uint32(w.Data[i:])))
+	}
+	// Column (c, h, w) = 4c + 2h + w, stored in (h, w, c) order.
+	if fmt.Sprint(cols) != "[0 4 1 5 2 6 3 7]" {
+		t.Errorf("FC weight columns %v", cols)
+	}
+	g, err = ir.Parse(head + "%y:f32[1,8] = Relu %f @relu\noutput %y\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Lower(g, Options{}); err == nil || !strings.Contains(err.Error(), `node "flatten" (Flatten)`) {
+		t.Errorf("got %v, want an error naming the Flatten", err)
+	}
+}

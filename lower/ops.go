@@ -274,6 +274,9 @@ func (l *lowerer) fullyConnected(n *ir.Node, weights []float32, nout, nin int64,
 	if err != nil {
 		return err
 	}
+	if chw, ok := l.nhwcColumns[l.resolve(n.Inputs[0])]; ok {
+		weights = permuteColumns(weights, nout, chw)
+	}
 	wt := l.float32Tensor(wname, []int32{int32(nout), int32(nin)}, weights)
 	if bias == nil {
 		bias = make([]float32, nout)
@@ -538,6 +541,16 @@ func (l *lowerer) pool(n *ir.Node) error {
 // orders agree).
 func (l *lowerer) reshape(n *ir.Node) error {
 	in, out := n.Inputs[0].Type.Shape, n.Outputs[0].Type.Shape
+	if l.flattenIntoFC(n, in, out) {
+		x, err := l.input(n, 0)
+		if err != nil {
+			return err
+		}
+		shape := nhwcShape(out)
+		st := l.int32Tensor(nodeName(n)+"/shape", []int32{int32(len(shape))}, shape)
+		l.emit(n, fb.BuiltinOperatorRESHAPE, &reshapeOptions{shape: shape}, []int32{x, st}, l.activation(n.Outputs[0]))
+		return nil
+	}
 	for _, s := range []ir.Shape{in, out} {
 		if len(s) == 4 && (s[2].Size != 1 || s[3].Size != 1) {
 			return fmt.Errorf("reshaping %s to %s: with H, W > 1 the NHWC element order differs from ONNX's NCHW (not supported yet)", in, out)
@@ -604,4 +617,47 @@ func stride1SameFits(win [2]axisWindow) bool {
 		}
 	}
 	return true
+}
+
+// flattenIntoFC reports whether n flattens a 4-D value with H, W > 1 into
+// [N, C·H·W] read only by fully connected layers with constant weights.
+// Flattening NHWC gives the elements in (h, w, c) order rather than ONNX's
+// (c, h, w); those layers take their weight columns in the same order
+// instead (l.nhwcColumns), so no TRANSPOSE is needed.
+func (l *lowerer) flattenIntoFC(n *ir.Node, in, out ir.Shape) bool {
+	if len(in) != 4 || len(out) != 2 || (in[2].Size == 1 && in[3].Size == 1) || out[0].Size != in[0].Size || l.g.IsOutput(n.Outputs[0]) {
+		return false
+	}
+	uses := n.Outputs[0].Uses()
+	if len(uses) == 0 {
+		return false
+	}
+	for _, u := range uses {
+		b := u.Input(1)
+		ok := u.Inputs[0] == n.Outputs[0] && b != nil && b.Const != nil && len(b.Const.Shape) == 2 &&
+			((u.Op == "Gemm" && u.Attrs.Int("transA", 0) == 0) || u.Op == "MatMul")
+		if !ok {
+			return false
+		}
+	}
+	l.nhwcColumns[n.Outputs[0]] = [3]int64{in[1].Size, in[2].Size, in[3].Size}
+	return true
+}
+
+// permuteColumns reorders the columns of an r×(C·H·W) weight matrix from
+// (c, h, w) to (h, w, c) order.
+func permuteColumns(w []float32, rows int64, chw [3]int64) []float32 {
+	c, h, wd := chw[0], chw[1], chw[2]
+	k := c * h * wd
+	y := make([]float32, len(w))
+	for r := range rows {
+		for ic := range c {
+			for ih := range h {
+				for iw := range wd {
+					y[r*k+(ih*wd+iw)*c+ic] = w[r*k+(ic*h+ih)*wd+iw]
+				}
+			}
+		}
+	}
+	return y
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/litefy/litefy/internal/tensorio"
 	"github.com/litefy/litefy/ir"
+	"github.com/litefy/litefy/ir/onnx"
 	"github.com/litefy/litefy/lower"
 	fb "github.com/litefy/litefy/lower/tflite/tflitefb"
 )
@@ -237,5 +238,80 @@ func TestTFLiteCLIErrors(t *testing.T) {
 	bad := filepath.Join(t.TempDir(), "missing", "m.tflite")
 	if b, err := exec.Command(binary, model, "-o", bad).CombinedOutput(); err == nil {
 		t.Errorf("writing into a missing folder succeeded: %s", b)
+	}
+}
+
+// TestTFLiteFlattenSpatial: Flatten of a [1,4,3,3] activation into a
+// Gemm. NHWC flattening orders the elements (h, w, c), so the Gemm's
+// weight columns are reordered at conversion; LiteRT.js and Arm NN must
+// agree with onnxruntime.
+func TestTFLiteFlattenSpatial(t *testing.T) {
+	h := harness(t)
+	litert, err := litertRunner()
+	need(t, err)
+	armnn, err := armnnRunner()
+	need(t, err)
+	vals := func(n int, scale float64) string {
+		var s []string
+		for i := range n {
+			s = append(s, fmt.Sprint(float32(scale*float64((i*37)%23-11))))
+		}
+		return strings.Join(s, ", ")
+	}
+	g, err := ir.Parse(`graph "flatten" opset=13
+input %x:f32[1,2,3,3]
+const %w:f32[4,2,1,1] = {` + vals(8, 0.1) + `}
+const %b:f32[4] = {0.1, -0.2, 0.3, -0.4}
+const %fc:f32[5,36] = {` + vals(180, 0.01) + `}
+const %fcb:f32[5] = {1, 2, 3, 4, 5}
+%c:f32[1,4,3,3] = Conv %x, %w, %b @conv
+%r:f32[1,4,3,3] = Relu %c @relu
+%f:f32[1,36] = Flatten %r {axis=1} @flatten
+%y:f32[1,5] = Gemm %f, %fc, %fcb {transB=1} @fc
+output %y
+`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmp := t.TempDir()
+	model := filepath.Join(tmp, "flatten.onnx")
+	if err := onnx.Save(g, model); err != nil {
+		t.Fatal(err)
+	}
+	x := ir.NewTensor(ir.Float32, []int64{1, 2, 3, 3})
+	for i := range x.Float32s() {
+		x.Float32s()[i] = float32((i*7)%11) - 5
+	}
+	input := filepath.Join(tmp, "x.npy")
+	nhwc := filepath.Join(tmp, "x.nhwc.npy")
+	if err := tensorio.WriteNPY(input, x); err != nil {
+		t.Fatal(err)
+	}
+	if err := tensorio.WriteNPY(nhwc, nchwToNHWC(x)); err != nil {
+		t.Fatal(err)
+	}
+	tfl := filepath.Join(tmp, "flatten.tflite")
+	litefyCmd(t, model, "--preset", "none", "-o", tfl)
+	counts, err := tfliteOpCounts(tfl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if counts["TRANSPOSE"] != 0 {
+		t.Errorf("%d TRANSPOSE ops", counts["TRANSPOSE"])
+	}
+	want, _, err := h.Run(model, []string{input}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, argv := range [][]string{{"node", litert}, {python, armnn}} {
+		got, info, err := runTFLite(argv, tfl, nhwc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		maxErr, maxRef, err := diff(got, want[0])
+		t.Logf("%s: max error %.3g of %.3g", info, maxErr, maxRef)
+		if err != nil || maxErr > relTol*maxRef {
+			t.Errorf("%s vs onnxruntime: max error %g (max |output| %g), %v", info, maxErr, maxRef, err)
+		}
 	}
 }
