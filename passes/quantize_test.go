@@ -130,3 +130,35 @@ output %b
 		t.Errorf("error %v, want both Exp and Log named", err)
 	}
 }
+
+func TestPlanHardSigmoid(t *testing.T) {
+	g, err := ir.Parse(`graph "h" opset=13
+input %x:f32[1,4]
+%a:f32[1,4] = HardSigmoid %x {alpha=0.16666667, beta=0.5}
+%b:f32[1,4] = HardSigmoid %x {alpha=0.2, beta=0.5}
+output %a
+output %b
+`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x, a, b := g.Inputs[0], g.Nodes[0].Outputs[0], g.Nodes[1].Outputs[0]
+	if err := QuantizeInt8(g, map[*ir.Value]Range{x: {-5, 2}, a: {0, 1}, b: {0, 1}}); err != nil {
+		t.Fatal(err)
+	}
+	p := PlanHardSigmoid(g.Nodes[0])
+	if p.Scale != nil || p.Offset.Value != 3 || p.Relu6.Min != 0 || p.Relu6.Max != 5 {
+		t.Errorf("α=1/6: plan %+v, relu6 range [%g, %g], want no scaling, +3, [0, 5]", p, p.Relu6.Min, p.Relu6.Max)
+	}
+	// Scalar constants are exact in int8.
+	for _, c := range []PlanConst{p.Offset, p.Sixth} {
+		q := math.Round(float64(c.Value/c.Quant.Scale[0])) + float64(c.Quant.ZeroPoint[0])
+		if got := float32(q-float64(c.Quant.ZeroPoint[0])) * c.Quant.Scale[0]; math.Abs(float64(got-c.Value)) > 1e-7 {
+			t.Errorf("constant %g is %g in int8", c.Value, got)
+		}
+	}
+	p = PlanHardSigmoid(g.Nodes[1])
+	if p.Scale == nil || p.Scale.Value != 1.2 || p.Scaled.Min != -6 || p.Relu6.Max != 5.4 {
+		t.Errorf("α=0.2: plan %+v", p)
+	}
+}

@@ -17,7 +17,8 @@ import (
 // AVERAGE_POOL_2D, MEAN over H×W (same input and output scale, as
 // QuantizeInt8 sets), MAX_POOL_2D, RESHAPE, CONCATENATION, PAD, fused and
 // standalone RELU/RELU6, HARD_SWISH (its 16-bit fixed-point reference).
-// LOGISTIC, TANH and HardSigmoid use the 256-entry table TFLite's optimized
+// HardSigmoid as the MUL, ADD+RELU6, MUL it lowers to. LOGISTIC and TANH
+// use the 256-entry table TFLite's optimized
 // kernels build in float (LUTPopulate); the reference kernels' fixed-point
 // versions can differ by 1 LSB. Swish is
 // simulated as LOGISTIC then MUL, how it lowers. SOFTMAX is computed in
@@ -212,7 +213,9 @@ func (s *Simulator) prepare(n *ir.Node) (func(), error) {
 				out[i] = lut[uint8(x)]
 			}
 		}, nil
-	case "Sigmoid", "Tanh", "HardSigmoid":
+	case "HardSigmoid":
+		return s.prepareHardSigmoid(n)
+	case "Sigmoid", "Tanh":
 		in, err := s.input(n, 0)
 		if err != nil {
 			return nil, err
@@ -251,9 +254,6 @@ func floatFunc(n *ir.Node) func(float32) float32 {
 		return func(x float32) float32 { return float32(math.Tanh(float64(x))) }
 	case "HardSwish":
 		return func(x float32) float32 { return x * min(max(x+3, 0), 6) / 6 }
-	case "HardSigmoid":
-		a, b := n.Attrs.Float("alpha", 0.2), n.Attrs.Float("beta", 0.5)
-		return func(x float32) float32 { return max(0, min(1, a*x+b)) }
 	}
 	panic("quant: no float function for " + n.Op)
 }
@@ -489,37 +489,92 @@ func (s *Simulator) prepareBinary(n *ir.Node) (func(), error) {
 	dst := s.vals[out]
 	os := out.Type.Shape.Sizes()
 	ia, ib := broadcastIndex(a.Type.Shape.Sizes(), os), broadcastIndex(b.Type.Shape.Sizes(), os)
-	offA, offB, outZp := -zp(a), -zp(b), zp(out)
 	lo, hi := actRange(n)
-	at := func(q []int8, idx []int32, i int) int32 {
+	at := func(q []int8, idx []int32, i int) int8 {
 		if idx == nil {
-			return int32(q[i])
+			return q[i]
 		}
-		return int32(q[idx[i]])
+		return q[idx[i]]
 	}
-	if n.Op == "Mul" {
-		m := NewMultiplier(scale(a) * scale(b) / scale(out))
-		return func() {
-			for i := range dst {
-				p := (at(qa, ia, i) + offA) * (at(qb, ib, i) + offB)
-				dst[i] = int8(clamp(m.Apply(p)+outZp, lo, hi))
-			}
-		}, nil
+	f := int8Mul(a.Quant, b.Quant, out.Quant, lo, hi)
+	if n.Op == "Add" {
+		f = int8Add(a.Quant, b.Quant, out.Quant, lo, hi)
 	}
-	// TFLite's int8 ADD: both inputs left-shifted by 20 and rescaled to
-	// twice the larger input scale, summed, then rescaled to the output.
-	const leftShift = 20
-	twiceMax := 2 * math.Max(scale(a), scale(b))
-	ma := NewMultiplier(scale(a) / twiceMax)
-	mb := NewMultiplier(scale(b) / twiceMax)
-	mo := NewMultiplier(twiceMax / (float64(int64(1)<<leftShift) * scale(out)))
 	return func() {
 		for i := range dst {
-			sa := ma.Apply((at(qa, ia, i) + offA) << leftShift)
-			sb := mb.Apply((at(qb, ib, i) + offB) << leftShift)
-			dst[i] = int8(clamp(mo.Apply(sa+sb)+outZp, lo, hi))
+			dst[i] = f(at(qa, ia, i), at(qb, ib, i))
 		}
 	}, nil
+}
+
+// int8Mul is TFLite's int8 MUL: (x₁ − z₁)(x₂ − z₂) rescaled by s₁s₂/s_out.
+func int8Mul(a, b, out *ir.QuantParams, lo, hi int32) func(x, y int8) int8 {
+	m := NewMultiplier(float64(a.Scale[0]) * float64(b.Scale[0]) / float64(out.Scale[0]))
+	offA, offB, outZp := -int32(a.ZeroPoint[0]), -int32(b.ZeroPoint[0]), int32(out.ZeroPoint[0])
+	return func(x, y int8) int8 {
+		p := (int32(x) + offA) * (int32(y) + offB)
+		return int8(clamp(m.Apply(p)+outZp, lo, hi))
+	}
+}
+
+// int8Add is TFLite's int8 ADD: both inputs left-shifted by 20 and
+// rescaled to twice the larger input scale, summed, then rescaled to the
+// output (the multipliers of add.cc's Prepare, in double).
+func int8Add(a, b, out *ir.QuantParams, lo, hi int32) func(x, y int8) int8 {
+	const leftShift = 20
+	sa, sb := float64(a.Scale[0]), float64(b.Scale[0])
+	twiceMax := 2 * math.Max(sa, sb)
+	ma := NewMultiplier(sa / twiceMax)
+	mb := NewMultiplier(sb / twiceMax)
+	mo := NewMultiplier(twiceMax / (float64(int64(1)<<leftShift) * float64(out.Scale[0])))
+	offA, offB, outZp := -int32(a.ZeroPoint[0]), -int32(b.ZeroPoint[0]), int32(out.ZeroPoint[0])
+	return func(x, y int8) int8 {
+		s1 := ma.Apply((int32(x) + offA) << leftShift)
+		s2 := mb.Apply((int32(y) + offB) << leftShift)
+		return int8(clamp(mo.Apply(s1+s2)+outZp, lo, hi))
+	}
+}
+
+// prepareHardSigmoid simulates HardSigmoid as lowering emits it
+// (passes.PlanHardSigmoid): [MUL by 6α] → ADD 6β with a fused RELU6 → MUL
+// by 1/6, each an int8 kernel with its own output quantization.
+func (s *Simulator) prepareHardSigmoid(n *ir.Node) (func(), error) {
+	in, err := s.input(n, 0)
+	if err != nil {
+		return nil, err
+	}
+	out := s.vals[n.Outputs[0]]
+	p := passes.PlanHardSigmoid(n)
+	one := func(c passes.PlanConst) int8 {
+		return sat8(int32(math.Round(float64(c.Value/c.Quant.Scale[0]))) + int32(c.Quant.ZeroPoint[0]))
+	}
+	x := n.Inputs[0].Quant
+	var scaleStep func(int8) int8
+	if p.Scale != nil {
+		f, c := int8Mul(x, p.Scale.Quant, p.Scaled, -128, 127), one(*p.Scale)
+		scaleStep = func(v int8) int8 { return f(v, c) }
+		x = p.Scaled
+	}
+	r6lo, r6hi := max(-128, quantizeRealParams(p.Relu6, 0)), min(127, quantizeRealParams(p.Relu6, 6))
+	add, cb := int8Add(x, p.Offset.Quant, p.Relu6, r6lo, r6hi), one(p.Offset)
+	mul, cs := int8Mul(p.Relu6, p.Sixth.Quant, n.Outputs[0].Quant, -128, 127), one(p.Sixth)
+	var lut [256]int8
+	for q := -128; q <= 127; q++ {
+		v := int8(q)
+		if scaleStep != nil {
+			v = scaleStep(v)
+		}
+		lut[uint8(int8(q))] = mul(add(v, cb), cs)
+	}
+	return func() {
+		for i, v := range in {
+			out[i] = lut[uint8(v)]
+		}
+	}, nil
+}
+
+func quantizeRealParams(q *ir.QuantParams, f float32) int32 {
+	return int32(q.ZeroPoint[0]) + int32(math.Round(float64(f/q.Scale[0])))
 }
 
 func (s *Simulator) preparePool(n *ir.Node) (func(), error) {
