@@ -14,8 +14,8 @@ import (
 //
 // Bit-exact with TFLite's reference integer kernels: CONV_2D,
 // DEPTHWISE_CONV_2D, FULLY_CONNECTED, ADD, MUL (with broadcasting),
-// AVERAGE_POOL_2D, MEAN over H×W (same input and output scale, as
-// QuantizeInt8 sets), MAX_POOL_2D, RESHAPE, CONCATENATION, PAD, fused and
+// AVERAGE_POOL_2D, MEAN over H×W (GlobalAveragePool; TFLite's optimized
+// kernel, the CPU default), MAX_POOL_2D, RESHAPE, CONCATENATION, PAD, fused and
 // standalone RELU/RELU6, HARD_SWISH (its 16-bit fixed-point reference).
 // HardSigmoid as the MUL, ADD+RELU6, MUL it lowers to. LOGISTIC and TANH
 // use the 256-entry table TFLite's optimized
@@ -600,6 +600,9 @@ func (s *Simulator) preparePool(n *ir.Node) (func(), error) {
 		}
 	}
 	isMax := n.Op == "MaxPool"
+	if n.Op == "GlobalAveragePool" {
+		return meanHW(in, dst, N*C, H*W, x.Quant, out.Quant), nil
+	}
 	return func() {
 		for bc := range N * C {
 			plane := in[bc*H*W:][:H*W]
@@ -623,8 +626,7 @@ func (s *Simulator) preparePool(n *ir.Node) (func(), error) {
 							}
 						}
 						cnt := int32((y1 - y0) * (x1 - x0))
-						// AVERAGE_POOL_2D's rounding; MEAN with equal
-						// scales computes the same (its multiplier is 1).
+						// AVERAGE_POOL_2D's rounding.
 						if acc > 0 {
 							r = (acc + cnt/2) / cnt
 						} else {
@@ -636,6 +638,31 @@ func (s *Simulator) preparePool(n *ir.Node) (func(), error) {
 			}
 		}
 	}, nil
+}
+
+// meanHW is MEAN over H×W with keep_dims, as TFLite's optimized int8 Mean
+// (the CPU path for 4-D inputs reduced over axes 1 and 2) computes it: the
+// raw sum times in/(count·out) in fixed point, plus a float32-rounded
+// bias out_zp − in_zp·in/out.
+func meanHW(in, dst []int8, planes, count int, iq, oq *ir.QuantParams) func() {
+	is, os := iq.Scale[0], oq.Scale[0]
+	temp := float32(iq.ZeroPoint[0]) * is / os
+	if temp > 0 {
+		temp += 0.5
+	} else {
+		temp -= 0.5
+	}
+	bias := int32(oq.ZeroPoint[0]) - int32(temp)
+	m := NewMultiplier(float64(is / (float32(count) * os)))
+	return func() {
+		for p := range planes {
+			acc := int32(0)
+			for _, v := range in[p*count : (p+1)*count] {
+				acc += int32(v)
+			}
+			dst[p] = sat8(m.Apply(acc) + bias)
+		}
+	}
 }
 
 func (s *Simulator) prepareSwish(n *ir.Node) (func(), error) {

@@ -114,3 +114,23 @@ func TestConvMatchesNaiveInteger(t *testing.T) {
 		}
 	}
 }
+
+func TestMeanHW(t *testing.T) {
+	q := &ir.QuantParams{DType: ir.Int8, Scale: []float32{0.1}, ZeroPoint: []int64{-10}}
+	in := []int8{1, 2, 3, 5, -1, -2, -3, -5}
+	dst := make([]int8, 2)
+	meanHW(in, dst, 2, 4, q, q)()
+	// 11/4 = 2.75 → 3; −11/4: the high multiply takes −5.5 to −5, the
+	// rounding shift −2.5 to −3.
+	if dst[0] != 3 || dst[1] != -3 {
+		t.Errorf("means %v, want [3 -3]", dst)
+	}
+	// A different output scale: (Σq)·in/(4·out) + out_zp − round(in_zp·in/out).
+	o := &ir.QuantParams{DType: ir.Int8, Scale: []float32{0.2}, ZeroPoint: []int64{4}}
+	meanHW(in, dst, 2, 4, q, o)()
+	// bias = 4 − (−5) = 9. 11·0.125 = 1.375, but double rounding gives 2
+	// (5.5 → 6 in the high multiply, 6/4 = 1.5 → 2); −11·0.125 → −1.
+	if dst[0] != 11 || dst[1] != 8 {
+		t.Errorf("rescaled means %v, want [11 8]", dst)
+	}
+}
