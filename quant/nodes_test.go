@@ -138,7 +138,8 @@ const %k:f32[1,4,1,1] = {0.5, -1, 2, 0.25}
 %ad:f32[1,4,4,4] = Add %mu, %a
 %r:f32[1,4,4,4] = Relu %ad
 %cat:f32[1,16,4,4] = Concat %r, %a, %m, %m {axis=1}
-%f:f32[1,256] = Reshape %cat, %shape
+%tr:f32[1,4,4,16] = Transpose %cat {perm=[0, 2, 3, 1]}
+%f:f32[1,256] = Reshape %tr, %shape
 %s:f32[1,256] = Softmax %f {axis=-1}
 output %t
 output %s

@@ -1,6 +1,7 @@
 package quant
 
 import (
+	"errors"
 	"fmt"
 	"math"
 
@@ -12,17 +13,16 @@ import (
 // int8 kernels do, in the IR's NCHW layout (layout does not change integer
 // results). Inputs are quantized with their QuantParams like a QUANTIZE op.
 //
-// Bit-exact with TFLite's reference integer kernels: CONV_2D,
-// DEPTHWISE_CONV_2D, FULLY_CONNECTED, ADD, MUL (with broadcasting),
-// AVERAGE_POOL_2D, MEAN over H×W (GlobalAveragePool; TFLite's optimized
-// kernel, the CPU default), MAX_POOL_2D, RESHAPE, CONCATENATION, PAD, fused and
-// standalone RELU/RELU6, HARD_SWISH (its 16-bit fixed-point reference).
-// HardSigmoid as the MUL, ADD+RELU6, MUL it lowers to. LOGISTIC and TANH
-// use the 256-entry table TFLite's optimized
+// Bit-exact with TFLite's integer kernels: CONV_2D, DEPTHWISE_CONV_2D,
+// FULLY_CONNECTED, ADD, MUL (with broadcasting), AVERAGE_POOL_2D, MEAN over
+// H×W (GlobalAveragePool; the optimized kernel, TFLite's CPU default),
+// MAX_POOL_2D, RESHAPE, TRANSPOSE, CONCATENATION, PAD, fused and standalone
+// RELU/RELU6, HARD_SWISH (its 16-bit fixed-point reference), HardSigmoid as
+// the MUL, ADD+RELU6, MUL it lowers to, and Swish as the LOGISTIC and MUL it
+// lowers to. LOGISTIC and TANH use the 256-entry table TFLite's optimized
 // kernels build in float (LUTPopulate); the reference kernels' fixed-point
-// versions can differ by 1 LSB. Swish is
-// simulated as LOGISTIC then MUL, how it lowers. SOFTMAX is computed in
-// float and requantized (within 1 LSB of TFLite's kernels).
+// versions can differ by 1 LSB. SOFTMAX is computed in float and
+// requantized (within 1 LSB of TFLite's kernels).
 type Simulator struct {
 	g     *ir.Graph
 	vals  map[*ir.Value][]int8
@@ -42,6 +42,7 @@ func NewSimulator(g *ir.Graph) (*Simulator, error) {
 		s.vals[v] = b
 		s.ins = append(s.ins, b)
 	}
+	var errs []error
 	for _, n := range g.Nodes {
 		for _, o := range n.Outputs {
 			if o.Quant == nil {
@@ -51,9 +52,13 @@ func NewSimulator(g *ir.Graph) (*Simulator, error) {
 		}
 		step, err := s.prepare(n)
 		if err != nil {
-			return nil, err
+			errs = append(errs, err) // report every node at once
+			continue
 		}
 		s.steps = append(s.steps, step)
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
 	}
 	return s, nil
 }
@@ -169,6 +174,20 @@ func (s *Simulator) prepare(n *ir.Node) (func(), error) {
 			return nil, err
 		}
 		return func() { copy(out, in) }, nil
+	case "Transpose":
+		in, err := s.input(n, 0)
+		if err != nil {
+			return nil, err
+		}
+		if err := sameParams(n, n.Inputs[0], n.Outputs[0]); err != nil {
+			return nil, err
+		}
+		idx := transposeIndex(n.Inputs[0].Type.Shape.Sizes(), n.Attrs.Ints("perm"))
+		return func() {
+			for i, j := range idx {
+				out[i] = in[j]
+			}
+		}, nil
 	case "Relu", "Relu6", "Clip":
 		in, err := s.input(n, 0)
 		if err != nil {
@@ -433,6 +452,44 @@ func (s *Simulator) prepareGemm(n *ir.Node) (func(), error) {
 			}
 		}
 	}, nil
+}
+
+// transposeIndex maps each output element of a transpose by perm (reversed
+// axes when empty) to its input element.
+func transposeIndex(in []int64, perm []int64) []int32 {
+	r := len(in)
+	if len(perm) == 0 {
+		for i := range r {
+			perm = append(perm, int64(r-1-i))
+		}
+	}
+	stride := make([]int, r)
+	st := 1
+	for i := r - 1; i >= 0; i-- {
+		stride[i] = st
+		st *= int(in[i])
+	}
+	out := make([]int64, r)
+	for i, p := range perm {
+		out[i] = in[p]
+	}
+	idx := make([]int32, ir.NumElements(in))
+	coord := make([]int, r)
+	for k := range idx {
+		off := 0
+		for i, p := range perm {
+			off += coord[i] * stride[p]
+		}
+		idx[k] = int32(off)
+		for i := r - 1; i >= 0; i-- {
+			coord[i]++
+			if coord[i] < int(out[i]) {
+				break
+			}
+			coord[i] = 0
+		}
+	}
+	return idx
 }
 
 // broadcastIndex maps each output element to the element of an input of
