@@ -134,3 +134,24 @@ func TestMeanHW(t *testing.T) {
 		t.Errorf("rescaled means %v, want [11 8]", dst)
 	}
 }
+
+// int8 ADD by hand, following add.cc: s₁ = 0.5, s₂ = 0.25, out 0.5, so
+// twice_max = 1, multipliers 0.5 = (2³⁰, 0), 0.25 = (2³⁰, −1) and
+// 2⁻¹⁹ = (2³⁰, −18). (4−1)·2²⁰·0.5 + (3+2)·2²⁰·0.25 = 2883584; ·2⁻¹⁹ = 5.5,
+// which rounds to 6, plus the output zero point 3.
+func TestInt8AddByHand(t *testing.T) {
+	qp := func(s float32, z int64) *ir.QuantParams {
+		return &ir.QuantParams{DType: ir.Int8, Scale: []float32{s}, ZeroPoint: []int64{z}}
+	}
+	add := int8Add(qp(0.5, 1), qp(0.25, -2), qp(0.5, 3), -128, 127)
+	if got := add(4, 3); got != 9 {
+		t.Errorf("add = %d, want 9", got)
+	}
+	if got := add(127, 127); got != 127 {
+		t.Errorf("saturating add = %d, want 127", got)
+	}
+	// MUL: (4−1)(3+2) = 15, ·0.5·0.25/0.5 = 3.75 → 4, + 3.
+	if got := int8Mul(qp(0.5, 1), qp(0.25, -2), qp(0.5, 3), -128, 127)(4, 3); got != 7 {
+		t.Errorf("mul = %d, want 7", got)
+	}
+}
