@@ -66,7 +66,8 @@ $(LITERT_STAMP): $(LITERT_DIR)/package-lock.json
 
 # e2e runs every model against onnxruntime, the ONNX round trip (library and CLI) through onnx's
 # checker, ONNX's backend node tests (report: build/nodetests.txt), the CLI on malformed
-# models, and the float32 .tflite files in LiteRT.js and Arm NN (report: build/e2e-tflite.txt).
+# models, the float32 .tflite files in LiteRT.js and Arm NN (report: build/e2e-tflite.txt), and the
+# int8 .tflite files in both against litefy's int8 simulation (report: build/e2e-tflite-int8.txt).
 # Log: build/e2e.log. With CI set, a missing prerequisite fails instead of skipping.
 E2E_FLAGS ?= -timeout 60m
 e2e: models $(ORT_STAMP) $(LITERT_STAMP)

@@ -16,7 +16,8 @@ const schemaVersion = 3
 // SignatureKey is the key of the model's one SignatureDef.
 const SignatureKey = "serving_default"
 
-// Encode lowers g and serializes it as a TFLite flatbuffer.
+// Encode lowers g and serializes it as a TFLite flatbuffer (int8 with int8
+// input and output when g carries quantization parameters).
 func Encode(g *ir.Graph) ([]byte, error) {
 	m, err := Lower(g, Options{})
 	if err != nil {
@@ -204,27 +205,30 @@ func alignedByteVector(b *flatbuffers.Builder, data []byte) flatbuffers.UOffsetT
 // (builtin, version) litefy writes; tensorflow/lite/tools/versioning/
 // runtime_version.cc lists the same pairs.
 var minRuntime = map[fb.BuiltinOperator]map[int32]string{
-	fb.BuiltinOperatorADD:               {1: "1.5.0"},
-	fb.BuiltinOperatorAVERAGE_POOL_2D:   {1: "1.5.0"},
-	fb.BuiltinOperatorCONCATENATION:     {1: "1.5.0"},
-	fb.BuiltinOperatorCONV_2D:           {1: "1.5.0"},
-	fb.BuiltinOperatorDEPTHWISE_CONV_2D: {1: "1.5.0", 2: "1.12.0"},
+	fb.BuiltinOperatorADD:               {1: "1.5.0", 2: "1.14.0"},
+	fb.BuiltinOperatorAVERAGE_POOL_2D:   {1: "1.5.0", 2: "1.14.0"},
+	fb.BuiltinOperatorCONCATENATION:     {1: "1.5.0", 2: "1.14.0"},
+	fb.BuiltinOperatorCONV_2D:           {1: "1.5.0", 3: "1.14.0"},
+	fb.BuiltinOperatorDEPTHWISE_CONV_2D: {1: "1.5.0", 2: "1.12.0", 3: "1.14.0"},
+	fb.BuiltinOperatorDEQUANTIZE:        {2: "1.14.0"},
 	fb.BuiltinOperatorDIV:               {1: "1.6.0"},
-	fb.BuiltinOperatorFULLY_CONNECTED:   {1: "1.5.0"},
+	fb.BuiltinOperatorFULLY_CONNECTED:   {1: "1.5.0", 4: "1.14.0"},
 	fb.BuiltinOperatorHARD_SWISH:        {1: "1.15.0"},
-	fb.BuiltinOperatorLOGISTIC:          {1: "1.14.0"},
-	fb.BuiltinOperatorMAXIMUM:           {1: "1.14.0"},
-	fb.BuiltinOperatorMAX_POOL_2D:       {1: "1.5.0"},
-	fb.BuiltinOperatorMEAN:              {1: "1.6.0"},
-	fb.BuiltinOperatorMINIMUM:           {1: "1.14.0"},
-	fb.BuiltinOperatorMUL:               {1: "1.5.0"},
-	fb.BuiltinOperatorPAD:               {1: "1.5.0"},
-	fb.BuiltinOperatorRELU:              {1: "1.5.0"},
-	fb.BuiltinOperatorRELU6:             {1: "1.5.0"},
+	fb.BuiltinOperatorLOGISTIC:          {1: "1.14.0", 2: "1.14.0"},
+	fb.BuiltinOperatorMAXIMUM:           {1: "1.14.0", 2: "1.14.0"},
+	fb.BuiltinOperatorMAX_POOL_2D:       {1: "1.5.0", 2: "1.14.0"},
+	fb.BuiltinOperatorMEAN:              {1: "1.6.0", 2: "1.14.0"},
+	fb.BuiltinOperatorMINIMUM:           {1: "1.14.0", 2: "1.14.0"},
+	fb.BuiltinOperatorMUL:               {1: "1.5.0", 2: "1.14.0", 3: "1.15.0"},
+	fb.BuiltinOperatorPAD:               {1: "1.5.0", 2: "1.14.0"},
+	fb.BuiltinOperatorQUANTIZE:          {1: "1.14.0"},
+	fb.BuiltinOperatorRELU:              {1: "1.5.0", 2: "2.1.0"},
+	fb.BuiltinOperatorRELU6:             {1: "1.5.0", 2: "1.14.0"},
 	fb.BuiltinOperatorRELU_N1_TO_1:      {1: "1.5.0"},
 	fb.BuiltinOperatorRESHAPE:           {1: "1.5.0"},
-	fb.BuiltinOperatorSOFTMAX:           {1: "1.5.0"},
-	fb.BuiltinOperatorSUB:               {1: "1.6.0"},
+	fb.BuiltinOperatorSOFTMAX:           {1: "1.5.0", 2: "1.14.0"},
+	fb.BuiltinOperatorSUB:               {1: "1.6.0", 2: "1.14.0"},
+	fb.BuiltinOperatorTANH:              {1: "1.14.0", 2: "1.14.0"},
 }
 
 // MinRuntimeVersion is the oldest TFLite runtime that has every operator
@@ -298,7 +302,28 @@ func (m *Model) Encode() ([]byte, error) {
 	for i, t := range m.Tensors {
 		name := b.CreateString(t.Name)
 		shape := int32Vector(b, t.Shape)
+		var quant flatbuffers.UOffsetT
+		if q := t.Quant; q != nil {
+			b.StartVector(4, len(q.Scale), 4)
+			for i := len(q.Scale) - 1; i >= 0; i-- {
+				b.PrependFloat32(q.Scale[i])
+			}
+			scale := b.EndVector(len(q.Scale))
+			b.StartVector(8, len(q.ZeroPoint), 8)
+			for i := len(q.ZeroPoint) - 1; i >= 0; i-- {
+				b.PrependInt64(q.ZeroPoint[i])
+			}
+			zp := b.EndVector(len(q.ZeroPoint))
+			fb.QuantizationParametersStart(b)
+			fb.QuantizationParametersAddScale(b, scale)
+			fb.QuantizationParametersAddZeroPoint(b, zp)
+			fb.QuantizationParametersAddQuantizedDimension(b, q.Dim)
+			quant = fb.QuantizationParametersEnd(b)
+		}
 		fb.TensorStart(b)
+		if t.Quant != nil {
+			fb.TensorAddQuantization(b, quant)
+		}
 		fb.TensorAddShape(b, shape)
 		fb.TensorAddType(b, t.Type)
 		fb.TensorAddBuffer(b, tensorBuf[i])

@@ -26,6 +26,9 @@ func Lower(g *ir.Graph, opt Options) (*Model, error) {
 
 		nhwcColumns: map[*ir.Value][3]int64{},
 	}
+	if err := l.checkQuantized(); err != nil {
+		return nil, err
+	}
 	for _, v := range g.Inputs {
 		if !v.Type.Shape.Static() {
 			return nil, fmt.Errorf("lower: input %q has shape %s; TFLite needs static shapes (fix it with --input-shape %s=...)", v.Name, v.Type.Shape, v.Name)
@@ -33,7 +36,7 @@ func Lower(g *ir.Graph, opt Options) (*Model, error) {
 		if v.Type.DType != ir.Float32 {
 			return nil, fmt.Errorf("lower: input %q is %s; only float32 models lower so far", v.Name, v.Type.DType)
 		}
-		l.m.Inputs = append(l.m.Inputs, l.activation(v))
+		l.m.Inputs = append(l.m.Inputs, l.inputEdge(v))
 	}
 	var bad []Unsupported
 	for _, n := range g.Nodes {
@@ -62,7 +65,10 @@ func Lower(g *ir.Graph, opt Options) (*Model, error) {
 		if r := l.resolve(v); r != v && !l.g.IsOutput(r) && r.Const == nil {
 			l.m.Tensors[t].Name = v.Name // an Identity's output keeps the graph's output name
 		}
-		l.m.Outputs = append(l.m.Outputs, t)
+		l.m.Outputs = append(l.m.Outputs, l.outputEdge(t))
+	}
+	if l.int8 {
+		setInt8Versions(l.m)
 	}
 	return l.m, nil
 }
@@ -78,6 +84,7 @@ type lowerer struct {
 	g       *ir.Graph
 	opt     Options
 	m       *Model
+	int8    bool                    // the graph carries ir.QuantParams: int8 tensors
 	tensors map[*ir.Value]int32     // activation tensors
 	consts  map[constKey]int32      // constant tensors, by value and re-layout
 	alias   map[*ir.Value]*ir.Value // values that are another value (Identity, fused activations)
@@ -122,6 +129,9 @@ func (l *lowerer) activation(v *ir.Value) int32 {
 		return t
 	}
 	t := l.addTensor(&Tensor{Name: v.Name, Type: fb.TensorTypeFLOAT32, Shape: nhwcShape(v.Type.Shape)})
+	if l.int8 && v.Quant != nil {
+		l.m.Tensors[t].Type, l.m.Tensors[t].Quant = fb.TensorTypeINT8, perTensor(v.Quant)
+	}
 	l.tensors[v] = t
 	return t
 }
@@ -132,7 +142,27 @@ func (l *lowerer) addTensor(t *Tensor) int32 {
 }
 
 func (l *lowerer) emit(n *ir.Node, op fb.BuiltinOperator, opts options, ins []int32, outs ...int32) {
-	l.m.Operators = append(l.m.Operators, &Operator{Builtin: op, Version: 1, Inputs: ins, Outputs: outs, Options: opts, Node: nodeName(n)})
+	l.emitNamed(nodeName(n), op, opts, ins, outs...)
+}
+
+func (l *lowerer) emitNamed(node string, op fb.BuiltinOperator, opts options, ins []int32, outs ...int32) {
+	l.m.Operators = append(l.m.Operators, &Operator{Builtin: op, Version: 1, Inputs: ins, Outputs: outs, Options: opts, Node: node})
+}
+
+// like adds a tensor of the same type and quantization as tensor t.
+func (l *lowerer) like(t int32, name string, shape []int32) int32 {
+	src := l.m.Tensors[t]
+	return l.addTensor(&Tensor{Name: name, Type: src.Type, Shape: shape, Quant: src.Quant})
+}
+
+// temp adds an intermediate activation tensor: float32, or int8 with q
+// when the graph is quantized.
+func (l *lowerer) temp(name string, shape []int32, q *ir.QuantParams) int32 {
+	t := &Tensor{Name: name, Type: fb.TensorTypeFLOAT32, Shape: shape}
+	if l.int8 {
+		t.Type, t.Quant = fb.TensorTypeINT8, perTensor(q)
+	}
+	return l.addTensor(t)
 }
 
 // input returns the tensor of n's input i, which must be computed (or a
@@ -174,6 +204,7 @@ func (l *lowerer) int32Tensor(name string, shape []int32, v []int32) int32 {
 // constOperand lays out a constant operand of an elementwise op whose
 // output has the given rank: broadcast shapes are right-aligned to that
 // rank, and 4-D constants are re-laid-out NCHW → NHWC like activations.
+// In a quantized graph the operand is int8 (passes.QuantizeWeights).
 func (l *lowerer) constOperand(v *ir.Value, rank int) (int32, error) {
 	key := constKey{v, fmt.Sprintf("operand%d", rank)}
 	if t, ok := l.consts[key]; ok {
@@ -191,25 +222,41 @@ func (l *lowerer) constOperand(v *ir.Value, rank int) (int32, error) {
 		full[i] = 1
 	}
 	copy(full[rank-len(shape):], shape)
-	data := v.Const.AsFloat32s()
-	var out []int32
-	if rank == 4 {
-		data = nchwToNHWC(data, full)
-		out = []int32{int32(full[0]), int32(full[2]), int32(full[3]), int32(full[1])}
-	} else {
-		for _, d := range full {
-			out = append(out, int32(d))
-		}
+	out := make([]int32, 0, rank)
+	for _, d := range full {
+		out = append(out, int32(d))
 	}
-	t := l.float32Tensor(v.Name, out, data)
+	if rank == 4 {
+		out = []int32{int32(full[0]), int32(full[2]), int32(full[3]), int32(full[1])}
+	}
+	var t int32
+	if l.int8 {
+		q, err := l.int8Const(v)
+		if err != nil {
+			return 0, err
+		}
+		if q.PerChannel() {
+			return 0, fmt.Errorf("constant operand %s is quantized per channel; TFLite's elementwise ops take one scale", v)
+		}
+		if rank == 4 {
+			q.data = nchwToNHWC(q.data, full)
+		}
+		t = l.int8Tensor(v.Name, out, q.data, perTensor(v.Quant))
+	} else {
+		data := v.Const.AsFloat32s()
+		if rank == 4 {
+			data = nchwToNHWC(data, full)
+		}
+		t = l.float32Tensor(v.Name, out, data)
+	}
 	l.consts[key] = t
 	return t, nil
 }
 
 // nchwToNHWC transposes 4-D data of shape s (N, C, H, W).
-func nchwToNHWC(x []float32, s []int64) []float32 {
+func nchwToNHWC[T any](x []T, s []int64) []T {
 	n, c, h, w := int(s[0]), int(s[1]), int(s[2]), int(s[3])
-	y := make([]float32, len(x))
+	y := make([]T, len(x))
 	for in := range n {
 		for ic := range c {
 			for ih := range h {

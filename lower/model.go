@@ -10,7 +10,9 @@
 // TRANSPOSE op. Explicit ONNX padding becomes TFLite SAME or VALID padding
 // where it computes the same windows, if need be by widening the kernel
 // with zero taps (and a max pool by a stride-1 SAME pool and a 1×1 strided
-// one); only padding none of these places gets a PAD op.
+// one); only padding none of these places gets a PAD op. A graph quantized
+// by passes.QuantizeInt8 lowers to full-int8 TFLite (see int8.go), with
+// int8, uint8 or float32 model inputs and outputs (Options.IO).
 package lower
 
 import (
@@ -29,7 +31,20 @@ type Options struct {
 	// as a PAD op before a VALID convolution, instead of widening the
 	// kernel with zero taps (more MACs, no PAD op: the default).
 	ExplicitPadding bool
+	// IO is the type of the model's inputs and outputs when the graph is
+	// quantized (its values carry ir.QuantParams): IOInt8 (the default),
+	// IOUint8 (a QUANTIZE int8↔uint8 at each edge) or IOFloat32 (QUANTIZE
+	// after each input, DEQUANTIZE before each output). Float graphs
+	// ignore it.
+	IO string
 }
+
+// Input/output types of a quantized model (Options.IO).
+const (
+	IOInt8    = "int8"
+	IOUint8   = "uint8"
+	IOFloat32 = "float32"
+)
 
 // Model is a lowered TFLite model, one subgraph, ready to encode.
 type Model struct {
@@ -46,6 +61,16 @@ type Tensor struct {
 	Type  fb.TensorType
 	Shape []int32
 	Data  []byte
+	Quant *Quantization // nil for float tensors and int32 shape operands
+}
+
+// Quantization is a tensor's TFLite QuantizationParameters: real =
+// Scale·(q − ZeroPoint), per tensor or per channel along Dim (in the
+// TFLite layout).
+type Quantization struct {
+	Scale     []float32
+	ZeroPoint []int64
+	Dim       int32
 }
 
 // Operator is one TFLite builtin operator.

@@ -6,6 +6,7 @@ import (
 
 	"github.com/litefy/litefy/ir"
 	fb "github.com/litefy/litefy/lower/tflite/tflitefb"
+	"github.com/litefy/litefy/passes"
 )
 
 // node lowers one IR node; an error says why it has no lowering.
@@ -181,8 +182,8 @@ func window2D(n *ir.Node, x ir.Shape, kernel []int64) ([2]axisWindow, error) {
 func (l *lowerer) explicitPad(n *ir.Node, x int32, pads []int64) int32 {
 	xs := l.m.Tensors[x].Shape
 	p := l.int32Tensor(nodeName(n)+"/paddings", []int32{4, 2}, []int32{0, 0, int32(pads[0]), int32(pads[1]), int32(pads[2]), int32(pads[3]), 0, 0})
-	out := l.addTensor(&Tensor{Name: nodeName(n) + "/padded", Type: fb.TensorTypeFLOAT32,
-		Shape: []int32{xs[0], xs[1] + int32(pads[0]+pads[1]), xs[2] + int32(pads[2]+pads[3]), xs[3]}})
+	out := l.like(x, nodeName(n)+"/padded",
+		[]int32{xs[0], xs[1] + int32(pads[0]+pads[1]), xs[2] + int32(pads[2]+pads[3]), xs[3]})
 	l.emit(n, fb.BuiltinOperatorPAD, padOptions{}, []int32{x, p}, out)
 	return out
 }
@@ -218,8 +219,71 @@ func (l *lowerer) conv(n *ir.Node) error {
 	o, ci, kh, kw := ws[0], ws[1], ws[2], ws[3]
 	wh, ww := plan.widen[0], plan.widen[1]
 	kh2, kw2 := kh+wh.before+wh.after, kw+ww.before+ww.after
-	src := wv.Const.AsFloat32s()
-	dst := make([]float32, o*ci*kh2*kw2)
+	var wshape []int32
+	if depthwise {
+		wshape = []int32{1, int32(kh2), int32(kw2), int32(o)}
+	} else {
+		wshape = []int32{int32(o), int32(kh2), int32(kw2), int32(ci)}
+	}
+	b := n.Input(2)
+	if b != nil && (b.Const == nil || b.Const.Len() != int(o)) {
+		return fmt.Errorf("bias %s must be a constant of %d values", b, o)
+	}
+	bname := nodeName(n) + "/bias"
+	if b != nil {
+		bname = b.Name
+	}
+	var wt, bt int32
+	if l.int8 {
+		wq, err := l.int8Const(wv)
+		if err != nil {
+			return err
+		}
+		if wq.PerChannel() && (wq.Axis != 0 || len(wq.Scale) != int(o)) {
+			return fmt.Errorf("weights %s are quantized per channel on axis %d; TFLite needs the output channels (axis 0)", wv, wq.Axis)
+		}
+		dim := int32(0) // OHWI
+		if depthwise {
+			dim = 3 // 1HW(C·M)
+		}
+		wt = l.int8Tensor(wv.Name, wshape, relayoutConv(wq.data, o, ci, kh, kw, wh, ww, depthwise), perChannel(wq.QuantParams, dim))
+		xq := n.Inputs[0].Quant
+		bq := biasQuant(xq, wq.QuantParams)
+		bias := make([]int32, o)
+		if b != nil {
+			if bias, err = int32Const(b); err != nil {
+				return err
+			}
+			bq = b.Quant
+		}
+		bt = l.biasTensor(bname, bias, perChannel(bq, 0))
+	} else {
+		wt = l.float32Tensor(wv.Name, wshape, relayoutConv(wv.Const.AsFloat32s(), o, ci, kh, kw, wh, ww, depthwise))
+		bias := make([]float32, o)
+		if b != nil {
+			bias = b.Const.AsFloat32s()
+		}
+		bt = l.float32Tensor(bname, []int32{int32(o)}, bias)
+	}
+	act, out := l.fuse(n)
+	conv := convOptions{padding: plan.padding, strideH: int32(win[0].s), strideW: int32(win[1].s),
+		act: act, dilationH: int32(win[0].d), dilationW: int32(win[1].d)}
+	if depthwise {
+		l.emit(n, fb.BuiltinOperatorDEPTHWISE_CONV_2D, &depthwiseOptions{conv, int32(cout / cin)}, []int32{xt, wt, bt}, out)
+		if conv.dilationH != 1 || conv.dilationW != 1 {
+			l.m.Operators[len(l.m.Operators)-1].Version = 2
+		}
+	} else {
+		l.emit(n, fb.BuiltinOperatorCONV_2D, &conv, []int32{xt, wt, bt}, out)
+	}
+	return nil
+}
+
+// relayoutConv lays out OIHW weights as OHWI, or as 1HW(C·M) for a
+// depthwise convolution, widening the kernel with zero taps.
+func relayoutConv[T any](src []T, o, ci, kh, kw int64, wh, ww widening, depthwise bool) []T {
+	kh2, kw2 := kh+wh.before+wh.after, kw+ww.before+ww.after
+	dst := make([]T, o*ci*kh2*kw2)
 	for io := range o {
 		for ii := range ci {
 			for y := range kh {
@@ -235,38 +299,13 @@ func (l *lowerer) conv(n *ir.Node) error {
 			}
 		}
 	}
-	var wshape []int32
-	if depthwise {
-		wshape = []int32{1, int32(kh2), int32(kw2), int32(o)}
-	} else {
-		wshape = []int32{int32(o), int32(kh2), int32(kw2), int32(ci)}
-	}
-	wt := l.float32Tensor(wv.Name, wshape, dst)
-	bias := make([]float32, o)
-	bname := nodeName(n) + "/bias"
-	if b := n.Input(2); b != nil {
-		if b.Const == nil || b.Const.Len() != int(o) {
-			return fmt.Errorf("bias %s must be a constant of %d values", b, o)
-		}
-		bias, bname = b.Const.AsFloat32s(), b.Name
-	}
-	bt := l.float32Tensor(bname, []int32{int32(o)}, bias)
-	act, out := l.fuse(n)
-	conv := convOptions{padding: plan.padding, strideH: int32(win[0].s), strideW: int32(win[1].s),
-		act: act, dilationH: int32(win[0].d), dilationW: int32(win[1].d)}
-	if depthwise {
-		l.emit(n, fb.BuiltinOperatorDEPTHWISE_CONV_2D, &depthwiseOptions{conv, int32(cout / cin)}, []int32{xt, wt, bt}, out)
-		if conv.dilationH != 1 || conv.dilationW != 1 {
-			l.m.Operators[len(l.m.Operators)-1].Version = 2
-		}
-	} else {
-		l.emit(n, fb.BuiltinOperatorCONV_2D, &conv, []int32{xt, wt, bt}, out)
-	}
-	return nil
+	return dst
 }
 
-// fullyConnected emits FULLY_CONNECTED with weights [out, in] and bias.
-func (l *lowerer) fullyConnected(n *ir.Node, weights []float32, nout, nin int64, bias []float32, wname, bname string) error {
+// fullyConnected emits FULLY_CONNECTED with float weights [out, in] and
+// bias (nil: zeros); in a quantized graph the weights are wv's int8 form,
+// laid out the same way (transposed when transB is 0).
+func (l *lowerer) fullyConnected(n *ir.Node, wv *ir.Value, transB bool, weights []float32, nout, nin int64, bias []float32, wname, bname string) error {
 	if s := n.Inputs[0].Type.Shape; len(s) != 2 {
 		return fmt.Errorf("input %s: only 2-D inputs lower to FULLY_CONNECTED", s)
 	}
@@ -274,14 +313,43 @@ func (l *lowerer) fullyConnected(n *ir.Node, weights []float32, nout, nin int64,
 	if err != nil {
 		return err
 	}
-	if chw, ok := l.nhwcColumns[l.resolve(n.Inputs[0])]; ok {
-		weights = permuteColumns(weights, nout, chw)
+	chw, reorder := l.nhwcColumns[l.resolve(n.Inputs[0])]
+	var wt, bt int32
+	if l.int8 {
+		wq, err := l.int8Const(wv)
+		if err != nil {
+			return err
+		}
+		if wq.PerChannel() {
+			return fmt.Errorf("weights %s are quantized per channel; litefy writes FULLY_CONNECTED weights per tensor", wv)
+		}
+		w := wq.data
+		if !transB {
+			w = transpose2D(w, nin, nout)
+		}
+		if reorder {
+			w = permuteColumns(w, nout, chw)
+		}
+		wt = l.int8Tensor(wname, []int32{int32(nout), int32(nin)}, w, perTensor(wq.QuantParams))
+		bq := biasQuant(n.Inputs[0].Quant, wq.QuantParams)
+		ib := make([]int32, nout)
+		if c := n.Input(2); c != nil {
+			if ib, err = int32Const(c); err != nil {
+				return err
+			}
+			bq = c.Quant
+		}
+		bt = l.biasTensor(bname, ib, perTensor(bq))
+	} else {
+		if reorder {
+			weights = permuteColumns(weights, nout, chw)
+		}
+		wt = l.float32Tensor(wname, []int32{int32(nout), int32(nin)}, weights)
+		if bias == nil {
+			bias = make([]float32, nout)
+		}
+		bt = l.float32Tensor(bname, []int32{int32(nout)}, bias)
 	}
-	wt := l.float32Tensor(wname, []int32{int32(nout), int32(nin)}, weights)
-	if bias == nil {
-		bias = make([]float32, nout)
-	}
-	bt := l.float32Tensor(bname, []int32{int32(nout)}, bias)
 	act, out := l.fuse(n)
 	l.emit(n, fb.BuiltinOperatorFULLY_CONNECTED, &fullyConnectedOptions{act: act}, []int32{xt, wt, bt}, out)
 	return nil
@@ -296,9 +364,13 @@ func (l *lowerer) gemm(n *ir.Node) error {
 		return fmt.Errorf("transA=1 has no FULLY_CONNECTED form")
 	}
 	alpha, beta := n.Attrs.Float("alpha", 1), n.Attrs.Float("beta", 1)
+	if l.int8 && (alpha != 1 || beta != 1) {
+		return fmt.Errorf("int8 FULLY_CONNECTED needs alpha=1 and beta=1")
+	}
+	transB := n.Attrs.Int("transB", 0) != 0
 	w := b.Const.AsFloat32s()
 	nout, nin := b.Const.Shape[0], b.Const.Shape[1]
-	if n.Attrs.Int("transB", 0) == 0 {
+	if !transB {
 		nin, nout = nout, nin
 		w = transpose2D(w, nin, nout)
 	} else {
@@ -320,7 +392,7 @@ func (l *lowerer) gemm(n *ir.Node) error {
 			bias[i] *= beta
 		}
 	}
-	return l.fullyConnected(n, w, nout, nin, bias, b.Name, bname)
+	return l.fullyConnected(n, b, transB, w, nout, nin, bias, b.Name, bname)
 }
 
 func (l *lowerer) matmul(n *ir.Node) error {
@@ -328,13 +400,16 @@ func (l *lowerer) matmul(n *ir.Node) error {
 	if b.Const == nil || b.Const.DType != ir.Float32 || len(b.Const.Shape) != 2 {
 		return fmt.Errorf("only a 2-D constant right operand lowers (FULLY_CONNECTED); %s is not", b)
 	}
+	if l.int8 {
+		return fmt.Errorf("MatMul has no int8 lowering (write it as Gemm)")
+	}
 	nin, nout := b.Const.Shape[0], b.Const.Shape[1]
-	return l.fullyConnected(n, transpose2D(b.Const.AsFloat32s(), nin, nout), nout, nin, nil, b.Name, nodeName(n)+"/bias")
+	return l.fullyConnected(n, b, false, transpose2D(b.Const.AsFloat32s(), nin, nout), nout, nin, nil, b.Name, nodeName(n)+"/bias")
 }
 
 // transpose2D transposes an r×c matrix.
-func transpose2D(x []float32, r, c int64) []float32 {
-	y := make([]float32, len(x))
+func transpose2D[T any](x []T, r, c int64) []T {
+	y := make([]T, len(x))
 	for i := range r {
 		for j := range c {
 			y[j*r+i] = x[i*c+j]
@@ -353,6 +428,9 @@ func (l *lowerer) binary(n *ir.Node) error {
 		v := l.resolve(n.Inputs[i])
 		if v.Const == nil && len(v.Type.Shape) != rank && rank == 4 {
 			return fmt.Errorf("operand %s of rank %d broadcast against a 4-D value: NHWC layout would change its meaning", v, len(v.Type.Shape))
+		}
+		if l.int8 && (n.Op == "Div" || n.Op == "Sub") {
+			return fmt.Errorf("%s has no int8 lowering", n.Op)
 		}
 		if v.Const != nil && i == 1 && n.Op == "Div" && v.Const.DType == ir.Float32 {
 			// Division by a constant is a multiplication by its reciprocal.
@@ -393,6 +471,9 @@ func (l *lowerer) clip(n *ir.Node) error {
 	lo, hi, ok := clipBounds(n)
 	if !ok {
 		return fmt.Errorf("bounds computed at run time have no TFLite form")
+	}
+	if l.int8 {
+		return fmt.Errorf("Clip(%g, %g) has no int8 lowering (only ReLU, ReLU6 and Clip(-1, 1) do)", lo, hi)
 	}
 	x, err := l.input(n, 0)
 	if err != nil {
@@ -446,6 +527,21 @@ func (l *lowerer) hardSigmoid(n *ir.Node) error {
 	for i := range ones {
 		ones[i] = 1
 	}
+	rank := len(shape)
+	if l.int8 {
+		p := passes.PlanHardSigmoid(n)
+		if p.Scale != nil {
+			y := l.temp(name+"/scaled", shape, p.Scaled)
+			l.emit(n, fb.BuiltinOperatorMUL, &binaryOptions{op: fb.BuiltinOperatorMUL}, []int32{x, l.scalarInt8(name+"/6alpha", rank, *p.Scale)}, y)
+			x = y
+		}
+		y := l.temp(name+"/relu6", shape, p.Relu6)
+		l.emit(n, fb.BuiltinOperatorADD, &binaryOptions{op: fb.BuiltinOperatorADD, act: fb.ActivationFunctionTypeRELU6},
+			[]int32{x, l.scalarInt8(name+"/6beta", rank, p.Offset)}, y)
+		l.emit(n, fb.BuiltinOperatorMUL, &binaryOptions{op: fb.BuiltinOperatorMUL},
+			[]int32{y, l.scalarInt8(name+"/sixth", rank, p.Sixth)}, l.activation(n.Outputs[0]))
+		return nil
+	}
 	tmp := func(suffix string) int32 {
 		return l.addTensor(&Tensor{Name: name + suffix, Type: fb.TensorTypeFLOAT32, Shape: shape})
 	}
@@ -468,7 +564,7 @@ func (l *lowerer) swish(n *ir.Node) error {
 	if err != nil {
 		return err
 	}
-	s := l.addTensor(&Tensor{Name: nodeName(n) + "/sigmoid", Type: fb.TensorTypeFLOAT32, Shape: l.m.Tensors[x].Shape})
+	s := l.temp(nodeName(n)+"/sigmoid", l.m.Tensors[x].Shape, passes.FixedOutputParams("Sigmoid"))
 	l.emit(n, fb.BuiltinOperatorLOGISTIC, nil, []int32{x}, s)
 	l.emit(n, fb.BuiltinOperatorMUL, &binaryOptions{op: fb.BuiltinOperatorMUL}, []int32{x, s}, l.activation(n.Outputs[0]))
 	return nil
@@ -518,7 +614,7 @@ func (l *lowerer) pool(n *ir.Node) error {
 			// 1×1 pool with stride s subsamples them. Padding is excluded
 			// from the maximum, as ONNX's -inf padding is.
 			full := l.m.Tensors[x].Shape
-			tmp := l.addTensor(&Tensor{Name: nodeName(n) + "/stride1", Type: fb.TensorTypeFLOAT32, Shape: append([]int32(nil), full...)})
+			tmp := l.like(x, nodeName(n)+"/stride1", append([]int32(nil), full...))
 			l.emit(n, op, &poolOptions{padding: fb.PaddingSAME, strideH: 1, strideW: 1,
 				filterH: int32(win[0].k), filterW: int32(win[1].k)}, []int32{x}, tmp)
 			l.emit(n, op, &poolOptions{padding: fb.PaddingVALID, strideH: int32(win[0].s), strideW: int32(win[1].s),
@@ -646,10 +742,10 @@ func (l *lowerer) flattenIntoFC(n *ir.Node, in, out ir.Shape) bool {
 
 // permuteColumns reorders the columns of an r×(C·H·W) weight matrix from
 // (c, h, w) to (h, w, c) order.
-func permuteColumns(w []float32, rows int64, chw [3]int64) []float32 {
+func permuteColumns[T any](w []T, rows int64, chw [3]int64) []T {
 	c, h, wd := chw[0], chw[1], chw[2]
 	k := c * h * wd
-	y := make([]float32, len(w))
+	y := make([]T, len(w))
 	for r := range rows {
 		for ic := range c {
 			for ih := range h {

@@ -13,6 +13,7 @@ import (
 	"github.com/litefy/litefy/ir/onnx"
 	"github.com/litefy/litefy/lower"
 	"github.com/litefy/litefy/passes"
+	"github.com/litefy/litefy/quant"
 )
 
 type convertOptions struct {
@@ -22,7 +23,9 @@ type convertOptions struct {
 	preset      string
 	dumpAfter   string
 	quant       string
+	io          string
 	explicitPad bool
+	calib       calibFlags
 }
 
 // parseInputShapes reads --input-shape NAME=1,3,224,224 flags.
@@ -88,13 +91,22 @@ func convert(in string, opt convertOptions, stderr io.Writer) error {
 			opt.preset = "lite"
 		}
 	}
+	if opt.quant == "" {
+		opt.quant = "float32"
+		if ext == ".tflite" {
+			opt.quant = "int8"
+		}
+	}
 	if ext == ".tflite" {
 		switch opt.quant {
-		case "float32":
-		case "int8":
-			return usagef("--quant int8: not implemented yet (use --quant float32)")
+		case "float32", "int8":
 		default:
-			return usagef("--quant %q: want float32 or int8", opt.quant)
+			return usagef("--quant %q: want int8 or float32", opt.quant)
+		}
+		switch opt.io {
+		case lower.IOInt8, lower.IOUint8, lower.IOFloat32:
+		default:
+			return usagef("--io %q: want int8, uint8 or float32", opt.io)
 		}
 	} else if opt.quant != "float32" {
 		return usagef("--quant applies to .tflite output only")
@@ -128,7 +140,27 @@ func convert(in string, opt convertOptions, stderr io.Writer) error {
 		return usagef("--dump-after needs a --preset")
 	}
 	if ext == ".tflite" {
-		m, err := lower.Lower(g, lower.Options{ExplicitPadding: opt.explicitPad})
+		if opt.quant == "int8" {
+			if pl == nil {
+				// Quantization needs the cleanup passes (BatchNorm folded,
+				// activations canonical), as quantize-report does.
+				if _, err := passes.Cleanup.Run(g, popt); err != nil {
+					return err
+				}
+			}
+			src, _, err := opt.calib.source(g, stderr)
+			if err != nil {
+				return err
+			}
+			prog, done := opt.calib.progress(stderr, "calibrating")
+			err = quant.Calibrated(g, src, quant.CalibrateOptions{Method: opt.calib.method, Percentile: opt.calib.percentile,
+				Workers: opt.calib.workers, Progress: prog})
+			done()
+			if err != nil {
+				return err
+			}
+		}
+		m, err := lower.Lower(g, lower.Options{ExplicitPadding: opt.explicitPad, IO: opt.io})
 		if err != nil {
 			return err
 		}

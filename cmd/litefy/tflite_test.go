@@ -11,7 +11,7 @@ func TestConvertTFLite(t *testing.T) {
 	dir := t.TempDir()
 	// The default preset for .tflite is lite; a dynamic batch becomes 1.
 	out := filepath.Join(dir, "m.tflite")
-	_, stderr := ok(t, "../../testdata/models/tiny_effnet_dynbatch_op13.onnx", "-o", out)
+	_, stderr := ok(t, "../../testdata/models/tiny_effnet_dynbatch_op13.onnx", "--quant", "float32", "-o", out)
 	if !strings.Contains(stderr, "--input-shape") {
 		t.Errorf("no note about the fixed batch size: %q", stderr)
 	}
@@ -27,11 +27,39 @@ func TestConvertTFLite(t *testing.T) {
 	}
 	// A graph with an op TFLite has no builtin for is bad input, and every
 	// such node is named.
-	code, _, stderr := litefy(t, "../../testdata/models/tiny_effnet_bn_op13.onnx", "--preset", "none", "-o", filepath.Join(dir, "bn.tflite"))
+	code, _, stderr := litefy(t, "../../testdata/models/tiny_effnet_bn_op13.onnx", "--preset", "none", "--quant", "float32", "-o", filepath.Join(dir, "bn.tflite"))
 	if code != 1 || !strings.Contains(stderr, "BatchNormalization") || !strings.Contains(stderr, "--preset cleanup") {
 		t.Errorf("exit %d, %q", code, stderr)
 	}
 	if _, err := os.Stat(filepath.Join(dir, "bn.tflite")); !os.IsNotExist(err) {
 		t.Error("a failed conversion left a file")
 	}
+}
+
+// TestConvertTFLiteInt8: the default .tflite is full int8 (lite preset,
+// synthetic calibration with a warning, int8 input and output); --io
+// float32 adds QUANTIZE/DEQUANTIZE; the bytes do not depend on the number
+// of calibration workers.
+func TestConvertTFLiteInt8(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "m.tflite")
+	_, stderr := ok(t, effnet, "--calib-count", "8", "-o", out)
+	if !strings.Contains(stderr, "synthetic") {
+		t.Errorf("no warning about synthetic calibration: %q", stderr)
+	}
+	b, err := os.ReadFile(out)
+	if err != nil || len(b) < 8 || string(b[4:8]) != "TFL3" {
+		t.Fatalf("%s is not a TFLite file: %v", out, err)
+	}
+	one := filepath.Join(dir, "one.tflite")
+	ok(t, effnet, "--calib-count", "8", "--threads", "1", "-q", "-o", one)
+	if b1, _ := os.ReadFile(one); string(b1) != string(b) {
+		t.Error("the int8 file depends on the number of calibration workers")
+	}
+	fl := filepath.Join(dir, "float-io.tflite")
+	ok(t, effnet, "--calib-count", "8", "--io", "float32", "-o", fl)
+	if bf, _ := os.ReadFile(fl); len(bf) <= len(b) {
+		t.Errorf("--io float32: %d bytes, int8 I/O %d", len(bf), len(b))
+	}
+	ok(t, effnet, "--preset", "none", "--calib-count", "4", "-o", filepath.Join(dir, "none.tflite"))
 }

@@ -222,21 +222,21 @@ func TestTFLiteFloat32(t *testing.T) {
 	writeBuildFile(t, "e2e-tflite.txt", []byte(note.String()))
 }
 
-// TestTFLiteCLIErrors checks the CLI's .tflite errors: int8 is not
-// implemented yet, and an unwritable path leaves no file.
+// TestTFLiteCLIErrors checks the CLI's .tflite errors: an unknown --io
+// and an unwritable path leave no file.
 func TestTFLiteCLIErrors(t *testing.T) {
 	model := filepath.Join(root, "testdata", "models", "tiny_mnv2_op13.onnx")
 	out := filepath.Join(t.TempDir(), "m.tflite")
-	cmd := exec.Command(binary, model, "-o", out, "--quant", "int8")
+	cmd := exec.Command(binary, model, "-o", out, "--io", "int16")
 	b, err := cmd.CombinedOutput()
-	if err == nil || !strings.Contains(string(b), "not implemented yet") {
-		t.Errorf("--quant int8: %v: %s", err, b)
+	if err == nil || !strings.Contains(string(b), "--io") {
+		t.Errorf("--io int16: %v: %s", err, b)
 	}
 	if _, err := os.Stat(out); !os.IsNotExist(err) {
-		t.Errorf("--quant int8 left %s", out)
+		t.Errorf("--io int16 left %s", out)
 	}
 	bad := filepath.Join(t.TempDir(), "missing", "m.tflite")
-	if b, err := exec.Command(binary, model, "-o", bad).CombinedOutput(); err == nil {
+	if b, err := exec.Command(binary, model, "-o", bad, "-q").CombinedOutput(); err == nil {
 		t.Errorf("writing into a missing folder succeeded: %s", b)
 	}
 }
@@ -291,7 +291,7 @@ output %y
 		t.Fatal(err)
 	}
 	tfl := filepath.Join(tmp, "flatten.tflite")
-	litefyCmd(t, model, "--preset", "none", "-o", tfl)
+	litefyCmd(t, model, "--preset", "none", "--quant", "float32", "-o", tfl)
 	counts, err := tfliteOpCounts(tfl)
 	if err != nil {
 		t.Fatal(err)

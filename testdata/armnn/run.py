@@ -3,7 +3,8 @@
 
 Usage: /usr/bin/python3 run.py MODEL.tflite --input x.npy [--input ...] --output-dir DIR
 
-Inputs are .npy files of exactly the model's input shapes and types (4-D inputs are NHWC);
+Inputs are .npy files of exactly the model's input shapes and types (float32, or raw int8/uint8
+for quantized models; 4-D inputs are NHWC);
 outputs are written as DIR/out0.npy, DIR/out1.npy, ... in the subgraph's output order.
 One JSON line on stdout describes the run. Arm NN rejects a model with an op its parser
 does not know: that is a failure (exit 1) with the parser's message.
@@ -16,6 +17,10 @@ import time
 
 import numpy as np
 import pyarmnn as ann
+
+# The numpy type of each Arm NN input type the harness feeds (int8 models
+# take raw int8 or uint8 .npy inputs).
+DTYPES = {ann.DataType_Float32: np.float32, ann.DataType_QAsymmS8: np.int8, ann.DataType_QAsymmU8: np.uint8}
 
 
 def main():
@@ -50,8 +55,9 @@ def main():
     for name, path, (_, ti) in zip(in_names, a.input, in_info):
         x = np.load(path)
         want = list(ti.GetShape())
-        if list(x.shape) != want or x.dtype != np.float32:
-            print(f'run.py: input {name}: {path} is {x.dtype}{list(x.shape)}, the model wants float32{want}', file=sys.stderr)
+        dtype = DTYPES.get(ti.GetDataType())
+        if list(x.shape) != want or x.dtype != dtype:
+            print(f'run.py: input {name}: {path} is {x.dtype}{list(x.shape)}, the model wants {dtype}{want}', file=sys.stderr)
             return 1
         inputs.append(np.ascontiguousarray(x))
     in_t = ann.make_input_tensors(in_info, inputs)
