@@ -112,6 +112,17 @@ func TestConvMatchesNaiveInteger(t *testing.T) {
 				t.Fatalf("%+v: element %d = %d, want %d", c, i, got[i], want[i])
 			}
 		}
+		// Float requantization (XNNPACK, Arm NN) is at most one LSB away.
+		fsim, err := NewSimulatorWith(g, SimOptions{FloatRequantize: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		fsim.Run(in)
+		for i, f := range fsim.Int8(out) {
+			if d := int(f) - int(want[i]); d > 1 || d < -1 {
+				t.Fatalf("%+v: float requantization gives %d at %d, fixed point %d", c, f, i, want[i])
+			}
+		}
 	}
 }
 
