@@ -19,10 +19,15 @@ import (
 )
 
 // int8Cases are the full-size models lowered to full-int8 TFLite with the
-// lite pipeline (the default of `litefy MODEL.onnx -o OUT.tflite`).
-var int8Cases = []string{"mobilenet_v2", "efficientnet_b0_op13", "mobilenet_v3_small", "resnet18"}
+// lite pipeline (the default of `litefy MODEL.onnx -o OUT.tflite`), and
+// two with the cleanup passes only (--preset none): HARD_SWISH, the
+// MUL/ADD/MUL of HardSigmoid, LOGISTIC·MUL swish and MEAN.
+var int8Cases = []struct{ name, preset string }{
+	{"mobilenet_v2", "lite"}, {"efficientnet_b0_op13", "lite"}, {"mobilenet_v3_small", "lite"}, {"resnet18", "lite"},
+	{"mobilenet_v3_small", "none"}, {"efficientnet_b0_op13", "none"},
+}
 
-// TestTFLiteInt8 quantizes the full-size models (lite pipeline, 100
+// TestTFLiteInt8 quantizes the full-size models (int8Cases; 100
 // synthetic calibration images, as the CLI does by default), lowers them
 // to int8 TFLite with int8 input and output, runs each file in LiteRT.js
 // and in Arm NN 20.08 on the model's input quantized to int8, and compares
@@ -52,9 +57,10 @@ func TestTFLiteInt8(t *testing.T) {
 	need(t, err)
 	dir := filepath.Join(root, "build", "models")
 	var note strings.Builder
-	fmt.Fprintf(&note, "int8 TFLite (lite preset, 100 synthetic calibration images, int8 I/O) vs litefy's int8 simulation\n")
-	for _, name := range int8Cases {
-		t.Run(name, func(t *testing.T) {
+	fmt.Fprintf(&note, "int8 TFLite (100 synthetic calibration images, int8 I/O) vs litefy's int8 simulation\n")
+	for _, c := range int8Cases {
+		name := c.name
+		t.Run(name+"/"+c.preset, func(t *testing.T) {
 			model := filepath.Join(dir, name+".onnx")
 			if _, err := os.Stat(model); err != nil {
 				need(t, fmt.Errorf("%s missing (run make models)", model))
@@ -67,7 +73,11 @@ func TestTFLiteInt8(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if _, err := passes.Lite.Run(g, passes.Options{Verify: true}); err != nil {
+			pl := passes.Lite
+			if c.preset == "none" {
+				pl = passes.Cleanup // as the CLI does before quantizing
+			}
+			if _, err := pl.Run(g, passes.Options{Verify: true}); err != nil {
 				t.Fatal(err)
 			}
 			ref, err := runInterpreter(g, x)
@@ -90,7 +100,7 @@ func TestTFLiteInt8(t *testing.T) {
 			if err := os.WriteFile(tfl, b, 0o644); err != nil {
 				t.Fatal(err)
 			}
-			if name == "mobilenet_v2" {
+			if name == "mobilenet_v2" && c.preset == "lite" {
 				cli := filepath.Join(tmp, "cli.tflite")
 				litefyCmd(t, model, "-q", "--input-shape", "input="+joinInts(x.Shape), "-o", cli)
 				if c, err := os.ReadFile(cli); err != nil || string(c) != string(b) {
@@ -128,8 +138,8 @@ func TestTFLiteInt8(t *testing.T) {
 			}
 			deq := sim.Dequantize(out, nil)
 			simSQNR := sqnr(ref[0].Float32s(), deq)
-			line := fmt.Sprintf("%-22s ops: %s\n%-22s simulation SQNR vs float32 %.1f dB (scale %.3g, zero point %d)\n",
-				name, lower.FormatCounts(counts), "", simSQNR, out.Quant.Scale[0], out.Quant.ZeroPoint[0])
+			line := fmt.Sprintf("%-22s %-4s ops: %s\n%-22s simulation SQNR vs float32 %.1f dB (scale %.3g, zero point %d)\n",
+				name, c.preset, lower.FormatCounts(counts), "", simSQNR, out.Quant.Scale[0], out.Quant.ZeroPoint[0])
 			runtimes := []struct {
 				name string
 				argv []string
