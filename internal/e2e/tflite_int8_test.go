@@ -22,9 +22,18 @@ import (
 // lite pipeline (the default of `litefy MODEL.onnx -o OUT.tflite`), and
 // two with the cleanup passes only (--preset none): HARD_SWISH, the
 // MUL/ADD/MUL of HardSigmoid, LOGISTIC·MUL swish and MEAN.
-var int8Cases = []struct{ name, preset string }{
-	{"mobilenet_v2", "lite"}, {"efficientnet_b0_op13", "lite"}, {"mobilenet_v3_small", "lite"}, {"resnet18", "lite"},
-	{"mobilenet_v3_small", "none"}, {"efficientnet_b0_op13", "none"},
+//
+// litertMatches marks the cases whose LiteRT.js output is within 1 LSB of
+// the float-requantize simulation on ≥ 99.9% of elements (measured: 100%
+// exact). mobilenet_v2 reaches 99.1% (first tensor below 99.9%: the
+// depthwise convolution of features.15); the none variants drift from the
+// first HARD_SWISH / LOGISTIC·MUL block on. Not explained yet.
+var int8Cases = []struct {
+	name, preset  string
+	litertMatches bool
+}{
+	{"mobilenet_v2", "lite", false}, {"efficientnet_b0_op13", "lite", true}, {"mobilenet_v3_small", "lite", true},
+	{"resnet18", "lite", true}, {"mobilenet_v3_small", "none", false}, {"efficientnet_b0_op13", "none", false},
 }
 
 // TestTFLiteInt8 quantizes the full-size models (int8Cases; 100
@@ -41,15 +50,16 @@ var int8Cases = []struct{ name, preset string }{
 // build/e2e-tflite-int8.txt, not asserted: output agreement with the
 // simulation, the first tensor where it drops below 99.9% within 1 LSB,
 // litert vs armnn, and the SQNR of the int8 output against the float32
-// graph. The output goal (≥ 99.9% within 1 LSB) is not met, and the two
-// runtimes do not meet it against each other either: the simulation
-// requantizes with TFLite's reference double rounding, while XNNPACK
-// (LiteRT.js) and Arm NN round the real product once (on the first op they
-// agree with each other exactly and with the simulation on ~99.7%; the
-// rest are products within ~0.004 of a half, off by exactly 1 LSB), and
-// Arm NN's float ADD and AVERAGE_POOL_2D round differently again. These
-// random-weight networks amplify 1-LSB differences layer by layer
-// (docs/quantization.md), so the outputs drift apart by up to ~25 LSB.
+// graph. Two simulations: TFLite's reference fixed-point requantization
+// (double rounding) and quant.SimOptions.FloatRequantize (conv and FC
+// accumulators rescaled in float32, as XNNPACK and Arm NN do). The output
+// goal (≥ 99.9% within 1 LSB) fails against the fixed-point simulation: on
+// the first op the runtimes and it differ by exactly 1 LSB on ~0.3% of
+// elements (products within ~0.004 of a half), and these random-weight
+// networks amplify 1-LSB differences layer by layer (docs/quantization.md)
+// to up to ~25 LSB at the output. Against the float-requantize simulation
+// LiteRT.js agrees exactly on the litertMatches cases, which is asserted;
+// Arm NN 20.08 drifts at some depthwise, ADD and pooling layers.
 func TestTFLiteInt8(t *testing.T) {
 	litert, err := litertRunner()
 	need(t, err)
@@ -123,6 +133,19 @@ func TestTFLiteInt8(t *testing.T) {
 			if err := sim.Run(x); err != nil {
 				t.Fatal(err)
 			}
+			// The same with conv/FC accumulators requantized in float32,
+			// as XNNPACK and Arm NN do.
+			simF, err := quant.NewSimulatorWith(g, quant.SimOptions{FloatRequantize: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := simF.Run(x); err != nil {
+				t.Fatal(err)
+			}
+			sims := []struct {
+				name string
+				s    *quant.Simulator
+			}{{"simulation", sim}, {"float-requantize simulation", simF}}
 			out := g.Outputs[0]
 			want := sim.Int8(out)
 			q := g.Inputs[0].Quant
@@ -160,13 +183,18 @@ func TestTFLiteInt8(t *testing.T) {
 				}
 				g8 := int8s(got)
 				outs = append(outs, g8)
-				a := agree(g8, want, nil)
 				gotF := make([]float32, len(want))
 				for i, v := range g8 {
 					gotF[i] = out.Quant.Scale[0] * float32(int32(v)-int32(out.Quant.ZeroPoint[0]))
 				}
-				line += fmt.Sprintf("%-22s %-6s output vs simulation: %s; SQNR vs float32 %.1f dB (%s)\n",
-					"", rt.name, a, sqnr(ref[0].Float32s(), gotF), info)
+				line += fmt.Sprintf("%-22s %-6s SQNR vs float32 %.1f dB (%s)\n", "", rt.name, sqnr(ref[0].Float32s(), gotF), info)
+				for si, sm := range sims {
+					a := agree(g8, sm.s.Int8(out), nil)
+					line += fmt.Sprintf("%-22s %-6s output vs %s: %s\n", "", rt.name, sm.name, a)
+					if si == 1 && rt.name == "litert" && c.litertMatches && a.within < 0.999 {
+						t.Errorf("litert output vs the float-requantize simulation: %s, want ≥ 99.9%% within 1 LSB", a)
+					}
+				}
 			}
 			if len(outs) == 2 {
 				line += fmt.Sprintf("%-22s litert vs armnn output: %s\n", "", agree(outs[0], outs[1], nil))
@@ -191,23 +219,25 @@ func TestTFLiteInt8(t *testing.T) {
 				per = append(per, ts)
 			}
 			for r, ts := range per {
-				first := ""
-				for i, v := range vals {
-					a := agree(ts[i+1], sim.Int8(v), nhwcIndex(v))
-					if i == 0 {
-						line += fmt.Sprintf("%-22s %-6s first op (%s) vs simulation: %s\n", "", runtimes[r].name, v.Producer().Op, a)
-						if a.within < 0.999 {
-							t.Errorf("%s: the first op's output agrees with the simulation on %s", runtimes[r].name, a)
+				for si, sm := range sims {
+					first := ""
+					for i, v := range vals {
+						a := agree(ts[i+1], sm.s.Int8(v), nhwcIndex(v))
+						if i == 0 {
+							line += fmt.Sprintf("%-22s %-6s first op (%s) vs %s: %s\n", "", runtimes[r].name, v.Producer().Op, sm.name, a)
+							if si == 0 && a.within < 0.999 {
+								t.Errorf("%s: the first op's output agrees with the simulation on %s", runtimes[r].name, a)
+							}
+						}
+						if first == "" && a.within < 0.999 {
+							first = fmt.Sprintf("tensor %d of %d (%s %s): %s", i+1, len(vals), v.Producer().Op, v.Name, a)
 						}
 					}
-					if first == "" && a.within < 0.999 {
-						first = fmt.Sprintf("tensor %d of %d (%s %s): %s", i+1, len(vals), v.Producer().Op, v.Name, a)
+					if first == "" {
+						first = "none"
 					}
+					line += fmt.Sprintf("%-22s %-6s first tensor below 99.9%% within 1 LSB of the %s: %s\n", "", runtimes[r].name, sm.name, first)
 				}
-				if first == "" {
-					first = "none"
-				}
-				line += fmt.Sprintf("%-22s %-6s first tensor below 99.9%% within 1 LSB of the simulation: %s\n", "", runtimes[r].name, first)
 			}
 			if len(per) == 2 {
 				worst := agreement{within: 1, exact: 1}
