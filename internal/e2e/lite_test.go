@@ -111,13 +111,12 @@ func TestLite(t *testing.T) {
 			// results move by ~2.5e-4 relative between its optimisation
 			// levels. The bound is the larger of relTol and twice that
 			// spread, measured here on the same input.
-			plain, _, err := h.RunOpt(out, []string{input}, 1, "disabled")
+			spread, err := ortNoise(h, out, input, got[0])
 			if err != nil {
 				t.Fatal(err)
 			}
-			spread, _, _ := diff(plain[0], got[0])
 			maxErr, maxRef, err := diff(mine[0], got[0])
-			bound := max(relTol*maxRef, 2*spread)
+			bound := noiseBound(maxRef, spread)
 			t.Logf("lite model: interpreter vs onnxruntime %.3g, onnxruntime all vs disabled %.3g (max |output| %.3g)", maxErr, spread, maxRef)
 			if err != nil || maxErr > bound {
 				t.Errorf("interpreter vs onnxruntime on the lite model: max error %g > bound %g (max |output| %g), %v", maxErr, bound, maxRef, err)

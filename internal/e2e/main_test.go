@@ -138,3 +138,20 @@ func writeBuildFile(t testing.TB, name string, data []byte) {
 		t.Errorf("write %s: %v", name, err)
 	}
 }
+
+// ortNoise runs model on input with onnxruntime's graph optimisations off
+// and returns how far that moves from want (onnxruntime with them on): the
+// float32 noise floor of the model, which fusions reorder.
+func ortNoise(h *ort.Harness, model, input string, want *ir.Tensor) (float64, error) {
+	plain, _, err := h.RunOpt(model, []string{input}, 1, "disabled")
+	if err != nil {
+		return 0, err
+	}
+	spread, _, err := diff(plain[0], want)
+	return spread, err
+}
+
+// noiseBound is the error a result may have against onnxruntime: relTol of
+// the largest output, or twice onnxruntime's own spread when the model's
+// float32 noise is larger than that (random-weight lite models are).
+func noiseBound(maxRef, spread float64) float64 { return max(relTol*maxRef, 2*spread) }

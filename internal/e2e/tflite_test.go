@@ -175,11 +175,10 @@ func TestTFLiteFloat32(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				plain, _, err := h.RunOpt(ref, []string{input}, 1, "disabled")
+				spread, err := ortNoise(h, ref, input, want[0])
 				if err != nil {
 					t.Fatal(err)
 				}
-				spread, _, _ := diff(plain[0], want[0])
 
 				nhwc := filepath.Join(tmp, "input.nhwc.npy")
 				if err := tensorio.WriteNPY(nhwc, nchwToNHWC(x)); err != nil {
@@ -206,7 +205,7 @@ func TestTFLiteFloat32(t *testing.T) {
 						continue
 					}
 					maxErr, maxRef, err := diff(got, want[0])
-					bound := max(relTol*maxRef, 2*spread)
+					bound := noiseBound(maxRef, spread)
 					rel := maxErr / maxRef
 					line += fmt.Sprintf("%-22s %-4s %-6s max error %.3g (relative %.2g, bound %.2g, onnxruntime spread %.2g; %s)\n",
 						"", "", rt.name, maxErr, rel, bound/maxRef, spread/maxRef, info)
