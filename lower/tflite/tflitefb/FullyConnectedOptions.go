@@ -69,8 +69,20 @@ func (rcv *FullyConnectedOptions) MutateKeepNumDims(n bool) bool {
 	return rcv._tab.MutateBoolSlot(8, n)
 }
 
+func (rcv *FullyConnectedOptions) AsymmetricQuantizeInputs() bool {
+	o := flatbuffers.UOffsetT(rcv._tab.Offset(10))
+	if o != 0 {
+		return rcv._tab.GetBool(o + rcv._tab.Pos)
+	}
+	return false
+}
+
+func (rcv *FullyConnectedOptions) MutateAsymmetricQuantizeInputs(n bool) bool {
+	return rcv._tab.MutateBoolSlot(10, n)
+}
+
 func FullyConnectedOptionsStart(builder *flatbuffers.Builder) {
-	builder.StartObject(3)
+	builder.StartObject(4)
 }
 func FullyConnectedOptionsAddFusedActivationFunction(builder *flatbuffers.Builder, fusedActivationFunction ActivationFunctionType) {
 	builder.PrependInt8Slot(0, int8(fusedActivationFunction), 0)
@@ -80,6 +92,9 @@ func FullyConnectedOptionsAddWeightsFormat(builder *flatbuffers.Builder, weights
 }
 func FullyConnectedOptionsAddKeepNumDims(builder *flatbuffers.Builder, keepNumDims bool) {
 	builder.PrependBoolSlot(2, keepNumDims, false)
+}
+func FullyConnectedOptionsAddAsymmetricQuantizeInputs(builder *flatbuffers.Builder, asymmetricQuantizeInputs bool) {
+	builder.PrependBoolSlot(3, asymmetricQuantizeInputs, false)
 }
 func FullyConnectedOptionsEnd(builder *flatbuffers.Builder) flatbuffers.UOffsetT {
 	return builder.EndObject()
