@@ -613,20 +613,9 @@ func resizeView[T uint8 | uint16 | uint32 | uint64](t *Tensor) []T {
 // resizeTFLite maps nearest and linear resizing of the spatial axes of an
 // NCHW tensor to RESIZE_NEAREST_NEIGHBOR and RESIZE_BILINEAR.
 func resizeTFLite(n *Node) TFLiteMapping {
-	sp, err := parseResize(n)
+	r, err := TFLiteResizeOf(n)
 	if err != nil {
 		return TFLiteMapping{None: err.Error()}
 	}
-	if len(sp.in) != 4 || sp.in[0] != sp.out[0] || sp.in[1] != sp.out[1] {
-		return TFLiteMapping{None: "TFLite resizes only the spatial axes of a 4-D tensor"}
-	}
-	switch {
-	case sp.coord == "tf_crop_and_resize":
-		return TFLiteMapping{None: "tf_crop_and_resize has no TFLite builtin"}
-	case sp.mode == "nearest":
-		return Lowers("RESIZE_NEAREST_NEIGHBOR")
-	case sp.mode == "linear":
-		return Lowers("RESIZE_BILINEAR")
-	}
-	return TFLiteMapping{None: "cubic resizing has no TFLite builtin"}
+	return Lowers(r.Builtin)
 }
