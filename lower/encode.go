@@ -208,11 +208,11 @@ var minRuntime = map[fb.BuiltinOperator]map[int32]string{
 	fb.BuiltinOperatorADD:               {1: "1.5.0", 2: "1.14.0"},
 	fb.BuiltinOperatorAVERAGE_POOL_2D:   {1: "1.5.0", 2: "1.14.0"},
 	fb.BuiltinOperatorCONCATENATION:     {1: "1.5.0", 2: "1.14.0"},
-	fb.BuiltinOperatorCONV_2D:           {1: "1.5.0", 3: "1.14.0"},
-	fb.BuiltinOperatorDEPTHWISE_CONV_2D: {1: "1.5.0", 2: "1.12.0", 3: "1.14.0"},
-	fb.BuiltinOperatorDEQUANTIZE:        {2: "1.14.0"},
+	fb.BuiltinOperatorCONV_2D:           {1: "1.5.0", 3: "1.14.0", 5: "2.4.0"},
+	fb.BuiltinOperatorDEPTHWISE_CONV_2D: {1: "1.5.0", 2: "1.12.0", 3: "1.14.0", 6: "2.3.0"},
+	fb.BuiltinOperatorDEQUANTIZE:        {2: "1.14.0", 3: "1.15.0"},
 	fb.BuiltinOperatorDIV:               {1: "1.6.0"},
-	fb.BuiltinOperatorFULLY_CONNECTED:   {1: "1.5.0", 4: "1.14.0"},
+	fb.BuiltinOperatorFULLY_CONNECTED:   {1: "1.5.0", 4: "1.14.0", 9: "2.3.0"},
 	fb.BuiltinOperatorHARD_SWISH:        {1: "1.15.0"},
 	fb.BuiltinOperatorLOGISTIC:          {1: "1.14.0", 2: "1.14.0"},
 	fb.BuiltinOperatorMAXIMUM:           {1: "1.14.0", 2: "1.14.0"},
@@ -284,6 +284,13 @@ func (m *Model) Encode() ([]byte, error) {
 	copy(rv, runtime)
 	runtimeBuf := uint32(len(bufData))
 	bufData = append(bufData, rv)
+	var provenance []byte
+	if m.Provenance != nil {
+		if provenance, err = m.Provenance.marshal(); err != nil {
+			return nil, err
+		}
+		bufData = append(bufData, provenance)
+	}
 
 	buffers := make([]flatbuffers.UOffsetT, len(bufData))
 	for i := len(bufData) - 1; i >= 0; i-- {
@@ -416,7 +423,14 @@ func (m *Model) Encode() ([]byte, error) {
 	fb.MetadataStart(b)
 	fb.MetadataAddName(b, mdName)
 	fb.MetadataAddBuffer(b, runtimeBuf)
-	md := fb.MetadataEnd(b)
+	mds := []flatbuffers.UOffsetT{fb.MetadataEnd(b)}
+	if provenance != nil {
+		name := b.CreateString(ProvenanceName)
+		fb.MetadataStart(b)
+		fb.MetadataAddName(b, name)
+		fb.MetadataAddBuffer(b, runtimeBuf+1)
+		mds = append(mds, fb.MetadataEnd(b))
+	}
 
 	desc := m.Description
 	if desc == "" {
@@ -426,7 +440,7 @@ func (m *Model) Encode() ([]byte, error) {
 	codeVec := offsetVector(b, opcodes)
 	subVec := offsetVector(b, []flatbuffers.UOffsetT{subgraph})
 	bufVec := offsetVector(b, buffers)
-	mdVec := offsetVector(b, []flatbuffers.UOffsetT{md})
+	mdVec := offsetVector(b, mds)
 	sigVec := offsetVector(b, []flatbuffers.UOffsetT{sig})
 	fb.ModelStart(b)
 	fb.ModelAddVersion(b, schemaVersion)

@@ -67,8 +67,12 @@ func Lower(g *ir.Graph, opt Options) (*Model, error) {
 		}
 		l.m.Outputs = append(l.m.Outputs, l.outputEdge(t))
 	}
+	l.m.Provenance = l.provenance()
 	if l.int8 {
 		setInt8Versions(l.m)
+	}
+	if err := storeWeights(l.m, l.opt.Weights, l.int8); err != nil {
+		return nil, err
 	}
 	return l.m, nil
 }

@@ -27,6 +27,9 @@ import (
 type Options struct {
 	// Description is written into the model; empty means "litefy".
 	Description string
+	// Provenance, when set, is completed by Lower (see Provenance) and
+	// written into the model's "litefy" metadata.
+	Provenance *Provenance
 	// ExplicitPadding lowers convolution padding that SAME does not place
 	// as a PAD op before a VALID convolution, instead of widening the
 	// kernel with zero taps (more MACs, no PAD op: the default).
@@ -37,7 +40,19 @@ type Options struct {
 	// after each input, DEQUANTIZE before each output). Float graphs
 	// ignore it.
 	IO string
+	// Weights is how a float graph's constants are stored: WeightsFloat32
+	// (or ""), WeightsFloat16 (float16 buffers read through DEQUANTIZE) or
+	// WeightsDynamic (int8 weights for hybrid kernels); see float16.go and
+	// dynamic.go. Quantized graphs take only "".
+	Weights string
 }
+
+// Weight storage of a float model (Options.Weights).
+const (
+	WeightsFloat32 = "float32"
+	WeightsFloat16 = "float16"
+	WeightsDynamic = "dynamic"
+)
 
 // Input/output types of a quantized model (Options.IO).
 const (
@@ -53,6 +68,8 @@ type Model struct {
 	Operators   []*Operator
 	Inputs      []int32 // tensor indices of the subgraph inputs
 	Outputs     []int32 // tensor indices of the subgraph outputs
+	// Provenance is the "litefy" metadata record; nil writes none.
+	Provenance *Provenance
 }
 
 // Tensor is one TFLite tensor. Data is set for constants.
