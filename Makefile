@@ -74,8 +74,11 @@ e2e: models $(ORT_STAMP) $(LITERT_STAMP)
 	@mkdir -p build
 	bash -o pipefail -c 'go test -tags e2e -count=1 -v $(E2E_FLAGS) ./internal/e2e/ 2>&1 | tee build/e2e.log'
 
-# bench times the interpreter and the import against onnxruntime-node on one thread;
-# results in build/bench.json.
+# bench times the interpreter and the import against onnxruntime-node on one thread, the
+# .tflite files litefy makes in LiteRT.js against peers timed in the same run (the official
+# converter's int8 mobilenet_v2 at OFFICIAL_TFLITE, skipped when absent; efficientnet_b0 original
+# vs lite), and the conversion's wall time with and without calibration; results in build/bench.json.
 BENCH_FLAGS ?=
-bench: models $(ORT_STAMP)
-	go run ./internal/cmd/bench -models $(MODELS_DIR) -json build/bench.json $(BENCH_FLAGS)
+OFFICIAL_TFLITE ?= ../shared/reference/mobilenet_v2_quantized_1x3x224x224.tflite
+bench: models $(ORT_STAMP) $(LITERT_STAMP)
+	go run ./internal/cmd/bench -models $(MODELS_DIR) -json build/bench.json -official $(OFFICIAL_TFLITE) $(BENCH_FLAGS)

@@ -1,9 +1,21 @@
-// Command bench compares litefy with onnxruntime-node on one thread: the
-// reference interpreter's time per inference on efficientnet_b0 (opset 13)
-// and mobilenet_v2 at 1×3×224×224, and the import time of efficientnet_b0
-// (onnx.Load + ir.Verify) against onnxruntime's session creation. It prints
-// a table and writes build/bench.json. `make bench` runs it from the
-// checkout's root after `make models` and `make ort-deps`.
+// Command bench measures litefy against peers timed in the same run, as
+// ratios (speed targets are ratios here, never timed assertions in tests):
+//
+//   - the reference interpreter against onnxruntime-node on one thread:
+//     time per inference on efficientnet_b0 (opset 13) and mobilenet_v2 at
+//     1×3×224×224, and the import time of efficientnet_b0 (onnx.Load +
+//     ir.Verify) against onnxruntime's session creation;
+//   - .tflite files made by the litefy CLI, in LiteRT.js on one thread,
+//     interleaved: int8 mobilenet_v2 (lite with zero taps, lite with
+//     --explicit-padding, --preset none) against the official converter's
+//     file (-official; skipped when absent), and efficientnet_b0
+//     lite-int8 against original-int8 (--preset none) and lite-float32;
+//   - the wall time of `litefy efficientnet_b0_op13.onnx -o x.tflite` with
+//     the default calibration against --quant float32.
+//
+// It prints tables and writes build/bench.json. `make bench` runs it from
+// the checkout's root after `make models`, `make ort-deps` and
+// `make litert-deps`.
 //
 // It is a measuring tool for litefy's developers, not a user command.
 package main
@@ -51,6 +63,9 @@ type Report struct {
 	Warmup  int      `json:"warmup"`
 	Loads   int      `json:"loads"`
 	Results []Result `json:"results"`
+	// The .tflite part (-parts litert).
+	LiteRT     *LiteRTReport `json:"litert,omitempty"`
+	Conversion *Conversion   `json:"conversion,omitempty"`
 }
 
 func main() {
@@ -59,28 +74,85 @@ func main() {
 	runs := flag.Int("runs", 20, "timed inferences per model (the median is reported)")
 	warmup := flag.Int("warmup", 3, "untimed inferences before timing")
 	loads := flag.Int("loads", 3, "imports / session loads timed (the median is reported)")
+	var o tfliteOptions
+	flag.StringVar(&o.parts, "parts", "ort,litert", "what to measure: ort (interpreter and import vs onnxruntime), litert (.tflite files and conversion)")
+	flag.StringVar(&o.official, "official", "", "the official converter's int8 mobilenet_v2 .tflite (skipped when absent)")
+	flag.StringVar(&o.work, "work", "build/bench", "folder for the litefy binary and the .tflite files")
+	flag.IntVar(&o.rounds, "litert-rounds", 9, "LiteRT.js rounds (every file once per round)")
+	flag.IntVar(&o.runs, "litert-runs", 10, "LiteRT.js timed runs per file per round")
+	flag.IntVar(&o.warmup, "litert-warmup", 5, "LiteRT.js untimed runs per file before the rounds")
+	flag.IntVar(&o.convs, "convs", 3, "conversions timed per mode (int8 and float32 alternate)")
 	flag.Parse()
-	if *runs < 1 || *warmup < 0 || *loads < 1 {
-		fmt.Fprintln(os.Stderr, "bench: -runs and -loads must be at least 1, -warmup at least 0")
+	if *runs < 1 || *warmup < 0 || *loads < 1 || o.rounds < 1 || o.runs < 1 || o.warmup < 0 || o.convs < 1 {
+		fmt.Fprintln(os.Stderr, "bench: -runs, -loads, -litert-rounds, -litert-runs and -convs must be at least 1, -warmup and -litert-warmup at least 0")
 		os.Exit(2)
 	}
-	if err := run(os.Stdout, *models, *out, *runs, *warmup, *loads); err != nil {
+	for _, p := range strings.Split(o.parts, ",") {
+		if p != "ort" && p != "litert" {
+			fmt.Fprintf(os.Stderr, "bench: -parts %q: want ort, litert or both, comma-separated\n", o.parts)
+			os.Exit(2)
+		}
+	}
+	if err := run(os.Stdout, *models, *out, *runs, *warmup, *loads, o); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(w io.Writer, models, out string, runs, warmup, loads int) error {
+// tfliteOptions are the flags of the .tflite part.
+type tfliteOptions struct {
+	parts, official, work       string
+	rounds, runs, warmup, convs int
+}
+
+func (o tfliteOptions) has(part string) bool {
+	return slices.Contains(strings.Split(o.parts, ","), part)
+}
+
+func run(w io.Writer, models, out string, runs, warmup, loads int, o tfliteOptions) error {
 	root, err := moduleRoot()
 	if err != nil {
 		return err
 	}
+	rep := &Report{Go: runtime.Version(), CPU: cpuName(), Threads: 1, Runs: runs, Warmup: warmup, Loads: loads}
+	if o.has("ort") {
+		if err := ortBench(rep, root, models, runs, warmup, loads); err != nil {
+			return err
+		}
+		printTable(w, rep)
+	}
+	if o.has("litert") {
+		rep.LiteRT, rep.Conversion = tfliteBench(w, root, models, o.work, o.official, o.rounds, o.runs, o.warmup, o.convs)
+		printTFLite(w, rep.LiteRT, rep.Conversion)
+	}
+	data, err := json.MarshalIndent(rep, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
+		return err
+	}
+	if err := tensorio.WriteFileAtomic(out, append(data, '\n')); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "wrote %s\n", out)
+	failed := (rep.LiteRT != nil && rep.LiteRT.Error != "") || (rep.Conversion != nil && rep.Conversion.Error != "")
+	for _, r := range rep.Results {
+		failed = failed || r.Error != ""
+	}
+	if failed {
+		return errors.New("some measurements failed")
+	}
+	return nil
+}
+
+// ortBench times the interpreter and the import against onnxruntime.
+func ortBench(rep *Report, root, models string, runs, warmup, loads int) error {
 	h, err := ort.Find(root)
 	if err != nil {
 		return err
 	}
-	rep := &Report{ORT: "onnxruntime-node " + h.Version(), Go: runtime.Version(), CPU: cpuName(),
-		Threads: 1, Runs: runs, Warmup: warmup, Loads: loads}
+	rep.ORT = "onnxruntime-node " + h.Version()
 	path := func(name string) (string, string) {
 		p := filepath.Join(models, name)
 		return p + ".onnx", p + ".input.npy"
@@ -132,24 +204,6 @@ func run(w io.Writer, models, out string, runs, warmup, loads int) error {
 		r.Ratio = r.LitefyMs / r.ORTMs
 	}
 	rep.Results = append(rep.Results, r)
-
-	printTable(w, rep)
-	data, err := json.MarshalIndent(rep, "", "  ")
-	if err != nil {
-		return err
-	}
-	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
-		return err
-	}
-	if err := tensorio.WriteFileAtomic(out, append(data, '\n')); err != nil {
-		return err
-	}
-	fmt.Fprintf(w, "wrote %s\n", out)
-	for _, r := range rep.Results {
-		if r.Error != "" {
-			return errors.New("some measurements failed")
-		}
-	}
 	return nil
 }
 
