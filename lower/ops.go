@@ -62,6 +62,8 @@ func (l *lowerer) node(n *ir.Node) error {
 		return l.softmax(n)
 	case "Concat":
 		return l.concat(n)
+	case "Resize", "Upsample":
+		return l.resize(n)
 	case "BatchNormalization":
 		return fmt.Errorf("no TFLite builtin; fold it into the convolution before it first (--preset cleanup or lite)")
 	}

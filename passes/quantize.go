@@ -158,6 +158,7 @@ func QuantizeInt8(g *ir.Graph, ranges map[*ir.Value]Range) error {
 var sameScaleOps = map[string]bool{
 	"Reshape": true, "Flatten": true, "Squeeze": true, "Unsqueeze": true, "Identity": true, "Dropout": true,
 	"Transpose": true, "MaxPool": true, "AveragePool": true, "GlobalAveragePool": true, "Pad": true,
+	"Resize": true, "Upsample": true,
 }
 
 // quantizable returns why n has no int8 form, or "".
@@ -190,6 +191,10 @@ func quantizable(n *ir.Node) string {
 	case "Clip":
 		if _, _, ok := ClipBounds(n); !ok {
 			return "Clip bounds are not constant"
+		}
+	case "Resize", "Upsample":
+		if _, err := ir.TFLiteResizeOf(n); err != nil {
+			return err.Error()
 		}
 	case "Reshape", "Flatten", "Squeeze", "Unsqueeze", "Identity", "Dropout", "Transpose",
 		"MaxPool", "AveragePool", "GlobalAveragePool", "Pad", "Concat",

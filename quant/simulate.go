@@ -44,6 +44,9 @@ type SimOptions struct {
 	// differ by one LSB on about 0.3% of outputs (ties of the double
 	// rounding).
 	FloatRequantize bool
+	// Profile selects the runtime whose arithmetic is reproduced where
+	// runtimes differ (profile.go); ProfileXNNPACK implies FloatRequantize.
+	Profile Profile
 }
 
 // NewSimulatorWith is NewSimulator with options.
@@ -268,6 +271,8 @@ func (s *Simulator) prepare(n *ir.Node) (func(), error) {
 		return s.prepareConcat(n)
 	case "Pad":
 		return s.preparePad(n)
+	case "Resize", "Upsample":
+		return s.prepareResize(n)
 	}
 	return nil, n.Errorf("quant: no int8 simulation")
 }
@@ -429,7 +434,7 @@ type requantizer struct {
 }
 
 func (s *Simulator) requantizer(real float64, f32 float32) requantizer {
-	return requantizer{NewMultiplier(real), f32, s.opt.FloatRequantize}
+	return requantizer{NewMultiplier(real), f32, s.opt.FloatRequantize || s.opt.profile() == ProfileXNNPACK}
 }
 
 func (r requantizer) Apply(acc int32) int32 {
@@ -586,10 +591,7 @@ func (s *Simulator) prepareBinary(n *ir.Node) (func(), error) {
 		}
 		return q[idx[i]]
 	}
-	f := int8Mul(a.Quant, b.Quant, out.Quant, lo, hi)
-	if n.Op == "Add" {
-		f = int8Add(a.Quant, b.Quant, out.Quant, lo, hi)
-	}
+	f := s.opt.binaryKernel(n.Op, a.Quant, b.Quant, out.Quant, lo, hi)
 	return func() {
 		for i := range dst {
 			dst[i] = f(at(qa, ia, i), at(qb, ib, i))
@@ -641,13 +643,13 @@ func (s *Simulator) prepareHardSigmoid(n *ir.Node) (func(), error) {
 	x := n.Inputs[0].Quant
 	var scaleStep func(int8) int8
 	if p.Scale != nil {
-		f, c := int8Mul(x, p.Scale.Quant, p.Scaled, -128, 127), one(*p.Scale)
+		f, c := s.opt.binaryKernel("Mul", x, p.Scale.Quant, p.Scaled, -128, 127), one(*p.Scale)
 		scaleStep = func(v int8) int8 { return f(v, c) }
 		x = p.Scaled
 	}
 	r6lo, r6hi := max(-128, quantizeRealParams(p.Relu6, 0)), min(127, quantizeRealParams(p.Relu6, 6))
-	add, cb := int8Add(x, p.Offset.Quant, p.Relu6, r6lo, r6hi), one(p.Offset)
-	mul, cs := int8Mul(p.Relu6, p.Sixth.Quant, n.Outputs[0].Quant, -128, 127), one(p.Sixth)
+	add, cb := s.opt.binaryKernel("Add", x, p.Offset.Quant, p.Relu6, r6lo, r6hi), one(p.Offset)
+	mul, cs := s.opt.binaryKernel("Mul", p.Relu6, p.Sixth.Quant, n.Outputs[0].Quant, -128, 127), one(p.Sixth)
 	var lut [256]int8
 	for q := -128; q <= 127; q++ {
 		v := int8(q)
@@ -691,7 +693,7 @@ func (s *Simulator) preparePool(n *ir.Node) (func(), error) {
 	}
 	isMax := n.Op == "MaxPool"
 	if n.Op == "GlobalAveragePool" {
-		return meanHW(in, dst, N*C, H*W, x.Quant, out.Quant), nil
+		return s.opt.meanKernel(in, dst, N*C, H*W, x.Quant, out.Quant), nil
 	}
 	return func() {
 		for bc := range N * C {
@@ -760,12 +762,10 @@ func (s *Simulator) prepareSwish(n *ir.Node) (func(), error) {
 	in, dst := s.vals[x], s.vals[out]
 	sig := passes.FixedOutputParams("Sigmoid")
 	lut := buildLUT(x.Quant, sig, sigmoid32)
-	m := NewMultiplier(scale(x) * float64(sig.Scale[0]) / scale(out))
-	offX, offS, outZp := -zp(x), int32(-sig.ZeroPoint[0]), zp(out)
+	mul := s.opt.binaryKernel("Mul", x.Quant, sig, out.Quant, -128, 127)
 	return func() {
 		for i, v := range in {
-			p := (int32(v) + offX) * (int32(lut[uint8(v)]) + offS)
-			dst[i] = sat8(m.Apply(p) + outZp)
+			dst[i] = mul(v, lut[uint8(v)])
 		}
 	}, nil
 }

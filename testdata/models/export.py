@@ -91,6 +91,37 @@ def tiny_mnv2():
     return MobileNetV2(num_classes=10, width_mult=0.5, inverted_residual_setting=setting)
 
 
+class TinyFPN(nn.Module):
+    """A segmentation-style decoder: two stride-2 stages, then upsampling back with each of
+    PyTorch's interpolate spellings (nearest: asymmetric/floor; bilinear with align_corners False:
+    pytorch_half_pixel; bilinear with align_corners True; a size= target) joined by lateral
+    1x1 convs and Adds."""
+
+    def __init__(self):
+        super().__init__()
+
+        def cbr(cin, cout, stride):
+            return nn.Sequential(nn.Conv2d(cin, cout, 3, stride, 1, bias=False), nn.BatchNorm2d(cout), nn.ReLU())
+
+        self.stem = cbr(3, 8, 2)
+        self.down = cbr(8, 16, 2)
+        self.lat = nn.Conv2d(8, 16, 1)
+        self.lat_in = nn.Conv2d(3, 16, 1)
+        self.head = nn.Conv2d(16, 4, 3, 1, 1)
+
+    def forward(self, x):
+        a = self.stem(x)  # H/2
+        b = self.down(a)  # H/4
+        u = nn.functional.interpolate(b, scale_factor=2, mode="nearest") + self.lat(a)
+        v = nn.functional.interpolate(u, scale_factor=2, mode="bilinear", align_corners=False)
+        w = nn.functional.interpolate(u, size=(x.shape[2], x.shape[3]), mode="bilinear", align_corners=True)
+        return self.head(v + w + self.lat_in(x))
+
+
+def tiny_fpn():
+    return TinyFPN()
+
+
 # name -> spec. opset, builder, input shape, dynamic batch, keep BatchNormalization, seed.
 # Variants of one net share a seed: same weights and input, only the spelling differs, so tests can
 # check that they import to the same graph and give the same outputs.
@@ -102,6 +133,7 @@ SMALL = [
     dict(name="tiny_mnv3_op14", build=tiny_mnv3, opset=14, seed=201),
     dict(name="tiny_mnv3_op13", build=tiny_mnv3, opset=13, seed=201),
     dict(name="tiny_mnv2_op13", build=tiny_mnv2, opset=13, seed=301),
+    dict(name="tiny_fpn_op13", build=tiny_fpn, opset=13, seed=401),
 ]
 for _s in SMALL:
     _s.setdefault("shape", (1, 3, 32, 32))
@@ -285,6 +317,7 @@ def main():
     s = sub.add_parser("small", help="tiny fixtures (committed)")
     s.add_argument("--out", default=HERE)
     s.add_argument("--torch-out", help="also save PyTorch's outputs as NAME.torch.npy here")
+    s.add_argument("--only", default="", help="comma-separated model names")
     f = sub.add_parser("full", help="full-size models (not committed)")
     f.add_argument("outdir")
     f.add_argument("--force", action="store_true", help="re-export models whose files exist")
@@ -300,12 +333,12 @@ def main():
         specs, outdir, force, calib = SMALL, args.out, True, (8, 16)
     else:
         specs, outdir, force, calib = FULL, args.outdir, args.force, (4, 8)
-        if args.only:
-            want = set(args.only.split(","))
-            unknown = want - {sp["name"] for sp in specs}
-            if unknown:
-                ap.error(f"unknown model(s): {', '.join(sorted(unknown))}")
-            specs = [sp for sp in specs if sp["name"] in want]
+    if args.only:
+        want = set(args.only.split(","))
+        unknown = want - {sp["name"] for sp in specs}
+        if unknown:
+            ap.error(f"unknown model(s): {', '.join(sorted(unknown))}")
+        specs = [sp for sp in specs if sp["name"] in want]
     os.makedirs(outdir, exist_ok=True)
 
     entries = {}
