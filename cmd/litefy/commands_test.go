@@ -139,7 +139,7 @@ func TestMoreUsageErrors(t *testing.T) {
 		{effnet, "--preset", "bogus", "-o", filepath.Join(dir, "x.onnx")},
 		{effnet, "-o", filepath.Join(dir, "x.pb")},
 		{effnet, "-o", filepath.Join(dir, "x.tflite"), "--io", "int16"},
-		{effnet, "-o", filepath.Join(dir, "x.tflite"), "--quant", "float16"},
+		{effnet, "-o", filepath.Join(dir, "x.tflite"), "--quant", "bfloat16"},
 		{effnet, "-o", filepath.Join(dir, "x.onnx"), "--quant", "int8"},
 		{"check", effnet, "--target", "gpu"},
 		{"diff", effnet},

@@ -99,14 +99,17 @@ func convert(in string, opt convertOptions, stderr io.Writer) error {
 	}
 	if ext == ".tflite" {
 		switch opt.quant {
-		case "float32", "int8":
+		case "int8", lower.WeightsFloat32, lower.WeightsFloat16, lower.WeightsDynamic:
 		default:
-			return usagef("--quant %q: want int8 or float32", opt.quant)
+			return usagef("--quant %q: want int8, float32, float16 or dynamic", opt.quant)
 		}
 		switch opt.io {
 		case lower.IOInt8, lower.IOUint8, lower.IOFloat32:
 		default:
 			return usagef("--io %q: want int8, uint8 or float32", opt.io)
+		}
+		if opt.quant != "int8" && opt.io != lower.IOInt8 {
+			return usagef("--io %s applies to --quant int8 only (--quant %s models take and give float32)", opt.io, opt.quant)
 		}
 	} else if opt.quant != "float32" {
 		return usagef("--quant applies to .tflite output only")
@@ -160,7 +163,11 @@ func convert(in string, opt convertOptions, stderr io.Writer) error {
 				return err
 			}
 		}
-		m, err := lower.Lower(g, lower.Options{ExplicitPadding: opt.explicitPad, IO: opt.io})
+		lopt := lower.Options{ExplicitPadding: opt.explicitPad, IO: opt.io}
+		if opt.quant != "int8" {
+			lopt.IO, lopt.Weights = "", opt.quant // float16, dynamic: weights only
+		}
+		m, err := lower.Lower(g, lopt)
 		if err != nil {
 			return err
 		}

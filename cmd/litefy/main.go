@@ -63,7 +63,7 @@ func newRootCmd() *cobra.Command {
 
   litefy MODEL.onnx -o OUT.onnx [--preset lite]
                                      import, verify, rewrite, export
-  litefy MODEL.onnx -o OUT.tflite [--preset none] [--quant int8|float32] [--io int8|uint8|float32]
+  litefy MODEL.onnx -o OUT.tflite [--preset none] [--quant int8|float32|float16|dynamic] [--io int8|uint8|float32]
                                      [--calib DIR|x.npy] [--calib-count N] [-q]
                                      lite pipeline, calibration, full-int8 TFLite (NHWC input and output)
   litefy check MODEL.onnx --target T what a device runs natively, what falls back
@@ -94,7 +94,7 @@ func newRootCmd() *cobra.Command {
 	root.Flags().StringArrayVar(&opt.inputShapes, "input-shape", nil, "fix an input's dynamic dims: NAME=1,3,224,224 (repeatable)")
 	root.Flags().BoolVar(&opt.verify, "verify", false, "run the IR verifier after every pass")
 	root.Flags().StringVar(&opt.preset, "preset", "", "rewrite pipeline: none, cleanup or lite (see 'litefy passes'); default none for .onnx, lite for .tflite")
-	root.Flags().StringVar(&opt.quant, "quant", "", "TFLite number format: int8 (full-integer, calibrated; the default) or float32")
+	root.Flags().StringVar(&opt.quant, "quant", "", "TFLite number format: int8 (full-integer, calibrated; the default), float32, float16 (float16 weights) or dynamic (int8 weights, hybrid kernels)")
 	root.Flags().StringVar(&opt.io, "io", "int8", "int8 TFLite input/output type: int8, uint8 (QUANTIZE at the edges) or float32 (QUANTIZE/DEQUANTIZE at the edges)")
 	opt.calib.register(root)
 	root.Flags().BoolVar(&opt.explicitPad, "explicit-padding", false, "TFLite: a PAD op before convolutions SAME padding does not fit, instead of zero kernel taps")
