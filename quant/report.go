@@ -75,6 +75,11 @@ func Calibrated(g *ir.Graph, src Source, opt CalibrateOptions) error {
 // workers goroutines (0: one per core), and compares them. progress, when
 // set, is called after each sample.
 func Evaluate(g *ir.Graph, src Source, workers int, progress func(done, total int)) (*Report, error) {
+	return EvaluateWith(g, src, workers, progress, SimOptions{})
+}
+
+// EvaluateWith is Evaluate with a runtime variant of the int8 arithmetic.
+func EvaluateWith(g *ir.Graph, src Source, workers int, progress func(done, total int), opt SimOptions) (*Report, error) {
 	n := src.Len()
 	if n == 0 {
 		return nil, fmt.Errorf("quant: no evaluation samples")
@@ -133,7 +138,7 @@ func Evaluate(g *ir.Graph, src Source, workers int, progress func(done, total in
 				return
 			}
 			defer ws.Close()
-			sim, err := NewSimulator(g)
+			sim, err := NewSimulatorWith(g, opt)
 			if err != nil {
 				errs[w] = err
 				return

@@ -26,6 +26,7 @@ type convertOptions struct {
 	io          string
 	explicitPad bool
 	calib       calibFlags
+	report      string // --report FILE.json: verify's report of the int8 file
 }
 
 // parseInputShapes reads --input-shape NAME=1,3,224,224 flags.
@@ -118,6 +119,9 @@ func convert(in string, opt convertOptions, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if opt.report != "" && (ext != ".tflite" || opt.quant != "int8") {
+		return usagef("--report applies to int8 .tflite output: it reports the int8 simulation against float (for other files use 'litefy verify')")
+	}
 	if opt.dumpAfter != "" && pl != nil && !slices.ContainsFunc(pl.Passes, func(p *passes.Pass) bool { return p.Name == opt.dumpAfter }) {
 		return usagef("--dump-after %s: pipeline %s has no such pass (see 'litefy passes')", opt.dumpAfter, pl.Name)
 	}
@@ -167,6 +171,7 @@ func convert(in string, opt convertOptions, stderr io.Writer) error {
 		if opt.quant != "int8" {
 			lopt.IO, lopt.Weights = "", opt.quant // float16, dynamic: weights only
 		}
+		lopt.Provenance = &lower.Provenance{Preset: opt.preset, Quant: opt.quant}
 		m, err := lower.Lower(g, lopt)
 		if err != nil {
 			return err
@@ -175,7 +180,10 @@ func convert(in string, opt convertOptions, stderr io.Writer) error {
 		if err != nil {
 			return err
 		}
-		return tensorio.WriteFileAtomic(opt.output, b)
+		if opt.report == "" {
+			return tensorio.WriteFileAtomic(opt.output, b)
+		}
+		return writeWithReport(in, opt, g, m, b, stderr)
 	}
 	if _, err := passes.ONNXExport.Run(g, passes.Options{Verify: opt.verify}); err != nil {
 		return err

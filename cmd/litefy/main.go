@@ -74,7 +74,11 @@ func newRootCmd() *cobra.Command {
   litefy run MODEL.onnx --input x.npy --output y.npy
                                      run the reference interpreter
   litefy quantize-report MODEL.onnx [--calib DIR|x.npy] [--json]
-                                     int8 per-tensor SQNR against float`,
+                                     int8 per-tensor SQNR against float
+  litefy verify OUT.tflite --ref MODEL.onnx [--json] [--sim fixed|float]
+                                     check a .tflite litefy wrote against its ONNX model; int8
+                                     SQNR and output agreement (-o OUT.tflite --report R.json
+                                     writes the same JSON while converting)`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		Args: func(cmd *cobra.Command, args []string) error {
@@ -98,9 +102,10 @@ func newRootCmd() *cobra.Command {
 	root.Flags().StringVar(&opt.io, "io", "int8", "int8 TFLite input/output type: int8, uint8 (QUANTIZE at the edges) or float32 (QUANTIZE/DEQUANTIZE at the edges)")
 	opt.calib.register(root)
 	root.Flags().BoolVar(&opt.explicitPad, "explicit-padding", false, "TFLite: a PAD op before convolutions SAME padding does not fit, instead of zero kernel taps")
+	root.Flags().StringVar(&opt.report, "report", "", "int8 TFLite: write verify's JSON report (per-tensor SQNR, output agreement) for the written file")
 	root.Flags().StringVar(&opt.dumpAfter, "dump-after", "", "print the IR text to stderr after the named pass")
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(newInspectCmd(), newRunCmd(), newPassesCmd(), newDiffCmd(), newCheckCmd(), newQuantizeReportCmd())
+	root.AddCommand(newInspectCmd(), newRunCmd(), newPassesCmd(), newDiffCmd(), newCheckCmd(), newQuantizeReportCmd(), newVerifyCmd())
 	for _, c := range root.Commands() {
 		c.SilenceUsage, c.SilenceErrors = true, true
 		c.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })

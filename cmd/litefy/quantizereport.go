@@ -98,6 +98,11 @@ calibration, or the first samples of --calib.`,
 func printQuantizeReport(w io.Writer, r *quantizeReport) {
 	fmt.Fprintf(w, "%s (preset %s): calibrated on %d %s samples (%s), compared on %d\n\n",
 		r.Model, r.Preset, r.CalibCount, r.Calibration, r.Method, r.Samples)
+	printSQNRTable(w, r.Report)
+}
+
+// printSQNRTable prints a quant.Report: per-tensor SQNRs, then the outputs.
+func printSQNRTable(w io.Writer, r *quant.Report) {
 	fmt.Fprintf(w, "  %8s  %-18s %12s %5s  %s\n", "SQNR dB", "op", "scale", "zp", "tensor")
 	for _, t := range r.Tensors {
 		fmt.Fprintf(w, "  %8.1f  %-18s %12.6g %5d  %s\n", t.SQNR, t.Op, t.Scale, t.ZeroPoint, t.Name)
