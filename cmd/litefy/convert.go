@@ -27,6 +27,7 @@ type convertOptions struct {
 	explicitPad bool
 	calib       calibFlags
 	report      string // --report FILE.json: verify's report of the int8 file
+	target      string // --target T: fail when a node would not run natively on T
 }
 
 // parseInputShapes reads --input-shape NAME=1,3,224,224 flags.
@@ -125,6 +126,13 @@ func convert(in string, opt convertOptions, stderr io.Writer) error {
 	if opt.dumpAfter != "" && pl != nil && !slices.ContainsFunc(pl.Passes, func(p *passes.Pass) bool { return p.Name == opt.dumpAfter }) {
 		return usagef("--dump-after %s: pipeline %s has no such pass (see 'litefy passes')", opt.dumpAfter, pl.Name)
 	}
+	target, err := targetFlag(opt.target)
+	if err != nil {
+		return err
+	}
+	if err := checkOutputFolder(opt.output); err != nil {
+		return err
+	}
 	g, err := load(in, opt.inputShapes)
 	if err != nil {
 		return err
@@ -146,15 +154,30 @@ func convert(in string, opt convertOptions, stderr io.Writer) error {
 	} else if opt.dumpAfter != "" {
 		return usagef("--dump-after needs a --preset")
 	}
+	cleaned := pl != nil
+	if ext == ".tflite" && opt.quant == "int8" && !cleaned {
+		// Quantization needs the cleanup passes (BatchNorm folded,
+		// activations canonical), as quantize-report does.
+		if _, err := passes.Cleanup.Run(g, popt); err != nil {
+			return err
+		}
+		cleaned = true
+	}
+	if target != nil {
+		// As `litefy check` does: the report is of the cleaned-up graph.
+		checked := g
+		if !cleaned {
+			checked = ir.Clone(g)
+			if _, err := passes.Cleanup.Run(checked, passes.Options{}); err != nil {
+				return err
+			}
+		}
+		if err := requireTarget(checked, target); err != nil {
+			return err
+		}
+	}
 	if ext == ".tflite" {
 		if opt.quant == "int8" {
-			if pl == nil {
-				// Quantization needs the cleanup passes (BatchNorm folded,
-				// activations canonical), as quantize-report does.
-				if _, err := passes.Cleanup.Run(g, popt); err != nil {
-					return err
-				}
-			}
 			src, _, err := opt.calib.source(g, stderr)
 			if err != nil {
 				return err

@@ -14,6 +14,8 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+
+	"github.com/litefy/litefy/ir"
 )
 
 func main() {
@@ -102,6 +104,7 @@ func newRootCmd() *cobra.Command {
 	root.Flags().StringVar(&opt.io, "io", "int8", "int8 TFLite input/output type: int8, uint8 (QUANTIZE at the edges) or float32 (QUANTIZE/DEQUANTIZE at the edges)")
 	opt.calib.register(root)
 	root.Flags().BoolVar(&opt.explicitPad, "explicit-padding", false, "TFLite: a PAD op before convolutions SAME padding does not fit, instead of zero kernel taps")
+	root.Flags().StringVar(&opt.target, "target", "", "fail, naming the nodes, when any node would not run natively on this device target ("+ir.TargetNames()+"; the report of 'litefy check')")
 	root.Flags().StringVar(&opt.report, "report", "", "int8 TFLite: write verify's JSON report (per-tensor SQNR, output agreement) for the written file")
 	root.Flags().StringVar(&opt.dumpAfter, "dump-after", "", "print the IR text to stderr after the named pass")
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })

@@ -1,0 +1,58 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/litefy/litefy/ir"
+)
+
+// checkOutputFolder fails early, before any slow work, when the output's
+// folder is missing or not a folder. (Permission problems still surface
+// when the temporary file is created.)
+func checkOutputFolder(output string) error {
+	dir := filepath.Dir(output)
+	st, err := os.Stat(dir)
+	switch {
+	case err != nil:
+		return fmt.Errorf("-o %s: folder %s does not exist", output, dir)
+	case !st.IsDir():
+		return fmt.Errorf("-o %s: %s is not a folder", output, dir)
+	}
+	return nil
+}
+
+// targetFlag parses --target: "" or a target name.
+func targetFlag(name string) (*ir.Target, error) {
+	if name == "" {
+		return nil, nil
+	}
+	t := ir.LookupTarget(name)
+	if t == nil {
+		return nil, usagef("--target %q: want one of %s", name, ir.TargetNames())
+	}
+	return t, nil
+}
+
+// requireTarget fails when any node of g would not run natively on t (the
+// same report `litefy check` prints), naming every such node.
+func requireTarget(g *ir.Graph, t *ir.Target) error {
+	r := ir.CheckTarget(g, t)
+	if r.Rejected != "" {
+		return fmt.Errorf("--target %s: the runtime rejects the model: %s", t.Name, r.Rejected)
+	}
+	if r.FallbackNodes == 0 {
+		return nil
+	}
+	var bad []string
+	for _, n := range r.Nodes {
+		if n.Level == ir.Supported {
+			continue
+		}
+		bad = append(bad, fmt.Sprintf("node %s (%s) %s: %s", n.Node, n.Op, n.Level, n.Reason))
+	}
+	return fmt.Errorf("--target %s: %d of %d nodes would not run natively (see 'litefy check'): %s",
+		t.Name, r.FallbackNodes, r.TotalNodes, strings.Join(bad, "; "))
+}
