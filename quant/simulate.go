@@ -237,6 +237,14 @@ func (s *Simulator) prepare(n *ir.Node) (func(), error) {
 			return nil, err
 		}
 		x, o := n.Inputs[0], n.Outputs[0]
+		if s.opt.profile() == ProfileArmNNRef {
+			lut := armnnLUT(x.Quant, o.Quant, armnnFunc(n.Op))
+			return func() {
+				for i, x := range in {
+					out[i] = lut[uint8(x)]
+				}
+			}, nil
+		}
 		p := newHardSwishParams(x.Quant.Scale[0], o.Quant.Scale[0], zp(x), zp(o))
 		if p.outExp > 0 {
 			return nil, n.Errorf("quant: HARD_SWISH needs an output scale of at least input scale/128")
@@ -257,7 +265,7 @@ func (s *Simulator) prepare(n *ir.Node) (func(), error) {
 		if err != nil {
 			return nil, err
 		}
-		lut := buildLUT(n.Inputs[0].Quant, n.Outputs[0].Quant, floatFunc(n))
+		lut := s.opt.tableLUT(n.Op, n.Inputs[0].Quant, n.Outputs[0].Quant)
 		return func() {
 			for i, x := range in {
 				out[i] = lut[uint8(x)]
@@ -283,18 +291,6 @@ func sameParams(n *ir.Node, a, b *ir.Value) error {
 			a.Quant.Scale[0], a.Quant.ZeroPoint[0], b.Quant.Scale[0], b.Quant.ZeroPoint[0])
 	}
 	return nil
-}
-
-func floatFunc(n *ir.Node) func(float32) float32 {
-	switch n.Op {
-	case "Sigmoid":
-		return sigmoid32
-	case "Tanh":
-		return func(x float32) float32 { return float32(math.Tanh(float64(x))) }
-	case "HardSwish":
-		return func(x float32) float32 { return x * min(max(x+3, 0), 6) / 6 }
-	}
-	panic("quant: no float function for " + n.Op)
 }
 
 // sigmoid32 is 1/(1+exp(−x)) in float32, as the table TFLite builds.
@@ -327,6 +323,9 @@ func ints2(a []int64, def int64) (int, int) {
 }
 
 func (s *Simulator) prepareConv(n *ir.Node) (func(), error) {
+	if s.opt.profile() == ProfileArmNNRef {
+		return s.armnnConv(n)
+	}
 	x, w, out := n.Inputs[0], n.Inputs[1], n.Outputs[0]
 	if len(x.Type.Shape) != 4 {
 		return nil, n.Errorf("quant: only 2-D convolutions are simulated")
@@ -445,6 +444,9 @@ func (r requantizer) Apply(acc int32) int32 {
 }
 
 func (s *Simulator) prepareGemm(n *ir.Node) (func(), error) {
+	if s.opt.profile() == ProfileArmNNRef {
+		return s.armnnGemm(n)
+	}
 	x, w, out := n.Inputs[0], n.Inputs[1], n.Outputs[0]
 	in, dst := s.vals[x], s.vals[out]
 	wq, err := s.constInt8(w)
@@ -695,6 +697,9 @@ func (s *Simulator) preparePool(n *ir.Node) (func(), error) {
 	if n.Op == "GlobalAveragePool" {
 		return s.opt.meanKernel(in, dst, N*C, H*W, x.Quant, out.Quant), nil
 	}
+	if !isMax && s.opt.profile() == ProfileArmNNRef {
+		return armnnAveragePool(in, dst, N*C, H, W, OH, OW, KH, KW, sy, sx, pt, pl, x.Quant, out.Quant), nil
+	}
 	return func() {
 		for bc := range N * C {
 			plane := in[bc*H*W:][:H*W]
@@ -761,7 +766,7 @@ func (s *Simulator) prepareSwish(n *ir.Node) (func(), error) {
 	x, out := n.Inputs[0], n.Outputs[0]
 	in, dst := s.vals[x], s.vals[out]
 	sig := passes.FixedOutputParams("Sigmoid")
-	lut := buildLUT(x.Quant, sig, sigmoid32)
+	lut := s.opt.tableLUT("Sigmoid", x.Quant, sig)
 	mul := s.opt.binaryKernel("Mul", x.Quant, sig, out.Quant, -128, 127)
 	return func() {
 		for i, v := range in {
