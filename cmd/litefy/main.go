@@ -77,7 +77,7 @@ func newRootCmd() *cobra.Command {
                                      run the reference interpreter
   litefy quantize-report MODEL.onnx [--calib DIR|x.npy] [--json]
                                      int8 per-tensor SQNR against float
-  litefy verify OUT.tflite --ref MODEL.onnx [--json] [--sim fixed|float]
+  litefy verify OUT.tflite --ref MODEL.onnx [--json] [--sim tflite|xnnpack|armnn-ref]
                                      check a .tflite litefy wrote against its ONNX model; int8
                                      SQNR and output agreement (-o OUT.tflite --report R.json
                                      writes the same JSON while converting)`,

@@ -31,17 +31,14 @@ type verifyReport struct {
 	// Tensors is the number of the file's tensors, every one equal to
 	// litefy's lowering of the reference under the file's parameters.
 	Tensors int `json:"tensors_matched"`
-	// Simulation is the int8 arithmetic simulated: "fixed" (TFLite's
-	// reference kernels) or "float" (XNNPACK's and Arm NN's float
-	// requantization of convolution and fully-connected accumulators).
+	// Simulation is the runtime whose int8 arithmetic is simulated, a
+	// quant.Profile: "tflite" (TFLite's built-in kernels), "xnnpack" or
+	// "armnn-ref".
 	Simulation string `json:"simulation,omitempty"`
 	// Evaluation is "synthetic" or the --calib path the samples came from.
 	Evaluation string `json:"evaluation,omitempty"`
 	*quant.Report
 }
-
-// Simulations verify offers (--sim).
-var simulations = map[string]quant.SimOptions{"fixed": {}, "float": {FloatRequantize: true}}
 
 // evaluationSeed offsets --seed for synthetic evaluation samples, as
 // quantize-report does, so that a file is not judged on its calibration
@@ -53,7 +50,7 @@ func newVerifyCmd() *cobra.Command {
 	var ref, sim string
 	var asJSON bool
 	c := &cobra.Command{
-		Use:   "verify MODEL.tflite --ref MODEL.onnx [--json] [--sim fixed|float] [--calib DIR|x.npy] [--calib-count N]",
+		Use:   "verify MODEL.tflite --ref MODEL.onnx [--json] [--sim tflite|xnnpack|armnn-ref] [--calib DIR|x.npy] [--calib-count N]",
 		Short: "Check a .tflite litefy wrote against its ONNX model and report the int8 model's accuracy",
 		Long: `verify rebuilds what litefy converted MODEL.tflite from: it loads the ONNX
 reference with the input shapes recorded in the file's "litefy" metadata, runs
@@ -67,8 +64,10 @@ fails too.
 For an int8 file it then runs the float interpreter and the exact simulation
 of TFLite's int8 kernels on the evaluation samples and prints each tensor's
 SQNR (dB) and, for the outputs, SQNR, maximum absolute error against the
-largest |float| value, and top-1 agreement. float32, float16 and dynamic files
-are only compared.
+largest |float| value, and top-1 agreement. --sim picks the runtime whose
+rounding is simulated: tflite (TFLite's built-in kernels, the default), xnnpack
+(LiteRT's CPU delegate) or armnn-ref (Arm NN's reference backend). float32,
+float16 and dynamic files are only compared.
 
 Samples: --calib DIR|x.npy (its first --calib-count samples), or
 --calib-count seeded synthetic images (a warning says so).`,
@@ -77,9 +76,9 @@ Samples: --calib DIR|x.npy (its first --calib-count samples), or
 			if ref == "" {
 				return usagef("verify: missing --ref MODEL.onnx")
 			}
-			simOpt, ok := simulations[sim]
-			if !ok {
-				return usagef("--sim %q: want fixed or float", sim)
+			profile, err := quant.ParseProfile(sim)
+			if err != nil {
+				return usagef("--sim %q: want tflite, xnnpack or armnn-ref", sim)
 			}
 			if cf.count < 0 {
 				return usagef("--calib-count %d: want a positive count", cf.count)
@@ -133,7 +132,7 @@ Samples: --calib DIR|x.npy (its first --calib-count samples), or
 					return err
 				}
 				prog, done := cf.progress(stderr, "simulating int8")
-				err = evaluateInt8(rep, g, src, kind, sim, simOpt, cf.workers, prog)
+				err = evaluateInt8(rep, g, src, kind, profile, cf.workers, prog)
 				done()
 				if err != nil {
 					return err
@@ -148,7 +147,7 @@ Samples: --calib DIR|x.npy (its first --calib-count samples), or
 	}
 	fl := c.Flags()
 	fl.StringVar(&ref, "ref", "", "the ONNX model the .tflite was converted from")
-	fl.StringVar(&sim, "sim", "fixed", "int8 arithmetic: fixed (TFLite's reference kernels) or float (XNNPACK's and Arm NN's float requantization)")
+	fl.StringVar(&sim, "sim", string(quant.ProfileTFLite), "the runtime whose int8 rounding is simulated: tflite (built-in kernels), xnnpack (LiteRT's CPU delegate) or armnn-ref (Arm NN's reference backend)")
 	fl.BoolVar(&asJSON, "json", false, "print JSON")
 	cf.registerSamples(c)
 	return c
@@ -188,12 +187,12 @@ func (f *calibFlags) evaluationSource(g *ir.Graph, stderr io.Writer) (quant.Sour
 }
 
 // evaluateInt8 fills rep with the int8 simulation's accuracy on src.
-func evaluateInt8(rep *verifyReport, g *ir.Graph, src quant.Source, kind, sim string, opt quant.SimOptions, workers int, progress func(done, total int)) error {
-	r, err := quant.EvaluateWith(g, src, workers, progress, opt)
+func evaluateInt8(rep *verifyReport, g *ir.Graph, src quant.Source, kind string, profile quant.Profile, workers int, progress func(done, total int)) error {
+	r, err := quant.EvaluateWith(g, src, workers, progress, quant.SimOptions{Profile: profile})
 	if err != nil {
 		return err
 	}
-	rep.Simulation, rep.Evaluation, rep.Report = sim, kind, r
+	rep.Simulation, rep.Evaluation, rep.Report = string(profile), kind, r
 	return nil
 }
 
@@ -237,7 +236,8 @@ func printVerifyReport(w io.Writer, r *verifyReport) {
 		fmt.Fprintf(w, "%s file: nothing to simulate (verify simulates int8 files)\n", r.Quant)
 		return
 	}
-	what := map[string]string{"fixed": "TFLite's fixed-point reference kernels", "float": "float requantization (XNNPACK, Arm NN)"}[r.Simulation]
+	what := map[string]string{string(quant.ProfileTFLite): "TFLite's built-in kernels", string(quant.ProfileXNNPACK): "XNNPACK, LiteRT's CPU delegate",
+		string(quant.ProfileArmNNRef): "Arm NN's reference backend"}[r.Simulation]
 	fmt.Fprintf(w, "int8 simulation (%s) vs float on %d %s samples\n\n", what, r.Samples, r.Evaluation)
 	printSQNRTable(w, r.Report)
 }
@@ -488,7 +488,7 @@ func writeWithReport(in string, opt convertOptions, g *ir.Graph, m *lower.Model,
 	rep := &verifyReport{TFLite: opt.output, Reference: in, Preset: m.Provenance.Preset, Quant: m.Provenance.Quant,
 		IO: m.Provenance.IO, Tensors: len(m.Tensors)}
 	prog, done := opt.calib.progress(stderr, "simulating int8")
-	err = evaluateInt8(rep, g, src, kind, "fixed", quant.SimOptions{}, opt.calib.workers, prog)
+	err = evaluateInt8(rep, g, src, kind, quant.ProfileTFLite, opt.calib.workers, prog)
 	done()
 	if err != nil {
 		return err

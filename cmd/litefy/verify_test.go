@@ -87,22 +87,24 @@ func TestVerify(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if r.Report == nil || r.Preset != c.preset || r.Quant != "int8" || r.Simulation != "fixed" || r.Evaluation != "synthetic" ||
+		if r.Report == nil || r.Preset != c.preset || r.Quant != "int8" || r.Simulation != "tflite" || r.Evaluation != "synthetic" ||
 			r.Tensors != len(m.Tensors) || r.Samples != 6 {
 			t.Fatalf("%s: report header %+v", c.model, r)
 		}
 		sameJSON(t, c.model+": verify's report vs quant.Evaluate", r.Report, expectedReport(t, c.model, c.preset, 6, quant.SimOptions{}))
 
-		stdout, _ = ok(t, "verify", out, "--ref", c.model, "--calib-count", "6", "--sim", "float", "-q", "--json")
-		var rf verifyReport
-		if err := json.Unmarshal([]byte(stdout), &rf); err != nil {
-			t.Fatal(err)
+		for _, p := range []quant.Profile{quant.ProfileXNNPACK, quant.ProfileArmNNRef} {
+			stdout, _ = ok(t, "verify", out, "--ref", c.model, "--calib-count", "6", "--sim", string(p), "-q", "--json")
+			var rp verifyReport
+			if err := json.Unmarshal([]byte(stdout), &rp); err != nil {
+				t.Fatal(err)
+			}
+			if rp.Simulation != string(p) {
+				t.Errorf("--sim %s: simulation %q", p, rp.Simulation)
+			}
+			sameJSON(t, c.model+": --sim "+string(p)+" vs quant.EvaluateWith", rp.Report,
+				expectedReport(t, c.model, c.preset, 6, quant.SimOptions{Profile: p}))
 		}
-		if rf.Simulation != "float" {
-			t.Errorf("--sim float: simulation %q", rf.Simulation)
-		}
-		sameJSON(t, c.model+": --sim float vs quant.EvaluateWith(FloatRequantize)", rf.Report,
-			expectedReport(t, c.model, c.preset, 6, quant.SimOptions{FloatRequantize: true}))
 	}
 	stdout, _ := ok(t, "verify", filepath.Join(dir, "lite.tflite"), "--ref", effnet, "--calib-count", "2")
 	if !strings.Contains(stdout, "all 57 tensors equal") || !strings.Contains(stdout, "output logits: SQNR") {
@@ -221,7 +223,7 @@ func TestVerifyFloatAndUsage(t *testing.T) {
 	}
 	for _, args := range [][]string{
 		{"verify", out},
-		{"verify", out, "--ref", effnet, "--sim", "exact"},
+		{"verify", out, "--ref", effnet, "--sim", "float"},
 		{"verify", out, "--ref", effnet, "--calib-method", "percentile"},
 		{effnet, "--quant", "float32", "-o", filepath.Join(dir, "g.tflite"), "--report", filepath.Join(dir, "g.json")},
 		{effnet, "-o", filepath.Join(dir, "g.onnx"), "--report", filepath.Join(dir, "g.json")},
