@@ -5,9 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"math"
 	"os"
-	"slices"
 
 	"github.com/spf13/cobra"
 
@@ -15,7 +13,6 @@ import (
 	"github.com/litefy/litefy/ir"
 	"github.com/litefy/litefy/ir/onnx"
 	"github.com/litefy/litefy/lower"
-	fb "github.com/litefy/litefy/lower/tflite/tflitefb"
 	"github.com/litefy/litefy/passes"
 	"github.com/litefy/litefy/quant"
 )
@@ -104,24 +101,7 @@ Samples: --calib DIR|x.npy (its first --calib-count samples), or
 			if err != nil {
 				return err
 			}
-			if p.Quant == "int8" {
-				if err := attachFileParams(g, m, p); err != nil {
-					return fmt.Errorf("verify: %s does not match %s: %v", args[0], ref, err)
-				}
-			}
-			lopt := lower.Options{IO: p.IO, ExplicitPadding: p.ExplicitPadding, Provenance: &lower.Provenance{Preset: p.Preset, Quant: p.Quant}}
-			if p.Quant != "int8" {
-				lopt.Weights = p.Quant // as conversion lowers float32, float16 and dynamic files
-			}
-			want, err := lower.Lower(g, lopt)
-			if err != nil {
-				return fmt.Errorf("verify: %s does not match %s: %v", args[0], ref, err)
-			}
-			wb, err := want.Encode()
-			if err != nil {
-				return err
-			}
-			if err := compareModels(m, want, b, wb); err != nil {
+			if _, err := lower.Verify(g, b); err != nil {
 				return fmt.Errorf("verify: %s does not match %s: %v", args[0], ref, err)
 			}
 			stderr := cmd.ErrOrStderr()
@@ -212,15 +192,6 @@ func reportJSON(rep *verifyReport) ([]byte, error) {
 	return b.Bytes(), nil
 }
 
-// writeReport writes the --report file atomically.
-func writeReport(path string, rep *verifyReport) error {
-	b, err := reportJSON(rep)
-	if err != nil {
-		return err
-	}
-	return tensorio.WriteFileAtomic(path, b)
-}
-
 func printVerifyReport(w io.Writer, r *verifyReport) {
 	ioNote := ""
 	if r.IO != "" {
@@ -266,214 +237,6 @@ func rebuildReference(path string, p *lower.Provenance) (*ir.Graph, error) {
 		}
 	}
 	return g, nil
-}
-
-// attachFileParams gives every value of g the quantization parameters
-// the file m stores for it, matching tensors to values by name: the
-// scheme of passes.QuantizeInt8 first (ranges from the file's scales and
-// zero points), then the file's own scales and zero points wherever the
-// file has the tensor, and the recorded ranges of HardSigmoid inputs.
-// Values that lowering fuses away (a producer whose ReLU is fused) take
-// the parameters of the tensor that replaces them.
-func attachFileParams(g *ir.Graph, m *lower.Model, p *lower.Provenance) error {
-	byName := map[string]*lower.Tensor{}
-	for _, t := range m.Tensors {
-		if _, ok := byName[t.Name]; !ok {
-			byName[t.Name] = t
-		}
-	}
-	edges := p.IO == lower.IOUint8 || p.IO == lower.IOFloat32
-	tensorOf := func(v *ir.Value) *lower.Tensor {
-		if edges && (slices.Contains(g.Inputs, v) || g.IsOutput(v)) {
-			return byName[v.Name+"_int8"] // the edge tensor QUANTIZEs into it
-		}
-		return byName[v.Name]
-	}
-	// The activations that are tensors of their own.
-	var acts []*ir.Value
-	acts = append(acts, g.Inputs...)
-	for _, n := range g.Nodes {
-		if n.Op == "Identity" || n.Op == "Dropout" {
-			continue // lowering aliases the output to the input
-		}
-		for i, o := range n.Outputs {
-			if o == nil || (i > 0 && len(o.Uses()) == 0 && !g.IsOutput(o)) {
-				continue
-			}
-			if us := o.Uses(); len(us) == 1 && passes.IsFusedActivation(us[0]) && !g.IsOutput(o) {
-				continue
-			}
-			acts = append(acts, o)
-		}
-	}
-	ranges := map[*ir.Value]passes.Range{}
-	for _, v := range acts {
-		if v.Type.DType != ir.Float32 {
-			continue
-		}
-		t := tensorOf(v)
-		if t == nil {
-			return fmt.Errorf("value %q (%s) has no tensor in the file", v.Name, producerOp(v))
-		}
-		if t.Type != fb.TensorTypeINT8 || t.Quant == nil || len(t.Quant.Scale) != 1 || len(t.Quant.ZeroPoint) != 1 {
-			return fmt.Errorf("tensor %q is %s without one scale and zero point; an int8 activation has them", t.Name, t.Type)
-		}
-		s, zp := t.Quant.Scale[0], t.Quant.ZeroPoint[0]
-		ranges[v] = passes.Range{Min: s * float32(-128-zp), Max: s * float32(127-zp)}
-	}
-	if err := passes.QuantizeInt8(g, ranges); err != nil {
-		return err
-	}
-	set := func(v *ir.Value, t *lower.Tensor) error {
-		q := *v.Quant
-		switch {
-		case t.Type == fb.TensorTypeINT8 && q.DType == ir.Int8, t.Type == fb.TensorTypeINT32 && q.DType == ir.Int32:
-		default:
-			return fmt.Errorf("tensor %q is %s; the reference quantizes it to %s", t.Name, t.Type, q.DType)
-		}
-		if t.Quant == nil || len(t.Quant.Scale) == 0 || len(t.Quant.ZeroPoint) != len(t.Quant.Scale) {
-			return fmt.Errorf("tensor %q has no quantization parameters", t.Name)
-		}
-		if n := len(t.Quant.Scale); n > 1 && (v.Const == nil || q.Axis >= len(v.Const.Shape) || v.Const.Shape[q.Axis] != int64(n)) {
-			return fmt.Errorf("tensor %q has %d scales; the reference %s has shape %v", t.Name, n, v.Name, v.Type.Shape)
-		}
-		for _, s := range t.Quant.Scale {
-			if !(s > 0) || math.IsInf(float64(s), 0) {
-				return fmt.Errorf("tensor %q has scale %g", t.Name, s)
-			}
-		}
-		q.Scale = append([]float32(nil), t.Quant.Scale...)
-		q.ZeroPoint = append([]int64(nil), t.Quant.ZeroPoint...)
-		v.Quant = &q
-		return nil
-	}
-	for _, v := range acts {
-		if v.Type.DType == ir.Float32 {
-			if err := set(v, tensorOf(v)); err != nil {
-				return err
-			}
-		}
-	}
-	for _, n := range g.Nodes {
-		for _, in := range n.Inputs {
-			if in == nil || !in.IsConst() || in.Quant == nil {
-				continue
-			}
-			if t := byName[in.Name]; t != nil && t.Data != nil {
-				if err := set(in, t); err != nil {
-					return err
-				}
-			}
-		}
-	}
-	for _, n := range g.Nodes {
-		switch {
-		case passes.IsFusedActivation(n):
-			q := *n.Outputs[0].Quant
-			n.Inputs[0].Quant = &q
-		case n.Op == "Identity" || n.Op == "Dropout":
-			q := *n.Inputs[0].Quant
-			n.Outputs[0].Quant = &q
-		case n.Op == "HardSigmoid":
-			r, ok := p.Ranges[n.Inputs[0].Name]
-			if !ok {
-				return fmt.Errorf("the file's metadata has no range for %q, the input of HardSigmoid node %q", n.Inputs[0].Name, n.Name)
-			}
-			n.Inputs[0].Quant.Min, n.Inputs[0].Quant.Max = r[0], r[1]
-		}
-	}
-	return nil
-}
-
-func producerOp(v *ir.Value) string {
-	if p := v.Producer(); p != nil {
-		return "output of " + p.Op
-	}
-	return "graph input"
-}
-
-// compareModels checks that the file (m, b) is what litefy writes for the
-// reference (want, wb), naming the first tensor or operator that differs.
-func compareModels(m, want *lower.Model, b, wb []byte) error {
-	if bytes.Equal(b, wb) {
-		return nil
-	}
-	diff, first := 0, ""
-	for i := range max(len(m.Tensors), len(want.Tensors)) {
-		var why string
-		switch {
-		case i >= len(m.Tensors):
-			why = fmt.Sprintf("%q is missing from the file", want.Tensors[i].Name)
-		case i >= len(want.Tensors):
-			why = fmt.Sprintf("%q is not in the reference", m.Tensors[i].Name)
-		default:
-			why = tensorDiff(m.Tensors[i], want.Tensors[i])
-		}
-		if why != "" {
-			if diff == 0 {
-				first = why
-			}
-			diff++
-		}
-	}
-	if diff > 0 {
-		return fmt.Errorf("%d of %d tensors differ; the first: %s", diff, len(want.Tensors), first)
-	}
-	for i := range max(len(m.Operators), len(want.Operators)) {
-		if i >= len(m.Operators) || i >= len(want.Operators) {
-			return fmt.Errorf("the file has %d operators, the reference %d", len(m.Operators), len(want.Operators))
-		}
-		a, w := m.Operators[i], want.Operators[i]
-		if a.Builtin != w.Builtin || a.Version != w.Version || !slices.Equal(a.Inputs, w.Inputs) || !slices.Equal(a.Outputs, w.Outputs) {
-			return fmt.Errorf("operator %d is %s v%d %v→%v; node %q lowers to %s v%d %v→%v", i, a.Name(), a.Version, a.Inputs, a.Outputs,
-				w.Node, w.Name(), w.Version, w.Inputs, w.Outputs)
-		}
-	}
-	if !slices.Equal(m.Inputs, want.Inputs) || !slices.Equal(m.Outputs, want.Outputs) {
-		return fmt.Errorf("the model's inputs/outputs are tensors %v/%v, the reference's %v/%v", m.Inputs, m.Outputs, want.Inputs, want.Outputs)
-	}
-	return fmt.Errorf("tensors and operators match, but the bytes differ (operator options, signature or metadata)")
-}
-
-// tensorDiff says how tensor a differs from w, or "".
-func tensorDiff(a, w *lower.Tensor) string {
-	name := fmt.Sprintf("%q", w.Name)
-	switch {
-	case a.Name != w.Name:
-		return fmt.Sprintf("tensor %q where the reference has %s", a.Name, name)
-	case a.Type != w.Type:
-		return fmt.Sprintf("%s is %s, the reference's %s", name, a.Type, w.Type)
-	case !slices.Equal(a.Shape, w.Shape):
-		return fmt.Sprintf("%s has shape %v, the reference's %v", name, a.Shape, w.Shape)
-	case (a.Quant == nil) != (w.Quant == nil):
-		return fmt.Sprintf("%s: quantization present in one file only", name)
-	case a.Quant != nil && (!slices.Equal(a.Quant.Scale, w.Quant.Scale) || !slices.Equal(a.Quant.ZeroPoint, w.Quant.ZeroPoint) || a.Quant.Dim != w.Quant.Dim):
-		return fmt.Sprintf("%s: quantization differs (file %v/%v dim %d, reference %v/%v dim %d)", name,
-			short(a.Quant.Scale), short(a.Quant.ZeroPoint), a.Quant.Dim, short(w.Quant.Scale), short(w.Quant.ZeroPoint), w.Quant.Dim)
-	case !bytes.Equal(a.Data, w.Data):
-		if len(a.Data) != len(w.Data) {
-			return fmt.Sprintf("%s: %d bytes of data, the reference %d", name, len(a.Data), len(w.Data))
-		}
-		n, at := 0, -1
-		for i := range a.Data {
-			if a.Data[i] != w.Data[i] {
-				if at < 0 {
-					at = i
-				}
-				n++
-			}
-		}
-		return fmt.Sprintf("%s: %d of %d data bytes differ from the reference's quantized weights (first at byte %d)", name, n, len(a.Data), at)
-	}
-	return ""
-}
-
-// short prints at most four elements of a slice.
-func short[T any](s []T) string {
-	if len(s) <= 4 {
-		return fmt.Sprint(s)
-	}
-	return fmt.Sprintf("%v… (%d)", s[:4], len(s))
 }
 
 // writeWithReport writes the int8 file and its --report: the report
