@@ -78,38 +78,56 @@ func (s *Simulator) armnnConv(n *ir.Node) (func(), error) {
 	xs, xz := x.Quant.Scale[0], zp(x)
 	os, oz := out.Quant.Scale[0], zp(out)
 	lo, hi := actRange(n)
-	xf := make([]float32, C*H*W)
+	// The decoded input with zeros around it. Each output element still
+	// receives its terms in Convolve's order (channel, row, column): the
+	// loops below only visit the elements of a plane side by side, and
+	// padding and zero weights add ±0, which changes no sum.
+	PH := max(H+pt, (OH-1)*sy+(KH-1)*dy+1)
+	PW := max(W+pl, (OW-1)*sx+(KW-1)*dx+1)
+	pad := make([]float32, C*PH*PW)
+	acc := make([]float32, OH*OW)
 	return func() {
 		for b := range N {
-			for i, v := range in[b*C*H*W : (b+1)*C*H*W] {
-				xf[i] = armnnDequantize(v, xs, xz)
+			for c := range C {
+				for y := range H {
+					row := in[((b*C+c)*H+y)*W:][:W]
+					prow := pad[(c*PH+y+pt)*PW+pl:][:W]
+					for i, v := range row {
+						prow[i] = armnnDequantize(v, xs, xz)
+					}
+				}
 			}
 			for o := range O {
 				g := o / opg
-				wo := wf[o*cpg*KH*KW:][:cpg*KH*KW]
-				d := dst[(b*O+o)*OH*OW:][:OH*OW]
-				for oy := range OH {
-					for ox := range OW {
-						sum := float32(0)
-						for ci := range cpg {
-							plane := xf[(g*cpg+ci)*H*W:][:H*W]
-							for ky := range KH {
-								y := oy*sy + ky*dy - pt
-								if y < 0 || y >= H {
-									continue // padding: + w·0
-								}
-								for kx := range KW {
-									xx := ox*sx + kx*dx - pl
-									if xx < 0 || xx >= W {
-										continue
+				clear(acc)
+				for ci := range cpg {
+					plane := pad[(g*cpg+ci)*PH*PW:][:PH*PW]
+					for ky := range KH {
+						for kx := range KW {
+							wv := wf[((o*cpg+ci)*KH+ky)*KW+kx]
+							if wv == 0 {
+								continue
+							}
+							for oy := range OH {
+								src := plane[(oy*sy+ky*dy)*PW+kx*dx:]
+								a := acc[oy*OW:][:OW]
+								if sx == 1 {
+									src = src[:OW]
+									for ox := range a {
+										a[ox] += float32(wv * src[ox]) // no fused multiply-add
 									}
-									sum += float32(wo[(ci*KH+ky)*KW+kx] * plane[y*W+xx]) // no fused multiply-add
+								} else {
+									for ox := range a {
+										a[ox] += float32(wv * src[ox*sx])
+									}
 								}
 							}
 						}
-						sum += bias[o]
-						d[oy*OW+ox] = int8(clamp(armnnQuantize(sum, os, oz), lo, hi))
 					}
+				}
+				d := dst[(b*O+o)*OH*OW:][:OH*OW]
+				for i, v := range acc {
+					d[i] = int8(clamp(armnnQuantize(v+bias[o], os, oz), lo, hi))
 				}
 			}
 		}
