@@ -82,6 +82,8 @@ func main() {
 	flag.IntVar(&o.runs, "litert-runs", 10, "LiteRT.js timed runs per file per round")
 	flag.IntVar(&o.warmup, "litert-warmup", 5, "LiteRT.js untimed runs per file before the rounds")
 	flag.IntVar(&o.convs, "convs", 3, "conversions timed per mode (int8 and float32 alternate)")
+	probeFiles := flag.String("probe", "", "A.tflite,B.tflite: instead, time both cut after each convolution (which layers make A slower)")
+	probeBatch := flag.Int("probe-batch", 6, "-probe: cuts of each file timed per LiteRT.js process")
 	flag.Parse()
 	if *runs < 1 || *warmup < 0 || *loads < 1 || o.rounds < 1 || o.runs < 1 || o.warmup < 0 || o.convs < 1 {
 		fmt.Fprintln(os.Stderr, "bench: -runs, -loads, -litert-rounds, -litert-runs and -convs must be at least 1, -warmup and -litert-warmup at least 0")
@@ -92,6 +94,17 @@ func main() {
 			fmt.Fprintf(os.Stderr, "bench: -parts %q: want ort, litert or both, comma-separated\n", o.parts)
 			os.Exit(2)
 		}
+	}
+	if *probeFiles != "" {
+		root, err := moduleRoot()
+		if err == nil {
+			err = probe(os.Stdout, root, o.work, strings.Split(*probeFiles, ","), o.rounds, o.runs, o.warmup, max(1, *probeBatch))
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		return
 	}
 	if err := run(os.Stdout, *models, *out, *runs, *warmup, *loads, o); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
