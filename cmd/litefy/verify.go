@@ -51,7 +51,8 @@ func newVerifyCmd() *cobra.Command {
 		Short: "Check a .tflite litefy wrote against its ONNX model and report the int8 model's accuracy",
 		Long: `verify rebuilds what litefy converted MODEL.tflite from: it loads the ONNX
 reference with the input shapes recorded in the file's "litefy" metadata, runs
-the recorded preset (and the cleanup passes, as int8 conversion does), gives
+the recorded preset (for an int8 file with preset none, the cleanup passes, as
+conversion does), gives
 every value the file's own quantization parameters, lowers the graph again and
 requires every tensor (weights, biases, scales, zero points) to equal the
 file's. A file that does not correspond to the ONNX model fails, naming the
