@@ -97,7 +97,8 @@ func TestTFLiteInt8(t *testing.T) {
 			if err := quant.Calibrated(g, quant.Synthetic(g, 100, 1), quant.CalibrateOptions{}); err != nil {
 				t.Fatal(err)
 			}
-			m, err := lower.Lower(g, lower.Options{})
+			// The record the CLI writes into the file's "litefy" metadata.
+			m, err := lower.Lower(g, lower.Options{Provenance: &lower.Provenance{Preset: c.preset, Quant: "int8"}})
 			if err != nil {
 				t.Fatal(err)
 			}
