@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/litefy/litefy/internal/tensorio"
+	"github.com/litefy/litefy/ir"
 	"github.com/litefy/litefy/ir/onnx"
 	"github.com/litefy/litefy/lower"
 	fb "github.com/litefy/litefy/lower/tflite/tflitefb"
@@ -235,5 +237,30 @@ func TestVerifyFloatAndUsage(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "g.json")); !os.IsNotExist(err) {
 		t.Error("a refused --report left a file")
+	}
+}
+
+// TestVerifyCalibData: with --calib data, conversion calibrates on it and
+// its --report evaluates on it; verify --calib on the same file prints the
+// same bytes, naming the data, without the synthetic-data warning.
+func TestVerifyCalibData(t *testing.T) {
+	dir := t.TempDir()
+	npy := filepath.Join(dir, "x.npy")
+	x := ir.NewTensor(ir.Float32, []int64{3, 3, 32, 32})
+	f := x.Float32s()
+	for i := range f {
+		f[i] = float32(i%97)/40 - 1.2
+	}
+	if err := tensorio.WriteNPY(npy, x); err != nil {
+		t.Fatal(err)
+	}
+	out, report := filepath.Join(dir, "m.tflite"), filepath.Join(dir, "m.json")
+	ok(t, effnet, "--calib", npy, "-o", out, "--report", report)
+	stdout, stderr := ok(t, "verify", out, "--ref", effnet, "--calib", npy, "--json")
+	if strings.Contains(stderr, "synthetic") || !strings.Contains(stdout, `"evaluation": "`+npy+`"`) || !strings.Contains(stdout, `"samples": 3`) {
+		t.Errorf("verify --calib: stdout %.300q, stderr %q", stdout, stderr)
+	}
+	if written := string(must(os.ReadFile(report))); written != stdout {
+		t.Errorf("--report with --calib differs from verify --json --calib")
 	}
 }
