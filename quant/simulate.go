@@ -22,7 +22,8 @@ import (
 // lowers to. LOGISTIC and TANH use the 256-entry table TFLite's optimized
 // kernels build in float (LUTPopulate); the reference kernels' fixed-point
 // versions can differ by 1 LSB. SOFTMAX is computed in float and
-// requantized (within 1 LSB of TFLite's kernels).
+// requantized (within 1 LSB of TFLite's kernels). SimOptions.Profile
+// selects XNNPACK's or Arm NN's arithmetic instead (profile.go).
 type Simulator struct {
 	opt   SimOptions
 	g     *ir.Graph
@@ -39,10 +40,11 @@ func NewSimulator(g *ir.Graph) (*Simulator, error) { return NewSimulatorWith(g, 
 type SimOptions struct {
 	// FloatRequantize rescales the int32 accumulators of CONV_2D,
 	// DEPTHWISE_CONV_2D and FULLY_CONNECTED in float32, acc·(in·w/out)
-	// rounded to nearest even, as XNNPACK (LiteRT's CPU delegate) and
-	// Arm NN do, instead of TFLite's fixed-point multiplier. The two
-	// differ by one LSB on about 0.3% of outputs (ties of the double
-	// rounding).
+	// rounded to nearest even, as XNNPACK (LiteRT's CPU delegate) does,
+	// instead of TFLite's fixed-point multiplier. The two differ by one
+	// LSB on about 0.3% of outputs (ties of the double rounding). It is
+	// the convolution part of ProfileXNNPACK alone (Arm NN sums in float
+	// instead: ProfileArmNNRef).
 	FloatRequantize bool
 	// Profile selects the runtime whose arithmetic is reproduced where
 	// runtimes differ (profile.go); ProfileXNNPACK implies FloatRequantize.
