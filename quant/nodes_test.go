@@ -72,8 +72,8 @@ func dequantizedConst(t *testing.T, v *ir.Value) *ir.Tensor {
 }
 
 // Every node's int8 result is within 1 LSB of its float op applied to its
-// dequantized int8 inputs and requantized: the integer kernels implement
-// the ops they claim to (double rounding costs at most one LSB).
+// dequantized int8 inputs and requantized, in every profile: the kernels
+// implement the ops they claim to (double rounding costs at most one LSB).
 func TestNodesMatchFloatWithinOneLSB(t *testing.T) {
 	for _, c := range []struct {
 		name string
@@ -86,40 +86,42 @@ func TestNodesMatchFloatWithinOneLSB(t *testing.T) {
 		if err := Calibrated(g, Synthetic(g, 8, 1), CalibrateOptions{}); err != nil {
 			t.Fatal(err)
 		}
-		sim, err := NewSimulator(g)
-		if err != nil {
-			t.Fatal(err)
-		}
-		x := inputTensors(g)
-		Synthetic(g, 1, 3).Sample(0, x)
-		if err := sim.Run(x...); err != nil {
-			t.Fatal(err)
-		}
-		ops := map[string]bool{}
-		for _, n := range g.Nodes {
-			if passes.IsFusedActivation(n) {
-				continue
+		for _, p := range Profiles {
+			sim, err := NewSimulatorWith(g, SimOptions{Profile: p})
+			if err != nil {
+				t.Fatal(err)
 			}
-			ops[n.Op] = true
-			want := floatOfNode(t, sim, n)
-			out := n.Outputs[0]
-			got := sim.Int8(out)
-			sc, zp := float64(out.Quant.Scale[0]), out.Quant.ZeroPoint[0]
-			off := 0
-			for i, f := range want {
-				q := max(-128, min(127, int64(math.Round(float64(f)/sc))+zp))
-				if d := q - int64(got[i]); d > 1 || d < -1 {
-					if off == 0 {
-						t.Errorf("%s: %s: element %d = %d, float says %d (%g)", c.name, n, i, got[i], q, f)
+			x := inputTensors(g)
+			Synthetic(g, 1, 3).Sample(0, x)
+			if err := sim.Run(x...); err != nil {
+				t.Fatal(err)
+			}
+			ops := map[string]bool{}
+			for _, n := range g.Nodes {
+				if passes.IsFusedActivation(n) {
+					continue
+				}
+				ops[n.Op] = true
+				want := floatOfNode(t, sim, n)
+				out := n.Outputs[0]
+				got := sim.Int8(out)
+				sc, zp := float64(out.Quant.Scale[0]), out.Quant.ZeroPoint[0]
+				off := 0
+				for i, f := range want {
+					q := max(-128, min(127, int64(math.Round(float64(f)/sc))+zp))
+					if d := q - int64(got[i]); d > 1 || d < -1 {
+						if off == 0 {
+							t.Errorf("%s, %s: %s: element %d = %d, float says %d (%g)", c.name, p, n, i, got[i], q, f)
+						}
+						off++
 					}
-					off++
+				}
+				if off > 0 {
+					t.Errorf("%s, %s: %s: %d of %d elements off by more than 1 LSB", c.name, p, n, off, len(want))
 				}
 			}
-			if off > 0 {
-				t.Errorf("%s: %s: %d of %d elements off by more than 1 LSB", c.name, n, off, len(want))
-			}
+			t.Logf("%s, %s: checked %v", c.name, p, ops)
 		}
-		t.Logf("%s: checked %v", c.name, ops)
 	}
 }
 
