@@ -218,6 +218,13 @@ func TestVerifyFloatAndUsage(t *testing.T) {
 	if stdout, _ := ok(t, "verify", out, "--ref", effnet); !strings.Contains(stdout, "nothing to simulate") {
 		t.Errorf("float32 verify: %q", stdout)
 	}
+	for _, q := range []string{"float16", "dynamic"} {
+		f := filepath.Join(dir, q+".tflite")
+		ok(t, effnet, "--quant", q, "--preset", "none", "-o", f)
+		if stdout, _ := ok(t, "verify", f, "--ref", effnet); !strings.Contains(stdout, q+" (preset none): all") || !strings.Contains(stdout, "nothing to simulate") {
+			t.Errorf("%s verify: %q", q, stdout)
+		}
+	}
 	// Other weights in the reference: the float32 file does not match.
 	code, _, stderr := litefy(t, "verify", out, "--ref", "../../testdata/models/tiny_effnet_bn_op13.onnx")
 	if code != 1 || !strings.Contains(stderr, "does not match") {
