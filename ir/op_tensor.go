@@ -816,3 +816,10 @@ func expandKernel(n *Node) (Kernel, error) {
 	p, err := newStridedCopy(in.DType.Size(), intsOf(osh), broadcastStrides(in.Shape.Sizes(), osh), contiguousStrides(osh), 0, 0)
 	return planKernel(n, p, err)
 }
+
+// PadParams returns a Pad node's mode and its pads for every dim of the
+// input, begins then ends (2·rank values), whichever opset form (pads
+// attribute, pads input, axes input) the node uses.
+func PadParams(n *Node) (mode string, pads []int64, err error) {
+	return padParams(n, len(n.Inputs[0].Type.Shape))
+}

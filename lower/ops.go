@@ -64,6 +64,8 @@ func (l *lowerer) node(n *ir.Node) error {
 		return l.concat(n)
 	case "Resize", "Upsample":
 		return l.resize(n)
+	case "Pad":
+		return l.pad(n)
 	case "BatchNormalization":
 		return fmt.Errorf("no TFLite builtin; fold it into the convolution before it first (--preset cleanup or lite)")
 	}

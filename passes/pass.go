@@ -103,6 +103,7 @@ type constraint struct{ Before, After, Why string }
 var constraints = []constraint{
 	{"RemoveIdentity", "FoldConstants", "Identity nodes on weights hide constants from folding"},
 	{"FoldConstants", "FoldBatchNorm", "BatchNorm folding needs the Conv weights and BN statistics as constants"},
+	{"FoldConstants", "FoldPad", "pads computed from shapes (Shape→…→Concat) must be constants first"},
 	{"FoldBatchNorm", "EliminateDeadCode", "folding leaves the old weights unused"},
 	{"CanonicalizeActivations", "SwishToReLU6", "swish is found in its canonical Swish form"},
 	{"CanonicalizeActivations", "HardSwishToReLU6", "hard-swish is found in its canonical HardSwish form"},
@@ -139,14 +140,14 @@ func (p *Pipeline) CheckOrder() error {
 var Cleanup = &Pipeline{
 	Name:   "cleanup",
 	Doc:    "remove no-op nodes, fold constants and BatchNorm, drop dead code",
-	Passes: []*Pass{RemoveIdentity, FoldConstants, FoldBatchNorm, CanonicalizeActivations, EliminateDeadCode},
+	Passes: []*Pass{RemoveIdentity, FoldConstants, FoldPad, FoldBatchNorm, CanonicalizeActivations, EliminateDeadCode},
 }
 
 // Lite is the EfficientNet-Lite recipe for any model.
 var Lite = &Pipeline{
 	Name: "lite",
 	Doc:  "cleanup, then swish/hard-swish → ReLU6, squeeze-excite blocks dropped, local pooling",
-	Passes: []*Pass{RemoveIdentity, FoldConstants, FoldBatchNorm, CanonicalizeActivations,
+	Passes: []*Pass{RemoveIdentity, FoldConstants, FoldPad, FoldBatchNorm, CanonicalizeActivations,
 		DropSqueezeExcite, SwishToReLU6, HardSwishToReLU6, LocalPooling, EliminateDeadCode},
 }
 
