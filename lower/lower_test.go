@@ -486,3 +486,31 @@ const %w:f32[1,8] = {0, 1, 2, 3, 4, 5, 6, 7}
 		t.Errorf("got %v, want an error naming the Flatten", err)
 	}
 }
+
+// TestReshapeLayouts: a 4-D side of a Reshape lowers when NCHW and NHWC
+// agree on the element order (C = 1 or H = W = 1) and is refused
+// otherwise.
+func TestReshapeLayouts(t *testing.T) {
+	for _, tc := range []struct {
+		in, out string
+		ok      bool
+	}{
+		{"[1,8,1,1]", "[1,1,1,8]", true},  // a head's [1,1280,1,1] → [1,1,1,1280]
+		{"[1,1,4,2]", "[1,8]", true},      // one channel: the same order
+		{"[1,2,2,2]", "[1,1,1,8]", false}, // C and H·W > 1
+	} {
+		g, err := ir.Parse(`graph "g" opset=13
+input %x:f32` + tc.in + `
+const %s:i64[` + fmt.Sprint(strings.Count(tc.out, ",")+1) + `] = {` + strings.Trim(tc.out, "[]") + `}
+%y:f32` + tc.out + ` = Reshape %x, %s @reshape
+output %y
+`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = Lower(g, Options{})
+		if (err == nil) != tc.ok {
+			t.Errorf("%s → %s: error %v, want ok=%v", tc.in, tc.out, err, tc.ok)
+		}
+	}
+}

@@ -637,8 +637,8 @@ func (l *lowerer) pool(n *ir.Node) error {
 }
 
 // reshape lowers Flatten and Reshape. Element order must not depend on
-// the NHWC layout: a 4-D side must have H = W = 1 (there NCHW and NHWC
-// orders agree).
+// the NHWC layout: a 4-D side must have C = 1 or H = W = 1 (there NCHW
+// and NHWC orders agree).
 func (l *lowerer) reshape(n *ir.Node) error {
 	in, out := n.Inputs[0].Type.Shape, n.Outputs[0].Type.Shape
 	if l.flattenIntoFC(n, in, out) {
@@ -652,8 +652,10 @@ func (l *lowerer) reshape(n *ir.Node) error {
 		return nil
 	}
 	for _, s := range []ir.Shape{in, out} {
-		if len(s) == 4 && (s[2].Size != 1 || s[3].Size != 1) {
-			return fmt.Errorf("reshaping %s to %s: with H, W > 1 the NHWC element order differs from ONNX's NCHW (not supported yet)", in, out)
+		// NCHW and NHWC list the elements in the same order exactly when
+		// one of C and H·W is 1.
+		if len(s) == 4 && s[1].Size != 1 && s[2].Size*s[3].Size != 1 {
+			return fmt.Errorf("reshaping %s to %s: with C > 1 and H·W > 1 the NHWC element order differs from ONNX's NCHW (not supported yet)", in, out)
 		}
 	}
 	x, err := l.input(n, 0)
