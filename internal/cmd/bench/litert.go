@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -45,6 +46,7 @@ var variants = []variant{
 	// 6×6, which XNNPACK's int8 kernels run far slower (see the probe).
 	{"efficientnet_b0_op13.none-int8-explicit-padding", "efficientnet_b0_op13", []string{"--preset", "none", "--explicit-padding"}},
 	{"efficientnet_b0_op13.lite-int8-explicit-padding", "efficientnet_b0_op13", []string{"--explicit-padding"}},
+	{"efficientnet_b0_op13.lite-float32-explicit-padding", "efficientnet_b0_op13", []string{"--quant", "float32", "--explicit-padding"}},
 }
 
 // officialName names the official converter's mobilenet_v2 in the report.
@@ -93,18 +95,23 @@ type LiteRTReport struct {
 
 // Conversion is the wall time of `litefy MODEL.onnx -o OUT.tflite` with
 // the default int8 calibration (100 synthetic images) against --quant
-// float32 (no calibration), medians of interleaved runs.
+// float32 (no calibration), medians of interleaved runs. A third mode,
+// int8 with --calib-count 1, separates the calibration (per image, from
+// the difference to 100 images) from int8's fixed cost.
 type Conversion struct {
-	Model      string    `json:"model"`
-	Int8Ms     []float64 `json:"int8Ms"`
-	Float32Ms  []float64 `json:"float32Ms"`
-	Int8Median float64   `json:"int8MedianMs"`
-	Float32Med float64   `json:"float32MedianMs"`
-	Ratio      float64   `json:"ratio"`            // int8 / float32
-	CalibShare float64   `json:"calibrationShare"` // (int8 − float32) / int8
-	Cores      int       `json:"cores"`
-	Others     []Timed   `json:"otherVariants"` // the other files, converted once
-	Error      string    `json:"error,omitempty"`
+	Model        string    `json:"model"`
+	Int8Ms       []float64 `json:"int8Ms"`
+	Int8Calib1Ms []float64 `json:"int8Calib1Ms"`
+	Float32Ms    []float64 `json:"float32Ms"`
+	Int8Median   float64   `json:"int8MedianMs"`
+	Calib1Median float64   `json:"int8Calib1MedianMs"`
+	Float32Med   float64   `json:"float32MedianMs"`
+	Ratio        float64   `json:"ratio"`                 // int8 / float32
+	PerImageMs   float64   `json:"calibrationPerImageMs"` // (int8 − int8 calib 1) / 99
+	CalibShare   float64   `json:"calibrationShare"`      // 100 images' calibration / int8
+	Cores        int       `json:"cores"`
+	Others       []Timed   `json:"otherVariants"` // the other files, converted once
+	Error        string    `json:"error,omitempty"`
 }
 
 // Timed is one conversion's wall time.
@@ -152,9 +159,9 @@ func tfliteBench(w io.Writer, root, models, work, official string, rounds, runs,
 		return d, nil
 	}
 
-	// Conversion wall time: lite-int8 and lite-float32 of efficientnet_b0
-	// alternate, so drift in the load reaches both; their first round
-	// also makes the files timed below.
+	// Conversion wall time: lite-int8, lite-int8 on one calibration image
+	// and lite-float32 of efficientnet_b0 alternate, so drift in the load
+	// reaches all; the first round also makes the files timed below.
 	var int8V, f32V variant
 	for _, v := range variants {
 		switch v.Name {
@@ -164,22 +171,27 @@ func tfliteBench(w io.Writer, root, models, work, official string, rounds, runs,
 			f32V = v
 		}
 	}
+	calib1V := variant{int8V.Name + "-calib1", int8V.Model, append(slices.Clone(int8V.Args), "--calib-count", "1")}
 	for range convs {
-		for _, v := range []variant{int8V, f32V} {
+		for _, v := range []variant{int8V, calib1V, f32V} {
 			d, err := convert(v)
 			if err != nil {
 				return fail(err)
 			}
-			if v.Name == int8V.Name {
+			switch v.Name {
+			case int8V.Name:
 				conv.Int8Ms = append(conv.Int8Ms, d)
-			} else {
+			case calib1V.Name:
+				conv.Int8Calib1Ms = append(conv.Int8Calib1Ms, d)
+			default:
 				conv.Float32Ms = append(conv.Float32Ms, d)
 			}
 		}
 	}
-	conv.Int8Median, conv.Float32Med = median(conv.Int8Ms), median(conv.Float32Ms)
+	conv.Int8Median, conv.Calib1Median, conv.Float32Med = median(conv.Int8Ms), median(conv.Int8Calib1Ms), median(conv.Float32Ms)
 	conv.Ratio = conv.Int8Median / conv.Float32Med
-	conv.CalibShare = (conv.Int8Median - conv.Float32Med) / conv.Int8Median
+	conv.PerImageMs = (conv.Int8Median - conv.Calib1Median) / 99
+	conv.CalibShare = 100 * conv.PerImageMs / conv.Int8Median
 	for _, v := range variants {
 		if v.Name == int8V.Name || v.Name == f32V.Name {
 			continue
@@ -279,6 +291,7 @@ func tfliteBench(w io.Writer, root, models, work, official string, rounds, runs,
 	ratio("efficientnet_b0: lite-int8 / original-int8", "efficientnet_b0_op13.lite-int8", "efficientnet_b0_op13.none-int8", goalLiteInt8)
 	ratio("efficientnet_b0: lite-float32 / lite-int8", "efficientnet_b0_op13.lite-float32", "efficientnet_b0_op13.lite-int8", 0)
 	ratio("efficientnet_b0, --explicit-padding: lite-int8 / original-int8", "efficientnet_b0_op13.lite-int8-explicit-padding", "efficientnet_b0_op13.none-int8-explicit-padding", goalLiteInt8)
+	ratio("efficientnet_b0, --explicit-padding: lite-float32 / lite-int8", "efficientnet_b0_op13.lite-float32-explicit-padding", "efficientnet_b0_op13.lite-int8-explicit-padding", 0)
 	ratio("efficientnet_b0 lite-int8: --explicit-padding / zero taps", "efficientnet_b0_op13.lite-int8-explicit-padding", "efficientnet_b0_op13.lite-int8", 0)
 	ratio("mobilenet_v2 lite-int8: --explicit-padding / zero taps", "mobilenet_v2.lite-int8-explicit-padding", "mobilenet_v2.lite-int8", 0)
 	return lr, conv
@@ -319,9 +332,10 @@ func printTFLite(w io.Writer, lr *LiteRTReport, conv *Conversion) {
 			return
 		}
 		fmt.Fprintf(w, "  int8, 100 synthetic calibration images (default): %8.0f ms\n", conv.Int8Median)
+		fmt.Fprintf(w, "  int8, --calib-count 1:                             %8.0f ms\n", conv.Calib1Median)
 		fmt.Fprintf(w, "  --quant float32 (no calibration):                  %8.0f ms\n", conv.Float32Med)
-		fmt.Fprintf(w, "  int8 / float32: %.2f×; calibration and quantization: %.0f%% of the int8 conversion\n",
-			conv.Ratio, 100*conv.CalibShare)
+		fmt.Fprintf(w, "  int8 / float32: %.2f×; calibration %.0f ms per image, 100 images %.0f%% of the int8 conversion\n",
+			conv.Ratio, conv.PerImageMs, 100*conv.CalibShare)
 		for _, o := range conv.Others {
 			fmt.Fprintf(w, "  (once) %-50s %8.0f ms\n", o.Name, o.Ms)
 		}
