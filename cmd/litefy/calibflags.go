@@ -35,8 +35,8 @@ func (f *calibFlags) register(c *cobra.Command) {
 	fl.IntVar(&f.count, "calib-count", 100, "calibration samples to use (all of --calib when 0)")
 	fl.StringVar(&f.method, "calib-method", quant.MinMax, "range estimate: minmax or percentile")
 	fl.Float64Var(&f.percentile, "percentile", 99.99, "for --calib-method percentile: the share of values kept, in %")
-	fl.StringVar(&f.mean, "mean", "0.485,0.456,0.406", "per-channel mean subtracted from images scaled to [0,1]")
-	fl.StringVar(&f.std, "std", "0.229,0.224,0.225", "per-channel standard deviation images are divided by")
+	fl.StringVar(&f.mean, "mean", "0.485,0.456,0.406", "mean subtracted from images scaled to [0,1], per channel or one for all (synthetic images follow it too)")
+	fl.StringVar(&f.std, "std", "0.229,0.224,0.225", "standard deviation images are divided by, per channel or one for all")
 	fl.StringVar(&f.layout, "layout", "auto", "image input layout: auto, nchw or nhwc")
 	fl.Uint64Var(&f.seed, "seed", 1, "seed of the synthetic calibration images")
 	fl.IntVar(&f.workers, "threads", 0, "calibration workers (0: one per core)")
@@ -46,8 +46,11 @@ func (f *calibFlags) register(c *cobra.Command) {
 func parseTriple(name, s string) ([3]float32, error) {
 	var r [3]float32
 	parts := strings.Split(s, ",")
+	if len(parts) == 1 {
+		parts = []string{parts[0], parts[0], parts[0]} // one value: every channel (and 1-channel models)
+	}
 	if len(parts) != 3 {
-		return r, usagef("--%s %q: want three comma-separated numbers", name, s)
+		return r, usagef("--%s %q: want one number or three comma-separated numbers", name, s)
 	}
 	for i, p := range parts {
 		v, err := strconv.ParseFloat(strings.TrimSpace(p), 32)
@@ -75,8 +78,16 @@ func (f *calibFlags) source(g *ir.Graph, stderr io.Writer) (quant.Source, string
 		if n == 0 {
 			n = 100
 		}
+		norm := quant.ImageOptions{}
+		var err error
+		if norm.Mean, err = parseTriple("mean", f.mean); err != nil {
+			return nil, "", err
+		}
+		if norm.Std, err = parseTriple("std", f.std); err != nil {
+			return nil, "", err
+		}
 		fmt.Fprintf(stderr, "litefy: warning: no --calib data: calibrating on %d synthetic images; the int8 model's accuracy needs real data\n", n)
-		return quant.Synthetic(g, n, f.seed), "synthetic", nil
+		return quant.SyntheticNormalized(g, n, f.seed, norm), "synthetic", nil
 	}
 	st, err := os.Stat(f.path)
 	if err != nil {
