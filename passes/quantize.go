@@ -35,14 +35,8 @@ type Range struct{ Min, Max float32 }
 // weights stay float32; QuantizeWeights gives their integer form. It
 // reports every node it cannot quantize in one error.
 func QuantizeInt8(g *ir.Graph, ranges map[*ir.Value]Range) error {
-	var bad []string
-	for _, n := range g.Nodes {
-		if why := quantizable(n); why != "" {
-			bad = append(bad, fmt.Sprintf("%s: %s", n, why))
-		}
-	}
-	if len(bad) > 0 {
-		return fmt.Errorf("passes: cannot quantize to int8: %s", strings.Join(bad, "; "))
+	if err := CheckInt8(g); err != nil {
+		return err
 	}
 
 	// Tie values that must share one scale into groups.
@@ -149,6 +143,21 @@ func QuantizeInt8(g *ir.Graph, ranges map[*ir.Value]Range) error {
 				}
 			}
 		}
+	}
+	return nil
+}
+
+// CheckInt8 reports, in one error, every node of g that QuantizeInt8
+// cannot quantize; callers run it before a slow calibration.
+func CheckInt8(g *ir.Graph) error {
+	var bad []string
+	for _, n := range g.Nodes {
+		if why := quantizable(n); why != "" {
+			bad = append(bad, fmt.Sprintf("%s: %s", n, why))
+		}
+	}
+	if len(bad) > 0 {
+		return fmt.Errorf("passes: cannot quantize to int8: %s", strings.Join(bad, "; "))
 	}
 	return nil
 }

@@ -178,6 +178,14 @@ func convert(in string, opt convertOptions, stderr io.Writer) error {
 	}
 	if ext == ".tflite" {
 		if opt.quant == "int8" {
+			// Fail before the slow calibration: every node must quantize
+			// and lower (the float lowering has the same legality rules).
+			if err := passes.CheckInt8(g); err != nil {
+				return err
+			}
+			if _, err := lower.Lower(g, lower.Options{ExplicitPadding: opt.explicitPad}); err != nil {
+				return err
+			}
 			src, _, err := opt.calib.source(g, stderr)
 			if err != nil {
 				return err
