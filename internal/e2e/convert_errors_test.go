@@ -58,6 +58,22 @@ output %y
 		t.Fatal(err)
 	}
 
+	// A reflect Pad has no int8 form: refused before the calibration data
+	// (here of the wrong shape) is even read.
+	g, err = ir.Parse(`graph "mirror" opset=13
+input %x:f32[1,2,4,4]
+const %pads:i64[8] = {0, 0, 1, 1, 0, 0, 1, 1}
+%y:f32[1,2,6,6] = Pad %x, %pads {mode="reflect"} @mirror_pad
+output %y
+`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mirrorModel := filepath.Join(tmp, "mirror.onnx")
+	if err := onnx.Save(g, mirrorModel); err != nil {
+		t.Fatal(err)
+	}
+
 	for _, tc := range []struct {
 		name  string
 		model string
@@ -72,6 +88,7 @@ output %y
 		{name: "calib_wrong_dtype", args: []string{"--calib", wrongType}, want: []string{wrongType}},
 		{name: "no_int8_kernel", model: divModel, args: []string{"--preset", "none", "--target", "tflite-int8"},
 			want: []string{"tflite-int8", "divide", "Div"}},
+		{name: "no_lowering", model: mirrorModel, args: []string{"--calib", wrongShape}, want: []string{"mirror_pad", "Pad", "only constant padding"}},
 		{name: "missing_folder", out: filepath.Join("missing", "m.tflite"), want: []string{"missing"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
