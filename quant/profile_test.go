@@ -21,6 +21,10 @@ func TestParseProfile(t *testing.T) {
 	if _, err := ParseProfile("xnn"); err == nil {
 		t.Error("ParseProfile accepted an unknown name")
 	}
+	g := ir.NewGraph("empty", 13)
+	if _, err := NewSimulatorWith(g, SimOptions{Profile: "xnn"}); err == nil {
+		t.Error("NewSimulatorWith accepted an unknown profile")
+	}
 }
 
 // One convolution whose two outputs are ties, −0.5 and +0.5 output steps,

@@ -53,6 +53,9 @@ type SimOptions struct {
 
 // NewSimulatorWith is NewSimulator with options.
 func NewSimulatorWith(g *ir.Graph, opt SimOptions) (*Simulator, error) {
+	if _, err := ParseProfile(string(opt.Profile)); err != nil {
+		return nil, err
+	}
 	s := &Simulator{g: g, vals: map[*ir.Value][]int8{}, opt: opt}
 	for _, v := range g.Inputs {
 		if v.Quant == nil {
