@@ -94,7 +94,7 @@ func TestInt8TensorQuantization(t *testing.T) {
 	if out := readTensor(fm, sg, sg.Outputs(0)); out.typ != fb.TensorTypeINT8 || len(out.scale) != 1 {
 		t.Errorf("output tensor %v %v", out.typ, out.scale)
 	}
-	want := map[string]int32{"CONV_2D": 3, "DEPTHWISE_CONV_2D": 3, "ADD": 2, "MEAN": 2, "FULLY_CONNECTED": 4, "RESHAPE": 1, "AVERAGE_POOL_2D": 2}
+	want := map[string]int32{"CONV_2D": 3, "DEPTHWISE_CONV_2D": 3, "ADD": 2, "MEAN": 2, "FULLY_CONNECTED": 4, "RESHAPE": 1, "AVERAGE_POOL_2D": 2, "PAD": 2}
 	seen := map[string]bool{}
 	checkedBytes := false
 	for i := range sg.OperatorsLength() {
@@ -235,7 +235,7 @@ func TestInt8OtherOps(t *testing.T) {
 		g := quantized(t, name, "none")
 		m, _, _ := encoded(t, g, Options{})
 		want := map[string]int32{"CONV_2D": 3, "DEPTHWISE_CONV_2D": 3, "ADD": 2, "MEAN": 2, "FULLY_CONNECTED": 4,
-			"RESHAPE": 1, "HARD_SWISH": 1, "LOGISTIC": 2, "AVERAGE_POOL_2D": 2, "RELU": 2, "RELU6": 2}
+			"RESHAPE": 1, "HARD_SWISH": 1, "LOGISTIC": 2, "AVERAGE_POOL_2D": 2, "RELU": 2, "RELU6": 2, "PAD": 2}
 		for _, op := range m.Operators {
 			v, ok := want[op.Name()]
 			if op.Name() == "MUL" {

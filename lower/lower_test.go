@@ -384,18 +384,29 @@ output %y
 	}
 }
 
-// TestExplicitPadding: with Options.ExplicitPadding a stride-2 convolution
-// padded 1 before keeps its 3×3 kernel behind a PAD.
-func TestExplicitPadding(t *testing.T) {
-	g := load(t, "../testdata/models/tiny_mnv2_op13.onnx", "lite")
-	m, err := Lower(g, Options{ExplicitPadding: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	first := []string{describe(m, m.Operators[0]), describe(m, m.Operators[1])}
-	want := []string{"PAD v1 → [1 33 33 3]", "CONV_2D v1 VALID s2,2 RELU6 w[16 3 3 3] → [1 16 16 16]"}
-	if fmt.Sprint(first) != fmt.Sprint(want) {
-		t.Errorf("got %q, want %q", first, want)
+// TestPaddingForms: by default a stride-2 convolution padded 1 before
+// keeps its 3×3 kernel behind a PAD; with Options.ZeroTaps it becomes a
+// 4×4 SAME convolution and no PAD.
+func TestPaddingForms(t *testing.T) {
+	for _, tc := range []struct {
+		opt  Options
+		want []string
+	}{
+		{Options{}, []string{"PAD v1 → [1 33 33 3]", "CONV_2D v1 VALID s2,2 RELU6 w[16 3 3 3] → [1 16 16 16]"}},
+		{Options{ZeroTaps: true}, []string{"CONV_2D v1 SAME s2,2 RELU6 w[16 4 4 3] → [1 16 16 16]"}},
+	} {
+		g := load(t, "../testdata/models/tiny_mnv2_op13.onnx", "lite")
+		m, err := Lower(g, tc.opt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var first []string
+		for _, op := range m.Operators[:len(tc.want)] {
+			first = append(first, describe(m, op))
+		}
+		if fmt.Sprint(first) != fmt.Sprint(tc.want) {
+			t.Errorf("ZeroTaps=%v: got %q, want %q", tc.opt.ZeroTaps, first, tc.want)
+		}
 	}
 }
 

@@ -16,7 +16,7 @@ const ProvenanceFormat = 1
 // Provenance records how litefy made a .tflite file, so that the file can
 // be checked against its ONNX model (`litefy verify`): the rewrite preset,
 // the number format, and what Lower was given. Lower fills the fields it
-// knows (Format, InputShapes, IO, ExplicitPadding, Ranges) into a copy of
+// knows (Format, InputShapes, IO, ZeroTaps, Ranges) into a copy of
 // Options.Provenance; the caller sets Preset and Quant. It is written as
 // compact JSON (fields in declaration order, map keys sorted), so the bytes
 // depend only on its contents.
@@ -32,8 +32,8 @@ type Provenance struct {
 	InputShapes map[string][]int64 `json:"input_shapes"`
 	// IO is Options.IO of a quantized graph.
 	IO string `json:"io,omitempty"`
-	// ExplicitPadding is Options.ExplicitPadding.
-	ExplicitPadding bool `json:"explicit_padding,omitempty"`
+	// ZeroTaps is Options.ZeroTaps.
+	ZeroTaps bool `json:"zero_taps,omitempty"`
 	// Ranges are the calibrated float ranges, by value name, that the file's
 	// int8 parameters depend on beyond the values' own scale and zero point:
 	// those of HardSigmoid inputs, from which passes.PlanHardSigmoid derives
@@ -52,7 +52,7 @@ func (l *lowerer) provenance() *Provenance {
 	for _, v := range l.g.Inputs {
 		p.InputShapes[v.Name] = v.Type.Shape.Sizes()
 	}
-	p.IO, p.ExplicitPadding, p.Ranges = "", l.opt.ExplicitPadding, nil
+	p.IO, p.ZeroTaps, p.Ranges = "", l.opt.ZeroTaps, nil
 	if l.int8 {
 		p.IO = l.opt.IO
 		if p.IO == "" {

@@ -30,10 +30,15 @@ type Options struct {
 	// Provenance, when set, is completed by Lower (see Provenance) and
 	// written into the model's "litefy" metadata.
 	Provenance *Provenance
-	// ExplicitPadding lowers convolution padding that SAME does not place
-	// as a PAD op before a VALID convolution, instead of widening the
-	// kernel with zero taps (more MACs, no PAD op: the default).
-	ExplicitPadding bool
+	// ZeroTaps lowers convolution padding that SAME does not place by
+	// widening the kernel with zero taps (a 3×3 stride-2 kernel padded 1
+	// before becomes 4×4 SAME: no PAD op, more MACs) instead of a PAD op
+	// before a VALID convolution (the default). XNNPACK merges such PADs
+	// into its convolutions, while widened kernels leave its 3×3/5×5 fast
+	// paths (make bench: efficientnet_b0 int8 in LiteRT.js 0.52× the time
+	// with PADs); Arm NN 20.08 pads int8 PADs with 0 instead of the zero
+	// point, so files for it want ZeroTaps.
+	ZeroTaps bool
 	// IO is the type of the model's inputs and outputs when the graph is
 	// quantized (its values carry ir.QuantParams): IOInt8 (the default),
 	// IOUint8 (a QUANTIZE int8↔uint8 at each edge) or IOFloat32 (QUANTIZE

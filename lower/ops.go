@@ -215,7 +215,7 @@ func (l *lowerer) conv(n *ir.Node) error {
 	if err != nil {
 		return err
 	}
-	plan := planPadding(win[0], win[1], !l.opt.ExplicitPadding)
+	plan := planPadding(win[0], win[1], l.opt.ZeroTaps)
 	if plan.explicit != nil {
 		xt = l.explicitPad(n, xt, plan.explicit)
 	}

@@ -25,7 +25,7 @@ func TestReadRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := r.Provenance
-	if p == nil || p.Format != ProvenanceFormat || p.Preset != "none" || p.Quant != "int8" || p.IO != IOUint8 || p.ExplicitPadding {
+	if p == nil || p.Format != ProvenanceFormat || p.Preset != "none" || p.Quant != "int8" || p.IO != IOUint8 || p.ZeroTaps {
 		t.Fatalf("provenance %+v", p)
 	}
 	if want := g.Inputs[0].Type.Shape.Sizes(); !reflect.DeepEqual(p.InputShapes, map[string][]int64{g.Inputs[0].Name: want}) {

@@ -52,7 +52,7 @@ func TestVerifyAttachesFileParams(t *testing.T) {
 	}{
 		{"tiny_effnet_op13", "lite", Options{}},
 		{"tiny_mnv3_op14", "none", Options{IO: IOFloat32}},
-		{"tiny_mnv2_op13", "lite", Options{ExplicitPadding: true, IO: IOUint8}},
+		{"tiny_mnv2_op13", "lite", Options{ZeroTaps: true, IO: IOUint8}},
 	} {
 		q := quantized(t, c.name, c.preset)
 		b := written(t, q, c.preset, "int8", c.opt, nil)

@@ -24,7 +24,7 @@ type convertOptions struct {
 	dumpAfter   string
 	quant       string
 	io          string
-	explicitPad bool
+	padding     string // --padding pad|taps; "" picks by --target
 	calib       calibFlags
 	report      string // --report FILE.json: verify's report of the int8 file
 	target      string // --target T: fail when a node would not run natively on T
@@ -130,6 +130,10 @@ func convert(in string, opt convertOptions, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	zeroTaps, err := paddingFlag(opt.padding, target)
+	if err != nil {
+		return err
+	}
 	if err := checkOutputFolder(opt.output); err != nil {
 		return err
 	}
@@ -183,7 +187,7 @@ func convert(in string, opt convertOptions, stderr io.Writer) error {
 			if err := passes.CheckInt8(g); err != nil {
 				return err
 			}
-			if _, err := lower.Lower(g, lower.Options{ExplicitPadding: opt.explicitPad}); err != nil {
+			if _, err := lower.Lower(g, lower.Options{ZeroTaps: zeroTaps}); err != nil {
 				return err
 			}
 			src, _, err := opt.calib.source(g, stderr)
@@ -198,7 +202,7 @@ func convert(in string, opt convertOptions, stderr io.Writer) error {
 				return err
 			}
 		}
-		lopt := lower.Options{ExplicitPadding: opt.explicitPad, IO: opt.io}
+		lopt := lower.Options{ZeroTaps: zeroTaps, IO: opt.io}
 		if opt.quant != "int8" {
 			lopt.IO, lopt.Weights = "", opt.quant // float16, dynamic: weights only
 		}

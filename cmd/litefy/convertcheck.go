@@ -56,3 +56,20 @@ func requireTarget(g *ir.Graph, t *ir.Target) error {
 	return fmt.Errorf("--target %s: %d of %d nodes would not run natively (see 'litefy check'): %s",
 		t.Name, r.FallbackNodes, r.TotalNodes, strings.Join(bad, "; "))
 }
+
+// paddingFlag reads --padding: "pad" writes a PAD op where SAME padding
+// does not place a convolution's windows (fast in XNNPACK, which merges it
+// into the convolution), "taps" widens the kernel with zero taps instead
+// (no PAD op). Unset, it is "taps" for --target armnn, whose 20.08 CpuRef
+// pads int8 PADs with 0 rather than the zero point, and "pad" otherwise.
+func paddingFlag(s string, t *ir.Target) (zeroTaps bool, err error) {
+	switch s {
+	case "":
+		return t == ir.ArmNN, nil
+	case "pad":
+		return false, nil
+	case "taps":
+		return true, nil
+	}
+	return false, usagef("--padding %q: want pad or taps", s)
+}

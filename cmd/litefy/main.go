@@ -103,7 +103,7 @@ func newRootCmd() *cobra.Command {
 	root.Flags().StringVar(&opt.quant, "quant", "", "TFLite number format: int8 (full-integer, calibrated; the default), float32, float16 (float16 weights) or dynamic (int8 weights, hybrid kernels)")
 	root.Flags().StringVar(&opt.io, "io", "int8", "int8 TFLite input/output type: int8, uint8 (QUANTIZE at the edges) or float32 (QUANTIZE/DEQUANTIZE at the edges)")
 	opt.calib.register(root)
-	root.Flags().BoolVar(&opt.explicitPad, "explicit-padding", false, "TFLite: a PAD op before convolutions SAME padding does not fit, instead of zero kernel taps")
+	root.Flags().StringVar(&opt.padding, "padding", "", "TFLite, where SAME padding does not fit a convolution: pad (a PAD op; the default) or taps (zero kernel taps, no PAD op; the default for --target armnn)")
 	root.Flags().StringVar(&opt.target, "target", "", "fail, naming the nodes, when any node would not run natively on this device target ("+ir.TargetNames()+"; the report of 'litefy check')")
 	root.Flags().StringVar(&opt.report, "report", "", "int8 TFLite: write verify's JSON report (per-tensor SQNR, output agreement) for the written file")
 	root.Flags().StringVar(&opt.dumpAfter, "dump-after", "", "print the IR text to stderr after the named pass")

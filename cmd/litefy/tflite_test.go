@@ -20,10 +20,16 @@ func TestConvertTFLite(t *testing.T) {
 		t.Fatalf("%s is not a TFLite file: %v", out, err)
 	}
 	ok(t, effnet, "--preset", "none", "--quant", "float32", "-o", filepath.Join(dir, "none.tflite"))
-	wide, _ := os.ReadFile(filepath.Join(dir, "none.tflite"))
-	ok(t, effnet, "--preset", "none", "--explicit-padding", "-o", filepath.Join(dir, "pad.tflite"))
-	if pad, _ := os.ReadFile(filepath.Join(dir, "pad.tflite")); len(pad) == 0 || len(pad) >= len(wide) {
-		t.Errorf("--explicit-padding: %d bytes, widened kernels %d", len(pad), len(wide))
+	padded, _ := os.ReadFile(filepath.Join(dir, "none.tflite"))
+	ok(t, effnet, "--preset", "none", "--quant", "float32", "--padding", "taps", "-o", filepath.Join(dir, "taps.tflite"))
+	taps, _ := os.ReadFile(filepath.Join(dir, "taps.tflite"))
+	if len(padded) == 0 || len(taps) <= len(padded) {
+		t.Errorf("--padding taps: %d bytes, with PADs %d: widened kernels should be larger", len(taps), len(padded))
+	}
+	// --target armnn picks zero taps (Arm NN 20.08 pads int8 PADs wrongly).
+	ok(t, effnet, "--preset", "none", "--quant", "float32", "--target", "armnn", "-o", filepath.Join(dir, "armnn.tflite"))
+	if armnn, _ := os.ReadFile(filepath.Join(dir, "armnn.tflite")); string(armnn) != string(taps) {
+		t.Errorf("--target armnn wrote %d bytes, not the --padding taps file (%d bytes)", len(armnn), len(taps))
 	}
 	// A graph with an op TFLite has no builtin for is bad input, and every
 	// such node is named.

@@ -97,7 +97,9 @@ func TestTFLiteInt8(t *testing.T) {
 				t.Fatal(err)
 			}
 			// The record the CLI writes into the file's "litefy" metadata.
-			m, err := lower.Lower(g, lower.Options{Provenance: &lower.Provenance{Preset: c.preset, Quant: "int8"}})
+			// Zero taps (--padding taps), the form for Arm NN: its 20.08 CpuRef
+			// pads int8 PADs with 0 instead of the zero point.
+			m, err := lower.Lower(g, lower.Options{ZeroTaps: true, Provenance: &lower.Provenance{Preset: c.preset, Quant: "int8"}})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -112,7 +114,7 @@ func TestTFLiteInt8(t *testing.T) {
 			}
 			if name == "mobilenet_v2" && c.preset == "lite" {
 				cli := filepath.Join(tmp, "cli.tflite")
-				litefyCmd(t, model, "-q", "--input-shape", "input="+joinInts(x.Shape), "-o", cli)
+				litefyCmd(t, model, "-q", "--padding", "taps", "--input-shape", "input="+joinInts(x.Shape), "-o", cli)
 				if c, err := os.ReadFile(cli); err != nil || string(c) != string(b) {
 					t.Errorf("the CLI's int8 file differs from Lower's (%d vs %d bytes, %v)", len(c), len(b), err)
 				}
@@ -347,7 +349,7 @@ func probeModel(t *testing.T, g *ir.Graph) ([]byte, []*ir.Value) {
 	orig := g.Outputs
 	g.Outputs = append(append([]*ir.Value{}, orig...), vals...)
 	defer func() { g.Outputs = orig }()
-	m, err := lower.Lower(g, lower.Options{})
+	m, err := lower.Lower(g, lower.Options{ZeroTaps: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -450,7 +452,7 @@ func TestTFLiteInt8IO(t *testing.T) {
 		io string
 		in *ir.Tensor
 	}{{lower.IOInt8, in8}, {lower.IOUint8, inU8}, {lower.IOFloat32, inF}} {
-		m, err := lower.Lower(g, lower.Options{IO: c.io})
+		m, err := lower.Lower(g, lower.Options{IO: c.io, ZeroTaps: true})
 		if err != nil {
 			t.Fatal(err)
 		}

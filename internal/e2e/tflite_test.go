@@ -29,6 +29,14 @@ const officialMobilenetV2 = "TRANSPOSE 1, PAD 18, CONV_2D 35, DEPTHWISE_CONV_2D 
 // stride-1 SAME pool and a 1×1 stride-2 pool.)
 var tfliteCases = []string{"efficientnet_b0_op13", "mobilenet_v2", "mobilenet_v3_small", "resnet18"}
 
+// defaultPads is the number of PAD ops in each model's .tflite with the
+// default padding: one per convolution whose ONNX padding TFLite's SAME
+// does not place (PyTorch pads stride-2 convolutions 1 before; SAME pads 0
+// before): the stem and the stride-2 depthwise layers, and resnet18's 7×7
+// stem and three stride-2 3×3 convolutions (its padded max pool lowers
+// without one). The official converter's mobilenet_v2 has 18.
+var defaultPads = map[string]int{"efficientnet_b0_op13": 5, "mobilenet_v2": 5, "mobilenet_v3_small": 5, "resnet18": 4}
+
 // litertRunner is the LiteRT.js harness, or an error saying how to install it.
 func litertRunner() (string, error) {
 	dir := filepath.Join(root, "testdata", "litert")
@@ -143,11 +151,12 @@ func TestTFLiteFloat32(t *testing.T) {
 	}
 	var variants []variant
 	for _, name := range tfliteCases {
-		variants = append(variants, variant{name, "none", nil, 0}, variant{name, "lite", nil, 0})
+		variants = append(variants, variant{name, "none", nil, defaultPads[name]}, variant{name, "lite", nil, defaultPads[name]})
 	}
-	// With --explicit-padding the stride-2 convolutions (mobilenet_v2: the
-	// stem and four depthwise) keep 3×3 kernels behind PAD ops instead.
-	variants = append(variants, variant{"mobilenet_v2", "lite", []string{"--explicit-padding"}, 5})
+	// With --padding taps those convolutions get zero kernel taps under
+	// SAME padding instead, and the file has no PAD op.
+	variants = append(variants, variant{"mobilenet_v2", "lite", []string{"--padding", "taps"}, 0},
+		variant{"resnet18", "lite", []string{"--padding", "taps"}, 0})
 	for _, v := range variants {
 		name, preset := v.name, v.preset
 		label := preset + strings.Join(v.flags, "")

@@ -6,8 +6,8 @@
 //     1×3×224×224, and the import time of efficientnet_b0 (onnx.Load +
 //     ir.Verify) against onnxruntime's session creation;
 //   - .tflite files made by the litefy CLI, in LiteRT.js on one thread,
-//     interleaved: int8 mobilenet_v2 (lite with zero taps, lite with
-//     --explicit-padding, --preset none) against the official converter's
+//     interleaved: int8 mobilenet_v2 (lite with PADs, the default; lite
+//     with --padding taps; --preset none) against the official converter's
 //     file (-official; skipped when absent), and efficientnet_b0
 //     lite-int8 against original-int8 (--preset none) and lite-float32;
 //   - the wall time of `litefy efficientnet_b0_op13.onnx -o x.tflite` with
