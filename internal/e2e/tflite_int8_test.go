@@ -96,9 +96,10 @@ func TestTFLiteInt8(t *testing.T) {
 			if err := quant.Calibrated(g, quant.Synthetic(g, 100, 1), quant.CalibrateOptions{}); err != nil {
 				t.Fatal(err)
 			}
-			// The record the CLI writes into the file's "litefy" metadata.
-			// Zero taps (--padding taps), the form for Arm NN: its 20.08 CpuRef
-			// pads int8 PADs with 0 instead of the zero point.
+			// Zero taps (--padding taps), the form for Arm NN (its 20.08 CpuRef
+			// pads int8 PADs with 0 instead of the zero point), with the
+			// record the CLI writes into the file's "litefy" metadata. The
+			// default PAD form is checked in LiteRT.js below.
 			m, err := lower.Lower(g, lower.Options{ZeroTaps: true, Provenance: &lower.Provenance{Preset: c.preset, Quant: "int8"}})
 			if err != nil {
 				t.Fatal(err)
@@ -204,6 +205,37 @@ func TestTFLiteInt8(t *testing.T) {
 			}
 			if len(outs) == 2 {
 				line += fmt.Sprintf("%-22s litert vs armnn output: %s\n", "", agree(outs[0], outs[1], nil))
+			}
+			// The default form (PAD before VALID where SAME does not fit):
+			// XNNPACK pads with the zero point, which is the simulation's
+			// padding, so the same xnnpack profile applies.
+			mp, err := lower.Lower(g, lower.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			bp, err := mp.Encode()
+			if err != nil {
+				t.Fatal(err)
+			}
+			ptflPad := filepath.Join(tmp, name+".int8.pad.tflite")
+			if err := os.WriteFile(ptflPad, bp, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			padCounts, err := tfliteOpCounts(ptflPad)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, want := padCounts["PAD"], defaultPads[name]; got != want {
+				t.Errorf("default padding: %d PAD ops, want %d", got, want)
+			}
+			if got, info, err := runTFLite([]string{"node", litert}, ptflPad, nhwc); err != nil {
+				t.Errorf("litert, PAD form: %v", err)
+			} else {
+				a := agree(int8s(got), own["litert"].s.Int8(out), nil)
+				line += fmt.Sprintf("%-22s litert PAD form (%d PAD) output vs %s: %s (%s)\n", "", padCounts["PAD"], own["litert"].name, a, info)
+				if a.within < 0.999 {
+					t.Errorf("litert, PAD form, vs the %s: %s, want ≥ 99.9%% within 1 LSB", own["litert"].name, a)
+				}
 			}
 
 			// Every activation, exposed as an output of a probe file: the
