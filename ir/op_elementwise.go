@@ -77,7 +77,6 @@ func init() {
 // sigmoid is the float64-exact logistic, the reference the fast loops are tested against.
 func sigmoid(x float32) float32 { return float32(1 / (1 + math.Exp(-float64(x)))) }
 
-
 func inferSameAsInput0(n *Node) ([]Type, error) {
 	return []Type{n.Inputs[0].Type}, nil
 }

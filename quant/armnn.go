@@ -140,18 +140,11 @@ func (s *Simulator) armnnConv(n *ir.Node) (func(), error) {
 func (s *Simulator) armnnGemm(n *ir.Node) (func(), error) {
 	x, w, out := n.Inputs[0], n.Inputs[1], n.Outputs[0]
 	in, dst := s.vals[x], s.vals[out]
-	wq, err := s.constInt8(w)
+	gd, err := s.gemmDims(n)
 	if err != nil {
 		return nil, err
 	}
-	xs := x.Type.Shape.Sizes()
-	M, K := int(xs[0]), int(xs[1])
-	ws := w.Type.Shape.Sizes()
-	transB := n.Attrs.Int("transB", 0) == 1
-	N := int(ws[1])
-	if transB {
-		N = int(ws[0])
-	}
+	wq, M, K, N, transB := gd.wq, gd.M, gd.K, gd.N, gd.transB
 	wf := make([]float32, N*K) // [N, K]
 	for j := range N {
 		for k := range K {

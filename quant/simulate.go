@@ -448,24 +448,39 @@ func (r requantizer) Apply(acc int32) int32 {
 	return r.m.Apply(acc)
 }
 
+// gemmDims is an int8 Gemm's int8 weights and sizes: [M, K] input, N
+// outputs, and whether the weights are stored [N, K] (transB) or [K, N].
+type gemmDims struct {
+	wq      []int8
+	M, K, N int
+	transB  bool
+}
+
+func (s *Simulator) gemmDims(n *ir.Node) (gemmDims, error) {
+	w := n.Inputs[1]
+	wq, err := s.constInt8(w)
+	if err != nil {
+		return gemmDims{}, err
+	}
+	xs, ws := n.Inputs[0].Type.Shape.Sizes(), w.Type.Shape.Sizes()
+	d := gemmDims{wq: wq, M: int(xs[0]), K: int(xs[1]), N: int(ws[1]), transB: n.Attrs.Int("transB", 0) == 1}
+	if d.transB {
+		d.N = int(ws[0])
+	}
+	return d, nil
+}
+
 func (s *Simulator) prepareGemm(n *ir.Node) (func(), error) {
 	if s.opt.profile() == ProfileArmNNRef {
 		return s.armnnGemm(n)
 	}
 	x, w, out := n.Inputs[0], n.Inputs[1], n.Outputs[0]
 	in, dst := s.vals[x], s.vals[out]
-	wq, err := s.constInt8(w)
+	gd, err := s.gemmDims(n)
 	if err != nil {
 		return nil, err
 	}
-	xs := x.Type.Shape.Sizes()
-	M, K := int(xs[0]), int(xs[1])
-	ws := w.Type.Shape.Sizes()
-	transB := n.Attrs.Int("transB", 0) == 1
-	N := int(ws[1])
-	if transB {
-		N = int(ws[0])
-	}
+	wq, M, K, N, transB := gd.wq, gd.M, gd.K, gd.N, gd.transB
 	bias := make([]int32, N)
 	if b := n.Input(2); b != nil {
 		bt, err := passes.QuantizeWeights(b)

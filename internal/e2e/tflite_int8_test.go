@@ -209,18 +209,8 @@ func TestTFLiteInt8(t *testing.T) {
 			// The default form (PAD before VALID where SAME does not fit):
 			// XNNPACK pads with the zero point, which is the simulation's
 			// padding, so the same xnnpack profile applies.
-			mp, err := lower.Lower(g, lower.Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			bp, err := mp.Encode()
-			if err != nil {
-				t.Fatal(err)
-			}
 			ptflPad := filepath.Join(tmp, name+".int8.pad.tflite")
-			if err := os.WriteFile(ptflPad, bp, 0o644); err != nil {
-				t.Fatal(err)
-			}
+			lowerTo(t, g, lower.Options{}, ptflPad)
 			padCounts, err := tfliteOpCounts(ptflPad)
 			if err != nil {
 				t.Fatal(err)
@@ -528,5 +518,38 @@ func TestTFLiteInt8IO(t *testing.T) {
 				t.Errorf("%s: float32 output %d = %g, dequantized int8 output %g", argv[0], i, oF.Float32s()[i], want)
 			}
 		}
+	}
+}
+
+// lowerTo lowers g with opt and writes the .tflite file to path.
+func lowerTo(t *testing.T, g *ir.Graph, opt lower.Options, path string) {
+	t.Helper()
+	m, err := lower.Lower(g, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := m.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// writeInt8Input quantizes x (NCHW) with g's input parameters, as the
+// simulation does, and writes it to path as the NHWC int8 .npy an int8
+// .tflite of g takes.
+func writeInt8Input(t *testing.T, g *ir.Graph, x *ir.Tensor, path string) {
+	t.Helper()
+	q := g.Inputs[0].Quant
+	xq := make([]int8, x.Len())
+	quant.QuantizeFloats(xq, x.Float32s(), q.Scale[0], q.ZeroPoint[0])
+	x8 := ir.NewTensor(ir.Int8, x.Shape)
+	for i, v := range xq {
+		x8.Data[i] = byte(v)
+	}
+	if err := tensorio.WriteNPY(path, nchwToNHWCInt8(x8)); err != nil {
+		t.Fatal(err)
 	}
 }

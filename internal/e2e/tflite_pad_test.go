@@ -4,7 +4,6 @@ package e2e
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -102,29 +101,11 @@ output %y
 	if err := quant.Calibrated(g, quant.Synthetic(g, 20, 1), quant.CalibrateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	m, err := lower.Lower(g, lower.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := m.Encode()
-	if err != nil {
-		t.Fatal(err)
-	}
 	tfl8 := filepath.Join(tmp, "pads.int8.tflite")
-	if err := os.WriteFile(tfl8, b, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	q := g.Inputs[0].Quant
-	x8 := ir.NewTensor(ir.Int8, x.Shape)
-	xq := make([]int8, x.Len())
-	quant.QuantizeFloats(xq, x.Float32s(), q.Scale[0], q.ZeroPoint[0])
-	for i, v := range xq {
-		x8.Data[i] = byte(v)
-	}
+	lowerTo(t, g, lower.Options{}, tfl8)
 	nhwc8 := filepath.Join(tmp, "x.int8.nhwc.npy")
-	if err := tensorio.WriteNPY(nhwc8, nchwToNHWCInt8(x8)); err != nil {
-		t.Fatal(err)
-	}
+	writeInt8Input(t, g, x, nhwc8)
+	q := g.Inputs[0].Quant
 	out := g.Outputs[0]
 	for _, rt := range []struct {
 		name    string

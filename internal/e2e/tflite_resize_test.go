@@ -4,7 +4,6 @@ package e2e
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -113,18 +112,8 @@ func TestTFLiteResize(t *testing.T) {
 	if err := quant.Calibrated(g, quant.Synthetic(g, 100, 1), quant.CalibrateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	m, err := lower.Lower(g, lower.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := m.Encode()
-	if err != nil {
-		t.Fatal(err)
-	}
 	tfl8 := filepath.Join(tmp, name+".int8.tflite")
-	if err := os.WriteFile(tfl8, b, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	lowerTo(t, g, lower.Options{}, tfl8)
 	sim, err := quant.NewSimulatorWith(g, quant.SimOptions{FloatRequantize: true})
 	if err != nil {
 		t.Fatal(err)
@@ -132,17 +121,8 @@ func TestTFLiteResize(t *testing.T) {
 	if err := sim.Run(x); err != nil {
 		t.Fatal(err)
 	}
-	q := g.Inputs[0].Quant
-	xq := make([]int8, x.Len())
-	quant.QuantizeFloats(xq, x.Float32s(), q.Scale[0], q.ZeroPoint[0])
-	x8 := ir.NewTensor(ir.Int8, x.Shape)
-	for i, v := range xq {
-		x8.Data[i] = byte(v)
-	}
 	nhwc8 := filepath.Join(tmp, "input.int8.nhwc.npy")
-	if err := tensorio.WriteNPY(nhwc8, nchwToNHWCInt8(x8)); err != nil {
-		t.Fatal(err)
-	}
+	writeInt8Input(t, g, x, nhwc8)
 	out := g.Outputs[0]
 	for _, rt := range runtimes {
 		got, info, err := runTFLite(rt.argv, tfl8, nhwc8)
