@@ -104,37 +104,45 @@ output %y
 			if tc.out != "" {
 				out = tc.out
 			}
-			cmd := exec.Command(binary, append([]string{in, "-q", "-o", filepath.Join(outDir, out)}, tc.args...)...)
-			var stderr bytes.Buffer
-			cmd.Stderr = &stderr
-			err := cmd.Run()
-			code := cmd.ProcessState.ExitCode()
 			// The synthetic-calibration warning is not part of these cases:
 			// every case either gives --calib or fails before calibrating.
-			msg := stderr.String()
-			t.Logf("exit %d, stderr: %s", code, strings.TrimSpace(msg))
-			if err != nil && code < 0 {
-				t.Fatalf("litefy did not exit: %v", err)
-			}
-			if code != 1 {
-				t.Errorf("exit status %d, want 1", code)
-			}
-			if strings.Count(msg, "\n") != 1 || !strings.HasPrefix(msg, "litefy: ") {
-				t.Errorf("stderr is not one \"litefy: \" line: %q", msg)
-			}
-			for _, bad := range []string{"panic", "goroutine "} {
-				if strings.Contains(msg, bad) {
-					t.Errorf("stderr mentions %q: %q", bad, msg)
-				}
-			}
-			for _, w := range tc.want {
-				if !strings.Contains(msg, w) {
-					t.Errorf("stderr does not name %q: %q", w, msg)
-				}
-			}
+			badInputRun(t, append([]string{in, "-q", "-o", filepath.Join(outDir, out)}, tc.args...), tc.want)
 			if left, _ := os.ReadDir(outDir); len(left) > 0 {
 				t.Errorf("litefy left %d entries in the output folder (first %q)", len(left), left[0].Name())
 			}
 		})
+	}
+}
+
+// badInputRun runs litefy with args and requires what bad input must give:
+// exit status 1 and exactly one stderr line, "litefy: ...", naming every
+// string of want, with no panic.
+func badInputRun(t *testing.T, args []string, want []string) {
+	t.Helper()
+	cmd := exec.Command(binary, args...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	err := cmd.Run()
+	code := cmd.ProcessState.ExitCode()
+	msg := stderr.String()
+	t.Logf("exit %d, stderr: %s", code, strings.TrimSpace(msg))
+	if err != nil && code < 0 {
+		t.Fatalf("litefy did not exit: %v", err)
+	}
+	if code != 1 {
+		t.Errorf("exit status %d, want 1", code)
+	}
+	if strings.Count(msg, "\n") != 1 || !strings.HasSuffix(msg, "\n") || !strings.HasPrefix(msg, "litefy: ") {
+		t.Errorf("stderr is not one \"litefy: \" line: %q", msg)
+	}
+	for _, bad := range []string{"panic", "goroutine ", "internal error"} {
+		if strings.Contains(msg, bad) {
+			t.Errorf("stderr mentions %q: %q", bad, msg)
+		}
+	}
+	for _, w := range want {
+		if !strings.Contains(msg, w) {
+			t.Errorf("stderr does not name %q: %q", w, msg)
+		}
 	}
 }

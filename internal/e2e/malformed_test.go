@@ -3,11 +3,8 @@
 package e2e
 
 import (
-	"bytes"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"google.golang.org/protobuf/proto"
@@ -80,35 +77,7 @@ func TestMalformedModels(t *testing.T) {
 			if err := os.WriteFile(in, tc.model, 0o644); err != nil {
 				t.Fatal(err)
 			}
-			cmd := exec.Command(binary, in, "-o", filepath.Join(outDir, "out.onnx"))
-			var stdout, stderr bytes.Buffer
-			cmd.Stdout, cmd.Stderr = &stdout, &stderr
-			err := cmd.Run()
-			code := cmd.ProcessState.ExitCode()
-			msg := stderr.String()
-			t.Logf("exit %d, stderr: %s", code, strings.TrimSpace(msg))
-			if err != nil && code < 0 {
-				t.Fatalf("litefy did not exit: %v", err)
-			}
-			if code != 1 {
-				t.Errorf("exit status %d, want 1", code)
-			}
-			if strings.Count(msg, "\n") != 1 || !strings.HasSuffix(msg, "\n") {
-				t.Errorf("stderr has %d lines, want exactly one: %q", strings.Count(msg, "\n"), msg)
-			}
-			if !strings.HasPrefix(msg, "litefy: ") {
-				t.Errorf("stderr does not start with \"litefy: \": %q", msg)
-			}
-			for _, bad := range []string{"panic", "goroutine ", "internal error"} {
-				if strings.Contains(msg, bad) {
-					t.Errorf("stderr mentions %q: %q", bad, msg)
-				}
-			}
-			for _, w := range tc.want {
-				if !strings.Contains(msg, w) {
-					t.Errorf("stderr does not name %q: %q", w, msg)
-				}
-			}
+			badInputRun(t, []string{in, "-o", filepath.Join(outDir, "out.onnx")}, tc.want)
 			if left, _ := os.ReadDir(outDir); len(left) > 0 {
 				t.Errorf("litefy left %d files in the output folder (first %q)", len(left), left[0].Name())
 			}
