@@ -5,7 +5,6 @@ package e2e
 import (
 	"fmt"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/litefy/litefy/internal/tensorio"
@@ -29,17 +28,10 @@ func TestTFLitePad(t *testing.T) {
 	need(t, err)
 	armnn, err := armnnRunner()
 	need(t, err)
-	vals := func(n int, scale float64) string {
-		var s []string
-		for i := range n {
-			s = append(s, fmt.Sprint(float32(scale*float64((i*37)%23-11))))
-		}
-		return strings.Join(s, ", ")
-	}
 	g, err := ir.Parse(`graph "pads" opset=13
 input %x:f32[1,3,16,16]
 const %p1:i64[8] = {0, 0, 0, 0, 0, 0, 1, 1}
-const %w:f32[8,3,3,3] = {` + vals(216, 0.05) + `}
+const %w:f32[8,3,3,3] = {` + constVals(216, 0.05) + `}
 const %b:f32[8] = {0.1, -0.2, 0.3, -0.4, 0.5, -0.6, 0.7, -0.8}
 const %p2:i64[8] = {0, 0, 1, 1, 0, 0, 1, 1}
 %a:f32[1,3,17,17] = Pad %x, %p1 {mode="constant"} @tf_same_pad

@@ -259,18 +259,11 @@ func TestTFLiteFlattenSpatial(t *testing.T) {
 	need(t, err)
 	armnn, err := armnnRunner()
 	need(t, err)
-	vals := func(n int, scale float64) string {
-		var s []string
-		for i := range n {
-			s = append(s, fmt.Sprint(float32(scale*float64((i*37)%23-11))))
-		}
-		return strings.Join(s, ", ")
-	}
 	g, err := ir.Parse(`graph "flatten" opset=13
 input %x:f32[1,2,3,3]
-const %w:f32[4,2,1,1] = {` + vals(8, 0.1) + `}
+const %w:f32[4,2,1,1] = {` + constVals(8, 0.1) + `}
 const %b:f32[4] = {0.1, -0.2, 0.3, -0.4}
-const %fc:f32[5,36] = {` + vals(180, 0.01) + `}
+const %fc:f32[5,36] = {` + constVals(180, 0.01) + `}
 const %fcb:f32[5] = {1, 2, 3, 4, 5}
 %c:f32[1,4,3,3] = Conv %x, %w, %b @conv
 %r:f32[1,4,3,3] = Relu %c @relu
@@ -322,4 +315,14 @@ output %y
 			t.Errorf("%s vs onnxruntime: max error %g (max |output| %g), %v", info, maxErr, maxRef, err)
 		}
 	}
+}
+
+// constVals is n deterministic weights of magnitude up to 11·scale, as IR
+// text ("a, b, ...") for the constants of hand-written test graphs.
+func constVals(n int, scale float64) string {
+	var s []string
+	for i := range n {
+		s = append(s, fmt.Sprint(float32(scale*float64((i*37)%23-11))))
+	}
+	return strings.Join(s, ", ")
 }
