@@ -619,6 +619,6 @@ func resizeTFLite(n *Node) TFLiteMapping {
 	}
 	// Measured (internal/e2e TestTFLiteResize): Arm NN 20.08 computes
 	// RESIZE_BILINEAR with half_pixel_centers as if it were unset.
-	return Lowers(r.Builtin).Violates("armnn", r.Builtin == "RESIZE_BILINEAR" && r.HalfPixelCenters,
+	return Lowers(r.Builtin).Miscomputes("armnn", r.Builtin == "RESIZE_BILINEAR" && r.HalfPixelCenters,
 		"Arm NN 20.08 ignores half_pixel_centers on RESIZE_BILINEAR (samples as asymmetric)")
 }

@@ -161,3 +161,24 @@ func resizeArgs(x *Tensor, sizes []int64, scales []float32) []nnArg {
 	}
 	return []nnArg{nnIn(x), nnConst(empty), nnConst(empty), nnConst(FromInt64([]int64{4}, sizes))}
 }
+
+// TestResizeArmNNWrongResult: a half-pixel bilinear Resize runs on Arm NN
+// 20.08 but computes the asymmetric form (measured in internal/e2e), which
+// the compatibility report gives as a wrong result, not a fallback; other
+// targets run it.
+func TestResizeArmNNWrongResult(t *testing.T) {
+	x := nnRand(rand.New(rand.NewSource(16)), 1, 2, 4, 4)
+	attrs := Attrs{"mode": StringAttr("linear"), "coordinate_transformation_mode": StringAttr("half_pixel")}
+	n := resizeNode(t, attrs, x, []int64{1, 2, 8, 8}, nil)
+	r := CheckTarget(n.Graph(), ArmNN)
+	if r.WrongNodes != 1 || r.FallbackNodes != 0 || r.Rejected != "" || r.Nodes[0].Level != Wrong {
+		t.Errorf("armnn: %+v", r)
+	}
+	if r := CheckTarget(n.Graph(), TFLiteInt8); r.WrongNodes != 0 || r.FallbackNodes != 0 {
+		t.Errorf("tflite-int8: %+v", r)
+	}
+	attrs["coordinate_transformation_mode"] = StringAttr("align_corners")
+	if r := CheckTarget(resizeNode(t, attrs, x, []int64{1, 2, 8, 8}, nil).Graph(), ArmNN); r.WrongNodes != 0 || r.FallbackNodes != 0 {
+		t.Errorf("armnn, align_corners: %+v", r)
+	}
+}

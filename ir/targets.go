@@ -42,10 +42,25 @@ type TFLiteMapping struct {
 	None string
 	// Violations maps a target name to the constraint n's parameters break.
 	Violations map[string]string
+	// Wrong maps a target name to a known runtime defect: the target runs
+	// the op with these parameters but computes something else.
+	Wrong map[string]string
 }
 
 // Lowers is the mapping to the given builtins.
 func Lowers(builtins ...string) TFLiteMapping { return TFLiteMapping{Builtins: builtins} }
+
+// Miscomputes records, when cond holds, that target runs n but computes
+// a different result (a measured runtime defect, not a fallback).
+func (m TFLiteMapping) Miscomputes(target string, cond bool, format string, args ...any) TFLiteMapping {
+	if cond {
+		if m.Wrong == nil {
+			m.Wrong = map[string]string{}
+		}
+		m.Wrong[target] = fmt.Sprintf(format, args...)
+	}
+	return m
+}
 
 // Violates adds a violated constraint for target when cond holds.
 func (m TFLiteMapping) Violates(target string, cond bool, format string, args ...any) TFLiteMapping {
@@ -179,6 +194,7 @@ const (
 	Supported   Level = "supported"
 	Constrained Level = "constraint-violated" // the op is supported, these parameters are not: falls back
 	Fallback    Level = "falls-back"          // no kernel on the target
+	Wrong       Level = "wrong-result"        // runs natively, but a known runtime defect changes the result
 )
 
 // NodeCompat is the verdict for one node.
@@ -203,6 +219,8 @@ type CompatReport struct {
 	FallbackOps map[string]int `json:"fallback_ops,omitempty"`
 	// Rejected says why the target refuses the whole model, if it does.
 	Rejected string `json:"rejected,omitempty"`
+	// WrongNodes counts nodes the target runs but computes differently.
+	WrongNodes int `json:"wrong_nodes,omitempty"`
 }
 
 // FallbackShare is the share of MACs that would not run natively.
@@ -250,7 +268,9 @@ func CheckTarget(g *Graph, t *Target) *CompatReport {
 				}
 			}
 			if c.Level == Supported {
-				if v := m.Violations[t.Name]; v != "" {
+				if v := m.Wrong[t.Name]; v != "" {
+					c.Level, c.Reason = Wrong, v
+				} else if v := m.Violations[t.Name]; v != "" {
 					c.Level, c.Reason = Constrained, v
 				} else if t.Check != nil && len(m.Builtins) > 0 {
 					if v := t.Check(n); v != "" {
@@ -262,7 +282,9 @@ func CheckTarget(g *Graph, t *Target) *CompatReport {
 		if c.Level == Supported && cut != "" && len(m.Builtins) > 0 {
 			c.Level, c.Reason = Fallback, "runs on the CPU: it comes after "+cut
 		}
-		if c.Level != Supported {
+		if c.Level == Wrong {
+			r.WrongNodes++
+		} else if c.Level != Supported {
 			r.FallbackNodes++
 			r.FallbackMACs += c.MACs
 			r.FallbackOps[n.Op]++
@@ -293,6 +315,9 @@ func (r *CompatReport) Summary() string {
 	}
 	if r.Rejected != "" {
 		fmt.Fprintf(&b, "; the target rejects the whole model at %s", r.Rejected)
+	}
+	if r.WrongNodes > 0 {
+		fmt.Fprintf(&b, "; %d node(s) run but compute a different result (known runtime defects)", r.WrongNodes)
 	}
 	return b.String()
 }

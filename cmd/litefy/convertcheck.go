@@ -43,7 +43,7 @@ func requireTarget(g *ir.Graph, t *ir.Target) error {
 	if r.Rejected != "" {
 		return fmt.Errorf("--target %s: the runtime rejects the model: %s", t.Name, r.Rejected)
 	}
-	if r.FallbackNodes == 0 {
+	if r.FallbackNodes == 0 && r.WrongNodes == 0 {
 		return nil
 	}
 	var bad []string
@@ -53,8 +53,8 @@ func requireTarget(g *ir.Graph, t *ir.Target) error {
 		}
 		bad = append(bad, fmt.Sprintf("node %s (%s) %s: %s", n.Node, n.Op, n.Level, n.Reason))
 	}
-	return fmt.Errorf("--target %s: %d of %d nodes would not run natively (see 'litefy check'): %s",
-		t.Name, r.FallbackNodes, r.TotalNodes, strings.Join(bad, "; "))
+	return fmt.Errorf("--target %s: %d of %d nodes would not run natively or correctly (see 'litefy check'): %s",
+		t.Name, r.FallbackNodes+r.WrongNodes, r.TotalNodes, strings.Join(bad, "; "))
 }
 
 // paddingFlag reads --padding: "pad" writes a PAD op where SAME padding
