@@ -124,7 +124,9 @@ func mapSlice(n *Node) TFLiteMapping {
 func mapPad(n *Node) TFLiteMapping {
 	switch mode := n.Attrs.Str("mode", "constant"); mode {
 	case "constant":
-		m := Lowers("PAD")
+		// Measured (ORACLES.md; internal/e2e TestTFLitePad): Arm NN 20.08's
+		// CpuRef fills an int8 PAD with 0, not the zero point.
+		m := Lowers("PAD").Miscomputes("armnn", true, "Arm NN 20.08 fills int8 PAD with 0 instead of the zero point")
 		if len(n.Inputs[0].Type.Shape) == 4 {
 			// Padding of the batch dimension.
 			if p := n.Input(1); n.Opset() >= 11 && p != nil && p.Const != nil {
