@@ -25,10 +25,11 @@ const (
 	// ProfileXNNPACK is XNNPACK through TFLite's delegate, LiteRT's CPU
 	// path (and LiteRT.js's): CONV_2D, DEPTHWISE_CONV_2D and
 	// FULLY_CONNECTED requantized in float32, ADD in XNNPACK's 20-bit
-	// fixed point, MUL and MEAN in float32 (xnnpack.go).
+	// fixed point, MUL and MEAN in float32 (xnnpack.go), RESIZE_BILINEAR
+	// in Q11 weights and Q22 blends (resize_profiles.go).
 	ProfileXNNPACK Profile = "xnnpack"
 	// ProfileArmNNRef is Arm NN's reference backend (CpuRef) as of 20.08
-	// (armnn.go).
+	// (armnn.go; resizing in resize_profiles.go).
 	ProfileArmNNRef Profile = "armnn-ref"
 )
 

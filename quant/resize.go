@@ -11,7 +11,8 @@ import (
 // proved equal to ONNX's. Bilinear follows TFLite's integer kernel
 // (reference_ops::ResizeBilinearInteger, resize_bilinear.h): coordinates
 // in 1/1024 units with the scale rounded to that grid, a 20-bit
-// fixed-point blend, rounded half away from zero.
+// fixed-point blend, rounded half away from zero. ProfileXNNPACK and
+// ProfileArmNNRef have their own forms (resize_profiles.go).
 func (s *Simulator) prepareResize(n *ir.Node) (func(), error) {
 	r, err := ir.TFLiteResizeOf(n)
 	if err != nil {
@@ -28,6 +29,19 @@ func (s *Simulator) prepareResize(n *ir.Node) (func(), error) {
 	nb, c, h, w := dims4(n.Inputs[0])
 	oh, ow := int(r.OutH), int(r.OutW)
 	planes := nb * c
+	ac, hp := r.AlignCorners, r.HalfPixelCenters
+	switch s.opt.profile() {
+	case ProfileXNNPACK:
+		if r.Builtin == "RESIZE_NEAREST_NEIGHBOR" {
+			return gatherPlanes(in, out, planes, h, w, xnnNearestIndex(h, oh, ac, hp, r.Index[0]), xnnNearestIndex(w, ow, ac, hp, r.Index[1])), nil
+		}
+		return xnnResizeBilinear(in, out, planes, h, w, oh, ow, ac, hp), nil
+	case ProfileArmNNRef:
+		if r.Builtin == "RESIZE_NEAREST_NEIGHBOR" {
+			return gatherPlanes(in, out, planes, h, w, armnnNearestIndex(h, oh), armnnNearestIndex(w, ow)), nil
+		}
+		return armnnResizeBilinear(in, out, planes, h, w, oh, ow, ac, n.Inputs[0].Quant, n.Outputs[0].Quant), nil
+	}
 	if r.Builtin == "RESIZE_NEAREST_NEIGHBOR" {
 		iy, ix := r.Index[0], r.Index[1]
 		return func() {
