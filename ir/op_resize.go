@@ -617,8 +617,10 @@ func resizeTFLite(n *Node) TFLiteMapping {
 	if err != nil {
 		return TFLiteMapping{None: err.Error()}
 	}
-	// Measured (internal/e2e TestTFLiteResize): Arm NN 20.08 computes
-	// RESIZE_BILINEAR with half_pixel_centers as if it were unset.
-	return Lowers(r.Builtin).Miscomputes("armnn", r.Builtin == "RESIZE_BILINEAR" && r.HalfPixelCenters,
-		"Arm NN 20.08 ignores half_pixel_centers on RESIZE_BILINEAR (samples as asymmetric)")
+	// Measured (internal/e2e TestTFLiteResize, TestTFLiteResizeInt8): Arm
+	// NN 20.08's parser drops half_pixel_centers (both builtins) and
+	// RESIZE_NEAREST_NEIGHBOR's align_corners, so it samples asymmetrically.
+	dropped := r.HalfPixelCenters || r.Builtin == "RESIZE_NEAREST_NEIGHBOR" && r.AlignCorners
+	return Lowers(r.Builtin).Miscomputes("armnn", dropped,
+		"Arm NN 20.08 ignores half_pixel_centers (and align_corners on RESIZE_NEAREST_NEIGHBOR): it samples as asymmetric")
 }

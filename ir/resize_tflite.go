@@ -130,8 +130,16 @@ func tfliteScale(in, out int, alignCorners bool) float32 {
 }
 
 // tfliteNearest is the input coordinate RESIZE_NEAREST_NEIGHBOR reads for
-// output coordinate j (float32, as the kernel computes it).
+// output coordinate j. With neither option TFLite's optimized kernel
+// (optimized_ops::ResizeNearestNeighbor, which full TFLite and LiteRT run
+// for every type) indexes in 16.16 fixed point, which for some large
+// upsamplings (2 → 381) reads one element further than the float formula;
+// with an option set the reference kernel computes in float32.
 func tfliteNearest(j, in, out int, alignCorners, halfPixel bool) int {
+	if !alignCorners && !halfPixel {
+		scale := int64(in)<<16/int64(out) + 1
+		return min(int(int64(j)*scale>>16), in-1)
+	}
 	s := tfliteScale(in, out, alignCorners)
 	var off float32
 	if halfPixel {

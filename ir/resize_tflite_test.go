@@ -113,6 +113,10 @@ func TestTFLiteResizeOf(t *testing.T) {
 		// sends down: again asymmetric floor, not half_pixel_centers.
 		{mode: "nearest", coord: "half_pixel", nearest: "round_prefer_floor", in: [2]int64{8, 6}, sizes: [2]int64{4, 3}, builtin: "RESIZE_NEAREST_NEIGHBOR"},
 		{mode: "nearest", coord: "align_corners", nearest: "round_prefer_ceil", in: [2]int64{4, 5}, sizes: [2]int64{8, 9}, builtin: "RESIZE_NEAREST_NEIGHBOR", ac: true},
+		// TFLite's optimized nearest kernel indexes in 16.16 fixed point:
+		// output 190 of 2 → 381 reads column 1, where floor(190·2/381) = 0,
+		// and neither option pair reproduces ONNX's map.
+		{mode: "nearest", coord: "asymmetric", nearest: "floor", in: [2]int64{2, 2}, sizes: [2]int64{381, 381}, err: "no TFLite RESIZE_NEAREST_NEIGHBOR option"},
 		// ceil reads the next element where TFLite floors or rounds.
 		{mode: "nearest", coord: "asymmetric", nearest: "ceil", in: [2]int64{4, 3}, sizes: [2]int64{8, 6}, err: "no TFLite RESIZE_NEAREST_NEIGHBOR option"},
 		{mode: "cubic", coord: "half_pixel", in: [2]int64{4, 4}, sizes: [2]int64{8, 8}, err: "cubic resizing has no TFLite builtin"},

@@ -26,7 +26,7 @@ import (
 // (measured: a single half-pixel RESIZE_BILINEAR gives what asymmetric
 // sampling gives); the test asserts exactly that, against the interpreter
 // on the model with that Resize made asymmetric, so the limitation stays
-// pinned (ir's TFLite mapping reports it as an armnn violation). int8:
+// pinned (ir's TFLite mapping reports it as an armnn wrong-result). int8:
 // each runtime against its own simulation profile (quant's
 // resize_profiles.go: XNNPACK's Q11 ibilinear for LiteRT.js, Arm NN's
 // float32 Resize with asymmetric sampling for Arm NN), asserted bit-exact
@@ -104,7 +104,7 @@ func TestTFLiteResize(t *testing.T) {
 				t.Errorf("armnn float32 vs the asymmetric-bilinear model: max error %g (max %g), %v: the known Arm NN 20.08 behaviour no longer explains its output", aErr, aRef, aerr)
 			}
 			if err == nil && maxErr <= relTol*maxRef {
-				t.Errorf("armnn float32 now matches onnxruntime (max error %g): Arm NN honours half_pixel_centers; drop the armnn violation in ir's resizeTFLite", maxErr)
+				t.Errorf("armnn float32 now matches onnxruntime (max error %g): Arm NN honours half_pixel_centers; drop the armnn wrong-result in ir's resizeTFLite", maxErr)
 			}
 			continue
 		}
@@ -179,13 +179,14 @@ func nhwcToNCHW(x *ir.Tensor) *ir.Tensor {
 // and sizes the tiny_fpn fixture does not have: non-integer ratios,
 // downsampling, align_corners, batches, 16 channels for XNNPACK's
 // 8-channel loop) in LiteRT.js and Arm NN and asserts each bit-exact with
-// its own simulation profile. Two cases pin runtime behaviour the profiles
-// reproduce: TFLite's optimized int8 nearest resize (which LiteRT runs:
-// XNNPACK's delegate has none) indexes in 16.16 fixed point, so 2 → 381
-// reads input column 1 at output column 190 where ⌊190·2/381⌋ = 0; and Arm
+// its own simulation profile. TFLite's optimized nearest resize (which
+// LiteRT runs: XNNPACK's delegate has none) indexes in 16.16 fixed point;
+// where that differs from ONNX's floor (2 → 381 reads input column 1 at
+// output column 190, ⌊190·2/381⌋ = 0) ir.TFLiteResizeOf refuses to lower
+// (ir's unit test), and 2 → 64 here is a large ratio where they agree. Arm
 // NN 20.08's TfLite parser passes neither align_corners nor
 // half_pixel_centers to a nearest resize (measured: both give the
-// asymmetric floor map).
+// asymmetric floor map), which its profile reproduces.
 func TestTFLiteResizeInt8(t *testing.T) {
 	litert, err := litertRunner()
 	need(t, err)
@@ -201,7 +202,7 @@ func TestTFLiteResizeInt8(t *testing.T) {
 		{[4]int64{1, 3, 12, 12}, [4]int64{1, 3, 5, 7}, `mode="linear", coordinate_transformation_mode="half_pixel"`},
 		{[4]int64{1, 3, 12, 12}, [4]int64{1, 3, 5, 7}, `mode="linear", coordinate_transformation_mode="align_corners"`},
 		{[4]int64{2, 13, 4, 6}, [4]int64{2, 13, 7, 11}, `mode="linear", coordinate_transformation_mode="pytorch_half_pixel"`},
-		{[4]int64{1, 2, 3, 2}, [4]int64{1, 2, 5, 381}, `mode="nearest", coordinate_transformation_mode="asymmetric", nearest_mode="floor"`},
+		{[4]int64{1, 2, 3, 2}, [4]int64{1, 2, 5, 64}, `mode="nearest", coordinate_transformation_mode="asymmetric", nearest_mode="floor"`},
 		{[4]int64{1, 2, 5, 7}, [4]int64{1, 2, 12, 15}, `mode="nearest", coordinate_transformation_mode="half_pixel", nearest_mode="round_prefer_ceil"`},
 		{[4]int64{1, 2, 4, 4}, [4]int64{1, 2, 7, 7}, `mode="nearest", coordinate_transformation_mode="align_corners", nearest_mode="round_prefer_ceil"`},
 	}
