@@ -15,11 +15,12 @@ import (
 const (
 	MinMax     = "minmax"     // the observed minimum and maximum
 	Percentile = "percentile" // the central Percentile% of observed values
+	MSE        = "mse"        // the range whose int8 grid gives the least squared error on the observed values
 )
 
 // CalibrateOptions configures Calibrate.
 type CalibrateOptions struct {
-	Method     string  // MinMax (default) or Percentile
+	Method     string  // MinMax (default), Percentile or MSE
 	Percentile float64 // for Percentile: the share of values kept, e.g. 99.99
 	Workers    int     // goroutines, one float session each; 0 means one per core
 	// Progress, when set, is called after each sample with the samples
@@ -27,7 +28,7 @@ type CalibrateOptions struct {
 	Progress func(done, total int)
 }
 
-// histBins is the resolution of Percentile's histograms.
+// histBins is the resolution of the Percentile and MSE histograms.
 const histBins = 2048
 
 // Calibrate runs the float interpreter over every sample of src and
@@ -61,8 +62,10 @@ func Calibrate(g *ir.Graph, src Source, opt CalibrateOptions) (map[*ir.Value]pas
 			return nil, fmt.Errorf("quant: percentile %g is outside (50, 100]", opt.Percentile)
 		}
 		passesN = 2
+	case MSE:
+		passesN = 2
 	default:
-		return nil, fmt.Errorf("quant: unknown calibration method %q (want minmax or percentile)", opt.Method)
+		return nil, fmt.Errorf("quant: unknown calibration method %q (want minmax, percentile or mse)", opt.Method)
 	}
 	total := passesN * src.Len()
 	var done atomic.Int64
@@ -148,7 +151,11 @@ func Calibrate(g *ir.Graph, src Source, opt CalibrateOptions) (map[*ir.Value]pas
 				h[b] += c
 			}
 		}
-		ranges[v] = percentileRange(h, lo[i], hi[i], opt.Percentile/100)
+		if opt.Method == MSE {
+			ranges[v] = mseRange(h, lo[i], hi[i])
+		} else {
+			ranges[v] = percentileRange(h, lo[i], hi[i], opt.Percentile/100)
+		}
 	}
 	return ranges, nil
 }

@@ -33,7 +33,7 @@ func (f *calibFlags) register(c *cobra.Command) {
 	fl := c.Flags()
 	fl.StringVar(&f.path, "calib", "", "calibration data: a folder of JPEG/PNG images or a .npy of samples (default: synthetic images)")
 	fl.IntVar(&f.count, "calib-count", 100, "calibration samples to use (all of --calib when 0)")
-	fl.StringVar(&f.method, "calib-method", quant.MinMax, "range estimate: minmax or percentile")
+	fl.StringVar(&f.method, "calib-method", quant.MinMax, "range estimate: minmax, percentile or mse (the range with the least int8 rounding-plus-clipping error)")
 	fl.Float64Var(&f.percentile, "percentile", 99.99, "for --calib-method percentile: the share of values kept, in %")
 	fl.StringVar(&f.mean, "mean", "0.485,0.456,0.406", "mean subtracted from images scaled to [0,1], per channel or one for all (synthetic images follow it too)")
 	fl.StringVar(&f.std, "std", "0.229,0.224,0.225", "standard deviation images are divided by, per channel or one for all")
@@ -69,9 +69,9 @@ func (f *calibFlags) source(g *ir.Graph, stderr io.Writer) (quant.Source, string
 		return nil, "", usagef("--calib-count %d: want a positive count", f.count)
 	}
 	switch f.method {
-	case quant.MinMax, quant.Percentile:
+	case quant.MinMax, quant.Percentile, quant.MSE:
 	default:
-		return nil, "", usagef("--calib-method %q: want minmax or percentile", f.method)
+		return nil, "", usagef("--calib-method %q: want minmax, percentile or mse", f.method)
 	}
 	if f.path == "" {
 		n := f.count
