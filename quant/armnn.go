@@ -85,7 +85,8 @@ func (s *Simulator) armnnConv(n *ir.Node) (func(), error) {
 	PH := max(H+pt, (OH-1)*sy+(KH-1)*dy+1)
 	PW := max(W+pl, (OW-1)*sx+(KW-1)*dx+1)
 	pad := make([]float32, C*PH*PW)
-	acc := make([]float32, OH*OW)
+	workers := s.workers
+	nt := len(workers)
 	return func() {
 		for b := range N {
 			for c := range C {
@@ -97,39 +98,47 @@ func (s *Simulator) armnnConv(n *ir.Node) (func(), error) {
 					}
 				}
 			}
-			for o := range O {
-				g := o / opg
-				clear(acc)
-				for ci := range cpg {
-					plane := pad[(g*cpg+ci)*PH*PW:][:PH*PW]
-					for ky := range KH {
-						for kx := range KW {
-							wv := wf[((o*cpg+ci)*KH+ky)*KW+kx]
-							if wv == 0 {
-								continue
-							}
-							for oy := range OH {
-								src := plane[(oy*sy+ky*dy)*PW+kx*dx:]
-								a := acc[oy*OW:][:OW]
-								if sx == 1 {
-									src = src[:OW]
-									for ox := range a {
-										a[ox] += float32(wv * src[ox]) // no fused multiply-add
-									}
-								} else {
-									for ox := range a {
-										a[ox] += float32(wv * src[ox*sx])
+			// Output channels split over the goroutines: each element's
+			// sum is still one goroutine's, in Convolve's order.
+			parallel(nt, func(t int) {
+				wk := &workers[t]
+				wk.c = growF(wk.c, OH*OW)
+				acc := wk.c
+				for o := t * O / nt; o < (t+1)*O/nt; o++ {
+					g := o / opg
+					clear(acc)
+					for ci := range cpg {
+						plane := pad[(g*cpg+ci)*PH*PW:][:PH*PW]
+						for ky := range KH {
+							for kx := range KW {
+								wv := wf[((o*cpg+ci)*KH+ky)*KW+kx]
+								if wv == 0 {
+									continue
+								}
+								for oy := range OH {
+									src := plane[(oy*sy+ky*dy)*PW+kx*dx:]
+									a := acc[oy*OW:][:OW]
+									if sx == 1 {
+										src = src[:len(a)]
+										for ox, v := range src {
+											a[ox] += float32(wv * v) // no fused multiply-add
+										}
+									} else {
+										src = src[:(len(a)-1)*sx+1]
+										for ox := range a {
+											a[ox] += float32(wv * src[ox*sx])
+										}
 									}
 								}
 							}
 						}
 					}
+					d := dst[(b*O+o)*OH*OW:][:OH*OW]
+					for i, v := range acc {
+						d[i] = int8(clamp(armnnQuantize(v+bias[o], os, oz), lo, hi))
+					}
 				}
-				d := dst[(b*O+o)*OH*OW:][:OH*OW]
-				for i, v := range acc {
-					d[i] = int8(clamp(armnnQuantize(v+bias[o], os, oz), lo, hi))
-				}
-			}
+			})
 		}
 	}, nil
 }

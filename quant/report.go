@@ -110,6 +110,9 @@ func EvaluateWith(g *ir.Graph, src Source, workers int, progress func(done, tota
 		workers = runtime.GOMAXPROCS(0)
 	}
 	workers = min(workers, n)
+	if opt.Threads == 0 { // the cores the sample workers leave idle
+		opt.Threads = max(1, runtime.GOMAXPROCS(0)/workers)
+	}
 	// Per-sample sums, added in sample order afterwards, so the report
 	// does not depend on scheduling.
 	type sums struct{ sig, noise, maxErr, maxRef, rows, agree, inNoise, wNoise float64 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"runtime"
 
 	"github.com/litefy/litefy/ir"
 	"github.com/litefy/litefy/passes"
@@ -30,6 +31,9 @@ type Simulator struct {
 	vals  map[*ir.Value][]int8
 	steps []func()
 	ins   [][]int8
+	// workers is the scratch space of the goroutines convolutions are
+	// split over, shared by all of them (steps run one at a time).
+	workers []simWorker
 }
 
 // NewSimulator prepares g, which must carry QuantParams on every float
@@ -49,6 +53,9 @@ type SimOptions struct {
 	// Profile selects the runtime whose arithmetic is reproduced where
 	// runtimes differ (profile.go); ProfileXNNPACK implies FloatRequantize.
 	Profile Profile
+	// Threads is the number of goroutines convolutions are split over;
+	// 0 means one per core. Results do not depend on it.
+	Threads int
 }
 
 // NewSimulatorWith is NewSimulator with options.
@@ -57,6 +64,7 @@ func NewSimulatorWith(g *ir.Graph, opt SimOptions) (*Simulator, error) {
 		return nil, err
 	}
 	s := &Simulator{g: g, vals: map[*ir.Value][]int8{}, opt: opt}
+	s.workers = make([]simWorker, s.threads())
 	for _, v := range g.Inputs {
 		if v.Quant == nil {
 			return nil, fmt.Errorf("quant: input %s is not quantized", v)
@@ -84,6 +92,13 @@ func NewSimulatorWith(g *ir.Graph, opt SimOptions) (*Simulator, error) {
 		return nil, errors.Join(errs...)
 	}
 	return s, nil
+}
+
+func (s *Simulator) threads() int {
+	if s.opt.Threads > 0 {
+		return s.opt.Threads
+	}
+	return runtime.GOMAXPROCS(0)
 }
 
 // Run quantizes the float inputs and computes every value.
@@ -327,109 +342,6 @@ func ints2(a []int64, def int64) (int, int) {
 	return int(a[0]), int(a[1])
 }
 
-func (s *Simulator) prepareConv(n *ir.Node) (func(), error) {
-	if s.opt.profile() == ProfileArmNNRef {
-		return s.armnnConv(n)
-	}
-	x, w, out := n.Inputs[0], n.Inputs[1], n.Outputs[0]
-	if len(x.Type.Shape) != 4 {
-		return nil, n.Errorf("quant: only 2-D convolutions are simulated")
-	}
-	in := s.vals[x]
-	dst := s.vals[out]
-	wq, err := s.constInt8(w)
-	if err != nil {
-		return nil, err
-	}
-	N, C, H, W := dims4(x)
-	_, O, OH, OW := dims4(out)
-	ws := w.Type.Shape.Sizes()
-	KH, KW := int(ws[2]), int(ws[3])
-	group := int(n.Attrs.Int("group", 1))
-	sy, sx := ints2(n.Attrs.Ints("strides"), 1)
-	dy, dx := ints2(n.Attrs.Ints("dilations"), 1)
-	pads := n.Attrs.Ints("pads")
-	if len(pads) == 0 {
-		pads = []int64{0, 0, 0, 0}
-	}
-	if ap := n.Attrs.Str("auto_pad", "NOTSET"); ap != "NOTSET" && ap != "VALID" {
-		return nil, n.Errorf("quant: auto_pad %s is not simulated; the importer resolves it", ap)
-	}
-	pt, pl := int(pads[0]), int(pads[1])
-	PH := max(H+pt+int(pads[2]), (OH-1)*sy+(KH-1)*dy+1)
-	PW := max(W+pl+int(pads[3]), (OW-1)*sx+(KW-1)*dx+1)
-	bias := make([]int32, O)
-	if b := n.Input(2); b != nil {
-		bt, err := passes.QuantizeWeights(b)
-		if err != nil {
-			return nil, err
-		}
-		copy(bias, bt.Int32s())
-	}
-	mult := make([]requantizer, O)
-	for c := range O {
-		ws := float64(w.Quant.Scale[0])
-		if w.Quant.PerChannel() {
-			ws = float64(w.Quant.Scale[c])
-		}
-		mult[c] = s.requantizer(scale(x)*ws/scale(out), x.Quant.Scale[0]*float32(ws)/out.Quant.Scale[0])
-	}
-	inOff, outZp := -zp(x), zp(out)
-	lo, hi := actRange(n)
-	cpg, opg := C/group, O/group
-	pad := make([]int32, C*PH*PW) // input + offset, zero (= the zero point) outside
-	acc := make([]int32, OH*OW)
-	return func() {
-		for b := range N {
-			for c := range C {
-				for y := range H {
-					row := in[((b*C+c)*H+y)*W:][:W]
-					prow := pad[(c*PH+y+pt)*PW+pl:][:W]
-					for i, v := range row {
-						prow[i] = int32(v) + inOff
-					}
-				}
-			}
-			for o := range O {
-				g := o / opg
-				for i := range acc {
-					acc[i] = bias[o]
-				}
-				for ci := range cpg {
-					plane := pad[(g*cpg+ci)*PH*PW:][:PH*PW]
-					for ky := range KH {
-						for kx := range KW {
-							wv := int32(wq[((o*cpg+ci)*KH+ky)*KW+kx])
-							if wv == 0 {
-								continue
-							}
-							for oy := range OH {
-								src := plane[(oy*sy+ky*dy)*PW+kx*dx:]
-								a := acc[oy*OW:][:OW]
-								if sx == 1 {
-									src = src[:OW]
-									for ox := range a {
-										a[ox] += wv * src[ox]
-									}
-								} else {
-									for ox := range a {
-										a[ox] += wv * src[ox*sx]
-									}
-								}
-							}
-						}
-					}
-				}
-				m := mult[o]
-				d := dst[(b*O+o)*OH*OW:][:OH*OW]
-				for i, a := range acc {
-					d[i] = int8(clamp(m.Apply(a)+outZp, lo, hi))
-				}
-			}
-		}
-	}, nil
-}
-
 // requantizer rescales an int32 accumulator to the output scale.
 type requantizer struct {
 	m     Multiplier
@@ -468,50 +380,6 @@ func (s *Simulator) gemmDims(n *ir.Node) (gemmDims, error) {
 		d.N = int(ws[0])
 	}
 	return d, nil
-}
-
-func (s *Simulator) prepareGemm(n *ir.Node) (func(), error) {
-	if s.opt.profile() == ProfileArmNNRef {
-		return s.armnnGemm(n)
-	}
-	x, w, out := n.Inputs[0], n.Inputs[1], n.Outputs[0]
-	in, dst := s.vals[x], s.vals[out]
-	gd, err := s.gemmDims(n)
-	if err != nil {
-		return nil, err
-	}
-	wq, M, K, N, transB := gd.wq, gd.M, gd.K, gd.N, gd.transB
-	bias := make([]int32, N)
-	if b := n.Input(2); b != nil {
-		bt, err := passes.QuantizeWeights(b)
-		if err != nil {
-			return nil, err
-		}
-		copy(bias, bt.Int32s())
-	}
-	// FULLY_CONNECTED's multiplier, in double (GetQuantizedConvolutionMultipler).
-	m := s.requantizer(scale(x)*float64(w.Quant.Scale[0])/scale(out), x.Quant.Scale[0]*w.Quant.Scale[0]/out.Quant.Scale[0])
-	inOff, outZp := -zp(x), zp(out)
-	lo, hi := actRange(n)
-	return func() {
-		for i := range M {
-			row := in[i*K:][:K]
-			for j := range N {
-				acc := bias[j]
-				if transB {
-					wr := wq[j*K:][:K]
-					for k, v := range row {
-						acc += int32(wr[k]) * (int32(v) + inOff)
-					}
-				} else {
-					for k, v := range row {
-						acc += int32(wq[k*N+j]) * (int32(v) + inOff)
-					}
-				}
-				dst[i*N+j] = int8(clamp(m.Apply(acc)+outZp, lo, hi))
-			}
-		}
-	}, nil
 }
 
 // transposeIndex maps each output element of a transpose by perm (reversed

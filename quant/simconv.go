@@ -1,0 +1,498 @@
+package quant
+
+import (
+	"math"
+	"sync"
+
+	"github.com/litefy/litefy/internal/gemm"
+	"github.com/litefy/litefy/ir"
+	"github.com/litefy/litefy/passes"
+)
+
+// The int8 CONV_2D and FULLY_CONNECTED of the tflite and xnnpack profiles
+// run on the float interpreter's SGEMM (internal/gemm), and still compute
+// the integer accumulator exactly. The input is fed raw (not minus its
+// zero point, which is folded into the bias: Σ w·(x − z) = Σ w·x − z·Σ w),
+// so every product w·x has |w·x| ≤ 128·128 = 2¹⁴, and the depth is cut
+// into blocks of at most exactBlock terms: every partial sum of a block,
+// in whatever order the kernel adds (fused multiply-adds included), is an
+// integer of magnitude at most 2²⁴, which float32 holds exactly. The
+// blocks' sums are added in int32, whose wrap-around makes the total the
+// same as the reference loop's in every case.
+const exactBlock = 1 << 24 / (128 * 128)
+
+// colBudget bounds an im2col tile, and an accumulator tile, in elements,
+// so that they stay in L2 (as the interpreter's gemmConv does).
+const colBudget = 64 << 10
+
+// simWorker is the scratch space of one goroutine of a convolution.
+type simWorker struct {
+	s      gemm.Scratch
+	col, c []float32
+	acc    []int32
+	plane  []int32
+}
+
+func growF(b []float32, n int) []float32 {
+	if cap(b) < n {
+		return make([]float32, n)
+	}
+	return b[:n]
+}
+
+func growI(b []int32, n int) []int32 {
+	if cap(b) < n {
+		return make([]int32, n)
+	}
+	return b[:n]
+}
+
+// parallel runs f(t) for t in [0, nt) on nt goroutines (the caller's
+// being one) and waits for them.
+func parallel(nt int, f func(t int)) {
+	if nt <= 1 {
+		f(0)
+		return
+	}
+	var wg sync.WaitGroup
+	for t := 1; t < nt; t++ {
+		wg.Go(func() { f(t) })
+	}
+	f(0)
+	wg.Wait()
+}
+
+// convGeom is a 2-D convolution's shape.
+type convGeom struct {
+	N, C, H, W, O, OH, OW, KH, KW int
+	group, cpg, opg               int
+	sy, sx, dy, dx, pt, pl        int
+}
+
+func convGeometry(n *ir.Node) (convGeom, error) {
+	x, w, out := n.Inputs[0], n.Inputs[1], n.Outputs[0]
+	var g convGeom
+	if len(x.Type.Shape) != 4 {
+		return g, n.Errorf("quant: only 2-D convolutions are simulated")
+	}
+	if ap := n.Attrs.Str("auto_pad", "NOTSET"); ap != "NOTSET" && ap != "VALID" {
+		return g, n.Errorf("quant: auto_pad %s is not simulated; the importer resolves it", ap)
+	}
+	g.N, g.C, g.H, g.W = dims4(x)
+	_, g.O, g.OH, g.OW = dims4(out)
+	ws := w.Type.Shape.Sizes()
+	g.KH, g.KW = int(ws[2]), int(ws[3])
+	g.group = int(n.Attrs.Int("group", 1))
+	g.sy, g.sx = ints2(n.Attrs.Ints("strides"), 1)
+	g.dy, g.dx = ints2(n.Attrs.Ints("dilations"), 1)
+	if p := n.Attrs.Ints("pads"); len(p) == 4 {
+		g.pt, g.pl = int(p[0]), int(p[1])
+	}
+	g.cpg, g.opg = g.C/g.group, g.O/g.group
+	return g, nil
+}
+
+// colRange returns the output columns [lo, hi) whose input column
+// ox·sx + off lies inside [0, W).
+func (g *convGeom) colRange(off int) (lo, hi int) {
+	if off < 0 {
+		lo = (-off + g.sx - 1) / g.sx
+	}
+	if g.W-off > 0 {
+		hi = (g.W - off + g.sx - 1) / g.sx
+	}
+	lo, hi = min(lo, g.OW), min(hi, g.OW)
+	return lo, max(lo, hi)
+}
+
+// int8Bias returns n's int32 bias (zeros without one), o entries.
+func int8Bias(n *ir.Node, o int) ([]int32, error) {
+	bias := make([]int32, o)
+	if b := n.Input(2); b != nil {
+		bt, err := passes.QuantizeWeights(b)
+		if err != nil {
+			return nil, err
+		}
+		copy(bias, bt.Int32s())
+	}
+	return bias, nil
+}
+
+// intConv is the integer CONV_2D and DEPTHWISE_CONV_2D (tflite and
+// xnnpack profiles).
+type intConv struct {
+	convGeom
+	in, dst   []int8
+	wq        []int8
+	wf        []float32 // [O, cpg·KH·KW], the GEMM's A
+	bias      []int32   // bias − z_x·Σw (GEMM) or the bias (depthwise)
+	mult      []requantizer
+	zx        int32
+	outZp     int32
+	lo, hi    int32
+	k         int  // GEMM depth cpg·KH·KW
+	pointwise bool // 1×1, stride 1, unpadded: the input is the GEMM's B
+	depthwise bool
+	xf        []float32 // the input as floats (pointwise)
+	tile      int       // output positions per work item
+	tiles     int
+	mBlock    int // output channels per work item
+	msplit    int
+	items     int
+	colLo     []int // per kernel column, the valid output columns
+	colHi     []int
+	nt        int
+	workers   []simWorker // the Simulator's
+}
+
+func (s *Simulator) prepareConv(n *ir.Node) (func(), error) {
+	if s.opt.profile() == ProfileArmNNRef {
+		return s.armnnConv(n)
+	}
+	geo, err := convGeometry(n)
+	if err != nil {
+		return nil, err
+	}
+	x, w, out := n.Inputs[0], n.Inputs[1], n.Outputs[0]
+	wq, err := s.constInt8(w)
+	if err != nil {
+		return nil, err
+	}
+	bias, err := int8Bias(n, geo.O)
+	if err != nil {
+		return nil, err
+	}
+	c := &intConv{convGeom: geo, in: s.vals[x], dst: s.vals[out], wq: wq, zx: zp(x), outZp: zp(out)}
+	c.mult = make([]requantizer, c.O)
+	for o := range c.O {
+		ws := float64(w.Quant.Scale[0])
+		if w.Quant.PerChannel() {
+			ws = float64(w.Quant.Scale[o])
+		}
+		c.mult[o] = s.requantizer(scale(x)*ws/scale(out), x.Quant.Scale[0]*float32(ws)/out.Quant.Scale[0])
+	}
+	c.lo, c.hi = actRange(n)
+	c.k = c.cpg * c.KH * c.KW
+	c.depthwise = c.cpg == 1 && c.group == c.C
+	c.workers = s.workers
+	c.nt = len(c.workers)
+	if c.depthwise {
+		c.bias = bias
+		return c.runDepthwise, nil
+	}
+	c.wf = make([]float32, len(wq))
+	c.bias = bias
+	for o := range c.O {
+		sum := int32(0)
+		for i, v := range wq[o*c.k : (o+1)*c.k] {
+			c.wf[o*c.k+i] = float32(v)
+			sum += int32(v)
+		}
+		c.bias[o] -= c.zx * sum
+	}
+	c.pointwise = c.KH == 1 && c.KW == 1 && c.sy == 1 && c.sx == 1 && c.pt == 0 && c.pl == 0 &&
+		c.OH == c.H && c.OW == c.W
+	if c.pointwise {
+		c.xf = make([]float32, c.C*c.H*c.W)
+	}
+	c.colLo, c.colHi = make([]int, c.KW), make([]int, c.KW)
+	for kx := range c.KW {
+		c.colLo[kx], c.colHi[kx] = c.colRange(kx*c.dx - c.pl)
+	}
+	c.plan()
+	return c.runGEMM, nil
+}
+
+// plan splits the work of one image into items (group, tile of output
+// positions, block of output channels) for nt goroutines, like the
+// interpreter's gemmConv.
+func (c *intConv) plan() {
+	pos := c.OH * c.OW
+	c.tile = min(pos, max(64, colBudget/max(c.k, c.opg)/16*16))
+	c.tiles = (pos + c.tile - 1) / c.tile
+	c.msplit, c.mBlock = 1, c.opg
+	if need := (c.nt + c.group - 1) / c.group; c.tiles < need {
+		if t := ((pos+need-1)/need + 15) / 16 * 16; t >= 64 {
+			c.tile = t
+			c.tiles = (pos + t - 1) / t
+		} else {
+			c.msplit = min(need, (c.opg+7)/8)
+			c.mBlock = (c.opg + c.msplit - 1) / c.msplit
+		}
+	}
+	c.items = c.group * c.tiles * c.msplit
+}
+
+func (c *intConv) runGEMM() {
+	hw, pos := c.H*c.W, c.OH*c.OW
+	for b := range c.N {
+		in := c.in[b*c.C*hw : (b+1)*c.C*hw]
+		if c.pointwise {
+			for i, v := range in {
+				c.xf[i] = float32(v)
+			}
+		}
+		dst := c.dst[b*c.O*pos : (b+1)*c.O*pos]
+		parallel(c.nt, func(t int) { c.work(t, in, dst) })
+	}
+}
+
+func (c *intConv) work(t int, in, dst []int8) {
+	wk := &c.workers[t]
+	hw, pos := c.H*c.W, c.OH*c.OW
+	colKey := -1
+	for it := t * c.items / c.nt; it < (t+1)*c.items/c.nt; it++ {
+		mb, rest := it%c.msplit, it/c.msplit
+		tile, grp := rest%c.tiles, rest/c.tiles
+		p0, p1 := tile*c.tile, min(pos, (tile+1)*c.tile)
+		m0, m1 := mb*c.mBlock, min(c.opg, (mb+1)*c.mBlock)
+		if m0 >= m1 {
+			continue
+		}
+		tl, m := p1-p0, m1-m0
+		oc := grp*c.opg + m0
+		var bmat []float32
+		ldb := tl
+		if c.pointwise {
+			bmat, ldb = c.xf[grp*c.cpg*hw+p0:], hw
+		} else {
+			wk.col = growF(wk.col, c.k*tl)
+			if key := grp*c.tiles + tile; key != colKey {
+				c.im2col(wk.col, in[grp*c.cpg*hw:(grp+1)*c.cpg*hw], p0, p1)
+				colKey = key
+			}
+			bmat = wk.col
+		}
+		wk.c = growF(wk.c, m*tl)
+		wk.acc = growI(wk.acc, m*tl)
+		for k0 := 0; k0 < c.k; k0 += exactBlock {
+			kb := min(exactBlock, c.k-k0)
+			clear(wk.c)
+			wk.s.Sgemm(m, tl, kb, c.wf[oc*c.k+k0:], c.k, bmat[k0*ldb:], ldb, wk.c, tl)
+			if k0 == 0 {
+				for i, v := range wk.c {
+					wk.acc[i] = int32(v)
+				}
+			} else {
+				for i, v := range wk.c {
+					wk.acc[i] += int32(v)
+				}
+			}
+		}
+		for r := range m {
+			o := oc + r
+			c.mult[o].row(dst[o*pos+p0:o*pos+p1], wk.acc[r*tl:(r+1)*tl], c.bias[o], c.outZp, c.lo, c.hi)
+		}
+	}
+}
+
+// im2col writes, for output positions [p0, p1) of one group, row
+// (ci, ky, kx) of the GEMM's B: the raw input each position's window reads
+// at that tap, or the input zero point in the padding.
+func (c *intConv) im2col(col []float32, xg []int8, p0, p1 int) {
+	tl, hw := p1-p0, c.H*c.W
+	zx := float32(c.zx)
+	r := 0
+	for ci := range c.cpg {
+		xc := xg[ci*hw : (ci+1)*hw]
+		for ky := range c.KH {
+			for kx := range c.KW {
+				dst := col[r*tl : (r+1)*tl]
+				r++
+				lo, hi, off := c.colLo[kx], c.colHi[kx], kx*c.dx-c.pl
+				for p := p0; p < p1; {
+					oy, ox0 := p/c.OW, p%c.OW
+					ox1 := min(c.OW, ox0+p1-p)
+					seg := dst[p-p0 : p-p0+ox1-ox0]
+					p += ox1 - ox0
+					iy := oy*c.sy - c.pt + ky*c.dy
+					a, b := max(ox0, lo), min(ox1, hi)
+					if iy < 0 || iy >= c.H || a >= b {
+						fillF(seg, zx)
+						continue
+					}
+					fillF(seg[:a-ox0], zx)
+					fillF(seg[b-ox0:], zx)
+					row := xc[iy*c.W : (iy+1)*c.W]
+					s := seg[a-ox0 : b-ox0]
+					if c.sx == 1 {
+						for i, v := range row[a+off : b+off] {
+							s[i] = float32(v)
+						}
+					} else {
+						for i := range s {
+							s[i] = float32(row[(a+i)*c.sx+off])
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// row requantizes acc + bias into d: plus the output zero point, clamped
+// to [lo, hi].
+func (r requantizer) row(d []int8, acc []int32, bias, zp, lo, hi int32) {
+	acc = acc[:len(d)]
+	if r.float {
+		for i, v := range acc {
+			d[i] = int8(clamp(int32(math.RoundToEven(float64(float32(v+bias)*r.f)))+zp, lo, hi))
+		}
+		return
+	}
+	for i, v := range acc {
+		d[i] = int8(clamp(r.m.Apply(v+bias)+zp, lo, hi))
+	}
+}
+
+func fillF(s []float32, v float32) {
+	for i := range s {
+		s[i] = v
+	}
+}
+
+// runDepthwise is DEPTHWISE_CONV_2D: per output channel, the input
+// channel minus its zero point in a zero-padded int32 plane, split by
+// column into sx phase planes (column x goes to phase x mod sx, at x/sx),
+// so that every tap reads a contiguous run of its phase for an output row;
+// the taps of a kernel row are added three at a time.
+func (c *intConv) runDepthwise() {
+	PH := max(c.H+c.pt, (c.OH-1)*c.sy+(c.KH-1)*c.dy+1)
+	PW := max(c.W+c.pl, (c.OW-1)*c.sx+(c.KW-1)*c.dx+1)
+	PWp := (PW + c.sx - 1) / c.sx // a phase plane's row
+	phase := PH * PWp
+	hw, pos := c.H*c.W, c.OH*c.OW
+	items := c.N * c.O
+	parallel(c.nt, func(t int) {
+		wk := &c.workers[t]
+		wk.plane = growI(wk.plane, c.sx*phase)
+		clear(wk.plane)
+		wk.acc = growI(wk.acc, pos)
+		plane, acc := wk.plane, wk.acc
+		var taps [3][]int32
+		var tw [3]int32
+		cur := -1
+		for it := t * items / c.nt; it < (t+1)*items/c.nt; it++ {
+			b, o := it/c.O, it%c.O
+			if ch := b*c.C + o/c.opg; ch != cur {
+				cur = ch
+				for y := range c.H {
+					row := c.in[ch*hw+y*c.W:][:c.W]
+					base := (y + c.pt) * PWp
+					if c.sx == 1 {
+						prow := plane[base+c.pl:][:c.W]
+						for i, v := range row {
+							prow[i] = int32(v) - c.zx
+						}
+						continue
+					}
+					for ph := range c.sx { // input columns i with (i+pl) mod sx = ph
+						i := ((ph-c.pl)%c.sx + c.sx) % c.sx
+						prow := plane[ph*phase+base+(i+c.pl)/c.sx:]
+						for j := 0; i < len(row); i, j = i+c.sx, j+1 {
+							prow[j] = int32(row[i]) - c.zx
+						}
+					}
+				}
+			}
+			bias := c.bias[o]
+			for i := range acc {
+				acc[i] = bias
+			}
+			w := c.wq[o*c.KH*c.KW:][:c.KH*c.KW]
+			for oy := range c.OH {
+				a := acc[oy*c.OW:][:c.OW]
+				for ky := range c.KH {
+					row := (oy*c.sy + ky*c.dy) * PWp
+					for kx0 := 0; kx0 < c.KW; kx0 += 3 {
+						n := min(3, c.KW-kx0)
+						for j := range n {
+							x := (kx0 + j) * c.dx
+							taps[j] = plane[x%c.sx*phase+row+x/c.sx:][:len(a)]
+							tw[j] = int32(w[ky*c.KW+kx0+j])
+						}
+						switch n {
+						case 3:
+							s0, s1, s2 := taps[0][:len(a)], taps[1][:len(a)], taps[2][:len(a)]
+							w0, w1, w2 := tw[0], tw[1], tw[2]
+							for i := range a {
+								a[i] += w0*s0[i] + w1*s1[i] + w2*s2[i]
+							}
+						case 2:
+							s0, s1 := taps[0][:len(a)], taps[1][:len(a)]
+							w0, w1 := tw[0], tw[1]
+							for i := range a {
+								a[i] += w0*s0[i] + w1*s1[i]
+							}
+						default:
+							s0, w0 := taps[0][:len(a)], tw[0]
+							for i := range a {
+								a[i] += w0 * s0[i]
+							}
+						}
+					}
+				}
+			}
+			c.mult[o].row(c.dst[(b*c.O+o)*pos:][:pos], acc, 0, c.outZp, c.lo, c.hi)
+		}
+	})
+}
+
+func (s *Simulator) prepareGemm(n *ir.Node) (func(), error) {
+	if s.opt.profile() == ProfileArmNNRef {
+		return s.armnnGemm(n)
+	}
+	x, w, out := n.Inputs[0], n.Inputs[1], n.Outputs[0]
+	in, dst := s.vals[x], s.vals[out]
+	gd, err := s.gemmDims(n)
+	if err != nil {
+		return nil, err
+	}
+	wq, M, K, N, transB := gd.wq, gd.M, gd.K, gd.N, gd.transB
+	bias, err := int8Bias(n, N)
+	if err != nil {
+		return nil, err
+	}
+	// The weights as floats, [N, K]; the input zero point folded into the
+	// bias as in CONV_2D.
+	wf := make([]float32, N*K)
+	zx := zp(x)
+	for j := range N {
+		sum := int32(0)
+		for k := range K {
+			q := wq[k*N+j]
+			if transB {
+				q = wq[j*K+k]
+			}
+			wf[j*K+k] = float32(q)
+			sum += int32(q)
+		}
+		bias[j] -= zx * sum
+	}
+	// FULLY_CONNECTED's multiplier, in double (GetQuantizedConvolutionMultipler).
+	m := s.requantizer(scale(x)*float64(w.Quant.Scale[0])/scale(out), x.Quant.Scale[0]*w.Quant.Scale[0]/out.Quant.Scale[0])
+	outZp := zp(out)
+	lo, hi := actRange(n)
+	xf := make([]float32, M*K)
+	c := make([]float32, M*N)
+	acc := make([]int32, M*N)
+	var sc gemm.Scratch
+	return func() {
+		for i, v := range in {
+			xf[i] = float32(v)
+		}
+		for i := range acc {
+			acc[i] = bias[i%N]
+		}
+		for k0 := 0; k0 < K; k0 += exactBlock {
+			clear(c)
+			sc.SgemmNT(M, N, min(exactBlock, K-k0), xf[k0:], K, wf[k0:], K, c, N)
+			for i, v := range c {
+				acc[i] += int32(v)
+			}
+		}
+		for i, a := range acc {
+			dst[i] = int8(clamp(m.Apply(a)+outZp, lo, hi))
+		}
+	}, nil
+}
