@@ -119,7 +119,7 @@ func int8Bias(n *ir.Node, o int) ([]int32, error) {
 }
 
 // intConv is the integer CONV_2D and DEPTHWISE_CONV_2D (tflite and
-// xnnpack profiles).
+// xnnpack profiles), and, with armnn set, Arm NN's float CONV_2D.
 type intConv struct {
 	convGeom
 	in, dst   []int8
@@ -143,15 +143,29 @@ type intConv struct {
 	colHi     []int
 	nt        int
 	workers   []simWorker // the Simulator's
+	// val is what im2col writes for each int8 input code, pad in the
+	// padding: the raw code and the zero point, or Arm NN's decoded value
+	// and 0.
+	val *[256]float32
+	pad float32
+	// Arm NN (armnnConv): decoded weights in wf, the decoded bias, the
+	// output's scale and zero point.
+	armnn bool
+	fbias []float32
+	os    float32
+	oz    int32
 }
 
 func (s *Simulator) prepareConv(n *ir.Node) (func(), error) {
-	if s.opt.profile() == ProfileArmNNRef {
-		return s.armnnConv(n)
-	}
 	geo, err := convGeometry(n)
 	if err != nil {
 		return nil, err
+	}
+	if s.opt.profile() == ProfileArmNNRef {
+		if geo.cpg == 1 {
+			return s.armnnConv(n)
+		}
+		return s.armnnGEMMConv(n, geo)
 	}
 	x, w, out := n.Inputs[0], n.Inputs[1], n.Outputs[0]
 	wq, err := s.constInt8(w)
@@ -190,6 +204,55 @@ func (s *Simulator) prepareConv(n *ir.Node) (func(), error) {
 		}
 		c.bias[o] -= c.zx * sum
 	}
+	c.val = new([256]float32)
+	for q := -128; q <= 127; q++ {
+		c.val[uint8(int8(q))] = float32(q)
+	}
+	c.pad = float32(c.zx)
+	c.planGEMM()
+	return c.runGEMM, nil
+}
+
+// armnnGEMMConv is armnnConv for convolutions with more than one input
+// channel per group, as a GEMM over the im2col matrix of the decoded input
+// (zero in the padding) whose terms orderedGemm adds in Convolve's order:
+// input channel, kernel row, kernel column.
+func (s *Simulator) armnnGEMMConv(n *ir.Node, geo convGeom) (func(), error) {
+	x, w, out := n.Inputs[0], n.Inputs[1], n.Outputs[0]
+	wq, err := s.constInt8(w)
+	if err != nil {
+		return nil, err
+	}
+	c := &intConv{convGeom: geo, in: s.vals[x], dst: s.vals[out], armnn: true}
+	c.k = c.cpg * c.KH * c.KW
+	c.wf = make([]float32, len(wq))
+	for i, v := range wq {
+		c.wf[i] = armnnDequantize(v, w.Quant.Scale[min(i/c.k, len(w.Quant.Scale)-1)], 0)
+	}
+	c.fbias = make([]float32, c.O)
+	if b := n.Input(2); b != nil {
+		bt, err := passes.QuantizeWeights(b)
+		if err != nil {
+			return nil, err
+		}
+		for o, v := range bt.Int32s() {
+			c.fbias[o] = float32(v) * b.Quant.Scale[min(o, len(b.Quant.Scale)-1)]
+		}
+	}
+	c.val = new([256]float32)
+	for q := -128; q <= 127; q++ {
+		c.val[uint8(int8(q))] = armnnDequantize(int8(q), x.Quant.Scale[0], zp(x))
+	}
+	c.os, c.oz = out.Quant.Scale[0], zp(out)
+	c.lo, c.hi = actRange(n)
+	c.workers = s.workers
+	c.nt = len(c.workers)
+	c.planGEMM()
+	return c.runGEMM, nil
+}
+
+// planGEMM sets up the GEMM path.
+func (c *intConv) planGEMM() {
 	c.pointwise = c.KH == 1 && c.KW == 1 && c.sy == 1 && c.sx == 1 && c.pt == 0 && c.pl == 0 &&
 		c.OH == c.H && c.OW == c.W
 	if c.pointwise {
@@ -200,7 +263,6 @@ func (s *Simulator) prepareConv(n *ir.Node) (func(), error) {
 		c.colLo[kx], c.colHi[kx] = c.colRange(kx*c.dx - c.pl)
 	}
 	c.plan()
-	return c.runGEMM, nil
 }
 
 // plan splits the work of one image into items (group, tile of output
@@ -229,7 +291,7 @@ func (c *intConv) runGEMM() {
 		in := c.in[b*c.C*hw : (b+1)*c.C*hw]
 		if c.pointwise {
 			for i, v := range in {
-				c.xf[i] = float32(v)
+				c.xf[i] = c.val[uint8(v)]
 			}
 		}
 		dst := c.dst[b*c.O*pos : (b+1)*c.O*pos]
@@ -264,6 +326,18 @@ func (c *intConv) work(t int, in, dst []int8) {
 			bmat = wk.col
 		}
 		wk.c = growF(wk.c, m*tl)
+		if c.armnn {
+			clear(wk.c)
+			orderedGemm(m, tl, c.k, c.wf[oc*c.k:], c.k, bmat, ldb, wk.c, tl)
+			for r := range m {
+				o := oc + r
+				d := dst[o*pos+p0 : o*pos+p1]
+				for i, v := range wk.c[r*tl : (r+1)*tl] {
+					d[i] = int8(clamp(armnnQuantize(v+c.fbias[o], c.os, c.oz), c.lo, c.hi))
+				}
+			}
+			continue
+		}
 		wk.acc = growI(wk.acc, m*tl)
 		for k0 := 0; k0 < c.k; k0 += exactBlock {
 			kb := min(exactBlock, c.k-k0)
@@ -287,11 +361,11 @@ func (c *intConv) work(t int, in, dst []int8) {
 }
 
 // im2col writes, for output positions [p0, p1) of one group, row
-// (ci, ky, kx) of the GEMM's B: the raw input each position's window reads
-// at that tap, or the input zero point in the padding.
+// (ci, ky, kx) of the GEMM's B: the value (c.val) of the input each
+// position's window reads at that tap, or c.pad in the padding.
 func (c *intConv) im2col(col []float32, xg []int8, p0, p1 int) {
 	tl, hw := p1-p0, c.H*c.W
-	zx := float32(c.zx)
+	zx, val := c.pad, c.val
 	r := 0
 	for ci := range c.cpg {
 		xc := xg[ci*hw : (ci+1)*hw]
@@ -317,11 +391,11 @@ func (c *intConv) im2col(col []float32, xg []int8, p0, p1 int) {
 					s := seg[a-ox0 : b-ox0]
 					if c.sx == 1 {
 						for i, v := range row[a+off : b+off] {
-							s[i] = float32(v)
+							s[i] = val[uint8(v)]
 						}
 					} else {
 						for i := range s {
-							s[i] = float32(row[(a+i)*c.sx+off])
+							s[i] = val[uint8(row[(a+i)*c.sx+off])]
 						}
 					}
 				}

@@ -2,6 +2,7 @@ package quant
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"testing"
 
@@ -223,9 +224,51 @@ func TestFastConvMatchesReference(t *testing.T) {
 	for range 150 {
 		cases = append(cases, randConvCase(rng))
 	}
-	for _, c := range cases {
+	defer func() { useOrderedAsm = true }()
+	for i, c := range cases {
+		useOrderedAsm = i%2 == 0 // Arm NN's GEMM in assembly and in Go
 		g, in := convGraph(t, rng, c)
 		sameSimulation(t, c.String(), g, [][]*ir.Tensor{in})
+	}
+}
+
+// orderedGemm against the sum written out, on floats of mixed magnitudes
+// and signs, where any other order or a fused multiply-add would round
+// differently.
+func TestOrderedGemm(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	val := func() float32 {
+		return float32(rng.NormFloat64() * float64(int(1)<<rng.IntN(20)) / 1024)
+	}
+	defer func() { useOrderedAsm = true }()
+	for _, asm := range []bool{true, false} {
+		useOrderedAsm = asm
+		for _, d := range [][3]int{{4, 16, 1}, {5, 37, 300}, {9, 48, 27}, {3, 10, 7}, {8, 33, 64}} {
+			m, n, k := d[0], d[1], d[2]
+			lda, ldb, ldc := k+3, n+5, n+1
+			a, b, c := make([]float32, m*lda), make([]float32, k*ldb), make([]float32, m*ldc)
+			for _, s := range [][]float32{a, b, c} {
+				for i := range s {
+					s[i] = val()
+				}
+			}
+			want := append([]float32{}, c...)
+			for i := range m {
+				for j := range n {
+					sum := want[i*ldc+j]
+					for p := range k {
+						sum += float32(a[i*lda+p] * b[p*ldb+j])
+					}
+					want[i*ldc+j] = sum
+				}
+			}
+			orderedGemm(m, n, k, a, lda, b, ldb, c, ldc)
+			for i := range c {
+				if math.Float32bits(c[i]) != math.Float32bits(want[i]) {
+					t.Fatalf("asm %v, %v: element %d = %g, want %g", asm, d, i, c[i], want[i])
+				}
+			}
+		}
 	}
 }
 

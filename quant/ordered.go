@@ -1,0 +1,47 @@
+package quant
+
+// orderedGemm computes C = C + A·B (A m×k, B k×n, C m×n, row-major with
+// leading dimensions lda, ldb, ldc) so that every element of C receives
+// its terms one at a time in order p = 0 … k−1, each product rounded to
+// float32 before the addition: the float32 sum Arm NN's reference
+// Convolve computes, element by element, whatever the blocking. Full
+// 4×16 tiles run on an AVX kernel when there is one.
+func orderedGemm(m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
+	if m == 0 || n == 0 || k == 0 {
+		return
+	}
+	_ = a[(m-1)*lda+k-1]
+	_ = b[(k-1)*ldb+n-1]
+	_ = c[(m-1)*ldc+n-1]
+	i := 0
+	if haveOrderedAsm && useOrderedAsm {
+		for ; i+4 <= m; i += 4 {
+			for j := 0; j+16 <= n; j += 16 {
+				orderedKernel4x16(k, &a[i*lda], lda, &b[j], ldb, &c[i*ldc+j], ldc)
+			}
+		}
+		// The columns right of the last full tile, for the rows done.
+		if j0 := n / 16 * 16; j0 < n {
+			orderedRows(0, i, j0, n, k, a, lda, b, ldb, c, ldc)
+		}
+	}
+	orderedRows(i, m, 0, n, k, a, lda, b, ldb, c, ldc)
+}
+
+// useOrderedAsm lets tests run the Go loop on machines with AVX.
+var useOrderedAsm = true
+
+// orderedRows is orderedGemm's Go loop over rows [i0, i1) and columns
+// [j0, j1): per row, the terms p in order, each over the columns.
+func orderedRows(i0, i1, j0, j1, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
+	for i := i0; i < i1; i++ {
+		ci := c[i*ldc+j0 : i*ldc+j1]
+		for p, w := range a[i*lda : i*lda+k] {
+			bp := b[p*ldb+j0 : p*ldb+j1]
+			bp = bp[:len(ci)]
+			for j, v := range bp {
+				ci[j] += float32(w * v) // no fused multiply-add
+			}
+		}
+	}
+}

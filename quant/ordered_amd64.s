@@ -1,0 +1,65 @@
+//go:build amd64 && !purego
+
+#include "textflag.h"
+
+// One p step of row i of the tile: broadcast A(i, p), multiply by the two
+// halves of B's row p (Y0, Y1), add to the row's accumulators.
+#define ROW(addr, lo, hi) \
+	VBROADCASTSS addr, Y2; \
+	VMULPS       Y0, Y2, Y3; \
+	VMULPS       Y1, Y2, Y12; \
+	VADDPS       Y3, lo, lo; \
+	VADDPS       Y12, hi, hi
+
+// func orderedKernel4x16(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int)
+TEXT ·orderedKernel4x16(SB), NOSPLIT, $0-56
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ lda+16(FP), R8
+	SHLQ $2, R8
+	LEAQ (R8)(R8*2), R9
+	MOVQ b+24(FP), DI
+	MOVQ ldb+32(FP), R12
+	SHLQ $2, R12
+	MOVQ c+40(FP), DX
+	MOVQ ldc+48(FP), R13
+	SHLQ $2, R13
+
+	MOVQ    DX, BX
+	VMOVUPS (BX), Y4
+	VMOVUPS 32(BX), Y5
+	ADDQ    R13, BX
+	VMOVUPS (BX), Y6
+	VMOVUPS 32(BX), Y7
+	ADDQ    R13, BX
+	VMOVUPS (BX), Y8
+	VMOVUPS 32(BX), Y9
+	ADDQ    R13, BX
+	VMOVUPS (BX), Y10
+	VMOVUPS 32(BX), Y11
+
+loop:
+	VMOVUPS (DI), Y0
+	VMOVUPS 32(DI), Y1
+	ADDQ    R12, DI
+	ROW((SI), Y4, Y5)
+	ROW((SI)(R8*1), Y6, Y7)
+	ROW((SI)(R8*2), Y8, Y9)
+	ROW((SI)(R9*1), Y10, Y11)
+	ADDQ $4, SI
+	DECQ CX
+	JNZ  loop
+
+	VMOVUPS Y4, (DX)
+	VMOVUPS Y5, 32(DX)
+	ADDQ    R13, DX
+	VMOVUPS Y6, (DX)
+	VMOVUPS Y7, 32(DX)
+	ADDQ    R13, DX
+	VMOVUPS Y8, (DX)
+	VMOVUPS Y9, 32(DX)
+	ADDQ    R13, DX
+	VMOVUPS Y10, (DX)
+	VMOVUPS Y11, 32(DX)
+	VZEROUPPER
+	RET
