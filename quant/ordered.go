@@ -45,3 +45,21 @@ func orderedRows(i0, i1, j0, j1, k int, a []float32, lda int, b []float32, ldb i
 		}
 	}
 }
+
+// addTaps computes, for every i, a[i] = ((a[i] + w0·s0[i]) + w1·s1[i]) +
+// w2·s2[i], each product and sum rounded to float32, in that order: three
+// terms of Convolve's sum for a row of outputs. s0, s1, s2 are at least
+// as long as a.
+func addTaps(a, s0, s1, s2 []float32, w0, w1, w2 float32) {
+	s0, s1, s2 = s0[:len(a)], s1[:len(a)], s2[:len(a)]
+	i := 0
+	if haveOrderedAsm && useOrderedAsm && len(a) >= 8 {
+		i = len(a) / 8 * 8
+		taps3(i, &a[0], &s0[0], &s1[0], &s2[0], w0, w1, w2)
+	}
+	for ; i < len(a); i++ {
+		v := a[i] + float32(w0*s0[i]) // no fused multiply-add
+		v += float32(w1 * s1[i])
+		a[i] = v + float32(w2*s2[i])
+	}
+}

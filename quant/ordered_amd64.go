@@ -18,3 +18,12 @@ var haveOrderedAsm = cpu.X86.HasAVX
 //
 //go:noescape
 func orderedKernel4x16(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int)
+
+// taps3 computes, for i < n (a multiple of 8),
+//
+//	a[i] = ((a[i] + w0·s0[i]) + w1·s1[i]) + w2·s2[i]
+//
+// with every product and sum rounded to float32, in that order.
+//
+//go:noescape
+func taps3(n int, a, s0, s1, s2 *float32, w0, w1, w2 float32)

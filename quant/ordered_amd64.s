@@ -63,3 +63,34 @@ loop:
 	VMOVUPS Y11, 32(DX)
 	VZEROUPPER
 	RET
+
+// func taps3(n int, a, s0, s1, s2 *float32, w0, w1, w2 float32)
+TEXT ·taps3(SB), NOSPLIT, $0-52
+	MOVQ         n+0(FP), CX
+	MOVQ         a+8(FP), DX
+	MOVQ         s0+16(FP), R8
+	MOVQ         s1+24(FP), R9
+	MOVQ         s2+32(FP), R10
+	VBROADCASTSS w0+40(FP), Y5
+	VBROADCASTSS w1+44(FP), Y6
+	VBROADCASTSS w2+48(FP), Y7
+	XORQ         AX, AX
+	SHRQ         $3, CX
+	JZ           tapsdone
+
+tapsloop:
+	VMOVUPS (DX)(AX*4), Y0
+	VMULPS  (R8)(AX*4), Y5, Y1
+	VADDPS  Y1, Y0, Y0
+	VMULPS  (R9)(AX*4), Y6, Y2
+	VADDPS  Y2, Y0, Y0
+	VMULPS  (R10)(AX*4), Y7, Y3
+	VADDPS  Y3, Y0, Y0
+	VMOVUPS Y0, (DX)(AX*4)
+	ADDQ    $8, AX
+	DECQ    CX
+	JNZ     tapsloop
+
+tapsdone:
+	VZEROUPPER
+	RET

@@ -8,3 +8,7 @@ const haveOrderedAsm = false
 func orderedKernel4x16(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int) {
 	panic("quant: no assembly kernel")
 }
+
+func taps3(n int, a, s0, s1, s2 *float32, w0, w1, w2 float32) {
+	panic("quant: no assembly kernel")
+}

@@ -162,10 +162,7 @@ func (s *Simulator) prepareConv(n *ir.Node) (func(), error) {
 		return nil, err
 	}
 	if s.opt.profile() == ProfileArmNNRef {
-		if geo.cpg == 1 {
-			return s.armnnConv(n)
-		}
-		return s.armnnGEMMConv(n, geo)
+		return s.armnnConv(n, geo)
 	}
 	x, w, out := n.Inputs[0], n.Inputs[1], n.Outputs[0]
 	wq, err := s.constInt8(w)
@@ -190,12 +187,18 @@ func (s *Simulator) prepareConv(n *ir.Node) (func(), error) {
 	c.depthwise = c.cpg == 1 && c.group == c.C
 	c.workers = s.workers
 	c.nt = len(c.workers)
-	if c.depthwise {
-		c.bias = bias
-		return c.runDepthwise, nil
-	}
 	c.wf = make([]float32, len(wq))
 	c.bias = bias
+	if c.depthwise {
+		c.val = new([256]float32)
+		for q := -128; q <= 127; q++ {
+			c.val[uint8(int8(q))] = float32(int32(q) - c.zx)
+		}
+		for i, v := range wq {
+			c.wf[i] = float32(v)
+		}
+		return c.runDepthwise, nil
+	}
 	for o := range c.O {
 		sum := int32(0)
 		for i, v := range wq[o*c.k : (o+1)*c.k] {
@@ -213,11 +216,16 @@ func (s *Simulator) prepareConv(n *ir.Node) (func(), error) {
 	return c.runGEMM, nil
 }
 
-// armnnGEMMConv is armnnConv for convolutions with more than one input
-// channel per group, as a GEMM over the im2col matrix of the decoded input
-// (zero in the padding) whose terms orderedGemm adds in Convolve's order:
-// input channel, kernel row, kernel column.
-func (s *Simulator) armnnGEMMConv(n *ir.Node, geo convGeom) (func(), error) {
+// armnnConv is Convolve (src/backends/reference/workloads/ConvImpl.cpp),
+// CONV_2D and DEPTHWISE_CONV_2D alike: per output element a float32 sum,
+// started at 0, of decoded weight × decoded input over input channels,
+// then kernel rows, then kernel columns (padding contributes 0), plus the
+// decoded bias (int32 × its per-channel scale as stored in the file), then
+// encoded. CONV_2D runs as a GEMM over the im2col matrix of the decoded
+// input whose terms orderedGemm adds in that order, DEPTHWISE_CONV_2D on
+// runDepthwise's rows, which add them in that order too; padding and zero
+// weights add ±0 to a sum that is never −0, which changes nothing.
+func (s *Simulator) armnnConv(n *ir.Node, geo convGeom) (func(), error) {
 	x, w, out := n.Inputs[0], n.Inputs[1], n.Outputs[0]
 	wq, err := s.constInt8(w)
 	if err != nil {
@@ -225,6 +233,7 @@ func (s *Simulator) armnnGEMMConv(n *ir.Node, geo convGeom) (func(), error) {
 	}
 	c := &intConv{convGeom: geo, in: s.vals[x], dst: s.vals[out], armnn: true}
 	c.k = c.cpg * c.KH * c.KW
+	c.depthwise = c.cpg == 1 && c.group == c.C
 	c.wf = make([]float32, len(wq))
 	for i, v := range wq {
 		c.wf[i] = armnnDequantize(v, w.Quant.Scale[min(i/c.k, len(w.Quant.Scale)-1)], 0)
@@ -247,6 +256,9 @@ func (s *Simulator) armnnGEMMConv(n *ir.Node, geo convGeom) (func(), error) {
 	c.lo, c.hi = actRange(n)
 	c.workers = s.workers
 	c.nt = len(c.workers)
+	if c.depthwise {
+		return c.runDepthwise, nil
+	}
 	c.planGEMM()
 	return c.runGEMM, nil
 }
@@ -414,8 +426,20 @@ func (r requantizer) row(d []int8, acc []int32, bias, zp, lo, hi int32) {
 		}
 		return
 	}
+	// Multiplier.Apply without branches: a data-dependent branch per
+	// element mispredicts half the time. The multiplier is positive (or
+	// 0), so the saturating case of the doubling high multiply never
+	// arises.
+	left, right := max(r.m.Shift, 0), max(-r.m.Shift, 0)
+	q := int64(r.m.Q)
+	mask := int32(1)<<right - 1
 	for i, v := range acc {
-		d[i] = int8(clamp(r.m.Apply(v+bias)+zp, lo, hi))
+		ab := int64((v+bias)<<left) * q
+		nudge := 1<<30 - (ab >> 63 & (1<<31 - 1)) // 1 − 2³⁰ when ab < 0
+		h := int32((ab + nudge) / (1 << 31))
+		th := mask>>1 + int32(uint32(h)>>31)
+		res := h>>right - (th-h&mask)>>31 // +1 when the remainder passes th
+		d[i] = int8(clamp(res+zp, lo, hi))
 	}
 }
 
@@ -425,11 +449,18 @@ func fillF(s []float32, v float32) {
 	}
 }
 
+// exactTaps is the number of depthwise terms (x − z_x)·w, each at most
+// 255·128 in magnitude, whose float32 partial sums are exact integers.
+const exactTaps = 1 << 24 / (255 * 128)
+
 // runDepthwise is DEPTHWISE_CONV_2D: per output channel, the input
-// channel minus its zero point in a zero-padded int32 plane, split by
-// column into sx phase planes (column x goes to phase x mod sx, at x/sx),
-// so that every tap reads a contiguous run of its phase for an output row;
-// the taps of a kernel row are added three at a time.
+// channel's values (c.val) in a zero-padded float32 plane, split by column
+// into sx phase planes (column x goes to phase x mod sx, at x/sx), so that
+// every tap reads a contiguous run of its phase for an output row; the
+// taps of a kernel row are added three at a time (addTaps), in Convolve's
+// order. For the integer profiles the values are x − z_x and the sums of
+// at most exactTaps terms exact; longer kernels go to int32 every
+// exactTaps terms.
 func (c *intConv) runDepthwise() {
 	PH := max(c.H+c.pt, (c.OH-1)*c.sy+(c.KH-1)*c.dy+1)
 	PW := max(c.W+c.pl, (c.OW-1)*c.sx+(c.KW-1)*c.dx+1)
@@ -437,14 +468,20 @@ func (c *intConv) runDepthwise() {
 	phase := PH * PWp
 	hw, pos := c.H*c.W, c.OH*c.OW
 	items := c.N * c.O
+	taps := c.KH * c.KW
+	flush := !c.armnn && taps > exactTaps
+	tapOff := make([]int, c.KW) // where tap column kx starts, from the row
+	for kx := range c.KW {
+		x := kx * c.dx
+		tapOff[kx] = x%c.sx*phase + x/c.sx
+	}
 	parallel(c.nt, func(t int) {
 		wk := &c.workers[t]
-		wk.plane = growI(wk.plane, c.sx*phase)
-		clear(wk.plane)
+		wk.col = growF(wk.col, c.sx*phase)
+		wk.c = growF(wk.c, pos)
 		wk.acc = growI(wk.acc, pos)
-		plane, acc := wk.plane, wk.acc
-		var taps [3][]int32
-		var tw [3]int32
+		plane, accf, acc := wk.col, wk.c, wk.acc
+		clear(plane)
 		cur := -1
 		for it := t * items / c.nt; it < (t+1)*items/c.nt; it++ {
 			b, o := it/c.O, it%c.O
@@ -456,7 +493,7 @@ func (c *intConv) runDepthwise() {
 					if c.sx == 1 {
 						prow := plane[base+c.pl:][:c.W]
 						for i, v := range row {
-							prow[i] = int32(v) - c.zx
+							prow[i] = c.val[uint8(v)]
 						}
 						continue
 					}
@@ -464,50 +501,59 @@ func (c *intConv) runDepthwise() {
 						i := ((ph-c.pl)%c.sx + c.sx) % c.sx
 						prow := plane[ph*phase+base+(i+c.pl)/c.sx:]
 						for j := 0; i < len(row); i, j = i+c.sx, j+1 {
-							prow[j] = int32(row[i]) - c.zx
+							prow[j] = c.val[uint8(row[i])]
 						}
 					}
 				}
 			}
-			bias := c.bias[o]
-			for i := range acc {
-				acc[i] = bias
+			clear(accf)
+			if flush {
+				clear(acc)
 			}
-			w := c.wq[o*c.KH*c.KW:][:c.KH*c.KW]
+			w := c.wf[o*taps:][:taps]
 			for oy := range c.OH {
-				a := acc[oy*c.OW:][:c.OW]
+				a := accf[oy*c.OW:][:c.OW]
+				n := 0 // terms in a since the last flush
 				for ky := range c.KH {
 					row := (oy*c.sy + ky*c.dy) * PWp
-					for kx0 := 0; kx0 < c.KW; kx0 += 3 {
-						n := min(3, c.KW-kx0)
-						for j := range n {
-							x := (kx0 + j) * c.dx
-							taps[j] = plane[x%c.sx*phase+row+x/c.sx:][:len(a)]
-							tw[j] = int32(w[ky*c.KW+kx0+j])
+					for kx := 0; kx < c.KW; kx += 3 {
+						if flush && n+3 > exactTaps {
+							for i, v := range a {
+								acc[oy*c.OW+i] += int32(v)
+							}
+							clear(a)
+							n = 0
 						}
-						switch n {
-						case 3:
-							s0, s1, s2 := taps[0][:len(a)], taps[1][:len(a)], taps[2][:len(a)]
-							w0, w1, w2 := tw[0], tw[1], tw[2]
-							for i := range a {
-								a[i] += w0*s0[i] + w1*s1[i] + w2*s2[i]
-							}
-						case 2:
-							s0, s1 := taps[0][:len(a)], taps[1][:len(a)]
-							w0, w1 := tw[0], tw[1]
-							for i := range a {
-								a[i] += w0*s0[i] + w1*s1[i]
-							}
-						default:
-							s0, w0 := taps[0][:len(a)], tw[0]
-							for i := range a {
-								a[i] += w0 * s0[i]
-							}
+						n += 3
+						s0, w0 := plane[row+tapOff[kx]:], w[ky*c.KW+kx]
+						s1, s2, w1, w2 := s0, s0, float32(0), float32(0)
+						if kx+1 < c.KW {
+							s1, w1 = plane[row+tapOff[kx+1]:], w[ky*c.KW+kx+1]
 						}
+						if kx+2 < c.KW {
+							s2, w2 = plane[row+tapOff[kx+2]:], w[ky*c.KW+kx+2]
+						}
+						addTaps(a, s0, s1, s2, w0, w1, w2)
 					}
 				}
 			}
-			c.mult[o].row(c.dst[(b*c.O+o)*pos:][:pos], acc, 0, c.outZp, c.lo, c.hi)
+			d := c.dst[(b*c.O+o)*pos:][:pos]
+			if c.armnn {
+				for i, v := range accf {
+					d[i] = int8(clamp(armnnQuantize(v+c.fbias[o], c.os, c.oz), c.lo, c.hi))
+				}
+				continue
+			}
+			if flush {
+				for i, v := range accf {
+					acc[i] += int32(v)
+				}
+			} else {
+				for i, v := range accf {
+					acc[i] = int32(v)
+				}
+			}
+			c.mult[o].row(d, acc, c.bias[o], c.outZp, c.lo, c.hi)
 		}
 	})
 }

@@ -371,3 +371,35 @@ func TestFastConvExactPast2to24(t *testing.T) {
 	}
 	sameSimulation(t, "past 2²⁴", g, [][]*ir.Tensor{in})
 }
+
+// requantizer.row's branch-free fixed point against Multiplier.Apply.
+func TestRequantizeRow(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	acc := make([]int32, 4096)
+	d := make([]int8, len(acc))
+	for range 300 {
+		m := NewMultiplier(math.Ldexp(0.5+0.5*rng.Float64(), -rng.IntN(24)+2))
+		if m.Q <= 0 {
+			t.Fatalf("multiplier %+v", m)
+		}
+		r := requantizer{m: m}
+		bias, zp := rng.Int32N(1<<20)-1<<19, rng.Int32N(256)-128
+		for i := range acc {
+			switch rng.IntN(4) {
+			case 0:
+				acc[i] = int32(rng.Uint32())
+			case 1:
+				acc[i] = int32(rng.IntN(1<<12)) - 1<<11
+			default:
+				acc[i] = int32(rng.IntN(1<<22)) - 1<<21
+			}
+		}
+		acc[0], acc[1] = math.MaxInt32, math.MinInt32
+		r.row(d, acc, bias, zp, -128, 127)
+		for i, v := range acc {
+			if want := int8(clamp(m.Apply(v+bias)+zp, -128, 127)); d[i] != want {
+				t.Fatalf("%+v: acc %d + %d gives %d, want %d", m, v, bias, d[i], want)
+			}
+		}
+	}
+}
