@@ -46,20 +46,30 @@ func orderedRows(i0, i1, j0, j1, k int, a []float32, lda int, b []float32, ldb i
 	}
 }
 
-// addTaps computes, for every i, a[i] = ((a[i] + w0·s0[i]) + w1·s1[i]) +
-// w2·s2[i], each product and sum rounded to float32, in that order: three
-// terms of Convolve's sum for a row of outputs. s0, s1, s2 are at least
-// as long as a.
-func addTaps(a, s0, s1, s2 []float32, w0, w1, w2 float32) {
-	s0, s1, s2 = s0[:len(a)], s1[:len(a)], s2[:len(a)]
-	i := 0
-	if haveOrderedAsm && useOrderedAsm && len(a) >= 8 {
-		i = len(a) / 8 * 8
-		taps3(i, &a[0], &s0[0], &s1[0], &s2[0], w0, w1, w2)
+// addTaps computes, for r < rows and i < n,
+//
+//	a[r*lda+i] = ((a[r*lda+i] + w0·s0[r*lds+i]) + w1·s1[r*lds+i]) + w2·s2[r*lds+i]
+//
+// each product and sum rounded to float32, in that order: three terms of
+// Convolve's sum for a block of outputs.
+func addTaps(n, rows int, a []float32, lda int, s0, s1, s2 []float32, lds int, w0, w1, w2 float32) {
+	if n == 0 || rows == 0 {
+		return
 	}
-	for ; i < len(a); i++ {
-		v := a[i] + float32(w0*s0[i]) // no fused multiply-add
-		v += float32(w1 * s1[i])
-		a[i] = v + float32(w2*s2[i])
+	_ = a[(rows-1)*lda+n-1]
+	last := (rows-1)*lds + n
+	s0, s1, s2 = s0[:last], s1[:last], s2[:last]
+	if haveOrderedAsm && useOrderedAsm {
+		taps3(n, rows, &a[0], lda, &s0[0], &s1[0], &s2[0], lds, w0, w1, w2)
+		return
+	}
+	for r := range rows {
+		ar := a[r*lda : r*lda+n]
+		t0, t1, t2 := s0[r*lds:][:n], s1[r*lds:][:n], s2[r*lds:][:n]
+		for i := range ar {
+			v := ar[i] + float32(w0*t0[i]) // no fused multiply-add
+			v += float32(w1 * t1[i])
+			ar[i] = v + float32(w2*t2[i])
+		}
 	}
 }

@@ -19,11 +19,11 @@ var haveOrderedAsm = cpu.X86.HasAVX
 //go:noescape
 func orderedKernel4x16(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int)
 
-// taps3 computes, for i < n (a multiple of 8),
+// taps3 computes, for r < rows and i < n,
 //
-//	a[i] = ((a[i] + w0·s0[i]) + w1·s1[i]) + w2·s2[i]
+//	a[r*lda+i] = ((a[r*lda+i] + w0·s0[r*lds+i]) + w1·s1[r*lds+i]) + w2·s2[r*lds+i]
 //
 // with every product and sum rounded to float32, in that order.
 //
 //go:noescape
-func taps3(n int, a, s0, s1, s2 *float32, w0, w1, w2 float32)
+func taps3(n, rows int, a *float32, lda int, s0, s1, s2 *float32, lds int, w0, w1, w2 float32)

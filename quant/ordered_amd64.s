@@ -64,19 +64,28 @@ loop:
 	VZEROUPPER
 	RET
 
-// func taps3(n int, a, s0, s1, s2 *float32, w0, w1, w2 float32)
-TEXT ·taps3(SB), NOSPLIT, $0-52
-	MOVQ         n+0(FP), CX
-	MOVQ         a+8(FP), DX
-	MOVQ         s0+16(FP), R8
-	MOVQ         s1+24(FP), R9
-	MOVQ         s2+32(FP), R10
-	VBROADCASTSS w0+40(FP), Y5
-	VBROADCASTSS w1+44(FP), Y6
-	VBROADCASTSS w2+48(FP), Y7
-	XORQ         AX, AX
-	SHRQ         $3, CX
+// func taps3(n, rows int, a *float32, lda int, s0, s1, s2 *float32, lds int, w0, w1, w2 float32)
+TEXT ·taps3(SB), NOSPLIT, $0-76
+	MOVQ         a+16(FP), DX
+	MOVQ         lda+24(FP), R11
+	SHLQ         $2, R11
+	MOVQ         s0+32(FP), R8
+	MOVQ         s1+40(FP), R9
+	MOVQ         s2+48(FP), R10
+	MOVQ         lds+56(FP), R12
+	SHLQ         $2, R12
+	VBROADCASTSS w0+64(FP), Y5
+	VBROADCASTSS w1+68(FP), Y6
+	VBROADCASTSS w2+72(FP), Y7
+	MOVQ         rows+8(FP), BX
+	TESTQ        BX, BX
 	JZ           tapsdone
+
+tapsrow:
+	MOVQ n+0(FP), CX
+	XORQ AX, AX
+	CMPQ CX, $8
+	JLT  tapstail
 
 tapsloop:
 	VMOVUPS (DX)(AX*4), Y0
@@ -88,8 +97,34 @@ tapsloop:
 	VADDPS  Y3, Y0, Y0
 	VMOVUPS Y0, (DX)(AX*4)
 	ADDQ    $8, AX
-	DECQ    CX
-	JNZ     tapsloop
+	SUBQ    $8, CX
+	CMPQ    CX, $8
+	JGE     tapsloop
+
+tapstail:
+	TESTQ CX, CX
+	JZ    tapsnext
+
+tapsscalar:
+	VMOVSS (DX)(AX*4), X0
+	VMULSS (R8)(AX*4), X5, X1
+	VADDSS X1, X0, X0
+	VMULSS (R9)(AX*4), X6, X2
+	VADDSS X2, X0, X0
+	VMULSS (R10)(AX*4), X7, X3
+	VADDSS X3, X0, X0
+	VMOVSS X0, (DX)(AX*4)
+	INCQ   AX
+	DECQ   CX
+	JNZ    tapsscalar
+
+tapsnext:
+	ADDQ R11, DX
+	ADDQ R12, R8
+	ADDQ R12, R9
+	ADDQ R12, R10
+	DECQ BX
+	JNZ  tapsrow
 
 tapsdone:
 	VZEROUPPER

@@ -511,30 +511,27 @@ func (c *intConv) runDepthwise() {
 				clear(acc)
 			}
 			w := c.wf[o*taps:][:taps]
-			for oy := range c.OH {
-				a := accf[oy*c.OW:][:c.OW]
-				n := 0 // terms in a since the last flush
-				for ky := range c.KH {
-					row := (oy*c.sy + ky*c.dy) * PWp
-					for kx := 0; kx < c.KW; kx += 3 {
-						if flush && n+3 > exactTaps {
-							for i, v := range a {
-								acc[oy*c.OW+i] += int32(v)
-							}
-							clear(a)
-							n = 0
+			n := 0 // terms in accf since the last flush
+			for ky := range c.KH {
+				for kx := 0; kx < c.KW; kx += 3 {
+					if flush && n+3 > exactTaps {
+						for i, v := range accf {
+							acc[i] += int32(v)
 						}
-						n += 3
-						s0, w0 := plane[row+tapOff[kx]:], w[ky*c.KW+kx]
-						s1, s2, w1, w2 := s0, s0, float32(0), float32(0)
-						if kx+1 < c.KW {
-							s1, w1 = plane[row+tapOff[kx+1]:], w[ky*c.KW+kx+1]
-						}
-						if kx+2 < c.KW {
-							s2, w2 = plane[row+tapOff[kx+2]:], w[ky*c.KW+kx+2]
-						}
-						addTaps(a, s0, s1, s2, w0, w1, w2)
+						clear(accf)
+						n = 0
 					}
+					n += 3
+					row := ky * c.dy * PWp
+					s0, w0 := plane[row+tapOff[kx]:], w[ky*c.KW+kx]
+					s1, s2, w1, w2 := s0, s0, float32(0), float32(0)
+					if kx+1 < c.KW {
+						s1, w1 = plane[row+tapOff[kx+1]:], w[ky*c.KW+kx+1]
+					}
+					if kx+2 < c.KW {
+						s2, w2 = plane[row+tapOff[kx+2]:], w[ky*c.KW+kx+2]
+					}
+					addTaps(c.OW, c.OH, accf, c.OW, s0, s1, s2, c.sy*PWp, w0, w1, w2)
 				}
 			}
 			d := c.dst[(b*c.O+o)*pos:][:pos]

@@ -403,3 +403,40 @@ func TestRequantizeRow(t *testing.T) {
 		}
 	}
 }
+
+// addTaps, in assembly and in Go, against the sums written out.
+func TestAddTaps(t *testing.T) {
+	rng := rand.New(rand.NewPCG(13, 14))
+	val := func() float32 {
+		return float32(rng.NormFloat64() * float64(int(1)<<rng.IntN(20)) / 1024)
+	}
+	defer func() { useOrderedAsm = true }()
+	for _, asm := range []bool{true, false} {
+		useOrderedAsm = asm
+		for _, d := range [][2]int{{1, 1}, {7, 3}, {8, 2}, {21, 5}, {64, 1}, {13, 9}} {
+			n, rows := d[0], d[1]
+			lda, lds := n+2, 2*n+3
+			a, s := make([]float32, rows*lda), make([]float32, rows*lds+8)
+			for _, x := range [][]float32{a, s} {
+				for i := range x {
+					x[i] = val()
+				}
+			}
+			w0, w1, w2 := val(), val(), val()
+			want := append([]float32{}, a...)
+			for r := range rows {
+				for i := range n {
+					v := want[r*lda+i] + float32(w0*s[r*lds+i])
+					v += float32(w1 * s[r*lds+i+1])
+					want[r*lda+i] = v + float32(w2*s[r*lds+i+5])
+				}
+			}
+			addTaps(n, rows, a, lda, s, s[1:], s[5:], lds, w0, w1, w2)
+			for i := range a {
+				if math.Float32bits(a[i]) != math.Float32bits(want[i]) {
+					t.Fatalf("asm %v, n %d rows %d: element %d = %g, want %g", asm, n, rows, i, a[i], want[i])
+				}
+			}
+		}
+	}
+}
