@@ -18,7 +18,9 @@ import (
 // in whatever order the kernel adds (fused multiply-adds included), is an
 // integer of magnitude at most 2²⁴, which float32 holds exactly. The
 // blocks' sums are added in int32, whose wrap-around makes the total the
-// same as the reference loop's in every case.
+// same as the reference loop's in every case. DEPTHWISE_CONV_2D
+// (runDepthwise) and Arm NN's convolutions (armnnConv), whose float sums
+// keep Convolve's order, say how they stay exact where they are.
 const exactBlock = 1 << 24 / (128 * 128)
 
 // colBudget bounds an im2col tile, and an accumulator tile, in elements,
@@ -28,9 +30,8 @@ const colBudget = 64 << 10
 // simWorker is the scratch space of one goroutine of a convolution.
 type simWorker struct {
 	s      gemm.Scratch
-	col, c []float32
+	col, c []float32 // im2col tile (depthwise: the padded plane), GEMM output
 	acc    []int32
-	plane  []int32
 }
 
 func growF(b []float32, n int) []float32 {
@@ -118,12 +119,11 @@ func int8Bias(n *ir.Node, o int) ([]int32, error) {
 	return bias, nil
 }
 
-// intConv is the integer CONV_2D and DEPTHWISE_CONV_2D (tflite and
-// xnnpack profiles), and, with armnn set, Arm NN's float CONV_2D.
-type intConv struct {
+// simConv is CONV_2D and DEPTHWISE_CONV_2D: integer for the tflite and
+// xnnpack profiles, Arm NN's float sums with armnn set.
+type simConv struct {
 	convGeom
 	in, dst   []int8
-	wq        []int8
 	wf        []float32 // [O, cpg·KH·KW], the GEMM's A
 	bias      []int32   // bias − z_x·Σw (GEMM) or the bias (depthwise)
 	mult      []requantizer
@@ -143,9 +143,10 @@ type intConv struct {
 	colHi     []int
 	nt        int
 	workers   []simWorker // the Simulator's
-	// val is what im2col writes for each int8 input code, pad in the
-	// padding: the raw code and the zero point, or Arm NN's decoded value
-	// and 0.
+	// val is what im2col and the depthwise plane hold for each int8
+	// input code, pad what im2col writes in the padding: the raw code and
+	// the zero point, for depthwise the code minus the zero point (the
+	// plane pads with 0), or Arm NN's decoded value and 0.
 	val *[256]float32
 	pad float32
 	// Arm NN (armnnConv): decoded weights in wf, the decoded bias, the
@@ -173,7 +174,7 @@ func (s *Simulator) prepareConv(n *ir.Node) (func(), error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &intConv{convGeom: geo, in: s.vals[x], dst: s.vals[out], wq: wq, zx: zp(x), outZp: zp(out)}
+	c := &simConv{convGeom: geo, in: s.vals[x], dst: s.vals[out], zx: zp(x), outZp: zp(out)}
 	c.mult = make([]requantizer, c.O)
 	for o := range c.O {
 		ws := float64(w.Quant.Scale[0])
@@ -231,7 +232,7 @@ func (s *Simulator) armnnConv(n *ir.Node, geo convGeom) (func(), error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &intConv{convGeom: geo, in: s.vals[x], dst: s.vals[out], armnn: true}
+	c := &simConv{convGeom: geo, in: s.vals[x], dst: s.vals[out], armnn: true}
 	c.k = c.cpg * c.KH * c.KW
 	c.depthwise = c.cpg == 1 && c.group == c.C
 	c.wf = make([]float32, len(wq))
@@ -264,7 +265,7 @@ func (s *Simulator) armnnConv(n *ir.Node, geo convGeom) (func(), error) {
 }
 
 // planGEMM sets up the GEMM path.
-func (c *intConv) planGEMM() {
+func (c *simConv) planGEMM() {
 	c.pointwise = c.KH == 1 && c.KW == 1 && c.sy == 1 && c.sx == 1 && c.pt == 0 && c.pl == 0 &&
 		c.OH == c.H && c.OW == c.W
 	if c.pointwise {
@@ -280,7 +281,7 @@ func (c *intConv) planGEMM() {
 // plan splits the work of one image into items (group, tile of output
 // positions, block of output channels) for nt goroutines, like the
 // interpreter's gemmConv.
-func (c *intConv) plan() {
+func (c *simConv) plan() {
 	pos := c.OH * c.OW
 	c.tile = min(pos, max(64, colBudget/max(c.k, c.opg)/16*16))
 	c.tiles = (pos + c.tile - 1) / c.tile
@@ -297,7 +298,7 @@ func (c *intConv) plan() {
 	c.items = c.group * c.tiles * c.msplit
 }
 
-func (c *intConv) runGEMM() {
+func (c *simConv) runGEMM() {
 	hw, pos := c.H*c.W, c.OH*c.OW
 	for b := range c.N {
 		in := c.in[b*c.C*hw : (b+1)*c.C*hw]
@@ -311,7 +312,7 @@ func (c *intConv) runGEMM() {
 	}
 }
 
-func (c *intConv) work(t int, in, dst []int8) {
+func (c *simConv) work(t int, in, dst []int8) {
 	wk := &c.workers[t]
 	hw, pos := c.H*c.W, c.OH*c.OW
 	colKey := -1
@@ -375,7 +376,7 @@ func (c *intConv) work(t int, in, dst []int8) {
 // im2col writes, for output positions [p0, p1) of one group, row
 // (ci, ky, kx) of the GEMM's B: the value (c.val) of the input each
 // position's window reads at that tap, or c.pad in the padding.
-func (c *intConv) im2col(col []float32, xg []int8, p0, p1 int) {
+func (c *simConv) im2col(col []float32, xg []int8, p0, p1 int) {
 	tl, hw := p1-p0, c.H*c.W
 	zx, val := c.pad, c.val
 	r := 0
@@ -461,7 +462,7 @@ const exactTaps = 1 << 24 / (255 * 128)
 // order. For the integer profiles the values are x − z_x and the sums of
 // at most exactTaps terms exact; longer kernels go to int32 every
 // exactTaps terms.
-func (c *intConv) runDepthwise() {
+func (c *simConv) runDepthwise() {
 	PH := max(c.H+c.pt, (c.OH-1)*c.sy+(c.KH-1)*c.dy+1)
 	PW := max(c.W+c.pl, (c.OW-1)*c.sx+(c.KW-1)*c.dx+1)
 	PWp := (PW + c.sx - 1) / c.sx // a phase plane's row
