@@ -66,7 +66,7 @@ func newRootCmd() *cobra.Command {
   litefy MODEL.onnx -o OUT.onnx [--preset lite]
                                      import, verify, rewrite, export
   litefy MODEL.onnx -o OUT.tflite [--preset none] [--quant int8|float32|float16|dynamic] [--io int8|uint8|float32]
-                                     [--calib DIR|x.npy] [--calib-count N] [-q]
+                                     [--calib DIR|x.npy] [--calib-count N] [-q] [--target T] [--padding pad|taps]
                                      lite pipeline, calibration, full-int8 TFLite (NHWC input and output)
   litefy check MODEL.onnx --target T what a device runs natively, what falls back
   litefy diff MODEL.onnx --preset lite
