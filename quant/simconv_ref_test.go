@@ -114,7 +114,8 @@ func refConv(s *Simulator, n *ir.Node) (func(), error) {
 
 func refGemm(s *Simulator, n *ir.Node) (func(), error) {
 	if s.opt.profile() == ProfileArmNNRef {
-		return refArmNNGemm(s, n)
+		// Arm NN's FULLY_CONNECTED kept its plain loop: it is its own reference.
+		return s.armnnGemm(n)
 	}
 	x, w, out := n.Inputs[0], n.Inputs[1], n.Outputs[0]
 	in, dst := s.vals[x], s.vals[out]
@@ -255,51 +256,3 @@ func refArmNNConv(s *Simulator, n *ir.Node) (func(), error) {
 	}, nil
 }
 
-func refArmNNGemm(s *Simulator, n *ir.Node) (func(), error) {
-	x, w, out := n.Inputs[0], n.Inputs[1], n.Outputs[0]
-	in, dst := s.vals[x], s.vals[out]
-	gd, err := s.gemmDims(n)
-	if err != nil {
-		return nil, err
-	}
-	wq, M, K, N, transB := gd.wq, gd.M, gd.K, gd.N, gd.transB
-	wf := make([]float32, N*K) // [N, K]
-	for j := range N {
-		for k := range K {
-			q := wq[k*N+j]
-			if transB {
-				q = wq[j*K+k]
-			}
-			wf[j*K+k] = armnnDequantize(q, w.Quant.Scale[0], 0)
-		}
-	}
-	bias := make([]float32, N)
-	if b := n.Input(2); b != nil {
-		bt, err := passes.QuantizeWeights(b)
-		if err != nil {
-			return nil, err
-		}
-		for j, v := range bt.Int32s() {
-			bias[j] = float32(v) * b.Quant.Scale[min(j, len(b.Quant.Scale)-1)]
-		}
-	}
-	isc, iz := x.Quant.Scale[0], zp(x)
-	os, oz := out.Quant.Scale[0], zp(out)
-	lo, hi := actRange(n)
-	xf := make([]float32, K)
-	return func() {
-		for i := range M {
-			for k, v := range in[i*K : (i+1)*K] {
-				xf[k] = armnnDequantize(v, isc, iz)
-			}
-			for j := range N {
-				sum := float32(0)
-				for k, wv := range wf[j*K : (j+1)*K] {
-					sum += float32(wv * xf[k])
-				}
-				sum += bias[j]
-				dst[i*N+j] = int8(clamp(armnnQuantize(sum, os, oz), lo, hi))
-			}
-		}
-	}, nil
-}
