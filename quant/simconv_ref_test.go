@@ -255,4 +255,3 @@ func refArmNNConv(s *Simulator, n *ir.Node) (func(), error) {
 		}
 	}, nil
 }
-
