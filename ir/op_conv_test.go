@@ -9,59 +9,17 @@ import (
 	"testing"
 )
 
-// nnArg is one input of a single-node test graph: a tensor fed at run
-// time, a constant, or (zero value) an omitted optional input.
-type nnArg struct {
-	t     *Tensor
-	konst bool
-}
+// nnArg is tmArg (op_tensor_test.go): one input of a single-node test
+// graph. The nn helpers differ from the tm ones only in nnRun, which
+// compares the 1- and 2-thread runs of float kernels to a tolerance.
+type nnArg = tmArg
 
-func nnIn(t *Tensor) nnArg    { return nnArg{t: t} }
-func nnConst(t *Tensor) nnArg { return nnArg{t: t, konst: true} }
+func nnIn(t *Tensor) nnArg    { return tmIn(t) }
+func nnConst(t *Tensor) nnArg { return tmConst(t) }
 
-// nnTry builds a graph holding one node, infers and verifies it and runs
-// it with the given thread count.
+// nnTry infers, verifies and runs a single-node graph (tmTry).
 func nnTry(opset int64, op string, attrs Attrs, args []nnArg, nout, threads int) ([]*Tensor, error) {
-	g := NewGraph("t", opset)
-	var ins []*Value
-	var feeds []*Tensor
-	for i, a := range args {
-		switch {
-		case a.t == nil:
-			ins = append(ins, nil)
-		case a.konst:
-			ins = append(ins, g.AddConst(fmt.Sprintf("c%d", i), a.t))
-		default:
-			ins = append(ins, g.AddInput(fmt.Sprintf("in%d", i), a.t.Type()))
-			feeds = append(feeds, a.t)
-		}
-	}
-	var outs []string
-	for i := range nout {
-		outs = append(outs, fmt.Sprintf("out%d", i))
-	}
-	n := g.NewNode(op, "node", ins, outs, attrs)
-	g.Outputs = n.Outputs
-	if err := InferShapes(g); err != nil {
-		return nil, err
-	}
-	if err := Verify(g); err != nil {
-		return nil, err
-	}
-	s, err := NewSession(g, SessionOptions{Threads: threads})
-	if err != nil {
-		return nil, err
-	}
-	defer s.Close()
-	res, err := s.Run(feeds...)
-	if err != nil {
-		return nil, err
-	}
-	var cp []*Tensor
-	for _, r := range res {
-		cp = append(cp, r.Clone())
-	}
-	return cp, nil
+	return tmTry(opset, op, attrs, args, nout, threads)
 }
 
 // nnRun runs a single-node graph with 1 and 2 threads, fails the test on
