@@ -11,6 +11,7 @@ import (
 	"sort"
 
 	"github.com/litefy/litefy/ir"
+	"github.com/litefy/litefy/lower"
 )
 
 // Change classifies a node in the comparison.
@@ -66,7 +67,7 @@ type Report struct {
 	Outputs *Outputs     `json:"outputs,omitempty"`
 	Notes   []string     `json:"notes,omitempty"` // what the passes reported
 	// Compat holds A's and B's compatibility with one target, when asked.
-	Compat [2]*ir.CompatReport `json:"compat,omitempty"`
+	Compat [2]*lower.CompatReport `json:"compat,omitempty"`
 	// Changes maps node name to change for both graphs; HTML colours by it.
 	Changes map[string]Change `json:"-"`
 }

@@ -2,6 +2,7 @@ package ir
 
 import (
 	"fmt"
+	"math"
 	"slices"
 )
 
@@ -317,4 +318,33 @@ func findCycle(g *Graph, done map[*Node]bool) error {
 		n = next
 	}
 	return &CycleError{}
+}
+
+// ClipBounds returns the float bounds of a ReLU-family or Clip node:
+// Relu is [0, +max], Relu6 [0, 6], a Clip's absent bound ±max float32 (the
+// attributes before opset 11, constant inputs from it). ok is false for
+// other ops and for a Clip bound computed at run time.
+func ClipBounds(n *Node) (lo, hi float32, ok bool) {
+	switch n.Op {
+	case "Relu":
+		return 0, math.MaxFloat32, true
+	case "Relu6":
+		return 0, 6, true
+	case "Clip":
+	default:
+		return 0, 0, false
+	}
+	lo, hi = -math.MaxFloat32, math.MaxFloat32
+	if n.Opset() < 11 {
+		return n.Attrs.Float("min", lo), n.Attrs.Float("max", hi), true
+	}
+	for i, b := range []*float32{&lo, &hi} {
+		if v := n.Input(i + 1); v != nil {
+			if v.Const == nil || v.Const.Len() != 1 {
+				return 0, 0, false
+			}
+			*b = float32(v.Const.Float64At(0))
+		}
+	}
+	return lo, hi, true
 }

@@ -7,7 +7,7 @@ import "fmt"
 // narrower integer keeps the low bits, anything to bool is x != 0.
 
 func init() {
-	Register(&OpDef{Name: "Cast", TFLite: mapsTo("CAST"), Doc: "the input converted to the dtype given by to",
+	Register(&OpDef{Name: "Cast", Doc: "the input converted to the dtype given by to",
 		Inputs: Fixed(1), Outputs: Fixed(1), Attrs: []AttrDef{{"to", AttrInt}, {"saturate", AttrInt}},
 		Infer: inferCast, Kernel: castKernel})
 }

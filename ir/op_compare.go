@@ -7,25 +7,25 @@ import "math"
 // must fold, so they take the integer types as well as f32.
 
 func init() {
-	Register(&OpDef{Name: "Equal", TFLite: mapsTo("EQUAL"), Doc: "a == b with broadcasting, as bool",
+	Register(&OpDef{Name: "Equal", Doc: "a == b with broadcasting, as bool",
 		Inputs: Fixed(2), Outputs: Fixed(1), Infer: inferCompare, Kernel: compareKernel(cmpEqual)})
-	Register(&OpDef{Name: "Less", TFLite: mapsTo("LESS"), Doc: "a < b with broadcasting, as bool",
+	Register(&OpDef{Name: "Less", Doc: "a < b with broadcasting, as bool",
 		Inputs: Fixed(2), Outputs: Fixed(1), Infer: inferCompare, Kernel: compareKernel(cmpLess)})
-	Register(&OpDef{Name: "Greater", TFLite: mapsTo("GREATER"), Doc: "a > b with broadcasting, as bool",
+	Register(&OpDef{Name: "Greater", Doc: "a > b with broadcasting, as bool",
 		Inputs: Fixed(2), Outputs: Fixed(1), Infer: inferCompare, Kernel: compareKernel(cmpGreater)})
-	Register(&OpDef{Name: "LessOrEqual", TFLite: mapsTo("LESS_EQUAL"), Doc: "a <= b with broadcasting, as bool", Since: 12,
+	Register(&OpDef{Name: "LessOrEqual", Doc: "a <= b with broadcasting, as bool", Since: 12,
 		Inputs: Fixed(2), Outputs: Fixed(1), Infer: inferCompare, Kernel: compareKernel(cmpLessOrEqual)})
-	Register(&OpDef{Name: "GreaterOrEqual", TFLite: mapsTo("GREATER_EQUAL"), Doc: "a >= b with broadcasting, as bool", Since: 12,
+	Register(&OpDef{Name: "GreaterOrEqual", Doc: "a >= b with broadcasting, as bool", Since: 12,
 		Inputs: Fixed(2), Outputs: Fixed(1), Infer: inferCompare, Kernel: compareKernel(cmpGreaterOrEqual)})
-	Register(&OpDef{Name: "Not", TFLite: mapsTo("LOGICAL_NOT"), Doc: "logical not of a bool tensor",
+	Register(&OpDef{Name: "Not", Doc: "logical not of a bool tensor",
 		Inputs: Fixed(1), Outputs: Fixed(1), Infer: inferNot, Kernel: notKernel})
-	Register(&OpDef{Name: "Where", TFLite: mapsTo("SELECT_V2"), Doc: "x where cond is true, else y, with broadcasting",
+	Register(&OpDef{Name: "Where", Doc: "x where cond is true, else y, with broadcasting",
 		Inputs: Fixed(3), Outputs: Fixed(1), Infer: inferWhere, Kernel: whereKernel})
-	Register(&OpDef{Name: "Min", TFLite: mapsTo("MINIMUM"), Doc: "the elementwise minimum of the inputs, with broadcasting",
+	Register(&OpDef{Name: "Min", Doc: "the elementwise minimum of the inputs, with broadcasting",
 		Inputs: Arity{1, -1}, Outputs: Fixed(1), Infer: inferVariadic, Kernel: minMaxKernel(false)})
-	Register(&OpDef{Name: "Max", TFLite: mapsTo("MAXIMUM"), Doc: "the elementwise maximum of the inputs, with broadcasting",
+	Register(&OpDef{Name: "Max", Doc: "the elementwise maximum of the inputs, with broadcasting",
 		Inputs: Arity{1, -1}, Outputs: Fixed(1), Infer: inferVariadic, Kernel: minMaxKernel(true)})
-	Register(&OpDef{Name: "Clip", TFLite: mapClip, Doc: "the input limited to [min, max]",
+	Register(&OpDef{Name: "Clip", Doc: "the input limited to [min, max]",
 		Inputs: Arity{1, 3}, Outputs: Fixed(1), Attrs: []AttrDef{{"min", AttrFloat}, {"max", AttrFloat}},
 		Infer: inferClip, Kernel: clipKernel})
 }

@@ -12,13 +12,13 @@ func init() {
 		Inputs: Arity{2, 3}, Outputs: Fixed(1),
 		Attrs: []AttrDef{{"auto_pad", AttrString}, {"dilations", AttrInts}, {"group", AttrInt},
 			{"kernel_shape", AttrInts}, {"pads", AttrInts}, {"strides", AttrInts}},
-		Infer: inferConv, Kernel: convKernel, MACs: convMACs, TFLite: convTFLite})
+		Infer: inferConv, Kernel: convKernel, MACs: convMACs})
 	Register(&OpDef{Name: "ConvTranspose", Doc: "transposed convolution (the gradient of Conv with respect to its input)",
 		Inputs: Arity{2, 3}, Outputs: Fixed(1),
 		Attrs: []AttrDef{{"auto_pad", AttrString}, {"dilations", AttrInts}, {"group", AttrInt},
 			{"kernel_shape", AttrInts}, {"output_padding", AttrInts}, {"output_shape", AttrInts},
 			{"pads", AttrInts}, {"strides", AttrInts}},
-		Infer: inferConvTranspose, Kernel: convTransposeKernel, MACs: convTransposeMACs, TFLite: convTransposeTFLite})
+		Infer: inferConvTranspose, Kernel: convTransposeKernel, MACs: convTransposeMACs})
 }
 
 // window is the resolved geometry of a sliding window (convolution or
@@ -994,52 +994,6 @@ func convTransposeMACs(n *Node) int64 {
 		return 0
 	}
 	return int64(NumElements(x)) * int64(NumElements(w[1:]))
-}
-
-// convTFLite maps a Conv: CONV_2D, or DEPTHWISE_CONV_2D when every group
-// has one input channel; 1-D convolutions run as 2-D ones of height 1.
-func convTFLite(n *Node) TFLiteMapping {
-	x, w := n.Inputs[0].Type.Shape, n.Inputs[1].Type.Shape
-	g := n.Attrs.Int("group", 1)
-	var m TFLiteMapping
-	switch {
-	case len(x) > 4:
-		return Lowers("CONV_3D")
-	case g == 1:
-		m = Lowers("CONV_2D")
-	case len(w) > 1 && w[1].Size == 1:
-		m = Lowers("DEPTHWISE_CONV_2D")
-	default:
-		m = Lowers("SPLIT", "CONV_2D", "CONCATENATION")
-		m.Note = "grouped convolution as one CONV_2D per group"
-	}
-	if len(x) == 3 {
-		m.Builtins = append([]string{"RESHAPE"}, append(m.Builtins, "RESHAPE")...)
-		m.Note = "1-D convolution as a 2-D one of height 1"
-	}
-	if d := n.Attrs.Ints("dilations"); len(d) == 2 {
-		m = m.Violates("edgetpu", d[0] != d[1], "dilations %v differ in x and y", d)
-	}
-	constW := n.Inputs[1].Const != nil && (n.Input(2) == nil || n.Inputs[2].Const != nil)
-	m = m.Violates("armnn", !constW, "weights and bias must be constants")
-	m = m.Violates("xnnpack", !constW, "weights and bias must be constants")
-	return m
-}
-
-// convTransposeTFLite maps a ConvTranspose to TRANSPOSE_CONV.
-func convTransposeTFLite(n *Node) TFLiteMapping {
-	if len(n.Inputs[0].Type.Shape) != 4 {
-		return TFLiteMapping{None: "only 2-D ConvTranspose maps to TRANSPOSE_CONV"}
-	}
-	if n.Attrs.Int("group", 1) != 1 {
-		return TFLiteMapping{None: "TRANSPOSE_CONV has no groups"}
-	}
-	m := Lowers("TRANSPOSE_CONV")
-	dilated := false
-	for _, d := range n.Attrs.Ints("dilations") {
-		dilated = dilated || d != 1
-	}
-	return m.Violates("armnn", dilated, "Arm NN's TRANSPOSE_CONV takes no dilation")
 }
 
 // convND computes a convolution, or a transposed one, of any spatial rank

@@ -8,38 +8,38 @@ import (
 // Elementwise ops: unary activations and broadcasting binary arithmetic.
 
 func init() {
-	unary := func(name, doc string, tfl func(*Node) TFLiteMapping, f func(x float32) float32) {
-		Register(&OpDef{Name: name, Doc: doc, TFLite: tfl, Inputs: Fixed(1), Outputs: Fixed(1),
+	unary := func(name, doc string, f func(x float32) float32) {
+		Register(&OpDef{Name: name, Doc: doc, Inputs: Fixed(1), Outputs: Fixed(1),
 			Infer: inferSameAsInput0, Kernel: unaryKernel(func(*Node) func(float32) float32 { return f })})
 	}
-	Register(&OpDef{Name: "Relu", Doc: "max(x, 0)", TFLite: activation("RELU"), Inputs: Fixed(1), Outputs: Fixed(1),
+	Register(&OpDef{Name: "Relu", Doc: "max(x, 0)", Inputs: Fixed(1), Outputs: Fixed(1),
 		Infer: inferSameAsInput0, Kernel: activationKernel(loop(reluSlice))})
-	Register(&OpDef{Name: "Sigmoid", Doc: "1 / (1 + exp(-x))", TFLite: mapsTo("LOGISTIC"), Inputs: Fixed(1), Outputs: Fixed(1),
+	Register(&OpDef{Name: "Sigmoid", Doc: "1 / (1 + exp(-x))", Inputs: Fixed(1), Outputs: Fixed(1),
 		Infer: inferSameAsInput0, Kernel: activationKernel(loop(sigmoidSlice))})
-	unary("Tanh", "tanh(x)", mapsTo("TANH"), func(x float32) float32 { return float32(math.Tanh(float64(x))) })
-	unary("Sqrt", "square root", mapsTo("SQRT"), func(x float32) float32 { return float32(math.Sqrt(float64(x))) })
-	unary("Erf", "the error function", noBuiltin("TFLite has no ERF builtin; converters emit a TensorFlow op or a float decomposition"), func(x float32) float32 { return float32(math.Erf(float64(x))) })
-	unary("Neg", "-x", mapsTo("NEG"), func(x float32) float32 { return -x })
-	unary("Abs", "|x|", mapsTo("ABS"), func(x float32) float32 { return float32(math.Abs(float64(x))) })
-	unary("Exp", "exp(x)", mapsTo("EXP"), func(x float32) float32 { return float32(math.Exp(float64(x))) })
-	unary("Reciprocal", "1/x", mapsTo("DIV"), func(x float32) float32 { return 1 / x })
-	Register(&OpDef{Name: "HardSwish", TFLite: mapsTo("HARD_SWISH"), Doc: "x * max(0, min(1, x/6 + 1/2))", Since: 14,
+	unary("Tanh", "tanh(x)", func(x float32) float32 { return float32(math.Tanh(float64(x))) })
+	unary("Sqrt", "square root", func(x float32) float32 { return float32(math.Sqrt(float64(x))) })
+	unary("Erf", "the error function", func(x float32) float32 { return float32(math.Erf(float64(x))) })
+	unary("Neg", "-x", func(x float32) float32 { return -x })
+	unary("Abs", "|x|", func(x float32) float32 { return float32(math.Abs(float64(x))) })
+	unary("Exp", "exp(x)", func(x float32) float32 { return float32(math.Exp(float64(x))) })
+	unary("Reciprocal", "1/x", func(x float32) float32 { return 1 / x })
+	Register(&OpDef{Name: "HardSwish", Doc: "x * max(0, min(1, x/6 + 1/2))", Since: 14,
 		Inputs: Fixed(1), Outputs: Fixed(1), Infer: inferSameAsInput0,
 		Kernel: activationKernel(loop(hardSwishSlice))})
-	Register(&OpDef{Name: "Swish", TFLite: mapsTo("LOGISTIC", "MUL"), Doc: "x * sigmoid(x), the canonical form of SiLU", Domain: InternalDomain,
+	Register(&OpDef{Name: "Swish", Doc: "x * sigmoid(x), the canonical form of SiLU", Domain: InternalDomain,
 		Inputs: Fixed(1), Outputs: Fixed(1), Infer: inferSameAsInput0,
 		Kernel: activationKernel(loop(swishSlice))})
-	Register(&OpDef{Name: "Relu6", TFLite: activation("RELU6"), Doc: "min(max(x, 0), 6), the canonical form of Clip(x, 0, 6)", Domain: InternalDomain,
+	Register(&OpDef{Name: "Relu6", Doc: "min(max(x, 0), 6), the canonical form of Clip(x, 0, 6)", Domain: InternalDomain,
 		Inputs: Fixed(1), Outputs: Fixed(1), Infer: inferSameAsInput0,
 		Kernel: activationKernel(loop(relu6Slice))})
-	Register(&OpDef{Name: "HardSigmoid", TFLite: mapHardSigmoid, Doc: "max(0, min(1, alpha*x + beta))",
+	Register(&OpDef{Name: "HardSigmoid", Doc: "max(0, min(1, alpha*x + beta))",
 		Inputs: Fixed(1), Outputs: Fixed(1), Infer: inferSameAsInput0,
 		Attrs: []AttrDef{{"alpha", AttrFloat}, {"beta", AttrFloat}},
 		Kernel: unaryKernel(func(n *Node) func(float32) float32 {
 			a, b := n.Attrs.Float("alpha", 0.2), n.Attrs.Float("beta", 0.5)
 			return func(x float32) float32 { return max(0, min(1, a*x+b)) }
 		})})
-	Register(&OpDef{Name: "LeakyRelu", TFLite: mapsTo("LEAKY_RELU"), Doc: "x if x >= 0 else alpha*x",
+	Register(&OpDef{Name: "LeakyRelu", Doc: "x if x >= 0 else alpha*x",
 		Inputs: Fixed(1), Outputs: Fixed(1), Infer: inferSameAsInput0,
 		Attrs: []AttrDef{{"alpha", AttrFloat}},
 		Kernel: unaryKernel(func(n *Node) func(float32) float32 {
@@ -52,17 +52,17 @@ func init() {
 			}
 		})})
 
-	binary := func(name, doc string, tfl func(*Node) TFLiteMapping, f func(a, b float32) float32, fi func(a, b int64) (int64, error)) {
-		Register(&OpDef{Name: name, Doc: doc, TFLite: tfl, Inputs: Fixed(2), Outputs: Fixed(1),
+	binary := func(name, doc string, f func(a, b float32) float32, fi func(a, b int64) (int64, error)) {
+		Register(&OpDef{Name: name, Doc: doc, Inputs: Fixed(2), Outputs: Fixed(1),
 			Infer: inferBroadcast, Kernel: binaryKernel(f, fi)})
 	}
-	binary("Add", "a + b with broadcasting", mapsTo("ADD"), func(a, b float32) float32 { return a + b },
+	binary("Add", "a + b with broadcasting", func(a, b float32) float32 { return a + b },
 		func(a, b int64) (int64, error) { return a + b, nil })
-	binary("Sub", "a - b with broadcasting", mapsTo("SUB"), func(a, b float32) float32 { return a - b },
+	binary("Sub", "a - b with broadcasting", func(a, b float32) float32 { return a - b },
 		func(a, b int64) (int64, error) { return a - b, nil })
-	binary("Mul", "a * b with broadcasting", mapsTo("MUL"), func(a, b float32) float32 { return a * b },
+	binary("Mul", "a * b with broadcasting", func(a, b float32) float32 { return a * b },
 		func(a, b int64) (int64, error) { return a * b, nil })
-	binary("Div", "a / b with broadcasting (integer division truncates)", mapDiv, func(a, b float32) float32 { return a / b },
+	binary("Div", "a / b with broadcasting (integer division truncates)", func(a, b float32) float32 { return a / b },
 		func(a, b int64) (int64, error) {
 			if b == 0 {
 				return 0, fmt.Errorf("integer division by zero")
@@ -70,7 +70,7 @@ func init() {
 			return a / b, nil
 		})
 	// Pow's exponent may have another type than its base (opset 12+).
-	Register(&OpDef{Name: "Pow", Doc: "a ** b with broadcasting", TFLite: mapPow, Inputs: Fixed(2), Outputs: Fixed(1),
+	Register(&OpDef{Name: "Pow", Doc: "a ** b with broadcasting", Inputs: Fixed(2), Outputs: Fixed(1),
 		Infer: inferPow, Kernel: powKernel})
 }
 

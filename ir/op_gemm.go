@@ -9,9 +9,9 @@ func init() {
 	Register(&OpDef{Name: "Gemm", Doc: "alpha·op(A)·op(B) + beta·C, op optionally transposing",
 		Inputs: Arity{2, 3}, Outputs: Fixed(1),
 		Attrs: []AttrDef{{"alpha", AttrFloat}, {"beta", AttrFloat}, {"transA", AttrInt}, {"transB", AttrInt}},
-		Infer: inferGemm, Kernel: gemmKernel, MACs: gemmMACs, TFLite: gemmTFLite})
+		Infer: inferGemm, Kernel: gemmKernel, MACs: gemmMACs})
 	Register(&OpDef{Name: "MatMul", Doc: "matrix product with numpy semantics (1-D operands, batch broadcasting)",
-		Inputs: Fixed(2), Outputs: Fixed(1), Infer: inferMatMul, Kernel: matMulKernel, MACs: gemmMACs, TFLite: mapMatMul})
+		Inputs: Fixed(2), Outputs: Fixed(1), Infer: inferMatMul, Kernel: matMulKernel, MACs: gemmMACs})
 }
 
 // gemmDims returns M, K, N of a Gemm from the shapes of A and B.
@@ -348,13 +348,4 @@ func gemmMACs(n *Node) int64 {
 		k = a[0]
 	}
 	return int64(NumElements(y)) * k
-}
-
-// gemmTFLite maps a Gemm with constant B to FULLY_CONNECTED (alpha, beta
-// and a transposition fold into the constants), otherwise to BATCH_MATMUL.
-func gemmTFLite(n *Node) TFLiteMapping {
-	if n.Inputs[1].Const != nil && (n.Input(2) == nil || n.Inputs[2].Const != nil) {
-		return Lowers("FULLY_CONNECTED")
-	}
-	return Lowers("BATCH_MATMUL", "ADD")
 }

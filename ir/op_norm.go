@@ -9,23 +9,21 @@ func init() {
 	Register(&OpDef{Name: "BatchNormalization", Doc: "per-channel (x - mean) / sqrt(var + epsilon) · scale + B, inference form",
 		Inputs: Fixed(5), Outputs: Arity{1, 5},
 		Attrs: []AttrDef{{"epsilon", AttrFloat}, {"momentum", AttrFloat}, {"spatial", AttrInt}, {"training_mode", AttrInt}},
-		Infer: inferBatchNorm, Kernel: batchNormKernel, TFLite: batchNormTFLite})
+		Infer: inferBatchNorm, Kernel: batchNormKernel})
 	for _, op := range []string{"Softmax", "LogSoftmax"} {
 		doc := "exp(x) / sum(exp(x)) along axis"
 		if op == "LogSoftmax" {
 			doc = "log of Softmax along axis"
 		}
 		Register(&OpDef{Name: op, Doc: doc, Inputs: Fixed(1), Outputs: Fixed(1),
-			Attrs: []AttrDef{{"axis", AttrInt}}, Infer: inferSoftmax, Kernel: softmaxKernel, TFLite: softmaxTFLite})
+			Attrs: []AttrDef{{"axis", AttrInt}}, Infer: inferSoftmax, Kernel: softmaxKernel})
 	}
 	reduceAttrs := []AttrDef{{"axes", AttrInts}, {"keepdims", AttrInt}, {"noop_with_empty_axes", AttrInt}}
 	for _, op := range []string{"ReduceMean", "ReduceMax", "ReduceSum"} {
 		Register(&OpDef{Name: op, Doc: reduceDocs[op], Inputs: Arity{1, 2}, Outputs: Fixed(1),
-			Attrs: reduceAttrs, Infer: inferReduce, Kernel: reduceKernel, TFLite: mapsTo(reduceBuiltins[op])})
+			Attrs: reduceAttrs, Infer: inferReduce, Kernel: reduceKernel})
 	}
 }
-
-var reduceBuiltins = map[string]string{"ReduceMean": "MEAN", "ReduceMax": "REDUCE_MAX", "ReduceSum": "SUM"}
 
 var reduceDocs = map[string]string{
 	"ReduceMean": "mean over axes",
@@ -363,35 +361,4 @@ func reduceTyped[T float32 | int64](op string, dims []rdim, count int, view func
 		}
 		return nil
 	}
-}
-
-// batchNormTFLite: FoldBatchNorm folds a BatchNormalization that follows a
-// Conv or Gemm into its weights; one standing alone is a MUL and an ADD.
-func batchNormTFLite(n *Node) TFLiteMapping {
-	if p := n.Inputs[0].Producer(); p != nil && (p.Op == "Conv" || p.Op == "Gemm" || p.Op == "ConvTranspose") {
-		return TFLiteMapping{Note: "folded into " + p.Op + " by FoldBatchNorm"}
-	}
-	return Lowers("MUL", "ADD")
-}
-
-// softmaxTFLite maps Softmax and LogSoftmax; a normalised axis other than
-// the last needs transposes around it.
-func softmaxTFLite(n *Node) TFLiteMapping {
-	b := "SOFTMAX"
-	if n.Op == "LogSoftmax" {
-		b = "LOG_SOFTMAX"
-	}
-	axis, coerce, err := softmaxAxis(n)
-	r := len(n.Inputs[0].Type.Shape)
-	switch {
-	case err != nil:
-		return TFLiteMapping{None: err.Error()}
-	case axis == r-1:
-		return Lowers(b)
-	case coerce:
-		m := Lowers("RESHAPE", b, "RESHAPE")
-		m.Note = "normalised over the flattened trailing axes"
-		return m
-	}
-	return Lowers("TRANSPOSE", b, "TRANSPOSE")
 }

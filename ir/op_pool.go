@@ -1,7 +1,6 @@
 package ir
 
 import (
-	"fmt"
 	"math"
 	"unsafe"
 )
@@ -16,14 +15,14 @@ func init() {
 	}
 	Register(&OpDef{Name: "AveragePool", Doc: "mean over sliding windows",
 		Inputs: Fixed(1), Outputs: Fixed(1), Attrs: windowAttrs(AttrDef{"count_include_pad", AttrInt}),
-		Infer: inferPool, Kernel: poolKernel, TFLite: poolTFLite})
+		Infer: inferPool, Kernel: poolKernel})
 	Register(&OpDef{Name: "MaxPool", Doc: "maximum over sliding windows, optionally with its flat input index",
 		Inputs: Fixed(1), Outputs: Arity{1, 2}, Attrs: windowAttrs(AttrDef{"storage_order", AttrInt}),
-		Infer: inferPool, Kernel: poolKernel, TFLite: poolTFLite})
+		Infer: inferPool, Kernel: poolKernel})
 	Register(&OpDef{Name: "GlobalAveragePool", Doc: "mean over all spatial positions",
-		Inputs: Fixed(1), Outputs: Fixed(1), Infer: inferGlobalPool, Kernel: globalPoolKernel, TFLite: mapsTo("MEAN")})
+		Inputs: Fixed(1), Outputs: Fixed(1), Infer: inferGlobalPool, Kernel: globalPoolKernel})
 	Register(&OpDef{Name: "GlobalMaxPool", Doc: "maximum over all spatial positions",
-		Inputs: Fixed(1), Outputs: Fixed(1), Infer: inferGlobalPool, Kernel: globalPoolKernel, TFLite: mapsTo("REDUCE_MAX")})
+		Inputs: Fixed(1), Outputs: Fixed(1), Infer: inferGlobalPool, Kernel: globalPoolKernel})
 }
 
 // poolWindow resolves the window of a pooling node over input shape x.
@@ -290,37 +289,4 @@ func poolSum64(v []float32) float64 {
 		s0 += float64(v[i])
 	}
 	return (s0 + s1) + (s2 + s3)
-}
-
-// poolTFLite maps MaxPool and AveragePool to the 2-D pooling builtins.
-func poolTFLite(n *Node) TFLiteMapping {
-	if len(n.Outputs) > 1 {
-		return TFLiteMapping{None: "MaxPool indices have no TFLite builtin"}
-	}
-	for _, d := range n.Attrs.Ints("dilations") {
-		if d != 1 {
-			return TFLiteMapping{None: "TFLite pooling has no dilation"}
-		}
-	}
-	r := len(n.Inputs[0].Type.Shape) - 2
-	if r > 2 {
-		return TFLiteMapping{None: fmt.Sprintf("%d-D pooling has no TFLite builtin", r)}
-	}
-	m := Lowers("MAX_POOL_2D")
-	if n.Op == "AveragePool" {
-		m = Lowers("AVERAGE_POOL_2D")
-	}
-	if r == 1 {
-		m.Builtins = []string{"RESHAPE", m.Builtins[0], "RESHAPE"}
-		m.Note = "1-D pooling as 2-D pooling of height 1"
-	}
-	unit := true
-	for _, k := range n.Attrs.Ints("kernel_shape") {
-		unit = unit && k == 1
-	}
-	strided := false
-	for _, s := range n.Attrs.Ints("strides") {
-		strided = strided || s != 1
-	}
-	return m.Violates("xnnpack", unit && strided, "XNNPACK does not delegate 1×1 pooling with a stride")
 }

@@ -14,10 +14,10 @@ func init() {
 		Attrs: []AttrDef{{"antialias", AttrInt}, {"axes", AttrInts}, {"coordinate_transformation_mode", AttrString},
 			{"cubic_coeff_a", AttrFloat}, {"exclude_outside", AttrInt}, {"extrapolation_value", AttrFloat},
 			{"keep_aspect_ratio_policy", AttrString}, {"mode", AttrString}, {"nearest_mode", AttrString}},
-		Infer: inferResize, Kernel: resizeKernel, TFLite: resizeTFLite})
+		Infer: inferResize, Kernel: resizeKernel})
 	Register(&OpDef{Name: "Upsample", Doc: "upsample by scales with nearest or linear interpolation (opset 9)",
 		Inputs: Fixed(2), Outputs: Fixed(1), Attrs: []AttrDef{{"mode", AttrString}},
-		Infer: inferResize, Kernel: resizeKernel, TFLite: resizeTFLite})
+		Infer: inferResize, Kernel: resizeKernel})
 }
 
 // resizeSpec is a Resize or Upsample node's resolved parameters, per axis
@@ -610,17 +610,29 @@ func resizeView[T uint8 | uint16 | uint32 | uint64](t *Tensor) []T {
 	return unsafe.Slice((*T)(unsafe.Pointer(&t.Data[0])), len(t.Data)/int(sz))
 }
 
-// resizeTFLite maps nearest and linear resizing of the spatial axes of an
-// NCHW tensor to RESIZE_NEAREST_NEIGHBOR and RESIZE_BILINEAR.
-func resizeTFLite(n *Node) TFLiteMapping {
-	r, err := TFLiteResizeOf(n)
+// ResizeParams is the sampling of a Resize or Upsample node as ONNX
+// defines it: sizes, scales and modes after defaults and opset rules.
+type ResizeParams struct {
+	In, Out []int64   // sizes (-1 where unknown)
+	Scale   []float64 // 1 on axes that are not resized
+	Mode    string    // nearest, linear or cubic
+	Coord   string    // coordinate_transformation_mode
+	Nearest string    // nearest_mode, or "simple" before opset 11
+	spec    *resizeSpec
+}
+
+// ResizeParamsOf reads the sampling of a Resize or Upsample node.
+func ResizeParamsOf(n *Node) (*ResizeParams, error) {
+	sp, err := parseResize(n)
 	if err != nil {
-		return TFLiteMapping{None: err.Error()}
+		return nil, err
 	}
-	// Measured (internal/e2e TestTFLiteResize, TestTFLiteResizeInt8): Arm
-	// NN 20.08's parser drops half_pixel_centers (both builtins) and
-	// RESIZE_NEAREST_NEIGHBOR's align_corners, so it samples asymmetrically.
-	dropped := r.HalfPixelCenters || r.Builtin == "RESIZE_NEAREST_NEIGHBOR" && r.AlignCorners
-	return Lowers(r.Builtin).Miscomputes("armnn", dropped,
-		"Arm NN 20.08 ignores half_pixel_centers (and align_corners on RESIZE_NEAREST_NEIGHBOR): it samples as asymmetric")
+	return &ResizeParams{In: sp.in, Out: sp.out, Scale: sp.scale, Mode: sp.mode, Coord: sp.coord, Nearest: sp.nearest, spec: sp}, nil
+}
+
+// AxisTaps returns the interpolation along axis a: output j reads input
+// elements idx[j*taps+t] with weights w[j*taps+t].
+func (p *ResizeParams) AxisTaps(a int) (idx []int, w []float32, taps int) {
+	t := p.spec.axisTaps(a)
+	return t.idx, t.w, t.taps
 }

@@ -11,37 +11,37 @@ import (
 // dtype-generic.
 
 func init() {
-	Register(&OpDef{Name: "Reshape", TFLite: mapsTo("RESHAPE"), Doc: "the input with a new shape (0 copies an input dim, -1 is inferred)",
+	Register(&OpDef{Name: "Reshape", Doc: "the input with a new shape (0 copies an input dim, -1 is inferred)",
 		Inputs: Fixed(2), Outputs: Fixed(1), Attrs: []AttrDef{{"allowzero", AttrInt}},
 		Infer: inferReshape, Kernel: copyKernel})
-	Register(&OpDef{Name: "Flatten", TFLite: mapsTo("RESHAPE"), Doc: "the input as a 2-D matrix split before dim axis",
+	Register(&OpDef{Name: "Flatten", Doc: "the input as a 2-D matrix split before dim axis",
 		Inputs: Fixed(1), Outputs: Fixed(1), Attrs: []AttrDef{{"axis", AttrInt}},
 		Infer: inferFlatten, Kernel: copyKernel})
-	Register(&OpDef{Name: "Squeeze", TFLite: mapsTo("RESHAPE"), Doc: "the input without the given size-1 dims (all of them by default)",
+	Register(&OpDef{Name: "Squeeze", Doc: "the input without the given size-1 dims (all of them by default)",
 		Inputs: Arity{1, 2}, Outputs: Fixed(1), Attrs: []AttrDef{{"axes", AttrInts}},
 		Infer: inferSqueeze, Kernel: copyKernel})
-	Register(&OpDef{Name: "Unsqueeze", TFLite: mapsTo("RESHAPE"), Doc: "the input with size-1 dims inserted at the given output axes",
+	Register(&OpDef{Name: "Unsqueeze", Doc: "the input with size-1 dims inserted at the given output axes",
 		Inputs: Arity{1, 2}, Outputs: Fixed(1), Attrs: []AttrDef{{"axes", AttrInts}},
 		Infer: inferUnsqueeze, Kernel: copyKernel})
-	Register(&OpDef{Name: "Identity", TFLite: removedByCleanup, Doc: "the input unchanged",
+	Register(&OpDef{Name: "Identity", Doc: "the input unchanged",
 		Inputs: Fixed(1), Outputs: Fixed(1), Infer: inferSameAsInput0, Kernel: copyKernel})
-	Register(&OpDef{Name: "Dropout", TFLite: removedByCleanup, Doc: "the input unchanged (inference mode), with an all-true mask",
+	Register(&OpDef{Name: "Dropout", Doc: "the input unchanged (inference mode), with an all-true mask",
 		Inputs: Arity{1, 3}, Outputs: Arity{1, 2},
 		Attrs: []AttrDef{{"ratio", AttrFloat}, {"seed", AttrInt}},
 		Infer: inferDropout, Kernel: dropoutKernel})
-	Register(&OpDef{Name: "Shape", TFLite: constantOnceFolded, Doc: "the input's shape (dims start to end) as a 1-D int64 tensor",
+	Register(&OpDef{Name: "Shape", Doc: "the input's shape (dims start to end) as a 1-D int64 tensor",
 		Inputs: Fixed(1), Outputs: Fixed(1), Attrs: []AttrDef{{"start", AttrInt}, {"end", AttrInt}},
 		Infer: inferShape, Kernel: shapeKernel, Fold: foldShape})
-	Register(&OpDef{Name: "Constant", TFLite: constantOnceFolded, Doc: "a constant tensor given by an attribute",
+	Register(&OpDef{Name: "Constant", Doc: "a constant tensor given by an attribute",
 		Inputs: Fixed(0), Outputs: Fixed(1),
 		Attrs: []AttrDef{{"value", AttrTensor}, {"value_float", AttrFloat}, {"value_floats", AttrFloats},
 			{"value_int", AttrInt}, {"value_ints", AttrInts}, {"value_string", AttrString},
 			{"value_strings", AttrStrings}},
 		Infer: inferConstant, Kernel: constantKernel})
-	Register(&OpDef{Name: "ConstantOfShape", TFLite: constantOnceFolded, Doc: "a tensor of the given shape filled with one value",
+	Register(&OpDef{Name: "ConstantOfShape", Doc: "a tensor of the given shape filled with one value",
 		Inputs: Fixed(1), Outputs: Fixed(1), Attrs: []AttrDef{{"value", AttrTensor}},
 		Infer: inferConstantOfShape, Kernel: constantOfShapeKernel})
-	Register(&OpDef{Name: "Range", TFLite: constantOnceFolded, Doc: "start, start+delta, ... up to limit (exclusive)", Since: 11,
+	Register(&OpDef{Name: "Range", Doc: "start, start+delta, ... up to limit (exclusive)", Since: 11,
 		Inputs: Fixed(3), Outputs: Fixed(1), Infer: inferRange, Kernel: rangeKernel})
 }
 

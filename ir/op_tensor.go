@@ -10,28 +10,28 @@ import (
 // plan their copies once in Kernel.
 
 func init() {
-	Register(&OpDef{Name: "Transpose", TFLite: mapsTo("TRANSPOSE"), Doc: "the input with its dims permuted by perm (reversed by default)",
+	Register(&OpDef{Name: "Transpose", Doc: "the input with its dims permuted by perm (reversed by default)",
 		Inputs: Fixed(1), Outputs: Fixed(1), Attrs: []AttrDef{{"perm", AttrInts}},
 		Infer: inferTranspose, Kernel: transposeKernel})
-	Register(&OpDef{Name: "Concat", TFLite: mapsTo("CONCATENATION"), Doc: "the inputs joined along axis",
+	Register(&OpDef{Name: "Concat", Doc: "the inputs joined along axis",
 		Inputs: Arity{1, -1}, Outputs: Fixed(1), Attrs: []AttrDef{{"axis", AttrInt}},
 		Infer: inferConcat, Kernel: concatKernel})
-	Register(&OpDef{Name: "Split", TFLite: mapSplit, Doc: "the input cut along axis into parts of the given (or equal) sizes",
+	Register(&OpDef{Name: "Split", Doc: "the input cut along axis into parts of the given (or equal) sizes",
 		Inputs: Arity{1, 2}, Outputs: Arity{1, -1},
 		Attrs: []AttrDef{{"axis", AttrInt}, {"split", AttrInts}, {"num_outputs", AttrInt}},
 		Infer: inferSplit, Kernel: splitKernel})
-	Register(&OpDef{Name: "Slice", TFLite: mapSlice, Doc: "the input sliced by starts, ends, axes and steps, numpy style",
+	Register(&OpDef{Name: "Slice", Doc: "the input sliced by starts, ends, axes and steps, numpy style",
 		Inputs: Arity{1, 5}, Outputs: Fixed(1),
 		Attrs: []AttrDef{{"starts", AttrInts}, {"ends", AttrInts}, {"axes", AttrInts}},
 		Infer: inferSlice, Kernel: sliceKernel})
-	Register(&OpDef{Name: "Pad", TFLite: mapPad, Doc: "the input padded (or cropped) by pads with a constant, reflected, edge or wrapped values",
+	Register(&OpDef{Name: "Pad", Doc: "the input padded (or cropped) by pads with a constant, reflected, edge or wrapped values",
 		Inputs: Arity{1, 4}, Outputs: Fixed(1),
 		Attrs: []AttrDef{{"mode", AttrString}, {"pads", AttrInts}, {"value", AttrFloat}},
 		Infer: inferPad, Kernel: padKernel})
-	Register(&OpDef{Name: "Gather", TFLite: mapsTo("GATHER"), Doc: "the slices of data along axis picked by indices",
+	Register(&OpDef{Name: "Gather", Doc: "the slices of data along axis picked by indices",
 		Inputs: Fixed(2), Outputs: Fixed(1), Attrs: []AttrDef{{"axis", AttrInt}},
 		Infer: inferGather, Kernel: gatherKernel})
-	Register(&OpDef{Name: "Expand", TFLite: mapsTo("BROADCAST_TO"), Doc: "the input broadcast to a shape",
+	Register(&OpDef{Name: "Expand", Doc: "the input broadcast to a shape",
 		Inputs: Fixed(2), Outputs: Fixed(1), Infer: inferExpand, Kernel: expandKernel})
 }
 

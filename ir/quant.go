@@ -2,7 +2,7 @@ package ir
 
 // QuantParams describe how a value is quantized: real = Scale·(q − ZeroPoint),
 // per tensor (one scale) or per channel along Axis. The quantization pass
-// sets them on values; lowering writes them into the TFLite tensors, and
+// sets them on values; a backend writes them into its int8 tensors, and
 // the int8 simulation reads them.
 type QuantParams struct {
 	DType     DType     // Int8, Uint8 or Int32 (biases)

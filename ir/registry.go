@@ -43,11 +43,6 @@ type OpDef struct {
 	// inference; ops without it count as zero.
 	MACs func(n *Node) int64
 
-	// TFLite says which TFLite builtins n becomes and which target
-	// constraints its parameters break; the compatibility report
-	// (CheckTarget) reads it. Nil means litefy has no mapping.
-	TFLite func(n *Node) TFLiteMapping
-
 	// NoFold marks ops whose outputs must not be folded into constants
 	// even when every input is constant.
 	NoFold bool

@@ -6,16 +6,15 @@ import (
 
 	"github.com/litefy/litefy/ir"
 	fb "github.com/litefy/litefy/lower/tflite/tflitefb"
-	"github.com/litefy/litefy/passes"
 )
 
 // Full-integer lowering. A graph whose values carry ir.QuantParams
-// (passes.QuantizeInt8) lowers to int8 tensors with TFLite
+// (QuantizeInt8) lowers to int8 tensors with TFLite
 // QuantizationParameters: activations per tensor; Conv weights int8 per
 // output channel, on dimension 0 of OHWI and dimension 3 of a depthwise
 // kernel's 1HW(C·M); Gemm weights int8 per tensor; biases int32 per
 // channel on dimension 0 (full TFLite rejects any other dimension for a
-// bias). Constant integers come from passes.QuantizeWeights, the function
+// bias). Constant integers come from QuantizeWeights, the function
 // the int8 simulation (package quant) reads, so the file and the
 // simulation agree bit for bit. Operator versions are those TFLite's
 // converter writes for int8 kernels (tensorflow/lite/tools/versioning/
@@ -57,7 +56,7 @@ func (l *lowerer) checkQuantized() error {
 		}
 	}
 	if len(missing) > 0 {
-		return fmt.Errorf("lower: the graph is partly quantized: %v have no quantization parameters (run passes.QuantizeInt8 on the whole graph)", missing)
+		return fmt.Errorf("lower: the graph is partly quantized: %v have no quantization parameters (run QuantizeInt8 on the whole graph)", missing)
 	}
 	return nil
 }
@@ -93,7 +92,7 @@ func (l *lowerer) int8Const(v *ir.Value) (int8Data, error) {
 	if v.Quant.DType != ir.Int8 {
 		return int8Data{}, fmt.Errorf("constant %s is quantized to %s, not int8", v, v.Quant.DType)
 	}
-	t, err := passes.QuantizeWeights(v)
+	t, err := QuantizeWeights(v)
 	if err != nil {
 		return int8Data{}, err
 	}
@@ -109,7 +108,7 @@ func int32Const(v *ir.Value) ([]int32, error) {
 	if v.Quant == nil || v.Quant.DType != ir.Int32 {
 		return nil, fmt.Errorf("bias %s is not quantized to int32", v)
 	}
-	t, err := passes.QuantizeWeights(v)
+	t, err := QuantizeWeights(v)
 	if err != nil {
 		return nil, err
 	}
@@ -117,7 +116,7 @@ func int32Const(v *ir.Value) ([]int32, error) {
 }
 
 // biasQuant is the int32 quantization of a missing bias: scale
-// input_scale·weight_scale[c], as passes.QuantizeInt8 gives a present one.
+// input_scale·weight_scale[c], as QuantizeInt8 gives a present one.
 func biasQuant(x, w *ir.QuantParams) *ir.QuantParams {
 	q := &ir.QuantParams{DType: ir.Int32}
 	for _, s := range w.Scale {
@@ -145,7 +144,7 @@ func (l *lowerer) biasTensor(name string, v []int32, q *Quantization) int32 {
 
 // scalarInt8 is a one-element int8 constant of value f under q, rounded
 // as the simulation rounds it.
-func (l *lowerer) scalarInt8(name string, rank int, c passes.PlanConst) int32 {
+func (l *lowerer) scalarInt8(name string, rank int, c PlanConst) int32 {
 	ones := make([]int32, rank)
 	for i := range ones {
 		ones[i] = 1

@@ -2,12 +2,12 @@ package lower
 
 import (
 	"math"
+	"math/rand/v2"
 	"testing"
 
 	"github.com/litefy/litefy/ir"
 	fb "github.com/litefy/litefy/lower/tflite/tflitefb"
 	"github.com/litefy/litefy/passes"
-	"github.com/litefy/litefy/quant"
 )
 
 // quantized loads a committed fixture and quantizes it to int8 on a few
@@ -20,10 +20,50 @@ func quantized(t *testing.T, name, preset string) *ir.Graph {
 			t.Fatal(err)
 		}
 	}
-	if err := quant.Calibrated(g, quant.Synthetic(g, 4, 1), quant.CalibrateOptions{Workers: 1}); err != nil {
+	calibrateMinMax(t, g, 4)
+	return g
+}
+
+// calibrateMinMax quantizes g with the min/max ranges of its values over
+// n seeded uniform [-1, 1) inputs. (Package quant, the real calibration,
+// imports lower, so lower's own tests calibrate here.)
+func calibrateMinMax(t *testing.T, g *ir.Graph, n int) {
+	t.Helper()
+	ranges := map[*ir.Value]Range{}
+	s, err := ir.NewSession(g, ir.SessionOptions{Threads: 1, Observe: func(v *ir.Value, x *ir.Tensor) {
+		if v.Type.DType != ir.Float32 {
+			return
+		}
+		r, ok := ranges[v]
+		if !ok {
+			r = Range{Min: float32(math.Inf(1)), Max: float32(math.Inf(-1))}
+		}
+		for _, f := range x.Float32s() {
+			r.Min, r.Max = min(r.Min, f), max(r.Max, f)
+		}
+		ranges[v] = r
+	}})
+	if err != nil {
 		t.Fatal(err)
 	}
-	return g
+	rng := rand.New(rand.NewPCG(1, 2))
+	for range n {
+		var ins []*ir.Tensor
+		for _, v := range g.Inputs {
+			x := ir.NewTensor(ir.Float32, v.Type.Shape.Sizes())
+			f := x.Float32s()
+			for i := range f {
+				f[i] = 2*rng.Float32() - 1
+			}
+			ins = append(ins, x)
+		}
+		if _, err := s.Run(ins...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := QuantizeInt8(g, ranges); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // encoded lowers g with opt, encodes it and reads it back.
@@ -82,7 +122,7 @@ func readTensor(fm *fb.Model, sg *fb.SubGraph, i int32) fileTensor {
 // carries: int8 activations per tensor, Conv weights per output channel on
 // OHWI dimension 0, depthwise weights on 1HW(C·M) dimension 3, FULLY_CONNECTED
 // weights per tensor, int32 biases with scale input·weight[c] on dimension
-// 0, weight bytes equal to passes.QuantizeWeights, and the int8 operator
+// 0, weight bytes equal to QuantizeWeights, and the int8 operator
 // versions.
 func TestInt8TensorQuantization(t *testing.T) {
 	g := quantized(t, "tiny_mnv2_op13", "lite")
@@ -135,14 +175,14 @@ func TestInt8TensorQuantization(t *testing.T) {
 				t.Errorf("%s channel %d: bias scale %g, want input·weight %g", name, c, b.scale[c], want)
 			}
 		}
-		// The weight bytes are passes.QuantizeWeights' values re-laid-out:
+		// The weight bytes are QuantizeWeights' values re-laid-out:
 		// checked on the first regular convolution with an unwidened kernel.
 		if name == "CONV_2D" && !checkedBytes {
 			wv := findWeights(g, m, i)
 			if wv == nil || wv.Const.Shape[2] != int64(w.shape[1]) || wv.Const.Shape[3] != int64(w.shape[2]) {
 				continue
 			}
-			qt, err := passes.QuantizeWeights(wv)
+			qt, err := QuantizeWeights(wv)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -15,17 +15,7 @@ import (
 // a symbolic batch size is fixed with onnx.Options.InputShapes (the CLI's
 // --input-shape) first.
 func Lower(g *ir.Graph, opt Options) (*Model, error) {
-	l := &lowerer{
-		g:       g,
-		opt:     opt,
-		m:       &Model{Description: opt.Description},
-		tensors: map[*ir.Value]int32{},
-		consts:  map[constKey]int32{},
-		alias:   map[*ir.Value]*ir.Value{},
-		fused:   map[*ir.Node]bool{},
-
-		nhwcColumns: map[*ir.Value][3]int64{},
-	}
+	l := newLowerer(g, opt)
 	if err := l.checkQuantized(); err != nil {
 		return nil, err
 	}
@@ -39,19 +29,9 @@ func Lower(g *ir.Graph, opt Options) (*Model, error) {
 		l.m.Inputs = append(l.m.Inputs, l.inputEdge(v))
 	}
 	var bad []Unsupported
-	for _, n := range g.Nodes {
-		if l.fused[n] {
-			continue
-		}
-		if err := l.node(n); err != nil {
-			bad = append(bad, Unsupported{Node: nodeName(n), Op: n.Op, Reason: err.Error()})
-			// Placeholders let the nodes downstream lower, so the error
-			// lists only the nodes that are themselves unsupported.
-			for _, o := range n.Outputs {
-				if o != nil && l.resolve(o) == o {
-					l.activation(o)
-				}
-			}
+	for _, nl := range l.nodes() {
+		if nl.Err != nil {
+			bad = append(bad, Unsupported{Node: nodeName(nl.Node), Op: nl.Node.Op, Reason: nl.Err.Error()})
 		}
 	}
 	if len(bad) > 0 {
@@ -75,6 +55,76 @@ func Lower(g *ir.Graph, opt Options) (*Model, error) {
 		return nil, err
 	}
 	return l.m, nil
+}
+
+// NodeLowering is what the lowering does with one node.
+type NodeLowering struct {
+	Node *ir.Node
+	// Builtins are the TFLite operators emitted for the node, in order;
+	// none for a node fused into its producer or aliased to its input.
+	Builtins []string
+	// FusedInto is the producer a fused activation became part of.
+	FusedInto *ir.Node
+	// Err says why the node has no lowering.
+	Err error
+}
+
+// Analyze runs the lowering of g with opt without writing a model and
+// returns what it does with every node, in graph order. Unlike Lower it
+// goes on past graph-level problems (a dynamic or non-float input), so a
+// report can list every node.
+func Analyze(g *ir.Graph, opt Options) []NodeLowering {
+	l := newLowerer(g, opt)
+	if l.checkQuantized() != nil {
+		l.int8 = false
+	}
+	for _, v := range g.Inputs {
+		l.activation(v)
+	}
+	return l.nodes()
+}
+
+// nodes lowers every node in order. A node that fails gets placeholder
+// output tensors, so the nodes downstream lower and only the nodes that
+// are themselves unsupported are reported.
+func (l *lowerer) nodes() []NodeLowering {
+	res := make([]NodeLowering, 0, len(l.g.Nodes))
+	for _, n := range l.g.Nodes {
+		nl := NodeLowering{Node: n}
+		if l.fused[n] {
+			nl.FusedInto = n.Inputs[0].Producer()
+			res = append(res, nl)
+			continue
+		}
+		start := len(l.m.Operators)
+		if err := l.node(n); err != nil {
+			nl.Err = err
+			for _, o := range n.Outputs {
+				if o != nil && l.resolve(o) == o {
+					l.activation(o)
+				}
+			}
+		}
+		for _, op := range l.m.Operators[start:] {
+			nl.Builtins = append(nl.Builtins, fb.EnumNamesBuiltinOperator[op.Builtin])
+		}
+		res = append(res, nl)
+	}
+	return res
+}
+
+func newLowerer(g *ir.Graph, opt Options) *lowerer {
+	return &lowerer{
+		g:       g,
+		opt:     opt,
+		m:       &Model{Description: opt.Description},
+		tensors: map[*ir.Value]int32{},
+		consts:  map[constKey]int32{},
+		alias:   map[*ir.Value]*ir.Value{},
+		fused:   map[*ir.Node]bool{},
+
+		nhwcColumns: map[*ir.Value][3]int64{},
+	}
 }
 
 func nodeName(n *ir.Node) string {
@@ -208,7 +258,7 @@ func (l *lowerer) int32Tensor(name string, shape []int32, v []int32) int32 {
 // constOperand lays out a constant operand of an elementwise op whose
 // output has the given rank: broadcast shapes are right-aligned to that
 // rank, and 4-D constants are re-laid-out NCHW → NHWC like activations.
-// In a quantized graph the operand is int8 (passes.QuantizeWeights).
+// In a quantized graph the operand is int8 (QuantizeWeights).
 func (l *lowerer) constOperand(v *ir.Value, rank int) (int32, error) {
 	key := constKey{v, fmt.Sprintf("operand%d", rank)}
 	if t, ok := l.consts[key]; ok {

@@ -322,34 +322,79 @@ output %y
 	}
 }
 
-// TestFollowsRegistry checks that every node lowers to the builtins its
-// registry entry (OpDef.TFLite, which the compatibility report reads)
-// says, on every committed fixture that lowers. A PAD before a window is
-// the one addition: the registry does not see padding layouts.
-func TestFollowsRegistry(t *testing.T) {
+// TestCheckAgreesWithLowering walks every committed fixture and requires
+// the compatibility report and the lowering to agree node by node: the
+// builtins the report gives a node are those Lower writes for it, in the
+// float32 file and (for nodes with an int8 rule) in the int8 file too, and
+// the nodes the report says have no lowering are those Lower refuses.
+func TestCheckAgreesWithLowering(t *testing.T) {
 	models, _ := filepath.Glob("../testdata/models/*.onnx")
+	if len(models) == 0 {
+		t.Fatal("no fixtures")
+	}
+	compared := 0
 	for _, path := range models {
-		for _, preset := range []string{"none", "lite"} {
-			g := load(t, path, preset)
-			m, err := Lower(g, Options{})
-			if err != nil {
-				continue // the golden files record why
-			}
-			emitted := map[string][]string{}
-			for _, op := range m.Operators {
-				if op.Builtin != fb.BuiltinOperatorPAD {
-					emitted[op.Node] = append(emitted[op.Node], op.Name())
+		for _, preset := range []string{"cleanup", "lite"} {
+			for _, zeroTaps := range []bool{false, true} {
+				what := fmt.Sprintf("%s %s taps=%v", filepath.Base(path), preset, zeroTaps)
+				g := load(t, path, preset)
+				opt := Options{ZeroTaps: zeroTaps}
+				report := CheckTarget(g, TFLiteInt8, opt)
+				byNode := map[string]NodeCompat{}
+				for _, c := range report.Nodes {
+					byNode[c.Node] = c
 				}
-			}
-			for _, n := range g.Nodes {
-				want := n.Def().TFLite(n).Builtins
-				got := emitted[nodeName(n)]
-				if fmt.Sprint(sortedCopy(got)) != fmt.Sprint(sortedCopy(want)) {
-					t.Errorf("%s %s: %s lowers to %v, the registry says %v", filepath.Base(path), preset, n, got, want)
+				unlowered := map[string]bool{}
+				for _, c := range report.Nodes {
+					if c.Level == NoLowering && strings.HasPrefix(c.Reason, "no TFLite lowering") {
+						unlowered[c.Node] = true
+					}
 				}
+				m, err := Lower(g, opt)
+				if err != nil {
+					var le *LegalityError
+					if !errors.As(err, &le) {
+						t.Fatalf("%s: %v", what, err)
+					}
+					refused := map[string]bool{}
+					for _, u := range le.Nodes {
+						refused[u.Node] = true
+					}
+					if fmt.Sprint(refused) != fmt.Sprint(unlowered) {
+						t.Errorf("%s: Lower refuses %v, the report says %v have no lowering", what, refused, unlowered)
+					}
+					continue
+				}
+				if len(unlowered) > 0 {
+					t.Errorf("%s: Lower succeeds, the report says %v have no lowering", what, unlowered)
+				}
+				agree := func(kind string, m *Model) {
+					emitted := map[string][]string{}
+					for _, op := range m.Operators {
+						emitted[op.Node] = append(emitted[op.Node], op.Name())
+					}
+					for _, n := range g.Nodes {
+						want := byNode[nodeName(n)].Builtins
+						if got := emitted[nodeName(n)]; fmt.Sprint(got) != fmt.Sprint(want) {
+							t.Errorf("%s %s: %s lowers to %v, the report says %v", what, kind, n, got, want)
+						}
+						compared++
+					}
+				}
+				agree("float32", m)
+				if CheckInt8(g) != nil {
+					continue
+				}
+				calibrateMinMax(t, g, 2)
+				m8, err := Lower(g, opt)
+				if err != nil {
+					t.Fatalf("%s int8: %v", what, err)
+				}
+				agree("int8", m8)
 			}
 		}
 	}
+	t.Logf("%d node lowerings compared", compared)
 }
 
 func sortedCopy(s []string) []string {

@@ -36,7 +36,7 @@ type Provenance struct {
 	ZeroTaps bool `json:"zero_taps,omitempty"`
 	// Ranges are the calibrated float ranges, by value name, that the file's
 	// int8 parameters depend on beyond the values' own scale and zero point:
-	// those of HardSigmoid inputs, from which passes.PlanHardSigmoid derives
+	// those of HardSigmoid inputs, from which PlanHardSigmoid derives
 	// the parameters of the ops HardSigmoid lowers to.
 	Ranges map[string][2]float32 `json:"ranges,omitempty"`
 }

@@ -6,7 +6,6 @@ import (
 
 	"github.com/litefy/litefy/ir"
 	fb "github.com/litefy/litefy/lower/tflite/tflitefb"
-	"github.com/litefy/litefy/passes"
 )
 
 // node lowers one IR node; an error says why it has no lowering.
@@ -24,102 +23,61 @@ func (l *lowerer) node(n *ir.Node) error {
 			return fmt.Errorf("output %s has rank %d; litefy lowers ranks up to 4", o, len(o.Type.Shape))
 		}
 	}
-	switch n.Op {
-	case "Identity", "Dropout":
-		if len(n.Outputs) > 1 && n.Outputs[1] != nil && len(n.Outputs[1].Uses()) > 0 {
-			return fmt.Errorf("the mask output is used")
-		}
-		l.alias[n.Outputs[0]] = l.resolve(n.Inputs[0])
-		if n.Inputs[0].Const != nil {
-			return fmt.Errorf("output is a constant; run the cleanup passes first")
-		}
-		return nil
-	case "Conv":
-		return l.conv(n)
-	case "Gemm":
-		return l.gemm(n)
-	case "MatMul":
-		return l.matmul(n)
-	case "Add", "Sub", "Mul", "Div":
-		return l.binary(n)
-	case "Relu", "Relu6", "Clip":
-		return l.clip(n)
-	case "Sigmoid":
-		return l.unary(n, fb.BuiltinOperatorLOGISTIC, nil)
-	case "HardSwish":
-		return l.unary(n, fb.BuiltinOperatorHARD_SWISH, hardSwishOptions{})
-	case "HardSigmoid":
-		return l.hardSigmoid(n)
-	case "Swish":
-		return l.swish(n)
-	case "GlobalAveragePool":
-		return l.globalAveragePool(n)
-	case "AveragePool", "MaxPool":
-		return l.pool(n)
-	case "Flatten", "Reshape":
-		return l.reshape(n)
-	case "Softmax":
-		return l.softmax(n)
-	case "Concat":
-		return l.concat(n)
-	case "Resize", "Upsample":
-		return l.resize(n)
-	case "Pad":
-		return l.pad(n)
-	case "BatchNormalization":
-		return fmt.Errorf("no TFLite builtin; fold it into the convolution before it first (--preset cleanup or lite)")
+	e := entry(n.Op)
+	switch {
+	case e == nil:
+		return fmt.Errorf("litefy has no TFLite lowering for %s", n.Op)
+	case e.lower == nil:
+		return fmt.Errorf("%s", e.none)
 	}
-	return fmt.Errorf("litefy has no TFLite lowering for %s", n.Op)
+	return e.lower(l, n)
+}
+
+// identity lowers Identity and Dropout: the output is the input.
+func (l *lowerer) identity(n *ir.Node) error {
+	if len(n.Outputs) > 1 && n.Outputs[1] != nil && len(n.Outputs[1].Uses()) > 0 {
+		return fmt.Errorf("the mask output is used")
+	}
+	l.alias[n.Outputs[0]] = l.resolve(n.Inputs[0])
+	if n.Inputs[0].Const != nil {
+		return fmt.Errorf("output is a constant; run the cleanup passes first")
+	}
+	return nil
+}
+
+// elementwise returns the lowering of an elementwise arithmetic op.
+func elementwise(op fb.BuiltinOperator) func(*lowerer, *ir.Node) error {
+	return func(l *lowerer, n *ir.Node) error { return l.binary(n, op) }
+}
+
+// oneBuiltin returns the lowering of a one-input op that maps to one builtin.
+func oneBuiltin(op fb.BuiltinOperator, opts options) func(*lowerer, *ir.Node) error {
+	return func(l *lowerer, n *ir.Node) error { return l.unary(n, op, opts) }
 }
 
 // activationOf classifies n as a ReLU-family activation TFLite can fuse.
 func activationOf(n *ir.Node) (fb.ActivationFunctionType, bool) {
-	switch n.Op {
-	case "Relu":
-		return fb.ActivationFunctionTypeRELU, true
-	case "Relu6":
+	lo, hi, ok := ir.ClipBounds(n)
+	switch {
+	case !ok:
+	case lo == 0 && hi == 6:
 		return fb.ActivationFunctionTypeRELU6, true
-	case "Clip":
-		lo, hi, ok := clipBounds(n)
-		switch {
-		case !ok:
-		case lo == 0 && hi == 6:
-			return fb.ActivationFunctionTypeRELU6, true
-		case lo == 0 && hi >= math.MaxFloat32:
-			return fb.ActivationFunctionTypeRELU, true
-		case lo == -1 && hi == 1:
-			return fb.ActivationFunctionTypeRELU_N1_TO_1, true
-		}
+	case lo == 0 && hi >= math.MaxFloat32:
+		return fb.ActivationFunctionTypeRELU, true
+	case lo == -1 && hi == 1:
+		return fb.ActivationFunctionTypeRELU_N1_TO_1, true
 	}
 	return fb.ActivationFunctionTypeNONE, false
-}
-
-// clipBounds returns a Clip's constant bounds (±MaxFloat32 when absent).
-func clipBounds(n *ir.Node) (lo, hi float32, ok bool) {
-	lo, hi = -math.MaxFloat32, math.MaxFloat32
-	if n.Opset() < 11 {
-		return n.Attrs.Float("min", lo), n.Attrs.Float("max", hi), true
-	}
-	for i, b := range []*float32{&lo, &hi} {
-		if v := n.Input(i + 1); v != nil {
-			if v.Const == nil || v.Const.Len() != 1 {
-				return 0, 0, false
-			}
-			*b = float32(v.Const.Float64At(0))
-		}
-	}
-	return lo, hi, true
 }
 
 // fuse finds the activation that alone reads n's output and fuses it: it
 // returns the activation and the tensor the fused op writes.
 func (l *lowerer) fuse(n *ir.Node) (fb.ActivationFunctionType, int32) {
 	out := n.Outputs[0]
-	if uses := out.Uses(); len(uses) == 1 && !l.g.IsOutput(out) {
-		if act, ok := activationOf(uses[0]); ok && uses[0].Inputs[0] == out {
-			l.fused[uses[0]] = true
-			return act, l.activation(uses[0].Outputs[0])
-		}
+	if uses := out.Uses(); len(uses) == 1 && IsFusedActivation(uses[0]) {
+		act, _ := activationOf(uses[0])
+		l.fused[uses[0]] = true
+		return act, l.activation(uses[0].Outputs[0])
 	}
 	return fb.ActivationFunctionTypeNONE, l.activation(out)
 }
@@ -422,10 +380,7 @@ func transpose2D[T any](x []T, r, c int64) []T {
 	return y
 }
 
-func (l *lowerer) binary(n *ir.Node) error {
-	ops := map[string]fb.BuiltinOperator{"Add": fb.BuiltinOperatorADD, "Sub": fb.BuiltinOperatorSUB,
-		"Mul": fb.BuiltinOperatorMUL, "Div": fb.BuiltinOperatorDIV}
-	op := ops[n.Op]
+func (l *lowerer) binary(n *ir.Node, op fb.BuiltinOperator) error {
 	rank := len(n.Outputs[0].Type.Shape)
 	var ins []int32
 	for i := range 2 {
@@ -472,7 +427,7 @@ func (l *lowerer) clip(n *ir.Node) error {
 			fb.ActivationFunctionTypeRELU6: fb.BuiltinOperatorRELU6, fb.ActivationFunctionTypeRELU_N1_TO_1: fb.BuiltinOperatorRELU_N1_TO_1}[act]
 		return l.unary(n, op, nil)
 	}
-	lo, hi, ok := clipBounds(n)
+	lo, hi, ok := ir.ClipBounds(n)
 	if !ok {
 		return fmt.Errorf("bounds computed at run time have no TFLite form")
 	}
@@ -533,7 +488,7 @@ func (l *lowerer) hardSigmoid(n *ir.Node) error {
 	}
 	rank := len(shape)
 	if l.int8 {
-		p := passes.PlanHardSigmoid(n)
+		p := PlanHardSigmoid(n)
 		if p.Scale != nil {
 			y := l.temp(name+"/scaled", shape, p.Scaled)
 			l.emit(n, fb.BuiltinOperatorMUL, &binaryOptions{op: fb.BuiltinOperatorMUL}, []int32{x, l.scalarInt8(name+"/6alpha", rank, *p.Scale)}, y)
@@ -568,7 +523,7 @@ func (l *lowerer) swish(n *ir.Node) error {
 	if err != nil {
 		return err
 	}
-	s := l.temp(nodeName(n)+"/sigmoid", l.m.Tensors[x].Shape, passes.FixedOutputParams("Sigmoid"))
+	s := l.temp(nodeName(n)+"/sigmoid", l.m.Tensors[x].Shape, FixedOutputParams("Sigmoid"))
 	l.emit(n, fb.BuiltinOperatorLOGISTIC, nil, []int32{x}, s)
 	l.emit(n, fb.BuiltinOperatorMUL, &binaryOptions{op: fb.BuiltinOperatorMUL}, []int32{x, s}, l.activation(n.Outputs[0]))
 	return nil

@@ -8,11 +8,11 @@ import (
 )
 
 // resize lowers Resize and Upsample to RESIZE_BILINEAR or
-// RESIZE_NEAREST_NEIGHBOR with the option pair ir.TFLiteResizeOf found to
+// RESIZE_NEAREST_NEIGHBOR with the option pair TFLiteResizeOf found to
 // sample exactly as the ONNX node does (the same check the compatibility
 // report makes). The output size is the builtin's second input.
 func (l *lowerer) resize(n *ir.Node) error {
-	r, err := ir.TFLiteResizeOf(n)
+	r, err := TFLiteResizeOf(n)
 	if err != nil {
 		return err
 	}

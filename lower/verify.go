@@ -8,7 +8,6 @@ import (
 
 	"github.com/litefy/litefy/ir"
 	fb "github.com/litefy/litefy/lower/tflite/tflitefb"
-	"github.com/litefy/litefy/passes"
 )
 
 // Verify checks that file, a TFLite model litefy wrote, is what Lower
@@ -56,7 +55,7 @@ func Verify(g *ir.Graph, file []byte) (*Model, error) {
 // AttachParams gives every value of g the quantization parameters that
 // m, an int8 model litefy wrote (Read), stores for it, matching tensors to
 // values by name, so that g is quantized as the file is without
-// recalibrating: the scheme of passes.QuantizeInt8 first (ranges from the
+// recalibrating: the scheme of QuantizeInt8 first (ranges from the
 // file's scales and zero points), then the file's own scales and zero
 // points wherever the file has the tensor, and the HardSigmoid input
 // ranges of m's Provenance. Values lowering fuses away (a producer whose
@@ -90,13 +89,13 @@ func AttachParams(g *ir.Graph, m *Model) error {
 			if o == nil || (i > 0 && len(o.Uses()) == 0 && !g.IsOutput(o)) {
 				continue
 			}
-			if us := o.Uses(); len(us) == 1 && passes.IsFusedActivation(us[0]) && !g.IsOutput(o) {
+			if us := o.Uses(); len(us) == 1 && IsFusedActivation(us[0]) && !g.IsOutput(o) {
 				continue
 			}
 			acts = append(acts, o)
 		}
 	}
-	ranges := map[*ir.Value]passes.Range{}
+	ranges := map[*ir.Value]Range{}
 	for _, v := range acts {
 		if v.Type.DType != ir.Float32 {
 			continue
@@ -109,9 +108,9 @@ func AttachParams(g *ir.Graph, m *Model) error {
 			return fmt.Errorf("lower: tensor %q is %s without one scale and zero point; an int8 activation has them", t.Name, t.Type)
 		}
 		s, zp := t.Quant.Scale[0], t.Quant.ZeroPoint[0]
-		ranges[v] = passes.Range{Min: s * float32(-128-zp), Max: s * float32(127-zp)}
+		ranges[v] = Range{Min: s * float32(-128-zp), Max: s * float32(127-zp)}
 	}
-	if err := passes.QuantizeInt8(g, ranges); err != nil {
+	if err := QuantizeInt8(g, ranges); err != nil {
 		return err
 	}
 	scheme := map[*ir.Value]*ir.QuantParams{} // QuantizeInt8's parameters of constants
@@ -162,7 +161,7 @@ func AttachParams(g *ir.Graph, m *Model) error {
 	}
 	for _, n := range g.Nodes {
 		switch {
-		case passes.IsFusedActivation(n):
+		case IsFusedActivation(n):
 			q := *n.Outputs[0].Quant
 			n.Inputs[0].Quant = &q
 		case n.Op == "Identity" || n.Op == "Dropout":

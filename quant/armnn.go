@@ -4,7 +4,7 @@ import (
 	"math"
 
 	"github.com/litefy/litefy/ir"
-	"github.com/litefy/litefy/passes"
+	"github.com/litefy/litefy/lower"
 )
 
 // Arm NN's reference backend (CpuRef, ProfileArmNNRef), as of 20.08. Its
@@ -52,7 +52,7 @@ func (s *Simulator) armnnGemm(n *ir.Node) (func(), error) {
 	}
 	bias := make([]float32, N)
 	if b := n.Input(2); b != nil {
-		bt, err := passes.QuantizeWeights(b)
+		bt, err := lower.QuantizeWeights(b)
 		if err != nil {
 			return nil, err
 		}

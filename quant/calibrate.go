@@ -8,7 +8,7 @@ import (
 	"sync/atomic"
 
 	"github.com/litefy/litefy/ir"
-	"github.com/litefy/litefy/passes"
+	"github.com/litefy/litefy/lower"
 )
 
 // Calibration methods.
@@ -35,7 +35,7 @@ const histBins = 2048
 // returns the range of every float graph input and node output. Samples
 // are spread over workers; the result does not depend on their number or
 // scheduling (minima, maxima and histogram counts merge exactly).
-func Calibrate(g *ir.Graph, src Source, opt CalibrateOptions) (map[*ir.Value]passes.Range, error) {
+func Calibrate(g *ir.Graph, src Source, opt CalibrateOptions) (map[*ir.Value]lower.Range, error) {
 	if src.Len() == 0 {
 		return nil, fmt.Errorf("quant: no calibration samples")
 	}
@@ -109,9 +109,9 @@ func Calibrate(g *ir.Graph, src Source, opt CalibrateOptions) (map[*ir.Value]pas
 			lo[i], hi[i] = min(lo[i], los[w][i]), max(hi[i], his[w][i])
 		}
 	}
-	ranges := make(map[*ir.Value]passes.Range, len(vals))
+	ranges := make(map[*ir.Value]lower.Range, len(vals))
 	for i, v := range vals {
-		ranges[v] = passes.Range{Min: lo[i], Max: hi[i]}
+		ranges[v] = lower.Range{Min: lo[i], Max: hi[i]}
 	}
 	if passesN == 1 {
 		return ranges, nil
@@ -162,14 +162,14 @@ func Calibrate(g *ir.Graph, src Source, opt CalibrateOptions) (map[*ir.Value]pas
 
 // percentileRange returns the range between the (1−p) and p quantiles of
 // a histogram over [lo, hi], at bin edges.
-func percentileRange(h []int64, lo, hi float32, p float64) passes.Range {
+func percentileRange(h []int64, lo, hi float32, p float64) lower.Range {
 	var n int64
 	for _, c := range h {
 		n += c
 	}
 	width := float64(hi-lo) / float64(len(h))
 	cut := int64(math.Floor((1 - p) * float64(n)))
-	r := passes.Range{Min: lo, Max: hi}
+	r := lower.Range{Min: lo, Max: hi}
 	var acc int64
 	for b, c := range h {
 		acc += c

@@ -3,7 +3,7 @@ package quant
 import (
 	"math"
 
-	"github.com/litefy/litefy/passes"
+	"github.com/litefy/litefy/lower"
 )
 
 // mseStep is the bin stride of mseRange's search over clipping bounds.
@@ -16,7 +16,7 @@ const mseStep = 8
 // noise Δ²/12 with Δ = (b−a)/255. Each bin counts as values at its centre.
 // Prefix sums of counts, sums and sums of squares make each candidate
 // O(1); bounds are tried every mseStep bins, both ends independently.
-func mseRange(h []int64, lo, hi float32) passes.Range {
+func mseRange(h []int64, lo, hi float32) lower.Range {
 	n := len(h)
 	width := float64(hi-lo) / float64(n)
 	centre := func(b int) float64 { return float64(lo) + (float64(b)+0.5)*width }
@@ -41,7 +41,7 @@ func mseRange(h []int64, lo, hi float32) passes.Range {
 	zero := int(math.Floor(-float64(lo) / width))
 	zero = max(0, min(n, zero))
 	best := math.Inf(1)
-	r := passes.Range{Min: lo, Max: hi}
+	r := lower.Range{Min: lo, Max: hi}
 	for i := 0; i <= zero; i += mseStep {
 		a := math.Min(edge(i), 0)
 		if i == 0 {
@@ -58,7 +58,7 @@ func mseRange(h []int64, lo, hi float32) passes.Range {
 			d := (b - a) / 255
 			e := sq(0, i, a) + sq(j, n, b) + (c[j]-c[i])*d*d/12
 			if e < best {
-				best, r = e, passes.Range{Min: float32(a), Max: float32(b)}
+				best, r = e, lower.Range{Min: float32(a), Max: float32(b)}
 			}
 		}
 	}

@@ -3,6 +3,7 @@ package quant
 import (
 	"testing"
 
+	"github.com/litefy/litefy/lower"
 	"github.com/litefy/litefy/passes"
 )
 
@@ -11,7 +12,7 @@ func TestCalibrateDeterministic(t *testing.T) {
 	g := loadModel(t, "tiny_effnet_op13", passes.Lite)
 	for _, method := range []string{MinMax, Percentile} {
 		opt := CalibrateOptions{Method: method, Percentile: 99.99}
-		var first map[string]passes.Range
+		var first map[string]lower.Range
 		for _, workers := range []int{1, 2, 3, 5} {
 			opt.Workers = workers
 			calls := 0
@@ -27,7 +28,7 @@ func TestCalibrateDeterministic(t *testing.T) {
 			if calls != want {
 				t.Errorf("%s: %d progress calls, want %d", method, calls, want)
 			}
-			byName := map[string]passes.Range{}
+			byName := map[string]lower.Range{}
 			for v, rg := range r {
 				byName[v.Name] = rg
 			}

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/litefy/litefy/ir"
+	"github.com/litefy/litefy/lower"
 	"github.com/litefy/litefy/passes"
 )
 
@@ -43,8 +44,8 @@ func floatOfNode(t *testing.T, sim *Simulator, n *ir.Node) []float32 {
 		t.Fatal(err)
 	}
 	f := append([]float32{}, outs[0].Float32s()...)
-	if us := n.Outputs[0].Uses(); len(us) == 1 && passes.IsFusedActivation(us[0]) {
-		lo, hi, _ := passes.ClipBounds(us[0])
+	if us := n.Outputs[0].Uses(); len(us) == 1 && lower.IsFusedActivation(us[0]) {
+		lo, hi, _ := ir.ClipBounds(us[0])
 		for i := range f {
 			f[i] = max(lo, min(hi, f[i]))
 		}
@@ -55,7 +56,7 @@ func floatOfNode(t *testing.T, sim *Simulator, n *ir.Node) []float32 {
 // dequantizedConst returns the float values a quantized constant stands
 // for in the int8 model.
 func dequantizedConst(t *testing.T, v *ir.Value) *ir.Tensor {
-	q, err := passes.QuantizeWeights(v)
+	q, err := lower.QuantizeWeights(v)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,7 +99,7 @@ func TestNodesMatchFloatWithinOneLSB(t *testing.T) {
 			}
 			ops := map[string]bool{}
 			for _, n := range g.Nodes {
-				if passes.IsFusedActivation(n) {
+				if lower.IsFusedActivation(n) {
 					continue
 				}
 				ops[n.Op] = true

@@ -8,7 +8,7 @@ import (
 	"sync/atomic"
 
 	"github.com/litefy/litefy/ir"
-	"github.com/litefy/litefy/passes"
+	"github.com/litefy/litefy/lower"
 )
 
 // Report compares a quantized graph's int8 simulation with its float
@@ -61,17 +61,17 @@ func SQNR(signal, noise float64) float64 {
 }
 
 // Calibrated calibrates g on src and annotates it with QuantParams
-// (passes.QuantizeInt8); the one call a training pipeline makes.
+// (lower.QuantizeInt8); the one call a training pipeline makes.
 func Calibrated(g *ir.Graph, src Source, opt CalibrateOptions) error {
 	r, err := Calibrate(g, src, opt)
 	if err != nil {
 		return err
 	}
-	return passes.QuantizeInt8(g, r)
+	return lower.QuantizeInt8(g, r)
 }
 
 // Evaluate runs the float interpreter and the int8 simulation of a graph
-// annotated by passes.QuantizeInt8 on every sample of src, spread over
+// annotated by lower.QuantizeInt8 on every sample of src, spread over
 // workers goroutines (0: one per core), and compares them. progress, when
 // set, is called after each sample.
 func Evaluate(g *ir.Graph, src Source, workers int, progress func(done, total int)) (*Report, error) {
@@ -91,7 +91,7 @@ func EvaluateWith(g *ir.Graph, src Source, workers int, progress func(done, tota
 	}
 	for _, nd := range g.Nodes {
 		for _, o := range nd.Outputs {
-			if us := o.Uses(); len(us) == 1 && passes.IsFusedActivation(us[0]) && !g.IsOutput(o) {
+			if us := o.Uses(); len(us) == 1 && lower.IsFusedActivation(us[0]) && !g.IsOutput(o) {
 				continue // lowering fuses the activation: this tensor does not exist
 			}
 			vals, ops = append(vals, o), append(ops, nd.Op)
@@ -288,7 +288,7 @@ func WithInt8Weights(g *ir.Graph) (*ir.Graph, error) {
 		if c.Quant == nil || c.Const == nil || c.Const.DType != ir.Float32 {
 			continue
 		}
-		q, err := passes.QuantizeWeights(c)
+		q, err := lower.QuantizeWeights(c)
 		if err != nil {
 			return nil, err
 		}

@@ -2,19 +2,20 @@ package quant
 
 import (
 	"github.com/litefy/litefy/ir"
+	"github.com/litefy/litefy/lower"
 )
 
 // prepareResize simulates int8 RESIZE_NEAREST_NEIGHBOR and
 // RESIZE_BILINEAR. Both keep the input's scale and zero point (TFLite's
 // quantizer restricts them to the same scale), so they work on the raw
-// int8 values. Nearest is a gather with the index map ir.TFLiteResizeOf
+// int8 values. Nearest is a gather with the index map lower.TFLiteResizeOf
 // proved equal to ONNX's. Bilinear follows TFLite's integer kernel
 // (reference_ops::ResizeBilinearInteger, resize_bilinear.h): coordinates
 // in 1/1024 units with the scale rounded to that grid, a 20-bit
 // fixed-point blend, rounded half away from zero. ProfileXNNPACK and
 // ProfileArmNNRef have their own forms (resize_profiles.go).
 func (s *Simulator) prepareResize(n *ir.Node) (func(), error) {
-	r, err := ir.TFLiteResizeOf(n)
+	r, err := lower.TFLiteResizeOf(n)
 	if err != nil {
 		return nil, n.Errorf("quant: %v", err)
 	}

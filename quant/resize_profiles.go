@@ -103,7 +103,7 @@ func xnnResizeBilinear(in, out []int8, planes, h, w, oh, ow int, alignCorners, h
 // min((j·(⌊in·2¹⁶/out⌋ + 1)) >> 16, in − 1), which can exceed the
 // reference kernel's ⌊j·in/out⌋ by one for large sizes; with either
 // option it calls the reference kernel (ref, ONNX's map that
-// ir.TFLiteResizeOf proved equal to it).
+// lower.TFLiteResizeOf proved equal to it).
 func xnnNearestIndex(in, out int, alignCorners, halfPixel bool, ref []int) []int {
 	if alignCorners || halfPixel {
 		return ref

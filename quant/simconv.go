@@ -6,7 +6,7 @@ import (
 
 	"github.com/litefy/litefy/internal/gemm"
 	"github.com/litefy/litefy/ir"
-	"github.com/litefy/litefy/passes"
+	"github.com/litefy/litefy/lower"
 )
 
 // The int8 CONV_2D and FULLY_CONNECTED of the tflite and xnnpack profiles
@@ -110,7 +110,7 @@ func (g *convGeom) colRange(off int) (lo, hi int) {
 func int8Bias(n *ir.Node, o int) ([]int32, error) {
 	bias := make([]int32, o)
 	if b := n.Input(2); b != nil {
-		bt, err := passes.QuantizeWeights(b)
+		bt, err := lower.QuantizeWeights(b)
 		if err != nil {
 			return nil, err
 		}
@@ -241,7 +241,7 @@ func (s *Simulator) armnnConv(n *ir.Node, geo convGeom) (func(), error) {
 	}
 	c.fbias = make([]float32, c.O)
 	if b := n.Input(2); b != nil {
-		bt, err := passes.QuantizeWeights(b)
+		bt, err := lower.QuantizeWeights(b)
 		if err != nil {
 			return nil, err
 		}

@@ -2,7 +2,7 @@ package quant
 
 import (
 	"github.com/litefy/litefy/ir"
-	"github.com/litefy/litefy/passes"
+	"github.com/litefy/litefy/lower"
 )
 
 // The simulator's CONV_2D, DEPTHWISE_CONV_2D and FULLY_CONNECTED as they
@@ -42,7 +42,7 @@ func refConv(s *Simulator, n *ir.Node) (func(), error) {
 	PW := max(W+pl+int(pads[3]), (OW-1)*sx+(KW-1)*dx+1)
 	bias := make([]int32, O)
 	if b := n.Input(2); b != nil {
-		bt, err := passes.QuantizeWeights(b)
+		bt, err := lower.QuantizeWeights(b)
 		if err != nil {
 			return nil, err
 		}
@@ -126,7 +126,7 @@ func refGemm(s *Simulator, n *ir.Node) (func(), error) {
 	wq, M, K, N, transB := gd.wq, gd.M, gd.K, gd.N, gd.transB
 	bias := make([]int32, N)
 	if b := n.Input(2); b != nil {
-		bt, err := passes.QuantizeWeights(b)
+		bt, err := lower.QuantizeWeights(b)
 		if err != nil {
 			return nil, err
 		}
@@ -189,7 +189,7 @@ func refArmNNConv(s *Simulator, n *ir.Node) (func(), error) {
 	}
 	bias := make([]float32, O)
 	if b := n.Input(2); b != nil {
-		bt, err := passes.QuantizeWeights(b)
+		bt, err := lower.QuantizeWeights(b)
 		if err != nil {
 			return nil, err
 		}

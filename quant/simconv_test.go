@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/litefy/litefy/ir"
+	"github.com/litefy/litefy/lower"
 	"github.com/litefy/litefy/passes"
 )
 
@@ -112,7 +113,7 @@ type convCase struct {
 	sy, sx, dy, dx               int
 	pads                         [4]int
 	act                          string
-	in, out                      passes.Range // calibrated ranges: they set the zero points
+	in, out                      lower.Range // calibrated ranges: they set the zero points
 	// extreme: large positive weights and inputs mostly saturated at 127,
 	// so that sums of odd products pass 2²⁴ (float32 would round them).
 	extreme bool
@@ -123,14 +124,14 @@ func (c convCase) String() string {
 		c.N, c.C, c.O, c.H, c.W, c.KH, c.KW, c.group, c.sy, c.sx, c.dy, c.dx, c.pads, c.act, c.in, c.out, c.extreme)
 }
 
-func randRange(rng *rand.Rand) passes.Range {
+func randRange(rng *rand.Rand) lower.Range {
 	switch rng.IntN(4) {
 	case 0: // zero point near −128
-		return passes.Range{Min: -0.1 * rng.Float32(), Max: 1 + 4*rng.Float32()}
+		return lower.Range{Min: -0.1 * rng.Float32(), Max: 1 + 4*rng.Float32()}
 	case 1: // zero point near 127
-		return passes.Range{Min: -1 - 4*rng.Float32(), Max: 0.1 * rng.Float32()}
+		return lower.Range{Min: -1 - 4*rng.Float32(), Max: 0.1 * rng.Float32()}
 	default:
-		return passes.Range{Min: -0.5 - 3*rng.Float32(), Max: 0.5 + 3*rng.Float32()}
+		return lower.Range{Min: -0.5 - 3*rng.Float32(), Max: 0.5 + 3*rng.Float32()}
 	}
 }
 
@@ -188,7 +189,7 @@ func convGraph(t *testing.T, rng *rand.Rand, c convCase) (*ir.Graph, []*ir.Tenso
 		"pads":         ir.IntsAttr(int64(p[0]), int64(p[1]), int64(p[2]), int64(p[3])),
 		"kernel_shape": ir.IntsAttr(int64(c.KH), int64(c.KW))})
 	out := conv.Outputs[0]
-	ranges := map[*ir.Value]passes.Range{x: c.in, out: c.out}
+	ranges := map[*ir.Value]lower.Range{x: c.in, out: c.out}
 	if c.act != "" {
 		out = g.NewNode(c.act, "act", []*ir.Value{out}, []string{"z"}, nil).Outputs[0]
 		ranges[out] = c.out
@@ -197,7 +198,7 @@ func convGraph(t *testing.T, rng *rand.Rand, c convCase) (*ir.Graph, []*ir.Tenso
 	if err := ir.InferShapes(g); err != nil {
 		t.Fatalf("%v: %v", c, err)
 	}
-	if err := passes.QuantizeInt8(g, ranges); err != nil {
+	if err := lower.QuantizeInt8(g, ranges); err != nil {
 		t.Fatalf("%v: %v", c, err)
 	}
 	f := randFloats(rng, c.N*c.C*c.H*c.W, 2*c.in.Min-1, 2*c.in.Max+1)
@@ -216,10 +217,10 @@ func TestFastConvMatchesReference(t *testing.T) {
 	cases := []convCase{
 		// A GEMM depth of 130·3·3 = 1170 > exactBlock: two blocks.
 		{N: 1, C: 130, O: 7, H: 6, W: 5, KH: 3, KW: 3, group: 1, sy: 1, sx: 1, dy: 1, dx: 1,
-			pads: [4]int{1, 1, 1, 1}, in: passes.Range{Min: -4, Max: 0.1}, out: passes.Range{Min: -50, Max: 50}, extreme: true},
+			pads: [4]int{1, 1, 1, 1}, in: lower.Range{Min: -4, Max: 0.1}, out: lower.Range{Min: -50, Max: 50}, extreme: true},
 		// Pointwise, the input itself as the GEMM's B.
 		{N: 2, C: 16, O: 24, H: 9, W: 7, KH: 1, KW: 1, group: 1, sy: 1, sx: 1, dy: 1, dx: 1,
-			in: passes.Range{Min: -0.2, Max: 3}, out: passes.Range{Min: -2, Max: 2}},
+			in: lower.Range{Min: -0.2, Max: 3}, out: lower.Range{Min: -2, Max: 2}},
 	}
 	for range 150 {
 		cases = append(cases, randConvCase(rng))
@@ -277,12 +278,12 @@ func TestFastGemmMatchesReference(t *testing.T) {
 	for _, c := range []struct {
 		M, K, N int
 		transB  bool
-		in      passes.Range
+		in      lower.Range
 	}{
-		{1, 1000, 10, true, passes.Range{Min: -3, Max: 0.2}},
-		{3, 2100, 5, false, passes.Range{Min: -0.1, Max: 2}},
-		{2, 17, 33, true, passes.Range{Min: -1, Max: 1}},
-		{1, 1025, 3, false, passes.Range{Min: -5, Max: 0}},
+		{1, 1000, 10, true, lower.Range{Min: -3, Max: 0.2}},
+		{3, 2100, 5, false, lower.Range{Min: -0.1, Max: 2}},
+		{2, 17, 33, true, lower.Range{Min: -1, Max: 1}},
+		{1, 1025, 3, false, lower.Range{Min: -5, Max: 0}},
 	} {
 		g := ir.NewGraph("fc", 13)
 		x := g.AddInput("x", ir.Type{DType: ir.Float32, Shape: ir.S(int64(c.M), int64(c.K))})
@@ -304,8 +305,8 @@ func TestFastGemmMatchesReference(t *testing.T) {
 		if err := ir.InferShapes(g); err != nil {
 			t.Fatal(err)
 		}
-		ranges := map[*ir.Value]passes.Range{x: c.in, n.Outputs[0]: {Min: -20, Max: 20}}
-		if err := passes.QuantizeInt8(g, ranges); err != nil {
+		ranges := map[*ir.Value]lower.Range{x: c.in, n.Outputs[0]: {Min: -20, Max: 20}}
+		if err := lower.QuantizeInt8(g, ranges); err != nil {
 			t.Fatal(err)
 		}
 		in := ir.FromFloat32(x.Type.Shape.Sizes(), randFloats(rng, c.M*c.K, 2*c.in.Min-1, 2*c.in.Max+1))
@@ -320,7 +321,7 @@ func TestFastGemmMatchesReference(t *testing.T) {
 func TestFastConvExactPast2to24(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 8))
 	c := convCase{N: 1, C: 200, O: 6, H: 12, W: 13, KH: 3, KW: 3, group: 1, sy: 1, sx: 1, dy: 1, dx: 1,
-		in: passes.Range{Min: -0.5, Max: 2}, out: passes.Range{Min: -1, Max: 1}, extreme: true}
+		in: lower.Range{Min: -0.5, Max: 2}, out: lower.Range{Min: -1, Max: 1}, extreme: true}
 	g, in := convGraph(t, rng, c)
 	conv := g.Nodes[0]
 	x, w, b, y := conv.Inputs[0], conv.Inputs[1], conv.Inputs[2], conv.Outputs[0]
@@ -336,7 +337,7 @@ func TestFastConvExactPast2to24(t *testing.T) {
 	for i := range f {
 		f[i] = 5 // every input 127
 	}
-	wq, err := passes.QuantizeWeights(w)
+	wq, err := lower.QuantizeWeights(w)
 	if err != nil {
 		t.Fatal(err)
 	}

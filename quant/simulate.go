@@ -7,10 +7,10 @@ import (
 	"runtime"
 
 	"github.com/litefy/litefy/ir"
-	"github.com/litefy/litefy/passes"
+	"github.com/litefy/litefy/lower"
 )
 
-// Simulator runs a graph annotated by passes.QuantizeInt8 the way TFLite's
+// Simulator runs a graph annotated by lower.QuantizeInt8 the way TFLite's
 // int8 kernels do, in the IR's NCHW layout (layout does not change integer
 // results). Inputs are quantized with their QuantParams like a QUANTIZE op.
 //
@@ -37,7 +37,7 @@ type Simulator struct {
 }
 
 // NewSimulator prepares g, which must carry QuantParams on every float
-// value (passes.QuantizeInt8).
+// value (lower.QuantizeInt8).
 func NewSimulator(g *ir.Graph) (*Simulator, error) { return NewSimulatorWith(g, SimOptions{}) }
 
 // SimOptions selects runtime variants of the arithmetic.
@@ -159,14 +159,14 @@ func quantizeReal(v *ir.Value, f float32) int32 {
 // ReLU-family activation's, or the full range.
 func actRange(n *ir.Node) (int32, int32) {
 	out := n.Outputs[0]
-	if us := out.Uses(); len(us) == 1 && passes.IsFusedActivation(us[0]) {
+	if us := out.Uses(); len(us) == 1 && lower.IsFusedActivation(us[0]) {
 		return boundsOf(us[0], out)
 	}
 	return -128, 127
 }
 
 func boundsOf(act *ir.Node, out *ir.Value) (int32, int32) {
-	lo, hi, _ := passes.ClipBounds(act)
+	lo, hi, _ := ir.ClipBounds(act)
 	qlo, qhi := int32(-128), int32(127)
 	if lo > -math.MaxFloat32 {
 		qlo = max(qlo, quantizeReal(out, lo))
@@ -178,7 +178,7 @@ func boundsOf(act *ir.Node, out *ir.Value) (int32, int32) {
 }
 
 func (s *Simulator) constInt8(v *ir.Value) ([]int8, error) {
-	t, err := passes.QuantizeWeights(v)
+	t, err := lower.QuantizeWeights(v)
 	if err != nil {
 		return nil, err
 	}
@@ -200,109 +200,141 @@ func (s *Simulator) input(n *ir.Node, i int) ([]int8, error) {
 	return nil, n.Errorf("input %s is not computed before the node", v)
 }
 
+// simKernels is the int8 simulation's per-op table: for every op with an
+// int8 rule in the backend table (package lower), the kernel that computes
+// it in each profile (TestSimulatorCoversInt8Rules).
+var simKernels map[string]func(s *Simulator, n *ir.Node) (func(), error)
+
+func init() {
+	simKernels = map[string]func(s *Simulator, n *ir.Node) (func(), error){
+		"Reshape":           (*Simulator).prepareCopy,
+		"Flatten":           (*Simulator).prepareCopy,
+		"Squeeze":           (*Simulator).prepareCopy,
+		"Unsqueeze":         (*Simulator).prepareCopy,
+		"Identity":          (*Simulator).prepareCopy,
+		"Dropout":           (*Simulator).prepareCopy,
+		"Transpose":         (*Simulator).prepareTranspose,
+		"Relu":              (*Simulator).prepareClamp,
+		"Relu6":             (*Simulator).prepareClamp,
+		"Clip":              (*Simulator).prepareClamp,
+		"Conv":              (*Simulator).prepareConv,
+		"Gemm":              (*Simulator).prepareGemm,
+		"Add":               (*Simulator).prepareBinary,
+		"Mul":               (*Simulator).prepareBinary,
+		"AveragePool":       (*Simulator).preparePool,
+		"GlobalAveragePool": (*Simulator).preparePool,
+		"MaxPool":           (*Simulator).preparePool,
+		"HardSwish":         (*Simulator).prepareHardSwish,
+		"HardSigmoid":       (*Simulator).prepareHardSigmoid,
+		"Sigmoid":           (*Simulator).prepareLUT,
+		"Tanh":              (*Simulator).prepareLUT,
+		"Swish":             (*Simulator).prepareSwish,
+		"Softmax":           (*Simulator).prepareSoftmax,
+		"Concat":            (*Simulator).prepareConcat,
+		"Pad":               (*Simulator).preparePad,
+		"Resize":            (*Simulator).prepareResize,
+		"Upsample":          (*Simulator).prepareResize,
+	}
+}
+
 func (s *Simulator) prepare(n *ir.Node) (func(), error) {
-	out := s.vals[n.Outputs[0]]
-	switch n.Op {
-	case "Reshape", "Flatten", "Squeeze", "Unsqueeze", "Identity", "Dropout":
-		in, err := s.input(n, 0)
-		if err != nil {
-			return nil, err
-		}
-		if err := sameParams(n, n.Inputs[0], n.Outputs[0]); err != nil {
-			return nil, err
-		}
-		return func() { copy(out, in) }, nil
-	case "Transpose":
-		in, err := s.input(n, 0)
-		if err != nil {
-			return nil, err
-		}
-		if err := sameParams(n, n.Inputs[0], n.Outputs[0]); err != nil {
-			return nil, err
-		}
-		idx := transposeIndex(n.Inputs[0].Type.Shape.Sizes(), n.Attrs.Ints("perm"))
-		return func() {
-			for i, j := range idx {
-				out[i] = in[j]
-			}
-		}, nil
-	case "Relu", "Relu6", "Clip":
-		in, err := s.input(n, 0)
-		if err != nil {
-			return nil, err
-		}
-		if passes.IsFusedActivation(n) {
-			return func() { copy(out, in) }, nil // the producer clamped already
-		}
-		if err := sameParams(n, n.Inputs[0], n.Outputs[0]); err != nil {
-			return nil, err
-		}
-		lo, hi := boundsOf(n, n.Outputs[0])
-		return func() {
-			for i, x := range in {
-				out[i] = int8(clamp(int32(x), lo, hi))
-			}
-		}, nil
-	case "Conv":
-		return s.prepareConv(n)
-	case "Gemm":
-		return s.prepareGemm(n)
-	case "Add", "Mul":
-		return s.prepareBinary(n)
-	case "AveragePool", "GlobalAveragePool", "MaxPool":
-		return s.preparePool(n)
-	case "HardSwish":
-		in, err := s.input(n, 0)
-		if err != nil {
-			return nil, err
-		}
-		x, o := n.Inputs[0], n.Outputs[0]
-		if s.opt.profile() == ProfileArmNNRef {
-			lut := armnnLUT(x.Quant, o.Quant, armnnFunc(n.Op))
-			return func() {
-				for i, x := range in {
-					out[i] = lut[uint8(x)]
-				}
-			}, nil
-		}
-		p := newHardSwishParams(x.Quant.Scale[0], o.Quant.Scale[0], zp(x), zp(o))
-		if p.outExp > 0 {
-			return nil, n.Errorf("quant: HARD_SWISH needs an output scale of at least input scale/128")
-		}
-		var lut [256]int8
-		for q := -128; q <= 127; q++ {
-			lut[uint8(int8(q))] = p.apply(int8(q))
-		}
-		return func() {
-			for i, x := range in {
-				out[i] = lut[uint8(x)]
-			}
-		}, nil
-	case "HardSigmoid":
-		return s.prepareHardSigmoid(n)
-	case "Sigmoid", "Tanh":
-		in, err := s.input(n, 0)
-		if err != nil {
-			return nil, err
-		}
-		lut := s.opt.tableLUT(n.Op, n.Inputs[0].Quant, n.Outputs[0].Quant)
-		return func() {
-			for i, x := range in {
-				out[i] = lut[uint8(x)]
-			}
-		}, nil
-	case "Swish":
-		return s.prepareSwish(n)
-	case "Softmax":
-		return s.prepareSoftmax(n)
-	case "Concat":
-		return s.prepareConcat(n)
-	case "Pad":
-		return s.preparePad(n)
-	case "Resize", "Upsample":
-		return s.prepareResize(n)
+	if k := simKernels[n.Op]; k != nil {
+		return k(s, n)
 	}
 	return nil, n.Errorf("quant: no int8 simulation")
+}
+
+func (s *Simulator) prepareCopy(n *ir.Node) (func(), error) {
+	out := s.vals[n.Outputs[0]]
+	in, err := s.input(n, 0)
+	if err != nil {
+		return nil, err
+	}
+	if err := sameParams(n, n.Inputs[0], n.Outputs[0]); err != nil {
+		return nil, err
+	}
+	return func() { copy(out, in) }, nil
+}
+
+func (s *Simulator) prepareTranspose(n *ir.Node) (func(), error) {
+	out := s.vals[n.Outputs[0]]
+	in, err := s.input(n, 0)
+	if err != nil {
+		return nil, err
+	}
+	if err := sameParams(n, n.Inputs[0], n.Outputs[0]); err != nil {
+		return nil, err
+	}
+	idx := transposeIndex(n.Inputs[0].Type.Shape.Sizes(), n.Attrs.Ints("perm"))
+	return func() {
+		for i, j := range idx {
+			out[i] = in[j]
+		}
+	}, nil
+}
+
+func (s *Simulator) prepareClamp(n *ir.Node) (func(), error) {
+	out := s.vals[n.Outputs[0]]
+	in, err := s.input(n, 0)
+	if err != nil {
+		return nil, err
+	}
+	if lower.IsFusedActivation(n) {
+		return func() { copy(out, in) }, nil // the producer clamped already
+	}
+	if err := sameParams(n, n.Inputs[0], n.Outputs[0]); err != nil {
+		return nil, err
+	}
+	lo, hi := boundsOf(n, n.Outputs[0])
+	return func() {
+		for i, x := range in {
+			out[i] = int8(clamp(int32(x), lo, hi))
+		}
+	}, nil
+}
+
+func (s *Simulator) prepareHardSwish(n *ir.Node) (func(), error) {
+	out := s.vals[n.Outputs[0]]
+	in, err := s.input(n, 0)
+	if err != nil {
+		return nil, err
+	}
+	x, o := n.Inputs[0], n.Outputs[0]
+	if s.opt.profile() == ProfileArmNNRef {
+		lut := armnnLUT(x.Quant, o.Quant, armnnFunc(n.Op))
+		return func() {
+			for i, x := range in {
+				out[i] = lut[uint8(x)]
+			}
+		}, nil
+	}
+	p := newHardSwishParams(x.Quant.Scale[0], o.Quant.Scale[0], zp(x), zp(o))
+	if p.outExp > 0 {
+		return nil, n.Errorf("quant: HARD_SWISH needs an output scale of at least input scale/128")
+	}
+	var lut [256]int8
+	for q := -128; q <= 127; q++ {
+		lut[uint8(int8(q))] = p.apply(int8(q))
+	}
+	return func() {
+		for i, x := range in {
+			out[i] = lut[uint8(x)]
+		}
+	}, nil
+}
+
+func (s *Simulator) prepareLUT(n *ir.Node) (func(), error) {
+	out := s.vals[n.Outputs[0]]
+	in, err := s.input(n, 0)
+	if err != nil {
+		return nil, err
+	}
+	lut := s.opt.tableLUT(n.Op, n.Inputs[0].Quant, n.Outputs[0].Quant)
+	return func() {
+		for i, x := range in {
+			out[i] = lut[uint8(x)]
+		}
+	}, nil
 }
 
 func sameParams(n *ir.Node, a, b *ir.Value) error {
@@ -518,7 +550,7 @@ func int8Add(a, b, out *ir.QuantParams, lo, hi int32) func(x, y int8) int8 {
 }
 
 // prepareHardSigmoid simulates HardSigmoid as lowering emits it
-// (passes.PlanHardSigmoid): [MUL by 6α] → ADD 6β with a fused RELU6 → MUL
+// (lower.PlanHardSigmoid): [MUL by 6α] → ADD 6β with a fused RELU6 → MUL
 // by 1/6, each an int8 kernel with its own output quantization.
 func (s *Simulator) prepareHardSigmoid(n *ir.Node) (func(), error) {
 	in, err := s.input(n, 0)
@@ -526,8 +558,8 @@ func (s *Simulator) prepareHardSigmoid(n *ir.Node) (func(), error) {
 		return nil, err
 	}
 	out := s.vals[n.Outputs[0]]
-	p := passes.PlanHardSigmoid(n)
-	one := func(c passes.PlanConst) int8 {
+	p := lower.PlanHardSigmoid(n)
+	one := func(c lower.PlanConst) int8 {
 		return sat8(int32(math.Round(float64(c.Value/c.Quant.Scale[0]))) + int32(c.Quant.ZeroPoint[0]))
 	}
 	x := n.Inputs[0].Quant
@@ -653,7 +685,7 @@ func meanHW(in, dst []int8, planes, count int, iq, oq *ir.QuantParams) func() {
 func (s *Simulator) prepareSwish(n *ir.Node) (func(), error) {
 	x, out := n.Inputs[0], n.Outputs[0]
 	in, dst := s.vals[x], s.vals[out]
-	sig := passes.FixedOutputParams("Sigmoid")
+	sig := lower.FixedOutputParams("Sigmoid")
 	lut := s.opt.tableLUT("Sigmoid", x.Quant, sig)
 	mul := s.opt.binaryKernel("Mul", x.Quant, sig, out.Quant, -128, 127)
 	return func() {

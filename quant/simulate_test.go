@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/litefy/litefy/ir"
-	"github.com/litefy/litefy/passes"
+	"github.com/litefy/litefy/lower"
 )
 
 // naiveConv is the int8 convolution written straight from its definition:
@@ -86,8 +86,8 @@ func TestConvMatchesNaiveInteger(t *testing.T) {
 		if err := sim.Run(in); err != nil {
 			t.Fatal(err)
 		}
-		wq, _ := passes.QuantizeWeights(w)
-		bq, _ := passes.QuantizeWeights(b)
+		wq, _ := lower.QuantizeWeights(w)
+		bq, _ := lower.QuantizeWeights(b)
 		wi := make([]int8, wq.Len())
 		for i := range wi {
 			wi[i] = int8(wq.Data[i])

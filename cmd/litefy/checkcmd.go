@@ -7,7 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/litefy/litefy/ir"
+	"github.com/litefy/litefy/lower"
 	"github.com/litefy/litefy/passes"
 )
 
@@ -20,9 +20,9 @@ func newCheckCmd() *cobra.Command {
 		Short: "Report, per node, what a device target runs natively and what falls back",
 		Args:  exactArgs(1, "one MODEL"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			t := ir.LookupTarget(target)
+			t := lower.LookupTarget(target)
 			if t == nil {
-				return usagef("--target %q: want one of %s", target, ir.TargetNames())
+				return usagef("--target %q: want one of %s", target, lower.TargetNames())
 			}
 			pl, err := presetPipeline(preset)
 			if err != nil {
@@ -40,7 +40,7 @@ func newCheckCmd() *cobra.Command {
 			if _, err := pl.Run(g, passesOptions(false)); err != nil {
 				return err
 			}
-			r := ir.CheckTarget(g, t)
+			r := lower.CheckTarget(g, t, lower.Options{ZeroTaps: t.ZeroTaps})
 			if asJSON {
 				enc := json.NewEncoder(cmd.OutOrStdout())
 				enc.SetIndent("", "  ")
@@ -50,7 +50,7 @@ func newCheckCmd() *cobra.Command {
 			return nil
 		},
 	}
-	c.Flags().StringVar(&target, "target", "", "device target: "+ir.TargetNames())
+	c.Flags().StringVar(&target, "target", "", "device target: "+lower.TargetNames())
 	c.Flags().StringVar(&preset, "preset", "none", "rewrite first with this pipeline (none, cleanup, lite); the cleanup passes always run")
 	c.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	c.Flags().BoolVar(&all, "all", false, "list supported nodes too")
@@ -58,11 +58,11 @@ func newCheckCmd() *cobra.Command {
 	return c
 }
 
-func printCompat(w io.Writer, r *ir.CompatReport, all bool) {
-	t := ir.LookupTarget(r.Target)
+func printCompat(w io.Writer, r *lower.CompatReport, all bool) {
+	t := lower.LookupTarget(r.Target)
 	fmt.Fprintf(w, "target %s: %s\n\n", r.Target, t.Doc)
 	for _, n := range r.Nodes {
-		if n.Level == ir.Supported && !all {
+		if n.Level == lower.Supported && !all {
 			continue
 		}
 		fmt.Fprintf(w, "  %-20s %-18s %-40s %s\n", n.Level, n.Op, n.Node, n.Reason)

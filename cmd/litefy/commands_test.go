@@ -12,6 +12,7 @@ import (
 	"github.com/litefy/litefy/internal/tensorio"
 	"github.com/litefy/litefy/ir"
 	"github.com/litefy/litefy/ir/onnx"
+	"github.com/litefy/litefy/lower"
 )
 
 const (
@@ -97,7 +98,7 @@ func TestInspectJSON(t *testing.T) {
 
 func TestCheckAndDiff(t *testing.T) {
 	stdout, _ := ok(t, "check", mnv3, "--target", "edgetpu", "--json")
-	var r ir.CompatReport
+	var r lower.CompatReport
 	if err := json.Unmarshal([]byte(stdout), &r); err != nil {
 		t.Fatal(err)
 	}

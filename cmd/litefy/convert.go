@@ -176,7 +176,7 @@ func convert(in string, opt convertOptions, stderr io.Writer) error {
 				return err
 			}
 		}
-		if err := requireTarget(checked, target); err != nil {
+		if err := requireTarget(checked, target, zeroTaps); err != nil {
 			return err
 		}
 	}
@@ -184,7 +184,7 @@ func convert(in string, opt convertOptions, stderr io.Writer) error {
 		if opt.quant == "int8" {
 			// Fail before the slow calibration: every node must quantize
 			// and lower (the float lowering has the same legality rules).
-			if err := passes.CheckInt8(g); err != nil {
+			if err := lower.CheckInt8(g); err != nil {
 				return err
 			}
 			if _, err := lower.Lower(g, lower.Options{ZeroTaps: zeroTaps}); err != nil {

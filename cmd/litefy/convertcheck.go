@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/litefy/litefy/ir"
+	"github.com/litefy/litefy/lower"
 )
 
 // checkOutputFolder fails early, before any slow work, when the output's
@@ -25,21 +26,21 @@ func checkOutputFolder(output string) error {
 }
 
 // targetFlag parses --target: "" or a target name.
-func targetFlag(name string) (*ir.Target, error) {
+func targetFlag(name string) (*lower.Target, error) {
 	if name == "" {
 		return nil, nil
 	}
-	t := ir.LookupTarget(name)
+	t := lower.LookupTarget(name)
 	if t == nil {
-		return nil, usagef("--target %q: want one of %s", name, ir.TargetNames())
+		return nil, usagef("--target %q: want one of %s", name, lower.TargetNames())
 	}
 	return t, nil
 }
 
 // requireTarget fails when any node of g would not run natively on t (the
 // same report `litefy check` prints), naming every such node.
-func requireTarget(g *ir.Graph, t *ir.Target) error {
-	r := ir.CheckTarget(g, t)
+func requireTarget(g *ir.Graph, t *lower.Target, zeroTaps bool) error {
+	r := lower.CheckTarget(g, t, lower.Options{ZeroTaps: zeroTaps})
 	if r.Rejected != "" {
 		return fmt.Errorf("--target %s: the runtime rejects the model: %s", t.Name, r.Rejected)
 	}
@@ -48,7 +49,7 @@ func requireTarget(g *ir.Graph, t *ir.Target) error {
 	}
 	var bad []string
 	for _, n := range r.Nodes {
-		if n.Level == ir.Supported {
+		if n.Level == lower.Supported {
 			continue
 		}
 		bad = append(bad, fmt.Sprintf("node %s (%s) %s: %s", n.Node, n.Op, n.Level, n.Reason))
@@ -62,10 +63,10 @@ func requireTarget(g *ir.Graph, t *ir.Target) error {
 // into the convolution), "taps" widens the kernel with zero taps instead
 // (no PAD op). Unset, it is "taps" for --target armnn, whose 20.08 CpuRef
 // pads int8 PADs with 0 rather than the zero point, and "pad" otherwise.
-func paddingFlag(s string, t *ir.Target) (zeroTaps bool, err error) {
+func paddingFlag(s string, t *lower.Target) (zeroTaps bool, err error) {
 	switch s {
 	case "":
-		return t == ir.ArmNN, nil
+		return t != nil && t.ZeroTaps, nil
 	case "pad":
 		return false, nil
 	case "taps":

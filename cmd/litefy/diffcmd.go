@@ -13,6 +13,7 @@ import (
 	"github.com/litefy/litefy/internal/tensorio"
 	"github.com/litefy/litefy/ir"
 	"github.com/litefy/litefy/ir/onnx"
+	"github.com/litefy/litefy/lower"
 	"github.com/litefy/litefy/passes"
 )
 
@@ -71,9 +72,9 @@ func newDiffCmd() *cobra.Command {
 				r.Notes = append(r.Notes, "the lite graph computes a different function by design: fine-tune it before use")
 			}
 			if target != "" {
-				t := ir.LookupTarget(target)
+				t := lower.LookupTarget(target)
 				if t == nil {
-					return usagef("--target %q: want one of %s", target, ir.TargetNames())
+					return usagef("--target %q: want one of %s", target, lower.TargetNames())
 				}
 				// As `litefy check` does: what conversion would see, after cleanup.
 				ca, cb := ir.Clone(a), ir.Clone(b)
@@ -82,7 +83,7 @@ func newDiffCmd() *cobra.Command {
 						return err
 					}
 				}
-				r.Compat = [2]*ir.CompatReport{ir.CheckTarget(ca, t), ir.CheckTarget(cb, t)}
+				r.Compat = [2]*lower.CompatReport{lower.CheckTarget(ca, t, lower.Options{ZeroTaps: t.ZeroTaps}), lower.CheckTarget(cb, t, lower.Options{ZeroTaps: t.ZeroTaps})}
 			}
 			sizeB := fileSize("")
 			if preset != "" {
@@ -121,7 +122,7 @@ func newDiffCmd() *cobra.Command {
 	c.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	c.Flags().StringVar(&htmlFile, "html", "", "also write a self-contained HTML page with both graphs side by side")
 	c.Flags().StringVar(&preset, "preset", "", "compare MODEL with its rewrite by this pipeline (cleanup, lite)")
-	c.Flags().StringVar(&target, "target", "", "also compare device compatibility: "+ir.TargetNames())
+	c.Flags().StringVar(&target, "target", "", "also compare device compatibility: "+lower.TargetNames())
 	c.Flags().BoolVar(&outputs, "outputs", false, "also compare outputs on the same random input")
 	c.Flags().StringArrayVar(&shapes, "input-shape", nil, "fix an input's dynamic dims: NAME=1,3,224,224")
 	return c

@@ -15,7 +15,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/litefy/litefy/ir"
+	"github.com/litefy/litefy/lower"
 )
 
 func main() {
@@ -104,7 +104,7 @@ func newRootCmd() *cobra.Command {
 	root.Flags().StringVar(&opt.io, "io", "int8", "int8 TFLite input/output type: int8, uint8 (QUANTIZE at the edges) or float32 (QUANTIZE/DEQUANTIZE at the edges)")
 	opt.calib.register(root)
 	root.Flags().StringVar(&opt.padding, "padding", "", "TFLite, where SAME padding does not fit a convolution: pad (a PAD op; the default) or taps (zero kernel taps, no PAD op; the default for --target armnn)")
-	root.Flags().StringVar(&opt.target, "target", "", "fail, naming the nodes, when any node would not run natively on this device target ("+ir.TargetNames()+"; the report of 'litefy check')")
+	root.Flags().StringVar(&opt.target, "target", "", "fail, naming the nodes, when any node would not run natively on this device target ("+lower.TargetNames()+"; the report of 'litefy check')")
 	root.Flags().StringVar(&opt.report, "report", "", "int8 TFLite: write verify's JSON report (per-tensor SQNR, output agreement) for the written file")
 	root.Flags().StringVar(&opt.dumpAfter, "dump-after", "", "print the IR text to stderr after the named pass")
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })

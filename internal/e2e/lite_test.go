@@ -14,8 +14,8 @@ import (
 
 	litediff "github.com/litefy/litefy/diff"
 	"github.com/litefy/litefy/internal/tensorio"
-	"github.com/litefy/litefy/ir"
 	"github.com/litefy/litefy/ir/onnx"
+	"github.com/litefy/litefy/lower"
 )
 
 // liteCase is a full-size model and what the lite recipe must do to it.
@@ -152,7 +152,7 @@ func TestLite(t *testing.T) {
 			// Compatibility: the lite graph runs natively on each target.
 			line := fmt.Sprintf("%-22s SE −%d, params %d → %d, MACs %d → %d, ops %v\n", c.name, se, a.Params, b.Params, a.MACs, b.MACs, ops)
 			for _, target := range []string{"tflite-int8", "edgetpu", "armnn", "xnnpack"} {
-				var before, after ir.CompatReport
+				var before, after lower.CompatReport
 				json.Unmarshal(litefyCmd(t, append([]string{"check", model, "--target", target, "--json"}, shape...)...), &before)
 				json.Unmarshal(litefyCmd(t, append([]string{"check", model, "--target", target, "--preset", "lite", "--json"}, shape...)...), &after)
 				if target != "xnnpack" && after.FallbackNodes != 0 {
@@ -161,7 +161,7 @@ func TestLite(t *testing.T) {
 				line += fmt.Sprintf("    %-12s before: %s\n    %-12s after:  %s\n", target, before.Summary(), "", after.Summary())
 			}
 			if c.name == "mobilenet_v3_small" {
-				var r ir.CompatReport
+				var r lower.CompatReport
 				json.Unmarshal(litefyCmd(t, append([]string{"check", model, "--target", "edgetpu", "--json"}, shape...)...), &r)
 				if r.FallbackOps["HardSwish"] == 0 {
 					t.Errorf("edgetpu: HardSwish not reported as falling back: %v", r.FallbackOps)

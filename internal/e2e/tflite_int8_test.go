@@ -363,7 +363,7 @@ func probeModel(t *testing.T, g *ir.Graph) ([]byte, []*ir.Value) {
 		if n.Op == "Identity" || n.Op == "Dropout" || g.IsOutput(o) {
 			continue
 		}
-		if us := o.Uses(); len(us) == 1 && passes.IsFusedActivation(us[0]) {
+		if us := o.Uses(); len(us) == 1 && lower.IsFusedActivation(us[0]) {
 			continue
 		}
 		vals = append(vals, o)

@@ -10,13 +10,14 @@ import (
 	"strings"
 	"testing"
 
+	"google.golang.org/protobuf/proto"
+
 	"github.com/litefy/litefy/internal/tensorio"
 	"github.com/litefy/litefy/ir"
 	"github.com/litefy/litefy/ir/onnx"
 	"github.com/litefy/litefy/ir/onnx/onnxpb"
 	"github.com/litefy/litefy/lower"
 	fb "github.com/litefy/litefy/lower/tflite/tflitefb"
-	"google.golang.org/protobuf/proto"
 )
 
 // quantModeCases are the full-size models written with --quant float16

@@ -182,7 +182,7 @@ func nhwcToNCHW(x *ir.Tensor) *ir.Tensor {
 // its own simulation profile. TFLite's optimized nearest resize (which
 // LiteRT runs: XNNPACK's delegate has none) indexes in 16.16 fixed point;
 // where that differs from ONNX's floor (2 → 381 reads input column 1 at
-// output column 190, ⌊190·2/381⌋ = 0) ir.TFLiteResizeOf refuses to lower
+// output column 190, ⌊190·2/381⌋ = 0) lower.TFLiteResizeOf refuses to lower
 // (ir's unit test), and 2 → 64 here is a large ratio where they agree. Arm
 // NN 20.08's TfLite parser passes neither align_corners nor
 // half_pixel_centers to a nearest resize (measured: both give the
@@ -224,7 +224,7 @@ output %%y
 		if err := quant.Calibrated(g, quant.Synthetic(g, 20, 1), quant.CalibrateOptions{}); err != nil {
 			t.Fatal(err)
 		}
-		r, err := ir.TFLiteResizeOf(g.Nodes[len(g.Nodes)-1])
+		r, err := lower.TFLiteResizeOf(g.Nodes[len(g.Nodes)-1])
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,8 +1,10 @@
-package ir
+package lower
 
 import (
 	"fmt"
 	"math"
+
+	"github.com/litefy/litefy/ir"
 )
 
 // TFLiteResize is how a Resize or Upsample node maps onto TFLite's
@@ -33,39 +35,39 @@ var tfliteResizeOptions = [][2]bool{{false, false}, {false, true}, {true, false}
 // sizes. So a mode that agrees only for some sizes (round_prefer_floor
 // half_pixel nearest has ties when downsampling by 2) lowers exactly
 // where it is exact.
-func TFLiteResizeOf(n *Node) (TFLiteResize, error) {
-	sp, err := parseResize(n)
+func TFLiteResizeOf(n *ir.Node) (TFLiteResize, error) {
+	p, err := ir.ResizeParamsOf(n)
 	if err != nil {
 		return TFLiteResize{}, err
 	}
-	if len(sp.in) != 4 || sp.in[0] != sp.out[0] || sp.in[1] != sp.out[1] {
+	if len(p.In) != 4 || p.In[0] != p.Out[0] || p.In[1] != p.Out[1] {
 		return TFLiteResize{}, fmt.Errorf("TFLite resizes only the spatial axes of a 4-D tensor")
 	}
-	for _, s := range [][]int64{sp.in, sp.out} {
+	for _, s := range [][]int64{p.In, p.Out} {
 		for _, d := range s {
 			if d <= 0 {
 				return TFLiteResize{}, fmt.Errorf("TFLite resizing needs static, non-empty sizes")
 			}
 		}
 	}
-	r := TFLiteResize{OutH: sp.out[2], OutW: sp.out[3]}
+	r := TFLiteResize{OutH: p.Out[2], OutW: p.Out[3]}
 	switch {
-	case sp.coord == "tf_crop_and_resize":
+	case p.Coord == "tf_crop_and_resize":
 		return r, fmt.Errorf("tf_crop_and_resize has no TFLite builtin")
-	case sp.mode == "nearest":
+	case p.Mode == "nearest":
 		r.Builtin = "RESIZE_NEAREST_NEIGHBOR"
-	case sp.mode == "linear":
+	case p.Mode == "linear":
 		r.Builtin = "RESIZE_BILINEAR"
 	default:
-		return r, fmt.Errorf("%s resizing has no TFLite builtin", sp.mode)
+		return r, fmt.Errorf("%s resizing has no TFLite builtin", p.Mode)
 	}
 	// TFLite derives its scale from the sizes; ONNX uses the given scale.
 	for a := 2; a < 4; a++ {
-		if sp.scale[a] != float64(sp.out[a])/float64(sp.in[a]) {
-			return r, fmt.Errorf("scale %v on axis %d is not output/input size (%d/%d); TFLite computes its scale from the sizes", sp.scale[a], a, sp.out[a], sp.in[a])
+		if p.Scale[a] != float64(p.Out[a])/float64(p.In[a]) {
+			return r, fmt.Errorf("scale %v on axis %d is not output/input size (%d/%d); TFLite computes its scale from the sizes", p.Scale[a], a, p.Out[a], p.In[a])
 		}
 	}
-	onnx := [2]*resizeTaps{sp.axisTaps(2), sp.axisTaps(3)}
+	onnx := [2]*axisTaps{newAxisTaps(p, 2), newAxisTaps(p, 3)}
 	for _, o := range tfliteResizeOptions {
 		if sameSampling(onnx[0], r.Builtin, o) && sameSampling(onnx[1], r.Builtin, o) {
 			r.AlignCorners, r.HalfPixelCenters = o[0], o[1]
@@ -78,17 +80,30 @@ func TFLiteResizeOf(n *Node) (TFLiteResize, error) {
 		}
 	}
 	nm := ""
-	if sp.mode == "nearest" {
-		nm = " nearest_mode=" + sp.nearest
+	if p.Mode == "nearest" {
+		nm = " nearest_mode=" + p.Nearest
 	}
 	return r, fmt.Errorf("no TFLite %s option (align_corners, half_pixel_centers) samples as coordinate_transformation_mode=%s%s does for %dx%d → %dx%d",
-		r.Builtin, sp.coord, nm, sp.in[2], sp.in[3], sp.out[2], sp.out[3])
+		r.Builtin, p.Coord, nm, p.In[2], p.In[3], p.Out[2], p.Out[3])
+}
+
+// axisTaps is ONNX's interpolation along one axis: output j reads input
+// elements idx[j*taps+k] with weights w[j*taps+k].
+type axisTaps struct {
+	in, out, taps int
+	idx           []int
+	w             []float32
+}
+
+func newAxisTaps(p *ir.ResizeParams, a int) *axisTaps {
+	idx, w, taps := p.AxisTaps(a)
+	return &axisTaps{in: int(p.In[a]), out: int(p.Out[a]), taps: taps, idx: idx, w: w}
 }
 
 // sameSampling reports whether TFLite's builtin with options o reads, for
 // every output coordinate of the axis, the same input elements with the
 // same weights (to float32 rounding) as ONNX's taps t.
-func sameSampling(t *resizeTaps, builtin string, o [2]bool) bool {
+func sameSampling(t *axisTaps, builtin string, o [2]bool) bool {
 	for j := range t.out {
 		want := map[int]float64{}
 		for k := range t.taps {

@@ -1,8 +1,9 @@
-package passes
+package lower
 
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 
 	"github.com/litefy/litefy/ir"
@@ -43,13 +44,14 @@ func QuantizeInt8(g *ir.Graph, ranges map[*ir.Value]Range) error {
 	uf := newUnionFind()
 	fused := map[*ir.Value]*ir.Value{} // producer output -> fused activation output
 	for _, n := range g.Nodes {
+		rule := entry(n.Op).int8
 		switch {
-		case sameScaleOps[n.Op]:
-			uf.union(n.Inputs[0], n.Outputs[0])
-		case n.Op == "Concat":
+		case rule.sameScale && rule.allInputs:
 			for _, in := range n.Inputs {
 				uf.union(in, n.Outputs[0])
 			}
+		case rule.sameScale:
+			uf.union(n.Inputs[0], n.Outputs[0])
 		case IsFusedActivation(n):
 			fused[n.Inputs[0]] = n.Outputs[0]
 		case isReluFamily(n):
@@ -110,7 +112,7 @@ func QuantizeInt8(g *ir.Graph, ranges map[*ir.Value]Range) error {
 		case gr.seen:
 			v.Quant = ActivationParams(gr.r.Min, gr.r.Max)
 		default:
-			return fmt.Errorf("passes: no calibrated range for %s", v)
+			return fmt.Errorf("lower: no calibrated range for %s", v)
 		}
 	}
 	for pre, act := range fused {
@@ -120,18 +122,11 @@ func QuantizeInt8(g *ir.Graph, ranges map[*ir.Value]Range) error {
 
 	// Weights and biases, once the input scales are known.
 	for _, n := range g.Nodes {
-		switch n.Op {
-		case "Conv":
+		switch wr := entry(n.Op).int8.weights; {
+		case wr != nil:
 			inScale := float64(n.Inputs[0].Quant.Scale[0])
 			w := n.Inputs[1]
-			w.Quant = symmetricParams(w.Const, 0, true)
-			if b := n.Input(2); b != nil {
-				b.Quant = biasParams(inScale, w.Quant)
-			}
-		case "Gemm":
-			inScale := float64(n.Inputs[0].Quant.Scale[0])
-			w := n.Inputs[1]
-			w.Quant = symmetricParams(w.Const, 0, false)
+			w.Quant = symmetricParams(w.Const, 0, wr.perChannel)
 			if b := n.Input(2); b != nil {
 				b.Quant = biasParams(inScale, w.Quant)
 			}
@@ -157,62 +152,19 @@ func CheckInt8(g *ir.Graph) error {
 		}
 	}
 	if len(bad) > 0 {
-		return fmt.Errorf("passes: cannot quantize to int8: %s", strings.Join(bad, "; "))
+		return fmt.Errorf("lower: cannot quantize to int8: %s", strings.Join(bad, "; "))
 	}
 	return nil
 }
 
-// sameScaleOps move or select values without arithmetic: output and input
-// share one scale and zero point.
-var sameScaleOps = map[string]bool{
-	"Reshape": true, "Flatten": true, "Squeeze": true, "Unsqueeze": true, "Identity": true, "Dropout": true,
-	"Transpose": true, "MaxPool": true, "AveragePool": true, "GlobalAveragePool": true, "Pad": true,
-	"Resize": true, "Upsample": true,
-}
-
 // quantizable returns why n has no int8 form, or "".
 func quantizable(n *ir.Node) string {
-	switch n.Op {
-	case "Conv":
-		w := n.Input(1)
-		if w == nil || !w.IsConst() || len(w.Type.Shape) != 4 {
-			return "int8 Conv needs constant 4-D weights"
-		}
-		group := n.Attrs.Int("group", 1)
-		cin := n.Inputs[0].Type.Shape[1].Size
-		if group != 1 && !(group == cin && w.Type.Shape[1].Size == 1) {
-			return fmt.Sprintf("grouped Conv (group=%d) is neither regular nor depthwise", group)
-		}
-		if b := n.Input(2); b != nil && !b.IsConst() {
-			return "bias is not constant"
-		}
-	case "Gemm":
-		w := n.Input(1)
-		if w == nil || !w.IsConst() || len(w.Type.Shape) != 2 {
-			return "int8 Gemm needs constant 2-D weights"
-		}
-		if n.Attrs.Int("transA", 0) != 0 || n.Attrs.Float("alpha", 1) != 1 || n.Attrs.Float("beta", 1) != 1 {
-			return "int8 Gemm needs transA=0, alpha=1, beta=1"
-		}
-		if b := n.Input(2); b != nil && (!b.IsConst() || b.Const.Len() != int(w.Type.Shape[int(1-n.Attrs.Int("transB", 0))].Size)) {
-			return "bias is not a constant vector over the outputs"
-		}
-	case "Clip":
-		if _, _, ok := ClipBounds(n); !ok {
-			return "Clip bounds are not constant"
-		}
-	case "Resize", "Upsample":
-		if _, err := ir.TFLiteResizeOf(n); err != nil {
-			return err.Error()
-		}
-	case "Reshape", "Flatten", "Squeeze", "Unsqueeze", "Identity", "Dropout", "Transpose",
-		"MaxPool", "AveragePool", "GlobalAveragePool", "Pad", "Concat",
-		"Add", "Mul", "Relu", "Relu6", "Sigmoid", "HardSigmoid", "HardSwish", "Swish", "Tanh", "Softmax":
-	default:
+	e := entry(n.Op)
+	switch {
+	case e == nil || e.int8 == nil:
 		return "no int8 quantization rule"
-	}
-	if n.Op == "Pad" && n.Attrs.Str("mode", "constant") != "constant" {
-		return "only constant padding has an int8 form"
+	case e.int8.check != nil:
+		return e.int8.check(n)
 	}
 	return ""
 }
@@ -220,66 +172,12 @@ func quantizable(n *ir.Node) string {
 // FixedOutputParams returns the output quantization TFLite's int8 kernel
 // for op requires, or nil when the output is calibrated.
 func FixedOutputParams(op string) *ir.QuantParams {
-	switch op {
-	case "Sigmoid", "Softmax":
-		return &ir.QuantParams{DType: ir.Int8, Scale: []float32{1.0 / 256}, ZeroPoint: []int64{-128}, Min: 0, Max: 255.0 / 256}
-	case "Tanh":
-		return &ir.QuantParams{DType: ir.Int8, Scale: []float32{1.0 / 128}, ZeroPoint: []int64{0}, Min: -1, Max: 127.0 / 128}
+	if e := entry(op); e != nil && e.int8 != nil && e.int8.fixed != nil {
+		q := *e.int8.fixed
+		q.Scale, q.ZeroPoint = slices.Clone(q.Scale), slices.Clone(q.ZeroPoint)
+		return &q
 	}
 	return nil
-}
-
-// fusingOps are the ops whose TFLite builtins take a fused RELU/RELU6.
-var fusingOps = map[string]bool{"Conv": true, "Gemm": true, "Add": true, "Mul": true}
-
-// IsFusedActivation reports whether n is a ReLU-family activation that
-// lowering fuses into its producer (the same rule ir's TFLite mapping
-// uses): the producer takes fused activations and n is its only reader.
-func IsFusedActivation(n *ir.Node) bool {
-	if !isReluFamily(n) {
-		return false
-	}
-	x := n.Inputs[0]
-	p := x.Producer()
-	return p != nil && fusingOps[p.Op] && len(x.Uses()) == 1 && !n.Graph().IsOutput(x)
-}
-
-func isReluFamily(n *ir.Node) bool {
-	switch n.Op {
-	case "Relu", "Relu6":
-		return true
-	case "Clip":
-		lo, hi, ok := ClipBounds(n)
-		return ok && (lo == 0 && (hi == 6 || hi >= math.MaxFloat32) || lo == -1 && hi == 1)
-	}
-	return false
-}
-
-// ClipBounds returns the float bounds of a ReLU-family or Clip node (±max
-// float32 when absent); ok is false when a Clip bound is not constant.
-func ClipBounds(n *ir.Node) (lo, hi float32, ok bool) {
-	switch n.Op {
-	case "Relu":
-		return 0, math.MaxFloat32, true
-	case "Relu6":
-		return 0, 6, true
-	case "Clip":
-	default:
-		return 0, 0, false
-	}
-	lo, hi = -math.MaxFloat32, math.MaxFloat32
-	if n.Opset() < 11 {
-		return n.Attrs.Float("min", lo), n.Attrs.Float("max", hi), true
-	}
-	for i, b := range []*float32{&lo, &hi} {
-		if v := n.Input(i + 1); v != nil {
-			if !v.IsConst() || v.Const.Len() != 1 {
-				return 0, 0, false
-			}
-			*b = float32(v.Const.Float64At(0))
-		}
-	}
-	return lo, hi, true
 }
 
 // ActivationParams returns int8 asymmetric per-tensor parameters for the
@@ -358,7 +256,7 @@ func tensorRange(t *ir.Tensor) (lo, hi float32) {
 func QuantizeWeights(v *ir.Value) (*ir.Tensor, error) {
 	q := v.Quant
 	if v.Const == nil || q == nil || len(q.Scale) == 0 {
-		return nil, fmt.Errorf("passes: %s is not a quantized constant", v)
+		return nil, fmt.Errorf("lower: %s is not a quantized constant", v)
 	}
 	f := v.Const.AsFloat32s()
 	channels, inner := 1, len(f)
@@ -373,7 +271,7 @@ func QuantizeWeights(v *ir.Value) (*ir.Tensor, error) {
 	if q.DType == ir.Int32 {
 		lo, hi = math.MinInt32, math.MaxInt32
 	} else if q.DType != ir.Int8 {
-		return nil, fmt.Errorf("passes: %s: quantized constants are int8 or int32, not %s", v, q.DType)
+		return nil, fmt.Errorf("lower: %s: quantized constants are int8 or int32, not %s", v, q.DType)
 	}
 	t := ir.NewTensor(q.DType, v.Const.Shape)
 	for i, x := range f {

@@ -1,16 +1,18 @@
-package ir
+package lower
 
 import (
 	"math"
 	"math/rand"
 	"strings"
 	"testing"
+
+	"github.com/litefy/litefy/ir"
 )
 
 // tfliteResizeRef computes TFLite's float RESIZE_BILINEAR or
 // RESIZE_NEAREST_NEIGHBOR on an NCHW tensor, following the reference
 // kernels' arithmetic (float32 coordinates) written out on its own.
-func tfliteResizeRef(x *Tensor, outH, outW int, builtin string, ac, hp bool) []float32 {
+func tfliteResizeRef(x *ir.Tensor, outH, outW int, builtin string, ac, hp bool) []float32 {
 	n, c, h, w := int(x.Shape[0]), int(x.Shape[1]), int(x.Shape[2]), int(x.Shape[3])
 	in := x.Float32s()
 	out := make([]float32, 0, n*c*outH*outW)
@@ -65,20 +67,20 @@ func tfliteResizeRef(x *Tensor, outH, outW int, builtin string, ac, hp bool) []f
 	return out
 }
 
-func resizeNode(t *testing.T, attrs Attrs, x *Tensor, sizes []int64, scales []float32) *Node {
+func resizeNode(t *testing.T, attrs ir.Attrs, x *ir.Tensor, sizes []int64, scales []float32) *ir.Node {
 	t.Helper()
-	g := NewGraph("t", 13)
+	g := ir.NewGraph("t", 13)
 	xin := g.AddInput("x", x.Type())
-	empty := g.AddConst("empty", FromFloat32([]int64{0}, nil))
-	ins := []*Value{xin, empty}
+	empty := g.AddConst("empty", ir.FromFloat32([]int64{0}, nil))
+	ins := []*ir.Value{xin, empty}
 	if scales != nil {
-		ins = append(ins, g.AddConst("scales", FromFloat32([]int64{4}, scales)))
+		ins = append(ins, g.AddConst("scales", ir.FromFloat32([]int64{4}, scales)))
 	} else {
-		ins = append(ins, empty, g.AddConst("sizes", FromInt64([]int64{4}, sizes)))
+		ins = append(ins, empty, g.AddConst("sizes", ir.FromInt64([]int64{4}, sizes)))
 	}
 	n := g.NewNode("Resize", "resize", ins, []string{"y"}, attrs)
 	g.Outputs = n.Outputs
-	if err := InferShapes(g); err != nil {
+	if err := ir.InferShapes(g); err != nil {
 		t.Fatal(err)
 	}
 	return n
@@ -124,10 +126,10 @@ func TestTFLiteResizeOf(t *testing.T) {
 		{mode: "linear", coord: "half_pixel", in: [2]int64{5, 5}, scales: []float32{1, 1, 1.5, 1.5}, err: "is not output/input size"},
 	}
 	for _, tc := range cases {
-		x := nnRand(r, 1, 2, tc.in[0], tc.in[1])
-		attrs := Attrs{"mode": StringAttr(tc.mode), "coordinate_transformation_mode": StringAttr(tc.coord)}
+		x := randTensor(r, 1, 2, tc.in[0], tc.in[1])
+		attrs := ir.Attrs{"mode": ir.StringAttr(tc.mode), "coordinate_transformation_mode": ir.StringAttr(tc.coord)}
 		if tc.nearest != "" {
-			attrs["nearest_mode"] = StringAttr(tc.nearest)
+			attrs["nearest_mode"] = ir.StringAttr(tc.nearest)
 		}
 		var sizes []int64
 		if tc.scales == nil {
@@ -140,8 +142,8 @@ func TestTFLiteResizeOf(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), tc.err) {
 				t.Errorf("%s: error %v, want one containing %q", what, err, tc.err)
 			}
-			if m := resizeTFLite(n); m.None == "" {
-				t.Errorf("%s: the TFLite mapping lowers it (%v), want none", what, m.Builtins)
+			if nl := Analyze(n.Graph(), Options{})[0]; nl.Err == nil {
+				t.Errorf("%s: the lowering lowers it (%v), want none", what, nl.Builtins)
 			}
 			continue
 		}
@@ -152,18 +154,47 @@ func TestTFLiteResizeOf(t *testing.T) {
 			t.Errorf("%s: %s align_corners=%v half_pixel_centers=%v, want %s %v %v", what, got.Builtin, got.AlignCorners, got.HalfPixelCenters, tc.builtin, tc.ac, tc.hp)
 			continue
 		}
-		want := nnRun(t, 13, "Resize", attrs, resizeArgs(x, sizes, tc.scales), 1)[0]
+		want := runGraph(t, n.Graph(), x)
 		ref := tfliteResizeRef(x, int(got.OutH), int(got.OutW), got.Builtin, got.AlignCorners, got.HalfPixelCenters)
-		nnClose(t, what, ref, want.Float32s(), 1e-5)
+		closeTo(t, what, ref, want.Float32s(), 1e-5)
 	}
 }
 
-func resizeArgs(x *Tensor, sizes []int64, scales []float32) []nnArg {
-	empty := FromFloat32([]int64{0}, nil)
-	if scales != nil {
-		return []nnArg{nnIn(x), nnConst(empty), nnConst(FromFloat32([]int64{4}, scales))}
+// randTensor is a tensor of the given shape with uniform [-1, 1) values.
+func randTensor(r *rand.Rand, shape ...int64) *ir.Tensor {
+	x := ir.NewTensor(ir.Float32, shape)
+	f := x.Float32s()
+	for i := range f {
+		f[i] = 2*r.Float32() - 1
 	}
-	return []nnArg{nnIn(x), nnConst(empty), nnConst(empty), nnConst(FromInt64([]int64{4}, sizes))}
+	return x
+}
+
+// runGraph runs g's interpreter on the inputs and returns output 0.
+func runGraph(t *testing.T, g *ir.Graph, in ...*ir.Tensor) *ir.Tensor {
+	t.Helper()
+	s, err := ir.NewSession(g, ir.SessionOptions{Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := s.Run(in...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out[0]
+}
+
+// closeTo requires |got − want| ≤ tol·max(1, |want|) elementwise.
+func closeTo(t *testing.T, what string, got, want []float32, tol float64) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Fatalf("%s: %d values, want %d", what, len(got), len(want))
+	}
+	for i := range got {
+		if d := math.Abs(float64(got[i] - want[i])); d > tol*math.Max(1, math.Abs(float64(want[i]))) {
+			t.Fatalf("%s: element %d is %g, want %g", what, i, got[i], want[i])
+		}
+	}
 }
 
 // TestResizeArmNNWrongResult: a half-pixel bilinear Resize runs on Arm NN
@@ -171,18 +202,18 @@ func resizeArgs(x *Tensor, sizes []int64, scales []float32) []nnArg {
 // the compatibility report gives as a wrong result, not a fallback; other
 // targets run it.
 func TestResizeArmNNWrongResult(t *testing.T) {
-	x := nnRand(rand.New(rand.NewSource(16)), 1, 2, 4, 4)
-	attrs := Attrs{"mode": StringAttr("linear"), "coordinate_transformation_mode": StringAttr("half_pixel")}
+	x := randTensor(rand.New(rand.NewSource(16)), 1, 2, 4, 4)
+	attrs := ir.Attrs{"mode": ir.StringAttr("linear"), "coordinate_transformation_mode": ir.StringAttr("half_pixel")}
 	n := resizeNode(t, attrs, x, []int64{1, 2, 8, 8}, nil)
-	r := CheckTarget(n.Graph(), ArmNN)
+	r := CheckTarget(n.Graph(), ArmNN, Options{})
 	if r.WrongNodes != 1 || r.FallbackNodes != 0 || r.Rejected != "" || r.Nodes[0].Level != Wrong {
 		t.Errorf("armnn: %+v", r)
 	}
-	if r := CheckTarget(n.Graph(), TFLiteInt8); r.WrongNodes != 0 || r.FallbackNodes != 0 {
+	if r := CheckTarget(n.Graph(), TFLiteInt8, Options{}); r.WrongNodes != 0 || r.FallbackNodes != 0 {
 		t.Errorf("tflite-int8: %+v", r)
 	}
-	attrs["coordinate_transformation_mode"] = StringAttr("align_corners")
-	if r := CheckTarget(resizeNode(t, attrs, x, []int64{1, 2, 8, 8}, nil).Graph(), ArmNN); r.WrongNodes != 0 || r.FallbackNodes != 0 {
+	attrs["coordinate_transformation_mode"] = ir.StringAttr("align_corners")
+	if r := CheckTarget(resizeNode(t, attrs, x, []int64{1, 2, 8, 8}, nil).Graph(), ArmNN, Options{}); r.WrongNodes != 0 || r.FallbackNodes != 0 {
 		t.Errorf("armnn, align_corners: %+v", r)
 	}
 }

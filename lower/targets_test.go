@@ -1,8 +1,10 @@
-package ir
+package lower
 
 import (
 	"strings"
 	"testing"
+
+	"github.com/litefy/litefy/ir"
 )
 
 const compatText = `graph "c" opset=14
@@ -18,8 +20,11 @@ output %y
 `
 
 func TestCheckTarget(t *testing.T) {
-	g := mustParse(t, compatText)
-	if err := Verify(g); err != nil {
+	g, err := ir.Parse(compatText)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ir.Verify(g); err != nil {
 		t.Fatal(err)
 	}
 	levels := func(r *CompatReport) map[string]Level {
@@ -29,8 +34,8 @@ func TestCheckTarget(t *testing.T) {
 		}
 		return m
 	}
-	r := CheckTarget(g, TFLiteInt8)
-	want := map[string]Level{"conv": Supported, "relu": Supported, "hswish": Supported, "erf": Fallback, "add": Supported}
+	r := CheckTarget(g, TFLiteInt8, Options{})
+	want := map[string]Level{"conv": Supported, "relu": Supported, "hswish": Supported, "erf": NoLowering, "add": Supported}
 	if got := levels(r); !mapsEqual(got, want) {
 		t.Errorf("tflite-int8: %v, want %v", got, want)
 	}
@@ -41,8 +46,8 @@ func TestCheckTarget(t *testing.T) {
 		t.Errorf("Relu after Conv should fuse: %+v", r.Nodes[1])
 	}
 	// The Edge TPU maps no HARD_SWISH and runs everything after it on the CPU.
-	r = CheckTarget(g, EdgeTPU)
-	want = map[string]Level{"conv": Supported, "relu": Supported, "hswish": Fallback, "erf": Fallback, "add": Fallback}
+	r = CheckTarget(g, EdgeTPU, Options{})
+	want = map[string]Level{"conv": Supported, "relu": Supported, "hswish": Fallback, "erf": NoLowering, "add": Fallback}
 	if got := levels(r); !mapsEqual(got, want) {
 		t.Errorf("edgetpu: %v, want %v", got, want)
 	}
@@ -50,7 +55,7 @@ func TestCheckTarget(t *testing.T) {
 		t.Errorf("edgetpu add reason %q", r.Nodes[4].Reason)
 	}
 	// Arm NN parses HARD_SWISH but no Erf: the whole model is rejected.
-	r = CheckTarget(g, ArmNN)
+	r = CheckTarget(g, ArmNN, Options{})
 	if r.Rejected == "" || !strings.Contains(r.Rejected, "erf") || r.FallbackNodes != 1 {
 		t.Errorf("armnn: rejected %q, %d fallbacks", r.Rejected, r.FallbackNodes)
 	}

@@ -1,13 +1,15 @@
-package ir
+package lower
 
 import (
 	"fmt"
 	"sort"
 	"strings"
+
+	"github.com/litefy/litefy/ir"
 )
 
-// Device targets and what their runtimes run natively. An op's registry
-// entry says which TFLite builtins it becomes (OpDef.TFLite) and which
+// Device targets and what their runtimes run natively. The lowering says
+// which TFLite builtins a node becomes and the backend table's facts which
 // target constraints its own parameters break; a Target says which
 // builtins its runtime has int8 kernels or delegate support for, and how
 // it falls back. Facts and sources: docs/targets.md.
@@ -26,51 +28,12 @@ type Target struct {
 	// RejectsModel: an unsupported op makes the whole model fail to load
 	// (Arm NN 20.08's TfLite parser has no per-op fallback).
 	RejectsModel bool
+	// ZeroTaps: convolution padding that no SAME window places is written
+	// as zero taps in a widened kernel rather than a PAD op (Options), the
+	// default for this target.
+	ZeroTaps bool
 	// Check reports a target limit that n breaks regardless of op, or "".
-	Check func(n *Node) string
-}
-
-// TFLiteMapping is what an op becomes in TFLite, as its registry entry
-// says for one node.
-type TFLiteMapping struct {
-	// Builtins are the TFLite builtin ops n lowers to; empty when n is
-	// folded away or fused into its producer.
-	Builtins []string
-	// Note says why Builtins is empty (fused, folded) or qualifies it.
-	Note string
-	// None, when set, says that no TFLite builtin computes n.
-	None string
-	// Violations maps a target name to the constraint n's parameters break.
-	Violations map[string]string
-	// Wrong maps a target name to a known runtime defect: the target runs
-	// the op with these parameters but computes something else.
-	Wrong map[string]string
-}
-
-// Lowers is the mapping to the given builtins.
-func Lowers(builtins ...string) TFLiteMapping { return TFLiteMapping{Builtins: builtins} }
-
-// Miscomputes records, when cond holds, that target runs n but computes
-// a different result (a measured runtime defect, not a fallback).
-func (m TFLiteMapping) Miscomputes(target string, cond bool, format string, args ...any) TFLiteMapping {
-	if cond {
-		if m.Wrong == nil {
-			m.Wrong = map[string]string{}
-		}
-		m.Wrong[target] = fmt.Sprintf(format, args...)
-	}
-	return m
-}
-
-// Violates adds a violated constraint for target when cond holds.
-func (m TFLiteMapping) Violates(target string, cond bool, format string, args ...any) TFLiteMapping {
-	if cond {
-		if m.Violations == nil {
-			m.Violations = map[string]string{}
-		}
-		m.Violations[target] = fmt.Sprintf(format, args...)
-	}
-	return m
+	Check func(n *ir.Node) string
 }
 
 // The four targets.
@@ -100,7 +63,7 @@ var (
 			no("DEQUANTIZE", "DEQUANTIZE is not in the Edge TPU's supported operations").
 			no("GATHER", "GATHER is not in the Edge TPU's supported operations").m,
 		CutsAtFirstFallback: true,
-		Check: func(n *Node) string {
+		Check: func(n *ir.Node) string {
 			for _, o := range n.Outputs {
 				if !o.Type.Shape.Static() {
 					return "tensor sizes must be constant at compile time"
@@ -132,6 +95,8 @@ var (
 			no("GELU", "not in Arm NN 20.08's TfLite parser").
 			no("BATCH_MATMUL", "not in Arm NN 20.08's TfLite parser").m,
 		RejectsModel: true,
+		// Arm NN 20.08 fills an int8 PAD with 0, not the zero point.
+		ZeroTaps: true,
 	}
 	XNNPACK = &Target{
 		Name: "xnnpack",
@@ -195,6 +160,7 @@ const (
 	Constrained Level = "constraint-violated" // the op is supported, these parameters are not: falls back
 	Fallback    Level = "falls-back"          // no kernel on the target
 	Wrong       Level = "wrong-result"        // runs natively, but a known runtime defect changes the result
+	NoLowering  Level = "no-lowering"         // litefy cannot write the node as int8 TFLite: the conversion fails
 )
 
 // NodeCompat is the verdict for one node.
@@ -221,6 +187,9 @@ type CompatReport struct {
 	Rejected string `json:"rejected,omitempty"`
 	// WrongNodes counts nodes the target runs but computes differently.
 	WrongNodes int `json:"wrong_nodes,omitempty"`
+	// UnloweredNodes counts nodes litefy has no int8 TFLite form for (they
+	// are among FallbackNodes too).
+	UnloweredNodes int `json:"unlowered_nodes,omitempty"`
 }
 
 // FallbackShare is the share of MACs that would not run natively.
@@ -231,33 +200,32 @@ func (r *CompatReport) FallbackShare() float64 {
 	return float64(r.FallbackMACs) / float64(r.TotalMACs)
 }
 
-// CheckTarget reports, per node, whether t runs it natively. The verdicts
-// come from each op's registry entry (its TFLite mapping and violated
-// constraints) and the target's builtin support.
-func CheckTarget(g *Graph, t *Target) *CompatReport {
+// CheckTarget reports, per node, whether t runs it natively in the int8
+// file litefy would write with opt. The builtins are what the lowering
+// emits for the node (Analyze), so a node that does not lower, or has no
+// int8 rule, is reported as NoLowering, never as supported; the target
+// facts of the backend table and the target's builtin support give the
+// other verdicts.
+func CheckTarget(g *ir.Graph, t *Target, opt Options) *CompatReport {
 	r := &CompatReport{Target: t.Name, TotalNodes: len(g.Nodes), FallbackOps: map[string]int{}}
 	cut := ""
-	for _, n := range g.Nodes {
-		d := n.Def()
-		c := NodeCompat{Node: n.Name, Op: n.Op, Level: Supported}
-		if c.Node == "" {
-			c.Node = "%" + n.Outputs[0].Name
-		}
-		if d != nil && d.MACs != nil {
+	for _, nl := range Analyze(g, opt) {
+		n := nl.Node
+		c := NodeCompat{Node: nodeName(n), Op: n.Op, Level: Supported, Builtins: nl.Builtins}
+		if d := n.Def(); d != nil && d.MACs != nil {
 			c.MACs = d.MACs(n)
 		}
-		var m TFLiteMapping
-		if d == nil || d.TFLite == nil {
-			m.None = "litefy has no TFLite mapping for " + n.Op
-		} else {
-			m = d.TFLite(n)
+		var f facts
+		if e := entry(n.Op); e != nil && e.facts != nil && nl.Err == nil {
+			f = e.facts(n)
 		}
-		c.Builtins = m.Builtins
 		switch {
-		case m.None != "":
-			c.Level, c.Reason = Fallback, m.None
+		case nl.Err != nil:
+			c.Level, c.Reason = NoLowering, "no TFLite lowering: "+nl.Err.Error()
+		case nl.FusedInto == nil && quantizable(n) != "":
+			c.Level, c.Reason = NoLowering, "no int8 form: "+quantizable(n)
 		default:
-			for _, b := range m.Builtins {
+			for _, b := range nl.Builtins {
 				why, ok := t.Builtins[b]
 				if !ok {
 					why = b + " is not among the ops litefy knows " + t.Name + " to run natively (docs/targets.md)"
@@ -268,23 +236,28 @@ func CheckTarget(g *Graph, t *Target) *CompatReport {
 				}
 			}
 			if c.Level == Supported {
-				if v := m.Wrong[t.Name]; v != "" {
+				if v := f.wrong[t.Name]; v != "" {
 					c.Level, c.Reason = Wrong, v
-				} else if v := m.Violations[t.Name]; v != "" {
+				} else if v := f.violations[t.Name]; v != "" {
 					c.Level, c.Reason = Constrained, v
-				} else if t.Check != nil && len(m.Builtins) > 0 {
+				} else if t.Check != nil && len(nl.Builtins) > 0 {
 					if v := t.Check(n); v != "" {
 						c.Level, c.Reason = Constrained, v
 					}
 				}
 			}
 		}
-		if c.Level == Supported && cut != "" && len(m.Builtins) > 0 {
+		if c.Level == Supported && cut != "" && len(nl.Builtins) > 0 {
 			c.Level, c.Reason = Fallback, "runs on the CPU: it comes after "+cut
 		}
-		if c.Level == Wrong {
+		switch c.Level {
+		case Supported:
+		case Wrong:
 			r.WrongNodes++
-		} else if c.Level != Supported {
+		default:
+			if c.Level == NoLowering {
+				r.UnloweredNodes++
+			}
 			r.FallbackNodes++
 			r.FallbackMACs += c.MACs
 			r.FallbackOps[n.Op]++
@@ -315,6 +288,9 @@ func (r *CompatReport) Summary() string {
 	}
 	if r.Rejected != "" {
 		fmt.Fprintf(&b, "; the target rejects the whole model at %s", r.Rejected)
+	}
+	if r.UnloweredNodes > 0 {
+		fmt.Fprintf(&b, "; %d node(s) have no int8 TFLite lowering: the conversion fails", r.UnloweredNodes)
 	}
 	if r.WrongNodes > 0 {
 		fmt.Fprintf(&b, "; %d node(s) run but compute a different result (known runtime defects)", r.WrongNodes)

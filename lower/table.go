@@ -1,0 +1,168 @@
+package lower
+
+import (
+	"fmt"
+	"math"
+	"slices"
+
+	"github.com/litefy/litefy/ir"
+	fb "github.com/litefy/litefy/lower/tflite/tflitefb"
+)
+
+// The backend table: one entry per ONNX op for everything the TFLite
+// backend knows about it — its lowering (which emits the builtins and
+// picks their versions), whether its builtin takes a fused activation,
+// its int8 rule, and the target facts its own parameters decide. The
+// compatibility report (CheckTarget) is computed from what the lowering
+// emits, so the two cannot disagree. The int8 simulation's kernels are
+// the one other per-op table (package quant, simKernels), because the
+// simulator imports this package; TestSimulatorCoversInt8Rules ties the
+// two together.
+//
+// Adding an op to the TFLite path: an entry here, its lowering function
+// (ops.go or a file of its own), and its tests; an int8 rule needs its
+// simulation kernel in quant/simulate.go's table.
+
+// opEntry is the backend's knowledge of one ONNX op.
+type opEntry struct {
+	// lower emits n's TFLite operators, or says why n has none. Nil: the
+	// op has no lowering, for the reason in none.
+	lower func(l *lowerer, n *ir.Node) error
+	none  string
+	// fuses: the op's builtin takes a fused RELU, RELU6 or RELU_N1_TO_1
+	// (a lone ReLU-family reader is fused into it).
+	fuses bool
+	// int8 is the op's full-integer rule; nil: it has none.
+	int8 *int8Rule
+	// facts returns the target constraints n's parameters break and the
+	// known runtime defects that apply to it (docs/targets.md).
+	facts func(n *ir.Node) facts
+}
+
+// int8Rule is how an op quantizes, after TFLite's int8 spec
+// (https://www.tensorflow.org/lite/performance/quantization_spec) and its
+// kernels' constraints (the traits of TFLite's tfl_ops.td).
+type int8Rule struct {
+	// sameScale: the op moves or selects values without arithmetic; its
+	// output shares input 0's scale and zero point (all inputs' when
+	// allInputs is set, as CONCATENATION's).
+	sameScale, allInputs bool
+	// fixed is the output quantization the int8 kernel requires.
+	fixed *ir.QuantParams
+	// weights quantizes input 1 symmetrically, per output channel (axis 0)
+	// or per tensor, and input 2 as an int32 bias; without it, constant
+	// inputs get their own activation-style range.
+	weights *weightRule
+	// check returns why this node has no int8 form, or "".
+	check func(n *ir.Node) string
+}
+
+type weightRule struct{ perChannel bool }
+
+var (
+	moves    = &int8Rule{sameScale: true}
+	computes = &int8Rule{}
+	logistic = &int8Rule{fixed: &ir.QuantParams{DType: ir.Int8, Scale: []float32{1.0 / 256}, ZeroPoint: []int64{-128}, Min: 0, Max: 255.0 / 256}}
+	tanh     = &int8Rule{fixed: &ir.QuantParams{DType: ir.Int8, Scale: []float32{1.0 / 128}, ZeroPoint: []int64{0}, Min: -1, Max: 127.0 / 128}}
+)
+
+// ops is the table, keyed by ONNX op name. Every registered op has an
+// entry (TestTableCoversRegistry).
+var ops map[string]*opEntry
+
+func init() {
+	const folded = "computes a shape or constant at run time; fix the input shapes so it folds"
+	ops = map[string]*opEntry{
+		"Identity": {lower: (*lowerer).identity, int8: moves},
+		"Dropout":  {lower: (*lowerer).identity, int8: moves},
+
+		"Conv":          {lower: (*lowerer).conv, fuses: true, int8: &int8Rule{weights: &weightRule{perChannel: true}, check: convInt8}, facts: convFacts},
+		"ConvTranspose": {none: "litefy has no TFLite lowering for ConvTranspose", facts: convTransposeFacts},
+		"Gemm":          {lower: (*lowerer).gemm, fuses: true, int8: &int8Rule{weights: &weightRule{}, check: gemmInt8}},
+		"MatMul":        {lower: (*lowerer).matmul, fuses: true},
+
+		"Add": {lower: elementwise(fb.BuiltinOperatorADD), fuses: true, int8: computes},
+		"Sub": {lower: elementwise(fb.BuiltinOperatorSUB), fuses: true},
+		"Mul": {lower: elementwise(fb.BuiltinOperatorMUL), fuses: true, int8: computes},
+		"Div": {lower: elementwise(fb.BuiltinOperatorDIV), fuses: true},
+
+		"Relu":        {lower: (*lowerer).clip, int8: computes},
+		"Relu6":       {lower: (*lowerer).clip, int8: computes},
+		"Clip":        {lower: (*lowerer).clip, int8: &int8Rule{check: clipInt8}},
+		"Sigmoid":     {lower: oneBuiltin(fb.BuiltinOperatorLOGISTIC, nil), int8: logistic},
+		"Tanh":        {none: "litefy has no TFLite lowering for Tanh", int8: tanh},
+		"HardSwish":   {lower: oneBuiltin(fb.BuiltinOperatorHARD_SWISH, hardSwishOptions{}), int8: computes},
+		"HardSigmoid": {lower: (*lowerer).hardSigmoid, int8: computes},
+		"Swish":       {lower: (*lowerer).swish, int8: computes},
+		"Softmax":     {lower: (*lowerer).softmax, int8: logistic},
+
+		"GlobalAveragePool": {lower: (*lowerer).globalAveragePool, int8: moves},
+		"AveragePool":       {lower: (*lowerer).pool, int8: moves, facts: poolFacts},
+		"MaxPool":           {lower: (*lowerer).pool, int8: moves, facts: poolFacts},
+
+		"Flatten":   {lower: (*lowerer).reshape, int8: moves},
+		"Reshape":   {lower: (*lowerer).reshape, int8: moves},
+		"Squeeze":   {none: "litefy has no TFLite lowering for Squeeze", int8: moves},
+		"Unsqueeze": {none: "litefy has no TFLite lowering for Unsqueeze", int8: moves},
+		"Transpose": {none: "litefy has no TFLite lowering for Transpose", int8: moves},
+		"Concat":    {lower: (*lowerer).concat, int8: &int8Rule{sameScale: true, allInputs: true}},
+		"Pad":       {lower: (*lowerer).pad, int8: &int8Rule{sameScale: true, check: padInt8}, facts: padFacts},
+		"Resize":    {lower: (*lowerer).resize, int8: &int8Rule{sameScale: true, check: resizeInt8}, facts: resizeFacts},
+		"Upsample":  {lower: (*lowerer).resize, int8: &int8Rule{sameScale: true, check: resizeInt8}, facts: resizeFacts},
+		"Slice":     {none: "litefy has no TFLite lowering for Slice", facts: sliceFacts},
+
+		"BatchNormalization": {lower: func(*lowerer, *ir.Node) error {
+			return fmt.Errorf("no TFLite builtin; fold it into the convolution before it first (--preset cleanup or lite)")
+		}},
+		"Erf": {none: "TFLite has no ERF builtin; converters emit a TensorFlow op or a float decomposition"},
+
+		"Shape":           {none: folded},
+		"Constant":        {none: folded},
+		"ConstantOfShape": {none: folded},
+		"Range":           {none: folded},
+	}
+	for _, op := range []string{"Abs", "Cast", "Equal", "Exp", "Expand", "Gather", "GlobalMaxPool", "Greater",
+		"GreaterOrEqual", "LeakyRelu", "Less", "LessOrEqual", "LogSoftmax", "Max", "Min", "Neg", "Not", "Pow",
+		"Reciprocal", "ReduceMax", "ReduceMean", "ReduceSum", "Split", "Sqrt", "Where"} {
+		ops[op] = &opEntry{none: "litefy has no TFLite lowering for " + op}
+	}
+}
+
+// entry returns the table entry of op, or nil.
+func entry(op string) *opEntry { return ops[op] }
+
+// isReluFamily reports whether n is a ReLU, ReLU6 or Clip(-1, 1): the
+// activations TFLite fuses into a producer.
+func isReluFamily(n *ir.Node) bool {
+	lo, hi, ok := ir.ClipBounds(n)
+	return ok && (lo == 0 && (hi == 6 || hi >= math.MaxFloat32) || lo == -1 && hi == 1)
+}
+
+// IsFusedActivation reports whether n is a ReLU-family activation that the
+// lowering fuses into its producer: the producer's builtin takes a fused
+// activation and n is the only reader of its output.
+func IsFusedActivation(n *ir.Node) bool {
+	if !isReluFamily(n) {
+		return false
+	}
+	x := n.Inputs[0]
+	p := x.Producer()
+	if p == nil {
+		return false
+	}
+	e := entry(p.Op)
+	return e != nil && e.fuses && len(x.Uses()) == 1 && !n.Graph().IsOutput(x)
+}
+
+// Int8Ops lists the ops that have an int8 rule, sorted: the ops the int8
+// simulation (package quant) must have kernels for.
+func Int8Ops() []string {
+	var s []string
+	for op, e := range ops {
+		if e.int8 != nil {
+			s = append(s, op)
+		}
+	}
+	slices.Sort(s)
+	return s
+}
