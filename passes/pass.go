@@ -159,8 +159,18 @@ var ONNXExport = &Pipeline{
 	Passes: []*Pass{ToONNX},
 }
 
+// Legalize is what the TFLite lowering needs whatever the preset (package
+// convert runs it after the preset's pipeline): BatchNormalization folded
+// into the Conv or Gemm before it, or decomposed into a per-channel
+// multiply and add. It is not a preset.
+var Legalize = &Pipeline{
+	Name:   "legalize",
+	Doc:    "fold or decompose BatchNormalization (always run before TFLite lowering)",
+	Passes: []*Pass{FoldBatchNorm},
+}
+
 // Pipelines lists every pipeline by name.
-var Pipelines = []*Pipeline{Cleanup, Lite, ONNXExport}
+var Pipelines = []*Pipeline{Cleanup, Lite, ONNXExport, Legalize}
 
 // Lookup returns the named pipeline, or nil.
 func Lookup(name string) *Pipeline {

@@ -62,16 +62,24 @@ func parseTriple(name, s string) ([3]float32, error) {
 	return r, nil
 }
 
-// source returns the calibration samples for g, warning on stderr when
-// they are synthetic.
-func (f *calibFlags) source(g *ir.Graph, stderr io.Writer) (quant.Source, string, error) {
+// check validates the flags that need no model.
+func (f *calibFlags) check() error {
 	if f.count < 0 {
-		return nil, "", usagef("--calib-count %d: want a positive count", f.count)
+		return usagef("--calib-count %d: want a positive count", f.count)
 	}
 	switch f.method {
 	case quant.MinMax, quant.Percentile, quant.MSE:
 	default:
-		return nil, "", usagef("--calib-method %q: want minmax, percentile or mse", f.method)
+		return usagef("--calib-method %q: want minmax, percentile or mse", f.method)
+	}
+	return nil
+}
+
+// source returns the calibration samples for g, warning on stderr when
+// they are synthetic.
+func (f *calibFlags) source(g *ir.Graph, stderr io.Writer) (quant.Source, string, error) {
+	if err := f.check(); err != nil {
+		return nil, "", err
 	}
 	if f.path == "" {
 		n := f.count

@@ -1,14 +1,15 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 
 	"github.com/spf13/cobra"
 
+	"github.com/litefy/litefy/convert"
 	"github.com/litefy/litefy/lower"
-	"github.com/litefy/litefy/passes"
 )
 
 func newCheckCmd() *cobra.Command {
@@ -24,23 +25,19 @@ func newCheckCmd() *cobra.Command {
 			if t == nil {
 				return usagef("--target %q: want one of %s", target, lower.TargetNames())
 			}
-			pl, err := presetPipeline(preset)
+			if _, err := presetPipeline(preset); err != nil {
+				return err
+			}
+			sizes, err := parseInputShapes(shapes)
 			if err != nil {
 				return err
 			}
-			g, err := load(args[0], shapes)
+			// The report is of the int8 file conversion would write: the
+			// preset, then the cleanup passes int8 always runs.
+			r, err := convert.Check(context.Background(), args[0], t, convert.Options{Preset: preset, InputShapes: sizes, Log: cmd.ErrOrStderr()})
 			if err != nil {
 				return err
 			}
-			if pl == nil {
-				// Conversion always cleans up (BatchNorm folded, ReLU6
-				// fused into its convolution), so the report does too.
-				pl = passes.Cleanup
-			}
-			if _, err := pl.Run(g, passesOptions(false)); err != nil {
-				return err
-			}
-			r := lower.CheckTarget(g, t, lower.Options{ZeroTaps: t.ZeroTaps})
 			if asJSON {
 				enc := json.NewEncoder(cmd.OutOrStdout())
 				enc.SetIndent("", "  ")

@@ -4,9 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 
-	"github.com/litefy/litefy/ir"
 	"github.com/litefy/litefy/lower"
 )
 
@@ -35,27 +33,6 @@ func targetFlag(name string) (*lower.Target, error) {
 		return nil, usagef("--target %q: want one of %s", name, lower.TargetNames())
 	}
 	return t, nil
-}
-
-// requireTarget fails when any node of g would not run natively on t (the
-// same report `litefy check` prints), naming every such node.
-func requireTarget(g *ir.Graph, t *lower.Target, zeroTaps bool) error {
-	r := lower.CheckTarget(g, t, lower.Options{ZeroTaps: zeroTaps})
-	if r.Rejected != "" {
-		return fmt.Errorf("--target %s: the runtime rejects the model: %s", t.Name, r.Rejected)
-	}
-	if r.FallbackNodes == 0 && r.WrongNodes == 0 {
-		return nil
-	}
-	var bad []string
-	for _, n := range r.Nodes {
-		if n.Level == lower.Supported {
-			continue
-		}
-		bad = append(bad, fmt.Sprintf("node %s (%s) %s: %s", n.Node, n.Op, n.Level, n.Reason))
-	}
-	return fmt.Errorf("--target %s: %d of %d nodes would not run natively or correctly (see 'litefy check'): %s",
-		t.Name, r.FallbackNodes+r.WrongNodes, r.TotalNodes, strings.Join(bad, "; "))
 }
 
 // paddingFlag reads --padding: "pad" writes a PAD op where SAME padding

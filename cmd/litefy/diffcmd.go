@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/litefy/litefy/convert"
 	"github.com/litefy/litefy/diff"
 	"github.com/litefy/litefy/internal/tensorio"
 	"github.com/litefy/litefy/ir"
@@ -76,10 +77,11 @@ func newDiffCmd() *cobra.Command {
 				if t == nil {
 					return usagef("--target %q: want one of %s", target, lower.TargetNames())
 				}
-				// As `litefy check` does: what conversion would see, after cleanup.
+				// As `litefy check` does: what the int8 conversion would see,
+				// after its legalization.
 				ca, cb := ir.Clone(a), ir.Clone(b)
 				for _, g := range []*ir.Graph{ca, cb} {
-					if _, err := passes.Cleanup.Run(g, passes.Options{}); err != nil {
+					if err := convert.Rewrite(g, convert.Options{Format: convert.TFLite, Preset: "none"}); err != nil {
 						return err
 					}
 				}

@@ -93,7 +93,7 @@ func newRootCmd() *cobra.Command {
 			if opt.output == "" {
 				return usagef("missing -o OUT")
 			}
-			return convert(args[0], opt, cmd.ErrOrStderr())
+			return convertModel(args[0], opt, cmd.ErrOrStderr())
 		},
 	}
 	root.Flags().StringVarP(&opt.output, "output", "o", "", "output file: .onnx or .tflite")

@@ -1,0 +1,404 @@
+// Package convert is litefy's one library call per command: Convert does
+// everything `litefy MODEL.onnx -o OUT` does (load, legalize and rewrite,
+// calibrate, quantize, lower, encode), Check what `litefy check` reports.
+// The CLI maps its flags to Options and prints; a training pipeline makes
+// the same calls.
+//
+// The one rule about passes lives here: the preset's optimization pipeline
+// runs first, then the legalization the output needs always runs
+// (Legalization): a .tflite needs BatchNormalization folded or decomposed,
+// an int8 .tflite the whole cleanup pipeline, which the quantizer's rules
+// assume; an .onnx needs nothing.
+package convert
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+
+	"github.com/litefy/litefy/internal/tensorio"
+	"github.com/litefy/litefy/ir"
+	"github.com/litefy/litefy/ir/onnx"
+	"github.com/litefy/litefy/lower"
+	"github.com/litefy/litefy/passes"
+	"github.com/litefy/litefy/quant"
+)
+
+// The output formats.
+const (
+	ONNX   = "onnx"
+	TFLite = "tflite"
+)
+
+// The --quant kinds of a TFLite file.
+const (
+	Int8    = "int8"
+	Float32 = lower.WeightsFloat32
+	Float16 = lower.WeightsFloat16
+	Dynamic = lower.WeightsDynamic
+)
+
+// Options say what to convert into.
+type Options struct {
+	// Format is ONNX or TFLite.
+	Format string
+	// Preset names the rewrite pipeline: "none", "cleanup" or "lite"
+	// (empty: lite for TFLite, none for ONNX).
+	Preset string
+	// Quant is Int8 (the default for TFLite), Float32, Float16 or Dynamic.
+	Quant string
+	// IO is the int8 file's input and output type: lower.IOInt8 (the
+	// default), lower.IOUint8 or lower.IOFloat32.
+	IO string
+	// InputShapes fixes inputs' dynamic dims. For TFLite, dims still
+	// dynamic become 1 (TFLite wants static shapes), with a note on Log.
+	InputShapes map[string][]int64
+	// Target, when set, makes every node that would not run natively on it
+	// an error, before calibrating.
+	Target *lower.Target
+	// ZeroTaps writes padding no SAME window places as zero taps in a
+	// widened kernel instead of a PAD op; nil: the target's default.
+	ZeroTaps *bool
+	// Calibration gives the int8 calibration data and method.
+	Calibration Calibration
+	// Verify checks the IR after every pass; DumpAfter names a pass after
+	// which the IR is printed to Log.
+	Verify    bool
+	DumpAfter string
+	// Log receives notes and warnings (nil: discarded).
+	Log io.Writer
+}
+
+// Calibration says how an int8 conversion calibrates.
+type Calibration struct {
+	// Source returns the samples for the graph being quantized (it sees
+	// the rewritten graph's inputs). Nil: Synthetic(100, 1, ImageNet's
+	// normalisation), with a warning on Log.
+	Source func(g *ir.Graph) (quant.Source, error)
+	// Method is quant.MinMax (default), quant.Percentile or quant.MSE;
+	// Percentile is the share kept for quant.Percentile.
+	Method     string
+	Percentile float64
+	// Workers spread calibration over goroutines (0: one per core); the
+	// result does not depend on it.
+	Workers int
+	// Progress, when set, is called as samples complete.
+	Progress func(done, total int)
+}
+
+// Result is a converted model.
+type Result struct {
+	// Data is the file's bytes.
+	Data []byte
+	// Graph is the graph that was written: rewritten, and for int8
+	// annotated with its quantization parameters.
+	Graph *ir.Graph
+	// TFLite is the lowered model (nil for ONNX).
+	TFLite *lower.Model
+	// Options are the options after defaults.
+	Options Options
+}
+
+// WriteFile writes the result atomically: a temporary file renamed into
+// place, so a failure never leaves a half-written file.
+func (r *Result) WriteFile(path string) error { return tensorio.WriteFileAtomic(path, r.Data) }
+
+// withDefaults fills in the defaults of opt and checks its values.
+func withDefaults(opt Options) (Options, error) {
+	if opt.Log == nil {
+		opt.Log = io.Discard
+	}
+	switch opt.Format {
+	case ONNX, TFLite:
+	default:
+		return opt, fmt.Errorf("convert: format %q: want onnx or tflite", opt.Format)
+	}
+	if opt.Preset == "" {
+		opt.Preset = "none"
+		if opt.Format == TFLite {
+			opt.Preset = "lite"
+		}
+	}
+	if _, err := Pipeline(opt.Preset); err != nil {
+		return opt, err
+	}
+	if opt.Quant == "" {
+		opt.Quant = Float32
+		if opt.Format == TFLite {
+			opt.Quant = Int8
+		}
+	}
+	if opt.Format == ONNX && opt.Quant != Float32 {
+		return opt, fmt.Errorf("convert: quantization applies to TFLite output only")
+	}
+	switch opt.Quant {
+	case Int8, Float32, Float16, Dynamic:
+	default:
+		return opt, fmt.Errorf("convert: quant %q: want int8, float32, float16 or dynamic", opt.Quant)
+	}
+	if opt.IO == "" {
+		opt.IO = lower.IOInt8
+	}
+	switch opt.IO {
+	case lower.IOInt8, lower.IOUint8, lower.IOFloat32:
+	default:
+		return opt, fmt.Errorf("convert: io %q: want int8, uint8 or float32", opt.IO)
+	}
+	if opt.Quant != Int8 && opt.IO != lower.IOInt8 {
+		return opt, fmt.Errorf("convert: io %s applies to int8 only", opt.IO)
+	}
+	if opt.ZeroTaps == nil {
+		zt := opt.Target != nil && opt.Target.ZeroTaps
+		opt.ZeroTaps = &zt
+	}
+	return opt, nil
+}
+
+// Pipeline returns the pipeline a preset names; "none" is nil.
+func Pipeline(preset string) (*passes.Pipeline, error) {
+	if preset == "none" {
+		return nil, nil
+	}
+	if p := passes.Lookup(preset); p != nil && p != passes.ONNXExport && p != passes.Legalize {
+		return p, nil
+	}
+	return nil, fmt.Errorf("convert: preset %q: want none, cleanup or lite", preset)
+}
+
+// Legalization returns the passes an output needs whatever the preset:
+// nil for ONNX; for TFLite the BatchNormalization folding the lowering
+// needs, and for int8 the whole cleanup pipeline (BatchNorm folded,
+// activations canonical, constants folded), which the quantizer's rules
+// assume. They run after the preset's pipeline, where they find nothing
+// left to do when the preset includes them.
+func Legalization(format, quantKind string) *passes.Pipeline {
+	switch {
+	case format != TFLite:
+		return nil
+	case quantKind == Int8:
+		return passes.Cleanup
+	}
+	return passes.Legalize
+}
+
+// Load reads an ONNX model and verifies it. For a TFLite output
+// (forTFLite) it fixes every dim still dynamic to 1, noting the flags that
+// would do the same on log.
+func Load(path string, shapes map[string][]int64, forTFLite bool, log io.Writer) (*ir.Graph, error) {
+	g, err := load(path, shapes)
+	if err != nil || !forTFLite {
+		return g, err
+	}
+	fixed, flags := staticInputShapes(g, shapes)
+	if flags == nil {
+		return g, nil
+	}
+	if log != nil {
+		fmt.Fprintf(log, "litefy: TFLite needs static shapes: using --input-shape %s\n", strings.Join(flags, " --input-shape "))
+	}
+	return load(path, fixed)
+}
+
+func load(path string, shapes map[string][]int64) (*ir.Graph, error) {
+	g, err := onnx.Load(path, onnx.Options{InputShapes: shapes})
+	if err != nil {
+		return nil, err
+	}
+	if err := ir.Verify(g); err != nil {
+		return nil, fmt.Errorf("%s: %v", path, err)
+	}
+	return g, nil
+}
+
+// staticInputShapes returns shapes with every dynamic dim of g's inputs
+// set to 1, and the matching --input-shape flags; nil flags when all
+// inputs are static.
+func staticInputShapes(g *ir.Graph, shapes map[string][]int64) (map[string][]int64, []string) {
+	var flags []string
+	fixed := map[string][]int64{}
+	for k, v := range shapes {
+		fixed[k] = v
+	}
+	for _, v := range g.Inputs {
+		if v.Type.Shape.Static() {
+			continue
+		}
+		var dims []string
+		var sizes []int64
+		for _, d := range v.Type.Shape {
+			size := d.Size
+			if !d.Known() {
+				size = 1
+			}
+			dims = append(dims, strconv.FormatInt(size, 10))
+			sizes = append(sizes, size)
+		}
+		fixed[v.Name] = sizes
+		flags = append(flags, v.Name+"="+strings.Join(dims, ","))
+	}
+	if flags == nil {
+		return shapes, nil
+	}
+	return fixed, flags
+}
+
+// Rewrite runs the preset's pipeline on g, then the output's legalization.
+func Rewrite(g *ir.Graph, opt Options) error {
+	opt, err := withDefaults(opt)
+	if err != nil {
+		return err
+	}
+	return rewrite(g, opt)
+}
+
+func rewrite(g *ir.Graph, opt Options) error {
+	pl, _ := Pipeline(opt.Preset)
+	popt := passes.Options{Verify: opt.Verify, DumpAfter: opt.DumpAfter, Dump: opt.Log}
+	if pl != nil {
+		if _, err := pl.Run(g, popt); err != nil {
+			return err
+		}
+	} else if opt.DumpAfter != "" {
+		return fmt.Errorf("convert: dumping after %s needs a preset", opt.DumpAfter)
+	}
+	if lg := Legalization(opt.Format, opt.Quant); lg != nil {
+		if _, err := lg.Run(g, passes.Options{Verify: opt.Verify}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Convert converts the ONNX model at path as opt says and returns the
+// file's bytes. It does not write: Result.WriteFile does, atomically.
+func Convert(ctx context.Context, path string, opt Options) (*Result, error) {
+	opt, err := withDefaults(opt)
+	if err != nil {
+		return nil, err
+	}
+	g, err := Load(path, opt.InputShapes, opt.Format == TFLite, opt.Log)
+	if err != nil {
+		return nil, err
+	}
+	return ConvertGraph(ctx, g, opt)
+}
+
+// ConvertGraph converts g, which it rewrites in place.
+func ConvertGraph(ctx context.Context, g *ir.Graph, opt Options) (*Result, error) {
+	opt, err := withDefaults(opt)
+	if err != nil {
+		return nil, err
+	}
+	if err := rewrite(g, opt); err != nil {
+		return nil, err
+	}
+	res := &Result{Graph: g, Options: opt}
+	if opt.Format == ONNX {
+		if _, err := passes.ONNXExport.Run(g, passes.Options{Verify: opt.Verify}); err != nil {
+			return nil, err
+		}
+		if res.Data, err = onnx.Encode(g); err != nil {
+			return nil, err
+		}
+		return res, nil
+	}
+	if opt.Target != nil {
+		if err := RequireTarget(g, opt.Target, *opt.ZeroTaps); err != nil {
+			return nil, err
+		}
+	}
+	if opt.Quant == Int8 {
+		// Fail before the slow calibration: every node must quantize and
+		// lower (the float lowering has the same legality rules).
+		if err := lower.CheckInt8(g); err != nil {
+			return nil, err
+		}
+		if _, err := lower.Lower(g, lower.Options{ZeroTaps: *opt.ZeroTaps}); err != nil {
+			return nil, err
+		}
+		if err := calibrate(ctx, g, opt); err != nil {
+			return nil, err
+		}
+	}
+	lopt := lower.Options{ZeroTaps: *opt.ZeroTaps, IO: opt.IO}
+	if opt.Quant != Int8 {
+		lopt.IO, lopt.Weights = "", opt.Quant // float16, dynamic: weights only
+	}
+	lopt.Provenance = &lower.Provenance{Preset: opt.Preset, Quant: opt.Quant}
+	if res.TFLite, err = lower.Lower(g, lopt); err != nil {
+		return nil, err
+	}
+	if res.Data, err = res.TFLite.Encode(); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+func calibrate(ctx context.Context, g *ir.Graph, opt Options) error {
+	c := opt.Calibration
+	var src quant.Source
+	var err error
+	if c.Source != nil {
+		src, err = c.Source(g)
+	} else {
+		fmt.Fprintf(opt.Log, "litefy: warning: no --calib data: calibrating on %d synthetic images; the int8 model's accuracy needs real data\n", 100)
+		src = quant.SyntheticNormalized(g, 100, 1, quant.ImageOptions{})
+	}
+	if err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return quant.Calibrated(g, src, quant.CalibrateOptions{Method: c.Method, Percentile: c.Percentile,
+		Workers: c.Workers, Progress: c.Progress})
+}
+
+// RequireTarget fails when any node of g would not run natively on t (the
+// report Check gives), naming every such node.
+func RequireTarget(g *ir.Graph, t *lower.Target, zeroTaps bool) error {
+	r := lower.CheckTarget(g, t, lower.Options{ZeroTaps: zeroTaps})
+	if r.Rejected != "" {
+		return fmt.Errorf("--target %s: the runtime rejects the model: %s", t.Name, r.Rejected)
+	}
+	if r.FallbackNodes == 0 && r.WrongNodes == 0 {
+		return nil
+	}
+	var bad []string
+	for _, n := range r.Nodes {
+		if n.Level == lower.Supported {
+			continue
+		}
+		bad = append(bad, fmt.Sprintf("node %s (%s) %s: %s", n.Node, n.Op, n.Level, n.Reason))
+	}
+	return fmt.Errorf("--target %s: %d of %d nodes would not run natively or correctly (see 'litefy check'): %s",
+		t.Name, r.FallbackNodes+r.WrongNodes, r.TotalNodes, strings.Join(bad, "; "))
+}
+
+// Check reports, per node, what t runs natively of the int8 file Convert
+// would write with opt (its preset and legalization; opt.Format and
+// opt.Quant are TFLite and Int8).
+func Check(ctx context.Context, path string, t *lower.Target, opt Options) (*lower.CompatReport, error) {
+	if t == nil {
+		return nil, errors.New("convert: Check needs a target")
+	}
+	opt.Format, opt.Quant, opt.Target = TFLite, Int8, t
+	if opt.Preset == "" {
+		opt.Preset = "none"
+	}
+	opt, err := withDefaults(opt)
+	if err != nil {
+		return nil, err
+	}
+	g, err := Load(path, opt.InputShapes, true, opt.Log)
+	if err != nil {
+		return nil, err
+	}
+	if err := rewrite(g, opt); err != nil {
+		return nil, err
+	}
+	return lower.CheckTarget(g, t, lower.Options{ZeroTaps: *opt.ZeroTaps}), nil
+}

@@ -1,0 +1,113 @@
+package convert
+
+import (
+	"context"
+	"math"
+	"testing"
+
+	"github.com/litefy/litefy/ir"
+	"github.com/litefy/litefy/lower"
+	"github.com/litefy/litefy/quant"
+)
+
+const bnModel = "../testdata/models/tiny_effnet_bn_op13.onnx"
+
+// run returns g's output 0 on x.
+func run(t *testing.T, g *ir.Graph, x *ir.Tensor) []float32 {
+	t.Helper()
+	s, err := ir.NewSession(g, ir.SessionOptions{Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := s.Run(x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return append([]float32(nil), out[0].Float32s()...)
+}
+
+// TestLegalizeBatchNorm: with --preset none a float32 .tflite still gets
+// its BatchNormalization folded or decomposed (the lowering has no
+// builtin for it), and the legalized graph computes what the model does.
+func TestLegalizeBatchNorm(t *testing.T) {
+	orig, err := Load(bnModel, nil, true, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bns := 0
+	for _, n := range orig.Nodes {
+		if n.Op == "BatchNormalization" {
+			bns++
+		}
+	}
+	if bns == 0 {
+		t.Fatal("the fixture has no BatchNormalization")
+	}
+	res, err := Convert(context.Background(), bnModel, Options{Format: TFLite, Preset: "none", Quant: Float32})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range res.Graph.Nodes {
+		if n.Op == "BatchNormalization" {
+			t.Errorf("%s survived legalization", n)
+		}
+	}
+	if len(res.Data) == 0 || res.TFLite == nil {
+		t.Fatal("no file")
+	}
+	x := ir.NewTensor(ir.Float32, orig.Inputs[0].Type.Shape.Sizes())
+	for i, f := 0, x.Float32s(); i < len(f); i++ {
+		f[i] = float32(math.Sin(float64(i) * 0.37))
+	}
+	want, got := run(t, orig, x), run(t, res.Graph, x)
+	for i := range want {
+		if d := math.Abs(float64(got[i] - want[i])); d > 1e-4*math.Max(1, math.Abs(float64(want[i]))) {
+			t.Fatalf("output %d: %g after legalization, %g before", i, got[i], want[i])
+		}
+	}
+}
+
+// TestLegalization: which passes each output always gets.
+func TestLegalization(t *testing.T) {
+	if Legalization(ONNX, Float32) != nil {
+		t.Error("ONNX output needs no legalization")
+	}
+	if p := Legalization(TFLite, Float32); p == nil || p.Name != "legalize" {
+		t.Errorf("float32 TFLite: %v", p)
+	}
+	if p := Legalization(TFLite, Int8); p == nil || p.Name != "cleanup" {
+		t.Errorf("int8 TFLite: %v", p)
+	}
+}
+
+// TestCheckMatchesConvert: Check reports no failing node exactly when the
+// int8 conversion succeeds, and names the node the conversion refuses.
+func TestCheckMatchesConvert(t *testing.T) {
+	for _, c := range []struct {
+		model string
+		ok    bool
+	}{{"../testdata/models/tiny_mnv2_op13.onnx", true}, {"../testdata/models/other_keras_op10.onnx", false}} {
+		r, err := Check(context.Background(), c.model, lower.XNNPACK, Options{Preset: "none"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, cerr := ConvertGraph(context.Background(), mustLoad(t, c.model), Options{Format: TFLite, Preset: "none",
+			Calibration: Calibration{Source: synthetic(4)}})
+		if (cerr == nil) != c.ok || (r.UnloweredNodes == 0) != c.ok {
+			t.Errorf("%s: conversion error %v, check reports %d unlowered nodes", c.model, cerr, r.UnloweredNodes)
+		}
+	}
+}
+
+func mustLoad(t *testing.T, path string) *ir.Graph {
+	t.Helper()
+	g, err := Load(path, nil, true, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return g
+}
+
+func synthetic(n int) func(*ir.Graph) (quant.Source, error) {
+	return func(g *ir.Graph) (quant.Source, error) { return quant.Synthetic(g, n, 1), nil }
+}
