@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 )
 
 // Value is an SSA value: a graph input, a constant, or a node output.
@@ -89,7 +90,8 @@ func (n *Node) String() string {
 // Errorf returns an error naming the node, its op and the opset, the form
 // every user-facing error about a node takes.
 func (n *Node) Errorf(format string, args ...any) error {
-	return &NodeError{Node: n.Name, Op: n.Op, Opset: n.Opset(), Msg: fmt.Sprintf(format, args...)}
+	e := n.ErrorAt(fmt.Sprintf(format, args...))
+	return &e
 }
 
 // NodeError is an error about one node of a model.
@@ -347,4 +349,53 @@ func ClipBounds(n *Node) (lo, hi float32, ok bool) {
 		}
 	}
 	return lo, hi, true
+}
+
+// UnsupportedError lists every node litefy cannot take at one stage:
+// import ("onnx": ops missing from the registry, other domains, too-old
+// opsets), TFLite lowering ("lower") or int8 quantization ("int8"). Its
+// message is a one-line summary, then one node per line.
+type UnsupportedError struct {
+	Stage string // onnx, lower or int8
+	Nodes []NodeError
+}
+
+// What each stage failed to do, for the summary line.
+var unsupportedWhat = map[string]string{
+	"onnx":  "cannot be imported",
+	"lower": "have no TFLite lowering",
+	"int8":  "have no int8 form",
+}
+
+func (e *UnsupportedError) Error() string {
+	var b strings.Builder
+	what := unsupportedWhat[e.Stage]
+	if what == "" {
+		what = "are unsupported"
+	}
+	if len(e.Nodes) == 1 {
+		what = strings.Replace(strings.Replace(what, "have", "has", 1), "are", "is", 1)
+		fmt.Fprintf(&b, "%s: 1 node %s:", e.Stage, what)
+	} else {
+		fmt.Fprintf(&b, "%s: %d nodes %s:", e.Stage, len(e.Nodes), what)
+	}
+	for i := range e.Nodes {
+		b.WriteString("\n  ")
+		b.WriteString(e.Nodes[i].Error())
+	}
+	return b.String()
+}
+
+// ErrorAt returns the NodeError of n with message msg: n's name (or, when
+// it has none, its first output's name as %name), op and opset.
+func (n *Node) ErrorAt(msg string) NodeError {
+	return NodeError{Node: n.Label(), Op: n.Op, Opset: n.Opset(), Msg: msg}
+}
+
+// Label names n in messages: its name, or %output when it has none.
+func (n *Node) Label() string {
+	if n.Name != "" || len(n.Outputs) == 0 || n.Outputs[0] == nil {
+		return n.Name
+	}
+	return "%" + n.Outputs[0].Name
 }

@@ -11,7 +11,7 @@ import (
 
 // Lower converts g into a TFLite model. Every 4-D value becomes an NHWC
 // tensor (the model's 4-D inputs and outputs too). Nodes that have no
-// lowering are all reported in one *LegalityError. Shapes must be static:
+// lowering are all reported in one *ir.UnsupportedError. Shapes must be static:
 // a symbolic batch size is fixed with onnx.Options.InputShapes (the CLI's
 // --input-shape) first.
 func Lower(g *ir.Graph, opt Options) (*Model, error) {
@@ -28,14 +28,14 @@ func Lower(g *ir.Graph, opt Options) (*Model, error) {
 		}
 		l.m.Inputs = append(l.m.Inputs, l.inputEdge(v))
 	}
-	var bad []Unsupported
+	var bad []ir.NodeError
 	for _, nl := range l.nodes() {
 		if nl.Err != nil {
-			bad = append(bad, Unsupported{Node: nodeName(nl.Node), Op: nl.Node.Op, Reason: nl.Err.Error()})
+			bad = append(bad, nl.Node.ErrorAt(nl.Err.Error()))
 		}
 	}
 	if len(bad) > 0 {
-		return nil, &LegalityError{Nodes: bad}
+		return nil, &ir.UnsupportedError{Stage: "lower", Nodes: bad}
 	}
 	for _, v := range g.Outputs {
 		t, ok := l.tensors[l.resolve(v)]
@@ -127,12 +127,7 @@ func newLowerer(g *ir.Graph, opt Options) *lowerer {
 	}
 }
 
-func nodeName(n *ir.Node) string {
-	if n.Name != "" {
-		return n.Name
-	}
-	return "%" + n.Outputs[0].Name
-}
+func nodeName(n *ir.Node) string { return n.Label() }
 
 type lowerer struct {
 	g       *ir.Graph

@@ -193,9 +193,9 @@ output %d
 		t.Fatal(err)
 	}
 	_, err = Lower(g, Options{})
-	var le *LegalityError
+	var le *ir.UnsupportedError
 	if !errors.As(err, &le) {
-		t.Fatalf("got %v, want a *LegalityError", err)
+		t.Fatalf("got %v, want an *ir.UnsupportedError", err)
 	}
 	var names []string
 	for _, u := range le.Nodes {
@@ -204,7 +204,7 @@ output %d
 	if got := strings.Join(names, " "); got != "to_nhwc(Transpose) mirror(Pad)" {
 		t.Errorf("unsupported nodes %s, want to_nhwc(Transpose) mirror(Pad); error: %v", got, err)
 	}
-	if !strings.Contains(err.Error(), `node "to_nhwc" (Transpose)`) || !strings.Contains(err.Error(), `node "mirror" (Pad)`) {
+	if !strings.Contains(err.Error(), `node "to_nhwc" (Transpose, opset 13)`) || !strings.Contains(err.Error(), `node "mirror" (Pad, opset 13)`) {
 		t.Errorf("error does not name both nodes: %v", err)
 	}
 }
@@ -352,7 +352,7 @@ func TestCheckAgreesWithLowering(t *testing.T) {
 				}
 				m, err := Lower(g, opt)
 				if err != nil {
-					var le *LegalityError
+					var le *ir.UnsupportedError
 					if !errors.As(err, &le) {
 						t.Fatalf("%s: %v", what, err)
 					}
@@ -538,7 +538,7 @@ const %w:f32[1,8] = {0, 1, 2, 3, 4, 5, 6, 7}
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Lower(g, Options{}); err == nil || !strings.Contains(err.Error(), `node "flatten" (Flatten)`) {
+	if _, err := Lower(g, Options{}); err == nil || !strings.Contains(err.Error(), `node "flatten" (Flatten, opset 13)`) {
 		t.Errorf("got %v, want an error naming the Flatten", err)
 	}
 }

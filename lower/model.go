@@ -150,25 +150,3 @@ func FormatCounts(c map[string]int) string {
 	return strings.Join(parts, ", ")
 }
 
-// Unsupported is one node Lower cannot express in TFLite.
-type Unsupported struct {
-	Node, Op string
-	Reason   string
-}
-
-// LegalityError lists every node of a graph that has no TFLite lowering.
-type LegalityError struct {
-	Nodes []Unsupported
-}
-
-func (e *LegalityError) Error() string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "lower: %d node(s) have no TFLite lowering: ", len(e.Nodes))
-	for i, u := range e.Nodes {
-		if i > 0 {
-			b.WriteString("; ")
-		}
-		fmt.Fprintf(&b, "node %q (%s): %s", u.Node, u.Op, u.Reason)
-	}
-	return b.String()
-}

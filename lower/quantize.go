@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math"
 	"slices"
-	"strings"
 
 	"github.com/litefy/litefy/ir"
 )
@@ -145,14 +144,14 @@ func QuantizeInt8(g *ir.Graph, ranges map[*ir.Value]Range) error {
 // CheckInt8 reports, in one error, every node of g that QuantizeInt8
 // cannot quantize; callers run it before a slow calibration.
 func CheckInt8(g *ir.Graph) error {
-	var bad []string
+	var bad []ir.NodeError
 	for _, n := range g.Nodes {
 		if why := quantizable(n); why != "" {
-			bad = append(bad, fmt.Sprintf("%s: %s", n, why))
+			bad = append(bad, n.ErrorAt(why))
 		}
 	}
 	if len(bad) > 0 {
-		return fmt.Errorf("lower: cannot quantize to int8: %s", strings.Join(bad, "; "))
+		return &ir.UnsupportedError{Stage: "int8", Nodes: bad}
 	}
 	return nil
 }

@@ -112,7 +112,7 @@ func init() {
 		"Slice":     {none: "litefy has no TFLite lowering for Slice", facts: sliceFacts},
 
 		"BatchNormalization": {lower: func(*lowerer, *ir.Node) error {
-			return fmt.Errorf("no TFLite builtin; fold it into the convolution before it first (--preset cleanup or lite)")
+			return fmt.Errorf("no TFLite builtin; the legalization (passes.Legalize, FoldBatchNorm) folds or decomposes it first")
 		}},
 		"Erf": {none: "TFLite has no ERF builtin; converters emit a TensorFlow op or a float decomposition"},
 

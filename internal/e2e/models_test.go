@@ -280,7 +280,7 @@ func runInterpreter(g *ir.Graph, x ...*ir.Tensor) (out []*ir.Tensor, err error) 
 // shortImportError condenses an UnsupportedError listing every node into
 // its ops with counts.
 func shortImportError(err error) string {
-	var ue *onnx.UnsupportedError
+	var ue *ir.UnsupportedError
 	if !errors.As(err, &ue) {
 		return err.Error()
 	}

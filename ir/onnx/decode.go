@@ -29,29 +29,6 @@ type Options struct {
 	Constants map[string]*ir.Tensor
 }
 
-// UnsupportedError lists every node of a model that litefy cannot import:
-// ops missing from the registry, ops outside the default ONNX domain, and
-// ops used at an opset below the one litefy supports them from.
-type UnsupportedError struct {
-	Nodes []ir.NodeError
-}
-
-func (e *UnsupportedError) Error() string {
-	var b strings.Builder
-	if len(e.Nodes) == 1 {
-		b.WriteString("onnx: 1 unsupported node: ")
-	} else {
-		fmt.Fprintf(&b, "onnx: %d unsupported nodes: ", len(e.Nodes))
-	}
-	for i, n := range e.Nodes {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		fmt.Fprintf(&b, "%q (%s, opset %d)", n.Node, n.Op, n.Opset)
-	}
-	return b.String()
-}
-
 // Load reads an ONNX model file; external data is read relative to the
 // file's folder.
 func Load(path string, opt Options) (*ir.Graph, error) {
@@ -156,7 +133,7 @@ func (b *builder) label(i int) string {
 		return np.GetName()
 	}
 	if len(np.Output) > 0 {
-		return fmt.Sprintf("#%d(%s)", i, np.Output[0])
+		return "%" + np.Output[0]
 	}
 	return fmt.Sprintf("#%d", i)
 }
@@ -200,7 +177,7 @@ func (b *builder) checkSupported() error {
 		bad = append(bad, ne)
 	}
 	if bad != nil {
-		return &UnsupportedError{Nodes: bad}
+		return &ir.UnsupportedError{Stage: "onnx", Nodes: bad}
 	}
 	return nil
 }

@@ -311,7 +311,7 @@ func printTable(w io.Writer, rep *Report) {
 // unsupported nodes into its ops.
 func joinErr(ortErr string, err error) string {
 	msg := err.Error()
-	var ue *onnx.UnsupportedError
+	var ue *ir.UnsupportedError
 	if errors.As(err, &ue) {
 		count := map[string]int{}
 		var ops []string
