@@ -149,4 +149,3 @@ func FormatCounts(c map[string]int) string {
 	}
 	return strings.Join(parts, ", ")
 }
-
