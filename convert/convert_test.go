@@ -111,3 +111,28 @@ func mustLoad(t *testing.T, path string) *ir.Graph {
 func synthetic(n int) func(*ir.Graph) (quant.Source, error) {
 	return func(g *ir.Graph) (quant.Source, error) { return quant.Synthetic(g, n, 1), nil }
 }
+
+// TestVerifyLegalized: Verify rebuilds the reference with the same
+// legalization as the conversion, so a --preset none float32 file of a
+// model with BatchNormalization verifies.
+func TestVerifyLegalized(t *testing.T) {
+	res, err := Convert(context.Background(), bnModel, Options{Format: TFLite, Preset: "none", Quant: Float32})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := Verify(context.Background(), res.Data, "bn.tflite", bnModel, Evaluation{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Tensors != len(res.TFLite.Tensors) || rep.Preset != "none" || rep.Quant != Float32 {
+		t.Errorf("report %+v", rep)
+	}
+	// Another model's file does not verify against this one.
+	other, err := Convert(context.Background(), "../testdata/models/tiny_effnet_op13.onnx", Options{Format: TFLite, Preset: "none", Quant: Float32})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Verify(context.Background(), other.Data, "other.tflite", bnModel, Evaluation{}); err == nil {
+		t.Error("a file of another model verified")
+	}
+}

@@ -149,5 +149,5 @@ func convertModel(in string, opt convertOptions, stderr io.Writer) error {
 	if opt.report == "" {
 		return res.WriteFile(opt.output)
 	}
-	return writeWithReport(in, opt, res.Graph, res.TFLite, res.Data, stderr)
+	return writeWithReport(in, opt, res, stderr)
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -9,33 +10,11 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/litefy/litefy/convert"
 	"github.com/litefy/litefy/internal/tensorio"
 	"github.com/litefy/litefy/ir"
-	"github.com/litefy/litefy/ir/onnx"
-	"github.com/litefy/litefy/lower"
-	"github.com/litefy/litefy/passes"
 	"github.com/litefy/litefy/quant"
 )
-
-// verifyReport is what verify prints with --json and what conversion
-// writes with --report: the same bytes for the same inputs and flags.
-type verifyReport struct {
-	TFLite    string `json:"tflite"`
-	Reference string `json:"reference"`
-	Preset    string `json:"preset"`
-	Quant     string `json:"quant"`
-	IO        string `json:"io,omitempty"`
-	// Tensors is the number of the file's tensors, every one equal to
-	// litefy's lowering of the reference under the file's parameters.
-	Tensors int `json:"tensors_matched"`
-	// Simulation is the runtime whose int8 arithmetic is simulated, a
-	// quant.Profile: "tflite" (TFLite's built-in kernels), "xnnpack" or
-	// "armnn-ref".
-	Simulation string `json:"simulation,omitempty"`
-	// Evaluation is "synthetic" or the --calib path the samples came from.
-	Evaluation string `json:"evaluation,omitempty"`
-	*quant.Report
-}
 
 // evaluationSeed offsets --seed for synthetic evaluation samples, as
 // quantize-report does, so that a file is not judged on its calibration
@@ -85,39 +64,14 @@ Samples: --calib DIR|x.npy (its first --calib-count samples), or
 			if err != nil {
 				return err
 			}
-			m, err := lower.Read(b)
-			if err != nil {
-				return fmt.Errorf("%s: %v", args[0], err)
-			}
-			p := m.Provenance
-			if p == nil {
-				return fmt.Errorf("%s has no %q metadata: verify needs a file written by litefy (-o OUT.tflite)", args[0], lower.ProvenanceName)
-			}
-			switch p.Quant {
-			case "int8", lower.WeightsFloat32, lower.WeightsFloat16, lower.WeightsDynamic:
-			default:
-				return fmt.Errorf("%s: the file's metadata names --quant %q, which this litefy does not write", args[0], p.Quant)
-			}
-			g, err := rebuildReference(ref, p)
+			stderr := cmd.ErrOrStderr()
+			prog, done := cf.progress(stderr, "simulating int8")
+			rep, err := convert.Verify(context.Background(), b, args[0], ref, convert.Evaluation{Profile: profile,
+				Workers: cf.workers, Progress: prog,
+				Samples: func(g *ir.Graph) (quant.Source, string, error) { return cf.evaluationSource(g, stderr) }})
+			done()
 			if err != nil {
 				return err
-			}
-			if _, err := lower.Verify(g, b); err != nil {
-				return fmt.Errorf("verify: %s does not match %s: %v", args[0], ref, err)
-			}
-			stderr := cmd.ErrOrStderr()
-			rep := &verifyReport{TFLite: args[0], Reference: ref, Preset: p.Preset, Quant: p.Quant, IO: p.IO, Tensors: len(m.Tensors)}
-			if p.Quant == "int8" {
-				src, kind, err := cf.evaluationSource(g, stderr)
-				if err != nil {
-					return err
-				}
-				prog, done := cf.progress(stderr, "simulating int8")
-				err = evaluateInt8(rep, g, src, kind, profile, cf.workers, prog)
-				done()
-				if err != nil {
-					return err
-				}
 			}
 			if asJSON {
 				return writeJSON(cmd.OutOrStdout(), rep)
@@ -167,25 +121,15 @@ func (f *calibFlags) evaluationSource(g *ir.Graph, stderr io.Writer) (quant.Sour
 	return quant.Synthetic(g, n, f.seed+evaluationSeed), "synthetic", nil
 }
 
-// evaluateInt8 fills rep with the int8 simulation's accuracy on src.
-func evaluateInt8(rep *verifyReport, g *ir.Graph, src quant.Source, kind string, profile quant.Profile, workers int, progress func(done, total int)) error {
-	r, err := quant.EvaluateWith(g, src, workers, progress, quant.SimOptions{Profile: profile})
-	if err != nil {
-		return err
-	}
-	rep.Simulation, rep.Evaluation, rep.Report = string(profile), kind, r
-	return nil
-}
-
 func writeJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
 }
 
-// reportJSON is the --report file: verifyReport's JSON, as verify --json
+// reportJSON is the --report file: convert.VerifyReport's JSON, as verify --json
 // prints it.
-func reportJSON(rep *verifyReport) ([]byte, error) {
+func reportJSON(rep *convert.VerifyReport) ([]byte, error) {
 	var b bytes.Buffer
 	if err := writeJSON(&b, rep); err != nil {
 		return nil, err
@@ -193,7 +137,7 @@ func reportJSON(rep *verifyReport) ([]byte, error) {
 	return b.Bytes(), nil
 }
 
-func printVerifyReport(w io.Writer, r *verifyReport) {
+func printVerifyReport(w io.Writer, r *convert.VerifyReport) {
 	ioNote := ""
 	if r.IO != "" {
 		ioNote = ", I/O " + r.IO
@@ -214,45 +158,16 @@ func printVerifyReport(w io.Writer, r *verifyReport) {
 	printSQNRTable(w, r.Report)
 }
 
-// rebuildReference loads the ONNX model as conversion did for the file
-// whose record is p: the recorded input shapes, the preset, and the
-// cleanup passes int8 conversion runs when the preset is none.
-func rebuildReference(path string, p *lower.Provenance) (*ir.Graph, error) {
-	pl, err := presetPipeline(p.Preset)
-	if err != nil {
-		return nil, fmt.Errorf("the file's metadata names preset %q, which this litefy does not have", p.Preset)
-	}
-	g, err := onnx.Load(path, onnx.Options{InputShapes: p.InputShapes})
-	if err != nil {
-		return nil, err
-	}
-	if err := ir.Verify(g); err != nil {
-		return nil, fmt.Errorf("%s: %v", path, err)
-	}
-	if pl == nil && p.Quant == "int8" {
-		pl = passes.Cleanup
-	}
-	if pl != nil {
-		if _, err := pl.Run(g, passes.Options{}); err != nil {
-			return nil, err
-		}
-	}
-	return g, nil
-}
-
 // writeWithReport writes the int8 file and its --report: the report
 // verify would print with --json for the file and the same sample flags,
 // computed from the graph in memory. Nothing is written when the
 // simulation fails.
-func writeWithReport(in string, opt convertOptions, g *ir.Graph, m *lower.Model, b []byte, stderr io.Writer) error {
-	src, kind, err := opt.calib.evaluationSource(g, io.Discard) // conversion already warned
-	if err != nil {
-		return err
-	}
-	rep := &verifyReport{TFLite: opt.output, Reference: in, Preset: m.Provenance.Preset, Quant: m.Provenance.Quant,
-		IO: m.Provenance.IO, Tensors: len(m.Tensors)}
+func writeWithReport(in string, opt convertOptions, res *convert.Result, stderr io.Writer) error {
 	prog, done := opt.calib.progress(stderr, "simulating int8")
-	err = evaluateInt8(rep, g, src, kind, quant.ProfileTFLite, opt.calib.workers, prog)
+	rep, err := res.Report(context.Background(), opt.output, in, convert.Evaluation{Workers: opt.calib.workers, Progress: prog,
+		Samples: func(g *ir.Graph) (quant.Source, string, error) {
+			return opt.calib.evaluationSource(g, io.Discard) // conversion already warned
+		}})
 	done()
 	if err != nil {
 		return err
@@ -261,7 +176,7 @@ func writeWithReport(in string, opt convertOptions, g *ir.Graph, m *lower.Model,
 	if err != nil {
 		return err
 	}
-	if err := tensorio.WriteFileAtomic(opt.output, b); err != nil {
+	if err := res.WriteFile(opt.output); err != nil {
 		return err
 	}
 	return tensorio.WriteFileAtomic(opt.report, rb)

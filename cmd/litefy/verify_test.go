@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/litefy/litefy/convert"
 	"github.com/litefy/litefy/internal/tensorio"
 	"github.com/litefy/litefy/ir"
 	"github.com/litefy/litefy/ir/onnx"
@@ -81,7 +82,7 @@ func TestVerify(t *testing.T) {
 		if stdout != string(written) {
 			t.Errorf("%s: --report wrote\n%.400s\nverify --json printed\n%.400s", c.model, written, stdout)
 		}
-		var r verifyReport
+		var r convert.VerifyReport
 		if err := json.Unmarshal([]byte(stdout), &r); err != nil {
 			t.Fatal(err)
 		}
@@ -97,7 +98,7 @@ func TestVerify(t *testing.T) {
 
 		for _, p := range []quant.Profile{quant.ProfileXNNPACK, quant.ProfileArmNNRef} {
 			stdout, _ = ok(t, "verify", out, "--ref", c.model, "--calib-count", "6", "--sim", string(p), "-q", "--json")
-			var rp verifyReport
+			var rp convert.VerifyReport
 			if err := json.Unmarshal([]byte(stdout), &rp); err != nil {
 				t.Fatal(err)
 			}
@@ -213,7 +214,7 @@ func TestVerifyFloatAndUsage(t *testing.T) {
 	out := filepath.Join(dir, "f.tflite")
 	ok(t, effnet, "--quant", "float32", "-o", out)
 	stdout, _ := ok(t, "verify", out, "--ref", effnet, "--json")
-	var r verifyReport
+	var r convert.VerifyReport
 	if err := json.Unmarshal([]byte(stdout), &r); err != nil || r.Quant != "float32" || r.Report != nil || r.Tensors == 0 {
 		t.Errorf("float32 verify: %v %+v", err, r)
 	}

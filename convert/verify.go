@@ -1,0 +1,128 @@
+package convert
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/litefy/litefy/ir"
+	"github.com/litefy/litefy/lower"
+	"github.com/litefy/litefy/quant"
+)
+
+// VerifyReport is what `litefy verify` prints with --json and what the
+// conversion writes with --report: the same bytes for the same inputs and
+// options.
+type VerifyReport struct {
+	TFLite    string `json:"tflite"`
+	Reference string `json:"reference"`
+	Preset    string `json:"preset"`
+	Quant     string `json:"quant"`
+	IO        string `json:"io,omitempty"`
+	// Tensors is the number of the file's tensors, every one equal to
+	// litefy's lowering of the reference under the file's parameters.
+	Tensors int `json:"tensors_matched"`
+	// Simulation is the runtime whose int8 arithmetic is simulated, a
+	// quant.Profile: "tflite" (TFLite's built-in kernels), "xnnpack" or
+	// "armnn-ref".
+	Simulation string `json:"simulation,omitempty"`
+	// Evaluation is "synthetic" or the path the samples came from.
+	Evaluation string `json:"evaluation,omitempty"`
+	*quant.Report
+}
+
+// Evaluation says what an int8 file is evaluated on and how.
+type Evaluation struct {
+	// Samples returns the evaluation samples for the reference graph and
+	// what they are ("synthetic" or their path).
+	Samples func(g *ir.Graph) (quant.Source, string, error)
+	// Profile is the runtime whose int8 rounding is simulated.
+	Profile quant.Profile
+	// Workers and Progress as in Calibration.
+	Workers  int
+	Progress func(done, total int)
+}
+
+// Reference loads the ONNX model at path as the conversion did for a file
+// whose "litefy" record is p: the recorded input shapes, the preset, and
+// the legalization of its output kind.
+func Reference(path string, p *lower.Provenance) (*ir.Graph, error) {
+	opt, err := withDefaults(Options{Format: TFLite, Preset: p.Preset, Quant: p.Quant})
+	if err != nil {
+		return nil, fmt.Errorf("the file's metadata names preset %q and quant %q, which this litefy does not write", p.Preset, p.Quant)
+	}
+	g, err := load(path, p.InputShapes)
+	if err != nil {
+		return nil, err
+	}
+	if err := rewrite(g, opt); err != nil {
+		return nil, err
+	}
+	return g, nil
+}
+
+// Verify checks a .tflite litefy wrote (data, named name) against the ONNX
+// model at ref: it rebuilds the reference from the file's "litefy" record,
+// requires every tensor to equal litefy's lowering under the file's own
+// quantization parameters, and for an int8 file evaluates the int8
+// simulation against float on ev's samples.
+func Verify(ctx context.Context, data []byte, name, ref string, ev Evaluation) (*VerifyReport, error) {
+	m, err := lower.Read(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", name, err)
+	}
+	p := m.Provenance
+	if p == nil {
+		return nil, fmt.Errorf("%s has no %q metadata: verify needs a file written by litefy (-o OUT.tflite)", name, lower.ProvenanceName)
+	}
+	switch p.Quant {
+	case Int8, Float32, Float16, Dynamic:
+	default:
+		return nil, fmt.Errorf("%s: the file's metadata names --quant %q, which this litefy does not write", name, p.Quant)
+	}
+	g, err := Reference(ref, p)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := lower.Verify(g, data); err != nil {
+		return nil, fmt.Errorf("verify: %s does not match %s: %v", name, ref, err)
+	}
+	rep := &VerifyReport{TFLite: name, Reference: ref, Preset: p.Preset, Quant: p.Quant, IO: p.IO, Tensors: len(m.Tensors)}
+	if p.Quant == Int8 {
+		if err := evaluate(ctx, rep, g, ev); err != nil {
+			return nil, err
+		}
+	}
+	return rep, nil
+}
+
+// Report is the VerifyReport of an int8 result as Verify would give it for
+// the written file (named name, converted from ref), computed from the
+// graph in memory.
+func (r *Result) Report(ctx context.Context, name, ref string, ev Evaluation) (*VerifyReport, error) {
+	p := r.TFLite.Provenance
+	rep := &VerifyReport{TFLite: name, Reference: ref, Preset: p.Preset, Quant: p.Quant, IO: p.IO, Tensors: len(r.TFLite.Tensors)}
+	if err := evaluate(ctx, rep, r.Graph, ev); err != nil {
+		return nil, err
+	}
+	return rep, nil
+}
+
+func evaluate(ctx context.Context, rep *VerifyReport, g *ir.Graph, ev Evaluation) error {
+	src, kind, err := ev.Samples(g)
+	if err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	profile := ev.Profile
+	if profile == "" {
+		profile = quant.ProfileTFLite
+	}
+	r, err := quant.EvaluateWith(g, src, ev.Workers, ev.Progress, quant.SimOptions{Profile: profile})
+	if err != nil {
+		return err
+	}
+	rep.Simulation, rep.Evaluation, rep.Report = string(profile), kind, r
+	return nil
+}
