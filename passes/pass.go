@@ -143,7 +143,10 @@ var Cleanup = &Pipeline{
 	Passes: []*Pass{RemoveIdentity, FoldConstants, FoldPad, FoldBatchNorm, CanonicalizeActivations, EliminateDeadCode},
 }
 
-// Lite is the EfficientNet-Lite recipe for any model.
+// Lite is the EfficientNet-Lite recipe for any model: activations that
+// edge runtimes quantize badly become ReLU6, squeeze-excitation blocks go,
+// and global pooling becomes a plain average pool. The result computes a
+// different function by design and needs fine-tuning.
 var Lite = &Pipeline{
 	Name: "lite",
 	Doc:  "cleanup, then swish/hard-swish → ReLU6, squeeze-excite blocks dropped, local pooling",

@@ -2,55 +2,11 @@ package passes
 
 import "github.com/litefy/litefy/ir"
 
-// The EfficientNet-Lite recipe, applicable to any model: activations that
-// edge runtimes quantize badly become ReLU6, squeeze-excitation blocks go,
-// and global pooling becomes a plain average pool. The result computes a
-// different function by design and needs fine-tuning.
-
-// SwishToReLU6 replaces swish by ReLU6.
-var SwishToReLU6 = &Pass{
-	Name: "SwishToReLU6",
-	Doc: `replace Swish (x·sigmoid(x)) by Relu6
-
-Sigmoid gates that are not part of a swish are left alone.`,
-	Run: func(c *Context) error {
-		return replaceOp(c, "Swish", "Relu6")
-	},
-}
-
-// HardSwishToReLU6 replaces hard-swish by ReLU6.
-var HardSwishToReLU6 = &Pass{
-	Name: "HardSwishToReLU6",
-	Doc: `replace HardSwish by Relu6
-
-HardSigmoid gates that are not part of a hard-swish are left alone.`,
-	Run: func(c *Context) error {
-		return replaceOp(c, "HardSwish", "Relu6")
-	},
-}
-
-func replaceOp(c *Context, from, to string) error {
-	count := 0
-	_, err := Rewrite(c.Graph, []Rule{{from + "To" + to, func(n *ir.Node) func(*Rewriter) error {
-		if n.Op != from {
-			return nil
-		}
-		return func(rw *Rewriter) error {
-			rw.ReplaceNode(n, to, []*ir.Value{n.Inputs[0]}, nil)
-			count++
-			return nil
-		}
-	}}})
-	if count > 0 {
-		c.Notef(nil, "replaced %d %s by %s", count, from, to)
-	}
-	return err
-}
-
 // seLinear are the ops allowed on the squeeze-excite path between the
 // pooling and the gate: the two 1×1 projections, their activation, and
 // the reshapes exporters put around a Gemm.
 var seLinear = map[string]bool{"Conv": true, "Gemm": true, "MatMul": true}
+
 var sePassThrough = map[string]bool{
 	"Add": true, "Relu": true, "Relu6": true, "Clip": true, "Swish": true, "HardSwish": true,
 	"Sigmoid": true, "Mul": true, "LeakyRelu": true,
@@ -207,34 +163,5 @@ it held. A gate that does not follow this pattern is left alone.`,
 			}
 		}
 		return nil
-	},
-}
-
-// LocalPooling replaces global average pooling by an average pool whose
-// kernel covers the whole feature map.
-var LocalPooling = &Pass{
-	Name: "LocalPooling",
-	Doc: `replace GlobalAveragePool by AveragePool with a full-size kernel
-
-	GlobalAveragePool(x: [N,C,H,W]) => AveragePool(x){kernel_shape=[H,W]}
-as the EfficientNet-Lite builder does for TFLite.`,
-	Run: func(c *Context) error {
-		count := 0
-		_, err := Rewrite(c.Graph, []Rule{{"LocalPooling", func(n *ir.Node) func(*Rewriter) error {
-			s := n.Inputs[0].Type.Shape
-			if n.Op != "GlobalAveragePool" || len(s) != 4 || !s[2].Known() || !s[3].Known() {
-				return nil
-			}
-			return func(rw *Rewriter) error {
-				rw.ReplaceNode(n, "AveragePool", []*ir.Value{n.Inputs[0]},
-					ir.Attrs{"kernel_shape": ir.IntsAttr(s[2].Size, s[3].Size)})
-				count++
-				return nil
-			}
-		}}})
-		if count > 0 {
-			c.Notef(nil, "replaced %d GlobalAveragePool by AveragePool", count)
-		}
-		return err
 	},
 }
