@@ -11,7 +11,7 @@
 // where it computes the same windows, if need be by widening the kernel
 // with zero taps (and a max pool by a stride-1 SAME pool and a 1×1 strided
 // one); only padding none of these places gets a PAD op. A graph quantized
-// by passes.QuantizeInt8 lowers to full-int8 TFLite (see int8.go), with
+// by lower.QuantizeInt8 lowers to full-int8 TFLite (see int8.go), with
 // int8, uint8 or float32 model inputs and outputs (Options.IO).
 package lower
 

@@ -26,7 +26,7 @@ import (
 // (measured: a single half-pixel RESIZE_BILINEAR gives what asymmetric
 // sampling gives); the test asserts exactly that, against the interpreter
 // on the model with that Resize made asymmetric, so the limitation stays
-// pinned (ir's TFLite mapping reports it as an armnn wrong-result). int8:
+// pinned (lower's resizeFacts report it as an armnn wrong-result). int8:
 // each runtime against its own simulation profile (quant's
 // resize_profiles.go: XNNPACK's Q11 ibilinear for LiteRT.js, Arm NN's
 // float32 Resize with asymmetric sampling for Arm NN), asserted bit-exact

@@ -16,7 +16,7 @@
 // Decode first lists every node litefy cannot import (an op missing from
 // the ir registry, an op from another domain, an op used below the opset
 // litefy supports it from) and refuses the model with one
-// *UnsupportedError naming all of them, before building anything. Only the
+// *ir.UnsupportedError naming all of them, before building anything. Only the
 // default domain ("" or "ai.onnx") at opsets ir.MinOpset to ir.MaxOpset is
 // accepted.
 //
