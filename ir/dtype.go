@@ -53,7 +53,8 @@ func ParseDType(s string) (DType, bool) {
 	return Undefined, false
 }
 
-// Float16ToFloat32 converts an IEEE 754 half-precision value.
+// Float16ToFloat32 is the float32 value of the IEEE 754 half-precision
+// bits h (exact: every float16 is a float32).
 func Float16ToFloat32(h uint16) float32 {
 	sign := uint32(h>>15) << 31
 	exp := uint32(h>>10) & 0x1f
@@ -75,7 +76,9 @@ func Float16ToFloat32(h uint16) float32 {
 	return math.Float32frombits(sign | (exp+127-15)<<23 | frac<<13)
 }
 
-// Float32ToFloat16 converts to half precision, rounding to nearest even.
+// Float32ToFloat16 rounds f to the nearest float16 (ties to even), as
+// IEEE 754 conversion does, and returns its bits. Values beyond ±65504
+// round to infinity, NaN stays NaN.
 func Float32ToFloat16(f float32) uint16 {
 	b := math.Float32bits(f)
 	sign := uint16(b>>16) & 0x8000

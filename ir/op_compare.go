@@ -303,7 +303,7 @@ func foldMinMaxF16(isMax bool) func(d, x []uint16, j, s int) {
 func minMaxRows[T any](n *Node, fold func(d, x []T, j, s int)) (Kernel, error) {
 	osh := n.Outputs[0].Type.Shape.Sizes()
 	esz := n.Outputs[0].Type.DType.Size()
-	first, err := newStridedCopy(esz, intsOf(osh), broadcastStrides(n.Inputs[0].Type.Shape.Sizes(), osh), contiguousStrides(osh), 0, 0)
+	first, err := newStridedCopy(esz, intsOf(osh), BroadcastStrides(n.Inputs[0].Type.Shape.Sizes(), osh), contiguousStrides(osh), 0, 0)
 	if err != nil {
 		return nil, n.Errorf("%v", err)
 	}

@@ -199,9 +199,11 @@ func inferBroadcast(n *Node) ([]Type, error) {
 	return []Type{{DType: a.DType, Shape: s}}, nil
 }
 
-// broadcastStrides returns, for an input of shape in broadcast to out,
-// the element strides along each output dimension (0 where broadcast).
-func broadcastStrides(in, out []int64) []int {
+// BroadcastStrides returns, for an input of shape in broadcast
+// numpy-style to out, the element strides along each output dimension (0
+// where broadcast). The interpreter's kernels walk inputs with them, the
+// int8 simulator indexes with them.
+func BroadcastStrides(in, out []int64) []int {
 	st := make([]int, len(out))
 	s := 1
 	for i := len(in) - 1; i >= 0; i-- {
@@ -226,7 +228,7 @@ func binaryKernel(f func(a, b float32) float32, fi func(a, b int64) (int64, erro
 		}
 		oshape := n.Outputs[0].Type.Shape.Sizes()
 		ash, bsh := n.Inputs[0].Type.Shape.Sizes(), n.Inputs[1].Type.Shape.Sizes()
-		sa, sb := broadcastStrides(ash, oshape), broadcastStrides(bsh, oshape)
+		sa, sb := BroadcastStrides(ash, oshape), BroadcastStrides(bsh, oshape)
 		total := NumElements(oshape)
 		// Split the output into an outer loop and the longest inner run of
 		// dimensions over which each input is either contiguous or

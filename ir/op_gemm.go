@@ -317,7 +317,7 @@ func matMulKernel(n *Node) (Kernel, error) {
 		g = newBatchedGemm(1, batch*m, nn, k, false)
 	} else {
 		g = newBatchedGemm(batch, m, nn, k, false)
-		sa, sb := broadcastStrides(aBatch, bs), broadcastStrides(bBatch, bs)
+		sa, sb := BroadcastStrides(aBatch, bs), BroadcastStrides(bBatch, bs)
 		for i := range batch {
 			oa, ob, r := 0, 0, i
 			for d := len(bs) - 1; d >= 0; d-- {

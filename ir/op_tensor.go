@@ -813,7 +813,7 @@ func inferExpand(n *Node) ([]Type, error) {
 func expandKernel(n *Node) (Kernel, error) {
 	in := n.Inputs[0].Type
 	osh := n.Outputs[0].Type.Shape.Sizes()
-	p, err := newStridedCopy(in.DType.Size(), intsOf(osh), broadcastStrides(in.Shape.Sizes(), osh), contiguousStrides(osh), 0, 0)
+	p, err := newStridedCopy(in.DType.Size(), intsOf(osh), BroadcastStrides(in.Shape.Sizes(), osh), contiguousStrides(osh), 0, 0)
 	return planKernel(n, p, err)
 }
 

@@ -306,7 +306,7 @@ func newBroadcastLoop(out []int64, ins ...[]int64) (*broadcastLoop, error) {
 	b := &broadcastLoop{}
 	var st [3][]int
 	for k, in := range ins {
-		st[k] = broadcastStrides(in, out)
+		st[k] = BroadcastStrides(in, out)
 	}
 	total := 1
 	for i, d := range out {

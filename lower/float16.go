@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/litefy/litefy/ir"
 	fb "github.com/litefy/litefy/lower/tflite/tflitefb"
 )
 
@@ -20,66 +21,6 @@ import (
 // float16Max is the largest finite float16.
 const float16Max = 65504
 
-// Float16Bits rounds x to the nearest float16 (ties to even), as IEEE 754
-// conversion does, and returns its bits. Values beyond ±65504 round to
-// infinity, NaN stays NaN.
-func Float16Bits(x float32) uint16 {
-	b := math.Float32bits(x)
-	sign := uint16(b>>16) & 0x8000
-	exp := int32(b>>23) & 0xff
-	mant := b & 0x7fffff
-	switch {
-	case exp == 0xff: // Inf, NaN
-		if mant != 0 {
-			return sign | 0x7e00
-		}
-		return sign | 0x7c00
-	case exp-127 > 15: // beyond float16's exponent range
-		return sign | 0x7c00
-	}
-	e := exp - 127 + 15 // float16 biased exponent
-	if e <= 0 {
-		// Subnormal float16 (or zero): mantissa with its implicit bit,
-		// shifted to units of 2^-24.
-		if e < -10 {
-			return sign
-		}
-		m := mant | 0x800000
-		shift := uint32(14 - e)
-		h := m >> shift
-		rem := m & (1<<shift - 1)
-		half := uint32(1) << (shift - 1)
-		if rem > half || (rem == half && h&1 == 1) {
-			h++ // may carry into the smallest normal: still the right bits
-		}
-		return sign | uint16(h)
-	}
-	h := uint32(e)<<10 | mant>>13
-	rem := mant & 0x1fff
-	if rem > 0x1000 || (rem == 0x1000 && h&1 == 1) {
-		h++ // a carry into the exponent is correct, up to infinity
-	}
-	return sign | uint16(h)
-}
-
-// Float16Value is the float32 value of float16 bits h.
-func Float16Value(h uint16) float32 {
-	sign := uint32(h&0x8000) << 16
-	exp := uint32(h>>10) & 0x1f
-	mant := uint32(h & 0x3ff)
-	switch {
-	case exp == 0x1f:
-		return math.Float32frombits(sign | 0x7f800000 | mant<<13)
-	case exp == 0:
-		v := float32(mant) * (1.0 / (1 << 24))
-		if sign != 0 {
-			v = -v
-		}
-		return v
-	}
-	return math.Float32frombits(sign | (exp+127-15)<<23 | mant<<13)
-}
-
 // storeFloat16 rewrites every float32 constant operand of m as a float16
 // buffer read through DEQUANTIZE.
 func storeFloat16(m *Model) error {
@@ -93,7 +34,7 @@ func storeFloat16(m *Model) error {
 			if math.Abs(float64(x)) > float16Max && !math.IsInf(float64(x), 0) {
 				return fmt.Errorf("lower: constant %q holds %g, beyond float16's range (±%d); write it with --quant float32", t.Name, x, float16Max)
 			}
-			binary.LittleEndian.PutUint16(data[2*i:], Float16Bits(x))
+			binary.LittleEndian.PutUint16(data[2*i:], ir.Float32ToFloat16(x))
 		}
 		t.Type, t.Data = fb.TensorTypeFLOAT16, data
 	}

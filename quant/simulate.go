@@ -465,15 +465,7 @@ func broadcastIndex(in, out []int64) []int32 {
 		}
 	}
 	r := len(out)
-	strides := make([]int, r)
-	st := 1
-	for i := r - 1; i >= 0; i-- {
-		j := i - (r - len(in))
-		if j >= 0 && in[j] != 1 {
-			strides[i] = st
-			st *= int(in[j])
-		}
-	}
+	strides := ir.BroadcastStrides(in, out)
 	idx := make([]int32, ir.NumElements(out))
 	coord := make([]int, r)
 	for k := range idx {

@@ -69,7 +69,7 @@ calibration, or the first samples of --calib.`,
 			}
 			eval := quant.Limit(src, evalCount)
 			if kind == "synthetic" {
-				eval = quant.Synthetic(g, evalCount, cf.seed+1_000_003)
+				eval = quant.Synthetic(g, evalCount, cf.seed+evaluationSeed)
 			}
 			prog, done = cf.progress(stderr, "simulating int8")
 			rep, err := quant.Evaluate(g, eval, cf.workers, prog)

@@ -16,9 +16,9 @@ import (
 	"github.com/litefy/litefy/quant"
 )
 
-// evaluationSeed offsets --seed for synthetic evaluation samples, as
-// quantize-report does, so that a file is not judged on its calibration
-// images.
+// evaluationSeed offsets --seed for the synthetic evaluation samples of
+// verify and quantize-report, so that a file is not judged on its
+// calibration images.
 const evaluationSeed = 1_000_003
 
 func newVerifyCmd() *cobra.Command {
@@ -97,7 +97,7 @@ func (f *calibFlags) registerSamples(c *cobra.Command) {
 	fl.StringVar(&f.mean, "mean", "0.485,0.456,0.406", "per-channel mean subtracted from images scaled to [0,1]")
 	fl.StringVar(&f.std, "std", "0.229,0.224,0.225", "per-channel standard deviation images are divided by")
 	fl.StringVar(&f.layout, "layout", "auto", "image input layout: auto, nchw or nhwc")
-	fl.Uint64Var(&f.seed, "seed", 1, "seed of the synthetic images (evaluation uses --seed + 1000003, not the calibration images)")
+	fl.Uint64Var(&f.seed, "seed", 1, fmt.Sprintf("seed of the synthetic images (evaluation uses --seed + %d, not the calibration images)", evaluationSeed))
 	fl.IntVar(&f.workers, "threads", 0, "simulation workers (0: one per core)")
 	fl.BoolVarP(&f.quiet, "quiet", "q", false, "no progress bar")
 	f.method = quant.MinMax

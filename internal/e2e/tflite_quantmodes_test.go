@@ -50,7 +50,7 @@ var armnnQuantModeLimits = map[string]string{
 // the float32 it denotes, so the file computes the float32 network whose
 // constants are rounded to float16. The test rounds every float32
 // constant of the lite ONNX model to float16 (its own rounding, checked
-// element by element against lower.Float16Bits), runs onnxruntime on that
+// element by element against ir.Float32ToFloat16), runs onnxruntime on that
 // model, and requires the runtime within the same float32 noise bound as
 // TestTFLiteFloat32 (noiseBound: relTol of the largest output or twice
 // onnxruntime's own optimisation spread on that model).
@@ -247,7 +247,7 @@ func TestTFLiteQuantModes(t *testing.T) {
 // roundFloat16 replaces every float32 constant of g by its float16
 // rounding, computed here independently of package lower (frexp and
 // round-half-even on the 11-bit significand, 2^-24 steps below 2^-14) and
-// checked against lower.Float16Bits on every element.
+// checked against ir.Float32ToFloat16 on every element.
 func roundFloat16(g *ir.Graph) (string, error) {
 	n, changed := 0, 0
 	for _, v := range g.Consts {
@@ -258,8 +258,8 @@ func roundFloat16(g *ir.Graph) (string, error) {
 		dst := make([]float32, len(src))
 		for i, x := range src {
 			dst[i] = float16Round(x)
-			if lw := lower.Float16Value(lower.Float16Bits(x)); lw != dst[i] {
-				return "", fmt.Errorf("%s[%d] = %g: float16 %g here, %g by lower.Float16Bits", v.Name, i, x, dst[i], lw)
+			if lw := ir.Float16ToFloat32(ir.Float32ToFloat16(x)); lw != dst[i] {
+				return "", fmt.Errorf("%s[%d] = %g: float16 %g here, %g by ir.Float32ToFloat16", v.Name, i, x, dst[i], lw)
 			}
 			if dst[i] != x {
 				changed++

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/litefy/litefy/internal/ort"
 	"github.com/litefy/litefy/internal/tensorio"
 	"github.com/litefy/litefy/ir"
 	"github.com/litefy/litefy/ir/onnx"
@@ -73,19 +74,11 @@ func runTFLite(argv []string, model, input string) (*ir.Tensor, string, error) {
 		Runtime string  `json:"runtime"`
 		Ms      float64 `json:"ms"`
 	}
-	if err := json.Unmarshal(lastLine(out), &info); err != nil {
+	if err := json.Unmarshal(ort.LastLine(out), &info); err != nil {
 		return nil, "", fmt.Errorf("%s printed %q: %v", strings.Join(argv, " "), out, err)
 	}
 	t, err := tensorio.ReadNPY(filepath.Join(dir, "out0.npy"))
 	return t, fmt.Sprintf("%s, run %.0f ms", info.Runtime, info.Ms), err
-}
-
-func lastLine(b []byte) []byte {
-	s := strings.TrimSpace(string(b))
-	if i := strings.LastIndexByte(s, '\n'); i >= 0 {
-		s = s[i+1:]
-	}
-	return []byte(s)
 }
 
 // tfliteOpCounts reads a .tflite with the generated reader and counts its

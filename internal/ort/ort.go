@@ -1,7 +1,8 @@
 // Package ort runs onnxruntime-node, litefy's ONNX oracle, through the
 // scripts in testdata/ort: run.cjs computes a model's outputs on .npy
 // inputs, bench.cjs times it. The end-to-end tests and the benchmark use
-// it; it needs node on PATH and `make ort-deps`.
+// it; it needs node on PATH and `make ort-deps`. Node, the runner under
+// it, also serves the benchmark's LiteRT.js scripts.
 package ort
 
 import (
@@ -80,15 +81,15 @@ func (h *Harness) RunOpt(model string, inputs []string, threads int, graphOpt st
 	for _, in := range inputs {
 		args = append(args, "--input", in)
 	}
-	stdout, err := node(args)
+	stdout, err := Node(args)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, fmt.Errorf("ort: %w", err)
 	}
 	var rep struct {
 		RunInfo
 		Outputs []struct{ File string } `json:"outputs"`
 	}
-	if err := json.Unmarshal(lastLine(stdout), &rep); err != nil {
+	if err := json.Unmarshal(LastLine(stdout), &rep); err != nil {
 		return nil, nil, fmt.Errorf("ort: run.cjs printed %q: %v", stdout, err)
 	}
 	ts := make([]*ir.Tensor, len(rep.Outputs))
@@ -115,18 +116,21 @@ func (h *Harness) Bench(model string, inputs []string, runs, warmup int) (*Bench
 	for _, in := range inputs {
 		args = append(args, "--input", in)
 	}
-	stdout, err := node(args)
+	stdout, err := Node(args)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("ort: %w", err)
 	}
 	var r BenchResult
-	if err := json.Unmarshal(lastLine(stdout), &r); err != nil {
+	if err := json.Unmarshal(LastLine(stdout), &r); err != nil {
 		return nil, fmt.Errorf("ort: bench.cjs printed %q: %v", stdout, err)
 	}
 	return &r, nil
 }
 
-func node(args []string) ([]byte, error) {
+// Node runs node with args and returns what it printed on stdout. Its
+// error is the first line of node's stderr (the scripts name themselves),
+// or the exit status when stderr is empty.
+func Node(args []string) ([]byte, error) {
 	cmd := exec.Command("node", args...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -135,12 +139,14 @@ func node(args []string) ([]byte, error) {
 		if msg == "" {
 			msg = err.Error()
 		}
-		return nil, fmt.Errorf("ort: %s", firstLine(msg)) // the scripts name themselves
+		return nil, errors.New(firstLine(msg))
 	}
 	return stdout.Bytes(), nil
 }
 
-func lastLine(b []byte) []byte {
+// LastLine is the last line of b, surrounding white space trimmed: the
+// JSON report the scripts print after any log lines.
+func LastLine(b []byte) []byte {
 	b = bytes.TrimSpace(b)
 	if i := bytes.LastIndexByte(b, '\n'); i >= 0 {
 		return b[i+1:]

@@ -173,32 +173,7 @@ func TestOnnxruntimeLoads(t *testing.T) {
 	if ortDir == "" {
 		t.Skip("node or onnxruntime-node (testdata/ort) is not installed")
 	}
-	for _, op := range []string{"Relu", "Add"} {
-		if ir.Lookup(op) == nil {
-			t.Skipf("op %s is not registered yet", op)
-		}
-	}
-	dir := t.TempDir()
-	var paths []string
-	for opset := int64(ir.MinOpset); opset <= ir.MaxOpset; opset++ {
-		m := model(opset, &onnxpb.GraphProto{
-			Input:       []*onnxpb.ValueInfoProto{value("x", f32, "N", 4)},
-			Output:      []*onnxpb.ValueInfoProto{value("y", f32, "N", 4), value("k", i64, 2)},
-			Initializer: []*onnxpb.TensorProto{floats("w", []int64{4}, 1, -2, 3, -4)},
-			Node: []*onnxpb.NodeProto{
-				node("Add", "add", []string{"x", "w"}, []string{"s"}),
-				node("Relu", "", []string{"s"}, []string{"y"}),
-				node("Constant", "", nil, []string{"k"}, attrTensor("value", ints("", []int64{2}, 1, 2))),
-			},
-		})
-		g := decode(t, m, onnx.Options{})
-		g.Meta.IRVersion = 0 // let Encode choose
-		path := filepath.Join(dir, fmt.Sprintf("opset%d.onnx", opset))
-		if err := onnx.Save(g, path); err != nil {
-			t.Fatal(err)
-		}
-		paths = append(paths, path)
-	}
+	paths := opsetModels(t, nil, ir.MaxOpset)
 	script := `
 const ort = require('onnxruntime-node');
 (async () => {

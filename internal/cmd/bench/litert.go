@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -14,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/litefy/litefy/internal/ort"
 )
 
 // The .tflite part of the benchmark: files litefy's CLI makes from
@@ -225,7 +226,7 @@ func tfliteBench(w io.Writer, root, models, work, official string, rounds, runs,
 	}
 	fmt.Fprintf(os.Stderr, "bench: LiteRT.js: %d files, %d rounds of %d runs\n", len(names), rounds, runs)
 	lr.LoadAvg[0] = loadAvg()
-	out, err := nodeRun(args)
+	out, err := ort.Node(args)
 	lr.LoadAvg[1] = loadAvg()
 	if err != nil {
 		lr.Error = err.Error()
@@ -244,7 +245,7 @@ func tfliteBench(w io.Writer, root, models, work, official string, rounds, runs,
 			RoundMedianMs                             []float64
 		} `json:"models"`
 	}
-	if err := json.Unmarshal(lastLineBytes(out), &rep); err != nil {
+	if err := json.Unmarshal(ort.LastLine(out), &rep); err != nil {
 		lr.Error = fmt.Sprintf("bench.mjs printed %q: %v", out, err)
 		return lr, conv
 	}
@@ -344,20 +345,6 @@ func printTFLite(w io.Writer, lr *LiteRTReport, conv *Conversion) {
 	}
 }
 
-func nodeRun(args []string) ([]byte, error) {
-	cmd := exec.Command("node", args...)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		msg := strings.TrimSpace(stderr.String())
-		if msg == "" {
-			msg = err.Error()
-		}
-		return nil, errors.New(firstLine(msg))
-	}
-	return stdout.Bytes(), nil
-}
-
 // loadAvg is the first three fields of /proc/loadavg, or "?".
 func loadAvg() string {
 	data, err := os.ReadFile("/proc/loadavg")
@@ -382,5 +369,3 @@ func lastLineOf(s string) string {
 	}
 	return s
 }
-
-func lastLineBytes(b []byte) []byte { return []byte(lastLineOf(string(b))) }

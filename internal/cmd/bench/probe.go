@@ -13,6 +13,7 @@ import (
 
 	flatbuffers "github.com/google/flatbuffers/go"
 
+	"github.com/litefy/litefy/internal/ort"
 	fb "github.com/litefy/litefy/lower/tflite/tflitefb"
 )
 
@@ -175,14 +176,14 @@ func probe(w io.Writer, root, work string, files []string, rounds, runs, warmup,
 			}
 		}
 		fmt.Fprintf(os.Stderr, "bench: probe: convolutions %d–%d of %d\n", lo+1, hi, n)
-		out, err := nodeRun(args)
+		out, err := ort.Node(args)
 		if err != nil {
 			return err
 		}
 		var rep struct {
 			Models []struct{ MedianMs float64 } `json:"models"`
 		}
-		if err := json.Unmarshal(lastLineBytes(out), &rep); err != nil || len(rep.Models) != 2*(hi-lo) {
+		if err := json.Unmarshal(ort.LastLine(out), &rep); err != nil || len(rep.Models) != 2*(hi-lo) {
 			return fmt.Errorf("bench.mjs printed %q: %v", out, err)
 		}
 		for i := lo; i < hi; i++ {
