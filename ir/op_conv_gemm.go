@@ -1,0 +1,221 @@
+package ir
+
+import (
+	"github.com/litefy/litefy/internal/gemm"
+)
+
+// The 2-D convolution kernel as im2col + GEMM (1×1 convolutions skip
+// im2col), split over the worker pool.
+
+// gemmConv runs a convolution as GEMMs: per image and group, the output
+// block (out channels × positions) is W (out channels × cg·kh·kw) times
+// the im2col matrix of the input, built one tile of positions at a time.
+// A 1×1, stride-1, unpadded convolution multiplies by the input directly.
+type gemmConv struct {
+	*conv2d
+	hasBias   bool
+	pointwise bool
+	k         int // cg·kh·kw, the GEMM depth
+	// oxLo, oxHi give, per kernel column, the output columns whose input
+	// column is inside the image.
+	oxLo, oxHi []int
+
+	xd, wd, bd, yd []float32 // tensors of the current run
+
+	// Work split, recomputed when the thread count changes.
+	nt                                 int
+	tile, tiles, mBlock, msplit, items int
+	workers                            []convWorker
+}
+
+// convWorker is the private state of one thread.
+type convWorker struct {
+	s      gemm.Scratch
+	col    []float32
+	colKey int // (image, group, tile) whose im2col is in col; -1 if none
+}
+
+// colBudget bounds the im2col tile (in floats) so that it stays in L2.
+const colBudget = 64 << 10
+
+func gemmConvKernel(p *conv2d, hasBias bool) Kernel {
+	g := &gemmConv{conv2d: p, hasBias: hasBias, k: p.cg * p.kh * p.kw}
+	g.pointwise = p.kh == 1 && p.kw == 1 && p.sh == 1 && p.sw == 1 && p.pt == 0 && p.pl == 0 &&
+		p.oh == p.h && p.ow == p.w
+	g.oxLo, g.oxHi = make([]int, p.kw), make([]int, p.kw)
+	for kj := range p.kw {
+		g.oxLo[kj], g.oxHi[kj] = validRange(p.ow, p.w, p.sw, kj*p.dw-p.pl)
+	}
+	part := func(lo, hi int) {
+		for t := lo; t < hi; t++ {
+			g.work(t)
+		}
+	}
+	return func(e *Exec, in, out []*Tensor) error {
+		g.xd, g.wd, g.yd = in[0].Float32s(), in[1].Float32s(), out[0].Float32s()
+		if g.hasBias {
+			g.bd = in[2].Float32s()
+		}
+		if t := e.Threads(); t != g.nt {
+			g.plan(t)
+		}
+		e.For(g.nt, 1, part)
+		return nil
+	}
+}
+
+// validRange returns the outputs o in [0, outN) for which o*stride+off is
+// in [0, inN), as the half-open range [lo, hi).
+func validRange(outN, inN, stride, off int) (lo, hi int) {
+	// o*stride + off >= 0  ⇔  o >= ceil(-off/stride)
+	if off < 0 {
+		lo = (-off + stride - 1) / stride
+	}
+	// o*stride + off < inN  ⇔  o < ceil((inN-off)/stride)
+	if inN-off > 0 {
+		hi = (inN - off + stride - 1) / stride
+	}
+	lo, hi = min(lo, outN), min(hi, outN)
+	if hi < lo {
+		hi = lo
+	}
+	return lo, hi
+}
+
+// plan splits the work into items (image, group, position tile, block of
+// output channels) so that nt threads get a balanced share.
+func (g *gemmConv) plan(nt int) {
+	g.nt = nt
+	pos := g.oh * g.ow
+	outer := g.n * g.group
+	if g.pointwise {
+		g.tile = pos
+	} else {
+		g.tile = min(pos, max(64, colBudget/g.k/16*16))
+	}
+	g.tiles = convCeilDiv(pos, g.tile)
+	g.msplit, g.mBlock = 1, g.mg
+	if need := convCeilDiv(nt, outer); g.tiles < need {
+		// Too few tiles to go around: cut positions finer, or, when that
+		// would make tiles too thin for the GEMM, split output channels.
+		if t := convCeilDiv(convCeilDiv(pos, need), 16) * 16; t >= 64 {
+			g.tile = t
+			g.tiles = convCeilDiv(pos, t)
+		} else {
+			g.msplit = min(need, convCeilDiv(g.mg, 8))
+			g.mBlock = convCeilDiv(g.mg, g.msplit)
+		}
+	}
+	g.items = outer * g.tiles * g.msplit
+	g.workers = make([]convWorker, nt)
+	if !g.pointwise {
+		for i := range g.workers {
+			g.workers[i].col = make([]float32, g.k*g.tile)
+		}
+	}
+}
+
+func convCeilDiv(a, b int) int { return (a + b - 1) / b }
+
+// convFill sets every element of s to v, doubling the filled prefix with
+// copy, which runs as a vectorised memmove.
+func convFill(s []float32, v float32) {
+	if len(s) == 0 {
+		return
+	}
+	s[0] = v
+	for n := 1; n < len(s); n *= 2 {
+		copy(s[n:], s[:n])
+	}
+}
+
+func (g *gemmConv) work(t int) {
+	wk := &g.workers[t]
+	wk.colKey = -1
+	pos, hw := g.oh*g.ow, g.h*g.w
+	for it := t * g.items / g.nt; it < (t+1)*g.items/g.nt; it++ {
+		mb, rest := it%g.msplit, it/g.msplit
+		tile, rest := rest%g.tiles, rest/g.tiles
+		grp, img := rest%g.group, rest/g.group
+		p0, p1 := tile*g.tile, min(pos, (tile+1)*g.tile)
+		m0, m1 := mb*g.mBlock, min(g.mg, (mb+1)*g.mBlock)
+		if m0 >= m1 {
+			continue
+		}
+		oc := grp*g.mg + m0
+		c := g.yd[(img*g.m+oc)*pos+p0:]
+		for m := range m1 - m0 {
+			row := c[m*pos : m*pos+p1-p0]
+			if g.hasBias {
+				convFill(row, g.bd[oc+m])
+			} else {
+				clear(row)
+			}
+		}
+		a := g.wd[oc*g.k:]
+		xg := g.xd[(img*g.c+grp*g.cg)*hw:]
+		if g.pointwise {
+			wk.s.Sgemm(m1-m0, p1-p0, g.k, a, g.k, xg[p0:], hw, c, pos)
+			continue
+		}
+		if key := (img*g.group+grp)*g.tiles + tile; wk.colKey != key {
+			g.im2col(wk.col, xg, p0, p1)
+			wk.colKey = key
+		}
+		wk.s.Sgemm(m1-m0, p1-p0, g.k, a, g.k, wk.col, p1-p0, c, pos)
+	}
+}
+
+// im2col writes the columns for output positions [p0, p1) of one group:
+// row (c, ki, kj) holds the input value each position's window reads at
+// that tap, or zero in the padding.
+func (g *gemmConv) im2col(col, xg []float32, p0, p1 int) {
+	tl := p1 - p0
+	hw := g.h * g.w
+	r := 0
+	for c := range g.cg {
+		xc := xg[c*hw : (c+1)*hw]
+		for ki := range g.kh {
+			for kj := range g.kw {
+				dst := col[r*tl : (r+1)*tl]
+				r++
+				lo, hi, off := g.oxLo[kj], g.oxHi[kj], kj*g.dw-g.pl
+				for p := p0; p < p1; {
+					oy, ox0 := p/g.ow, p%g.ow
+					ox1 := min(g.ow, ox0+p1-p)
+					seg := dst[p-p0 : p-p0+ox1-ox0]
+					p += ox1 - ox0
+					iy := oy*g.sh - g.pt + ki*g.dh
+					if iy < 0 || iy >= g.h {
+						clear(seg)
+						continue
+					}
+					a, b := max(ox0, lo), min(ox1, hi)
+					if a >= b {
+						clear(seg)
+						continue
+					}
+					clear(seg[:a-ox0])
+					clear(seg[b-ox0:])
+					row := xc[iy*g.w : (iy+1)*g.w]
+					s := seg[a-ox0 : b-ox0]
+					switch g.sw {
+					case 1:
+						copy(s, row[a+off:b+off])
+					case 2:
+						src := row[2*a+off : 2*(b-1)+off+1]
+						for i := range s {
+							s[i] = src[2*i]
+						}
+					default:
+						ix := a*g.sw + off
+						for i := range s {
+							s[i] = row[ix]
+							ix += g.sw
+						}
+					}
+				}
+			}
+		}
+	}
+}
