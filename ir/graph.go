@@ -352,33 +352,23 @@ func ClipBounds(n *Node) (lo, hi float32, ok bool) {
 }
 
 // UnsupportedError lists every node litefy cannot take at one stage:
-// import ("onnx": ops missing from the registry, other domains, too-old
-// opsets), TFLite lowering ("lower") or int8 quantization ("int8"). Its
-// message is a one-line summary, then one node per line.
+// import (Stage "onnx": ops missing from the registry, other domains,
+// too-old opsets) or a later stage's (Stage "lower", "int8"), which says what
+// the nodes lack in Problem. Its message is a one-line summary, then one
+// node per line.
 type UnsupportedError struct {
-	Stage string // onnx, lower or int8
-	Nodes []NodeError
-}
-
-// What each stage failed to do, for the summary line.
-var unsupportedWhat = map[string]string{
-	"onnx":  "cannot be imported",
-	"lower": "have no TFLite lowering",
-	"int8":  "have no int8 form",
+	Stage   string // onnx, lower, int8...
+	Problem string // what the nodes lack, as the stage words it
+	Nodes   []NodeError
 }
 
 func (e *UnsupportedError) Error() string {
 	var b strings.Builder
-	what := unsupportedWhat[e.Stage]
-	if what == "" {
-		what = "are unsupported"
-	}
+	plural := "s"
 	if len(e.Nodes) == 1 {
-		what = strings.Replace(strings.Replace(what, "have", "has", 1), "are", "is", 1)
-		fmt.Fprintf(&b, "%s: 1 node %s:", e.Stage, what)
-	} else {
-		fmt.Fprintf(&b, "%s: %d nodes %s:", e.Stage, len(e.Nodes), what)
+		plural = ""
 	}
+	fmt.Fprintf(&b, "%s: %s (%d node%s):", e.Stage, e.Problem, len(e.Nodes), plural)
 	for i := range e.Nodes {
 		b.WriteString("\n  ")
 		b.WriteString(e.Nodes[i].Error())

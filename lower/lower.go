@@ -35,7 +35,7 @@ func Lower(g *ir.Graph, opt Options) (*Model, error) {
 		}
 	}
 	if len(bad) > 0 {
-		return nil, &ir.UnsupportedError{Stage: "lower", Nodes: bad}
+		return nil, &ir.UnsupportedError{Stage: "lower", Problem: "no TFLite lowering", Nodes: bad}
 	}
 	for _, v := range g.Outputs {
 		t, ok := l.tensors[l.resolve(v)]

@@ -151,7 +151,7 @@ func CheckInt8(g *ir.Graph) error {
 		}
 	}
 	if len(bad) > 0 {
-		return &ir.UnsupportedError{Stage: "int8", Nodes: bad}
+		return &ir.UnsupportedError{Stage: "int8", Problem: "no int8 form", Nodes: bad}
 	}
 	return nil
 }

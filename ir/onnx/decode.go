@@ -177,7 +177,7 @@ func (b *builder) checkSupported() error {
 		bad = append(bad, ne)
 	}
 	if bad != nil {
-		return &ir.UnsupportedError{Stage: "onnx", Nodes: bad}
+		return &ir.UnsupportedError{Stage: "onnx", Problem: "cannot import", Nodes: bad}
 	}
 	return nil
 }

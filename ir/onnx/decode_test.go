@@ -199,7 +199,7 @@ func TestUnsupported(t *testing.T) {
 	if !errors.As(err, &ue) {
 		t.Fatalf("error %v is not an *UnsupportedError", err)
 	}
-	wantErr(t, err.Error(), "onnx: 4 nodes cannot be imported:\n"+
+	wantErr(t, err.Error(), "onnx: cannot import (4 nodes):\n"+
 		`  node "n1" (Foo, opset 13): unsupported op`+"\n"+
 		`  node "%c" (Bar, opset 13): unsupported op`+"\n"+
 		`  node "n3" (TestOnlySince15, opset 13): supported from opset 15`+"\n"+
