@@ -39,27 +39,6 @@ func scalarConst(v *ir.Value) (float32, bool) {
 
 func near(a, b float32) bool { return math.Abs(float64(a-b)) <= 1e-6*math.Max(1, math.Abs(float64(b))) }
 
-// clipBounds returns a Clip's bounds in either form: attributes before
-// opset 11, optional constant inputs from 11. Absent bounds are ±Inf.
-func clipBounds(n *ir.Node) (lo, hi float32, ok bool) {
-	lo, hi = float32(math.Inf(-1)), float32(math.Inf(1))
-	if n.Opset() < 11 {
-		return n.Attrs.Float("min", lo), n.Attrs.Float("max", hi), true
-	}
-	for i, b := range []*float32{&lo, &hi} {
-		v := n.Input(i + 1)
-		if v == nil {
-			continue
-		}
-		f, isConst := scalarConst(v)
-		if !isConst {
-			return 0, 0, false
-		}
-		*b = f
-	}
-	return lo, hi, true
-}
-
 // isRelu6 reports whether n computes min(max(x,0),6) in either spelling.
 func isRelu6(n *ir.Node) bool {
 	if n == nil {
@@ -71,7 +50,7 @@ func isRelu6(n *ir.Node) bool {
 	if n.Op != "Clip" {
 		return false
 	}
-	lo, hi, ok := clipBounds(n)
+	lo, hi, ok := ir.ClipBounds(n)
 	return ok && lo == 0 && hi == 6
 }
 
