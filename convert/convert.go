@@ -185,27 +185,34 @@ func Legalization(format, quantKind string) *passes.Pipeline {
 }
 
 // Load reads an ONNX model and verifies it. For a TFLite output
-// (forTFLite) it fixes every dim still dynamic to 1, noting the flags that
-// would do the same on log.
+// (forTFLite) every input dim still dynamic after shapes becomes 1 (TFLite
+// wants static shapes) before shape inference, so run-time shape chains
+// fold; log gets the --input-shape flags that would do the same.
 func Load(path string, shapes map[string][]int64, forTFLite bool, log io.Writer) (*ir.Graph, error) {
-	g, err := load(path, shapes)
-	if err != nil || !forTFLite {
-		return g, err
+	opt := onnx.Options{InputShapes: shapes}
+	var flags []string
+	if forTFLite {
+		opt.StaticShape = func(name string, declared ir.Shape) []int64 {
+			var dims []string
+			var sizes []int64
+			for _, d := range declared {
+				size := d.Size
+				if !d.Known() {
+					size = 1
+				}
+				dims = append(dims, strconv.FormatInt(size, 10))
+				sizes = append(sizes, size)
+			}
+			flags = append(flags, name+"="+strings.Join(dims, ","))
+			return sizes
+		}
 	}
-	fixed, flags := staticInputShapes(g, shapes)
-	if flags == nil {
-		return g, nil
-	}
-	if log != nil {
-		fmt.Fprintf(log, "litefy: TFLite needs static shapes: using --input-shape %s\n", strings.Join(flags, " --input-shape "))
-	}
-	return load(path, fixed)
-}
-
-func load(path string, shapes map[string][]int64) (*ir.Graph, error) {
-	g, err := onnx.Load(path, onnx.Options{InputShapes: shapes})
+	g, err := onnx.Load(path, opt)
 	if err != nil {
 		return nil, err
+	}
+	if flags != nil && log != nil {
+		fmt.Fprintf(log, "litefy: TFLite needs static shapes: using --input-shape %s\n", strings.Join(flags, " --input-shape "))
 	}
 	if err := ir.Verify(g); err != nil {
 		return nil, fmt.Errorf("%s: %v", path, err)
@@ -213,36 +220,8 @@ func load(path string, shapes map[string][]int64) (*ir.Graph, error) {
 	return g, nil
 }
 
-// staticInputShapes returns shapes with every dynamic dim of g's inputs
-// set to 1, and the matching --input-shape flags; nil flags when all
-// inputs are static.
-func staticInputShapes(g *ir.Graph, shapes map[string][]int64) (map[string][]int64, []string) {
-	var flags []string
-	fixed := map[string][]int64{}
-	for k, v := range shapes {
-		fixed[k] = v
-	}
-	for _, v := range g.Inputs {
-		if v.Type.Shape.Static() {
-			continue
-		}
-		var dims []string
-		var sizes []int64
-		for _, d := range v.Type.Shape {
-			size := d.Size
-			if !d.Known() {
-				size = 1
-			}
-			dims = append(dims, strconv.FormatInt(size, 10))
-			sizes = append(sizes, size)
-		}
-		fixed[v.Name] = sizes
-		flags = append(flags, v.Name+"="+strings.Join(dims, ","))
-	}
-	if flags == nil {
-		return shapes, nil
-	}
-	return fixed, flags
+func load(path string, shapes map[string][]int64) (*ir.Graph, error) {
+	return Load(path, shapes, false, nil)
 }
 
 // Rewrite runs the preset's pipeline on g, then the output's legalization.

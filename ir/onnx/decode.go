@@ -22,6 +22,12 @@ type Options struct {
 	// as declared, and a fixed dimension must not be contradicted.
 	InputShapes map[string][]int64
 
+	// StaticShape, when set, is asked for the sizes of every graph input
+	// whose shape is still dynamic after InputShapes, before shapes are
+	// inferred (so shape chains fold): it returns dims as InputShapes
+	// takes them, or nil to leave the input dynamic.
+	StaticShape func(input string, declared ir.Shape) []int64
+
 	// Constants binds graph inputs to fixed values, turning them into
 	// constants: for models that feed shape parameters (a Resize's scales,
 	// a Reshape's target shape) as inputs, which litefy's static shapes
@@ -253,6 +259,18 @@ func (b *builder) inputs(gp *onnxpb.GraphProto, opt Options) error {
 		}
 		if err := fixShape(v, opt.InputShapes[name]); err != nil {
 			return err
+		}
+	}
+	if opt.StaticShape != nil {
+		for _, v := range b.g.Inputs {
+			if v.Type.Shape.Static() {
+				continue
+			}
+			if dims := opt.StaticShape(v.Name, v.Type.Shape); dims != nil {
+				if err := fixShape(v, dims); err != nil {
+					return err
+				}
+			}
 		}
 	}
 	return nil
