@@ -171,6 +171,11 @@ func (padOptions) build(b *flatbuffers.Builder) (fb.BuiltinOptions, flatbuffers.
 	return fb.BuiltinOptionsPadOptions, fb.PadOptionsEnd(b)
 }
 
+func (transposeOptions) build(b *flatbuffers.Builder) (fb.BuiltinOptions, flatbuffers.UOffsetT) {
+	fb.TransposeOptionsStart(b)
+	return fb.BuiltinOptionsTransposeOptions, fb.TransposeOptionsEnd(b)
+}
+
 type hardSwishOptions struct{}
 
 func (hardSwishOptions) build(b *flatbuffers.Builder) (fb.BuiltinOptions, flatbuffers.UOffsetT) {

@@ -124,6 +124,7 @@ func newLowerer(g *ir.Graph, opt Options) *lowerer {
 		fused:   map[*ir.Node]bool{},
 
 		nhwcColumns: map[*ir.Value][3]int64{},
+		layouts:     assignLayouts(g),
 	}
 }
 
@@ -142,6 +143,8 @@ type lowerer struct {
 	// nhwcColumns marks flattened values whose elements are in (h, w, c)
 	// order, with their (C, H, W); see flattenIntoFC.
 	nhwcColumns map[*ir.Value][3]int64
+	// layouts gives each value the dim order of its tensor (layout.go).
+	layouts map[*ir.Value]layout
 }
 
 type constKey struct {
@@ -159,25 +162,13 @@ func (l *lowerer) resolve(v *ir.Value) *ir.Value {
 	}
 }
 
-// nhwcShape is the TFLite shape of a value: 4-D shapes are NCHW → NHWC.
-func nhwcShape(s ir.Shape) []int32 {
-	d := make([]int32, len(s))
-	for i, x := range s {
-		d[i] = int32(x.Size)
-	}
-	if len(d) == 4 {
-		d = []int32{d[0], d[2], d[3], d[1]}
-	}
-	return d
-}
-
 // activation returns (creating) the tensor of a computed value.
 func (l *lowerer) activation(v *ir.Value) int32 {
 	v = l.resolve(v)
 	if t, ok := l.tensors[v]; ok {
 		return t
 	}
-	t := l.addTensor(&Tensor{Name: v.Name, Type: fb.TensorTypeFLOAT32, Shape: nhwcShape(v.Type.Shape)})
+	t := l.addTensor(&Tensor{Name: v.Name, Type: fb.TensorTypeFLOAT32, Shape: l.tshape(v)})
 	if l.int8 && v.Quant != nil {
 		l.m.Tensors[t].Type, l.m.Tensors[t].Quant = fb.TensorTypeINT8, perTensor(v.Quant)
 	}
@@ -204,6 +195,14 @@ func (l *lowerer) like(t int32, name string, shape []int32) int32 {
 	return l.addTensor(&Tensor{Name: name, Type: src.Type, Shape: shape, Quant: src.Quant})
 }
 
+// setQuant gives tensor t value v's int8 type and parameters in a
+// quantized graph (t holds v's values in another layout or shape).
+func (l *lowerer) setQuant(t int32, v *ir.Value) {
+	if l.int8 && v.Quant != nil {
+		l.m.Tensors[t].Type, l.m.Tensors[t].Quant = fb.TensorTypeINT8, perTensor(v.Quant)
+	}
+}
+
 // temp adds an intermediate activation tensor: float32, or int8 with q
 // when the graph is quantized.
 func (l *lowerer) temp(name string, shape []int32, q *ir.QuantParams) int32 {
@@ -214,16 +213,28 @@ func (l *lowerer) temp(name string, shape []int32, q *ir.QuantParams) int32 {
 	return l.addTensor(t)
 }
 
-// input returns the tensor of n's input i, which must be computed (or a
-// graph input); constants go through the layout-specific helpers.
+// input returns n's input i as a tensor in the layout of n's output when
+// the two have one rank (the layout every same-layout op computes in), as
+// written otherwise; constants are laid out like the output.
 func (l *lowerer) input(n *ir.Node, i int) (int32, error) {
+	v := n.Input(i)
+	if v != nil && len(n.Outputs) > 0 && len(v.Type.Shape) == len(n.Outputs[0].Type.Shape) {
+		return l.inputAs(n, i, l.layoutOf(n.Outputs[0]))
+	}
+	return l.inputRaw(n, i)
+}
+
+// inputRaw returns the tensor of n's input i in the layout it was written
+// in; it must be computed (or a graph input). A constant is laid out as
+// n's output is.
+func (l *lowerer) inputRaw(n *ir.Node, i int) (int32, error) {
 	v := n.Input(i)
 	if v == nil {
 		return 0, fmt.Errorf("input %d is missing", i)
 	}
 	v = l.resolve(v)
 	if v.Const != nil {
-		return l.constOperand(v, len(n.Outputs[0].Type.Shape))
+		return l.constAs(v, l.layoutOf(n.Outputs[0]))
 	}
 	t, ok := l.tensors[v]
 	if !ok {
@@ -250,12 +261,13 @@ func (l *lowerer) int32Tensor(name string, shape []int32, v []int32) int32 {
 	return l.addTensor(&Tensor{Name: name, Type: fb.TensorTypeINT32, Shape: shape, Data: data})
 }
 
-// constOperand lays out a constant operand of an elementwise op whose
-// output has the given rank: broadcast shapes are right-aligned to that
-// rank, and 4-D constants are re-laid-out NCHW → NHWC like activations.
-// In a quantized graph the operand is int8 (QuantizeWeights).
-func (l *lowerer) constOperand(v *ir.Value, rank int) (int32, error) {
-	key := constKey{v, fmt.Sprintf("operand%d", rank)}
+// constAs lays out a constant operand of an elementwise op whose output
+// has layout want (its rank): a broadcast shape is right-aligned to that
+// rank with size-1 dims, then permuted like the output. In a quantized
+// graph the operand is int8 (QuantizeWeights).
+func (l *lowerer) constAs(v *ir.Value, want layout) (int32, error) {
+	rank := len(want)
+	key := constKey{v, "operand" + want.String()}
 	if t, ok := l.consts[key]; ok {
 		return t, nil
 	}
@@ -271,13 +283,7 @@ func (l *lowerer) constOperand(v *ir.Value, rank int) (int32, error) {
 		full[i] = 1
 	}
 	copy(full[rank-len(shape):], shape)
-	out := make([]int32, 0, rank)
-	for _, d := range full {
-		out = append(out, int32(d))
-	}
-	if rank == 4 {
-		out = []int32{int32(full[0]), int32(full[2]), int32(full[3]), int32(full[1])}
-	}
+	out := want.permuted(full)
 	var t int32
 	if l.int8 {
 		q, err := l.int8Const(v)
@@ -287,33 +293,10 @@ func (l *lowerer) constOperand(v *ir.Value, rank int) (int32, error) {
 		if q.PerChannel() {
 			return 0, fmt.Errorf("constant operand %s is quantized per channel; TFLite's elementwise ops take one scale", v)
 		}
-		if rank == 4 {
-			q.data = nchwToNHWC(q.data, full)
-		}
-		t = l.int8Tensor(v.Name, out, q.data, perTensor(v.Quant))
+		t = l.int8Tensor(v.Name, out, permuteData(q.data, full, want), perTensor(v.Quant))
 	} else {
-		data := v.Const.AsFloat32s()
-		if rank == 4 {
-			data = nchwToNHWC(data, full)
-		}
-		t = l.float32Tensor(v.Name, out, data)
+		t = l.float32Tensor(v.Name, out, permuteData(v.Const.AsFloat32s(), full, want))
 	}
 	l.consts[key] = t
 	return t, nil
-}
-
-// nchwToNHWC transposes 4-D data of shape s (N, C, H, W).
-func nchwToNHWC[T any](x []T, s []int64) []T {
-	n, c, h, w := int(s[0]), int(s[1]), int(s[2]), int(s[3])
-	y := make([]T, len(x))
-	for in := range n {
-		for ic := range c {
-			for ih := range h {
-				for iw := range w {
-					y[((in*h+ih)*w+iw)*c+ic] = x[((in*c+ic)*h+ih)*w+iw]
-				}
-			}
-		}
-	}
-	return y
 }

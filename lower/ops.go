@@ -19,8 +19,8 @@ func (l *lowerer) node(n *ir.Node) error {
 		}
 	}
 	for _, o := range n.Outputs {
-		if o != nil && len(o.Type.Shape) > 4 {
-			return fmt.Errorf("output %s has rank %d; litefy lowers ranks up to 4", o, len(o.Type.Shape))
+		if r := len(o.Type.Shape); o != nil && r > 4 && !(r == 5 && movesOnly[n.Op]) {
+			return fmt.Errorf("output %s has rank %d; litefy lowers ranks up to 4 (5 for RESHAPE and TRANSPOSE)", o, r)
 		}
 	}
 	e := entry(n.Op)
@@ -32,6 +32,10 @@ func (l *lowerer) node(n *ir.Node) error {
 	}
 	return e.lower(l, n)
 }
+
+// movesOnly are the ops that lower to RESHAPE or TRANSPOSE alone, which
+// TFLite runs on 5-D tensors (channel shuffles are RESHAPE–TRANSPOSE–RESHAPE).
+var movesOnly = map[string]bool{"Reshape": true, "Flatten": true, "Squeeze": true, "Unsqueeze": true, "Transpose": true, "Identity": true}
 
 // identity lowers Identity and Dropout: the output is the input.
 func (l *lowerer) identity(n *ir.Node) error {
@@ -74,7 +78,7 @@ func activationOf(n *ir.Node) (fb.ActivationFunctionType, bool) {
 // returns the activation and the tensor the fused op writes.
 func (l *lowerer) fuse(n *ir.Node) (fb.ActivationFunctionType, int32) {
 	out := n.Outputs[0]
-	if uses := out.Uses(); len(uses) == 1 && IsFusedActivation(uses[0]) {
+	if uses := out.Uses(); len(uses) == 1 && IsFusedActivation(uses[0]) && l.layoutOf(uses[0].Outputs[0]).equal(l.layoutOf(out)) {
 		act, _ := activationOf(uses[0])
 		l.fused[uses[0]] = true
 		return act, l.activation(uses[0].Outputs[0])
@@ -108,9 +112,6 @@ func (l *lowerer) binary(n *ir.Node, op fb.BuiltinOperator) error {
 	var ins []int32
 	for i := range 2 {
 		v := l.resolve(n.Inputs[i])
-		if v.Const == nil && len(v.Type.Shape) != rank && rank == 4 {
-			return fmt.Errorf("operand %s of rank %d broadcast against a 4-D value: NHWC layout would change its meaning", v, len(v.Type.Shape))
-		}
 		if l.int8 && (n.Op == "Div" || n.Op == "Sub") {
 			return fmt.Errorf("%s has no int8 lowering", n.Op)
 		}
@@ -122,14 +123,20 @@ func (l *lowerer) binary(n *ir.Node, op fb.BuiltinOperator) error {
 				inv[j] = 1 / x
 			}
 			op = fb.BuiltinOperatorMUL
-			t, err := l.constOperand(&ir.Value{Name: v.Name + "/reciprocal", Const: ir.FromFloat32(v.Const.Shape, inv)}, rank)
+			t, err := l.constAs(&ir.Value{Name: v.Name + "/reciprocal", Const: ir.FromFloat32(v.Const.Shape, inv)}, l.layoutOf(n.Outputs[0]))
 			if err != nil {
 				return err
 			}
 			ins = append(ins, t)
 			continue
 		}
-		t, err := l.input(n, i)
+		var t int32
+		var err error
+		if v.Const == nil && len(v.Type.Shape) < rank {
+			t, err = l.broadcastAs(n, i, l.layoutOf(n.Outputs[0]))
+		} else {
+			t, err = l.input(n, i)
+		}
 		if err != nil {
 			return err
 		}

@@ -293,7 +293,8 @@ func transpose2D[T any](x []T, r, c int64) []T {
 // (c, h, w); those layers take their weight columns in the same order
 // instead (l.nhwcColumns), so no TRANSPOSE is needed.
 func (l *lowerer) flattenIntoFC(n *ir.Node, in, out ir.Shape) bool {
-	if len(in) != 4 || len(out) != 2 || (in[2].Size == 1 && in[3].Size == 1) || out[0].Size != in[0].Size || l.g.IsOutput(n.Outputs[0]) {
+	if len(in) != 4 || len(out) != 2 || (in[2].Size == 1 && in[3].Size == 1) || out[0].Size != in[0].Size || l.g.IsOutput(n.Outputs[0]) ||
+		!l.layoutOf(n.Inputs[0]).equal(channelsLast(4)) || !l.layoutOf(n.Outputs[0]).isIdentity() {
 		return false
 	}
 	uses := n.Outputs[0].Uses()

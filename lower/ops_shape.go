@@ -7,58 +7,168 @@ import (
 	fb "github.com/litefy/litefy/lower/tflite/tflitefb"
 )
 
-// Lowerings of ops that move values: RESHAPE, SOFTMAX over the last axis
-// and CONCATENATION.
+// Lowerings of ops that move values under any layout: RESHAPE and
+// TRANSPOSE (or nothing, when the layouts absorb them), SOFTMAX and
+// CONCATENATION on a layout-mapped axis.
 
-// reshape lowers Flatten and Reshape. Element order must not depend on
-// the NHWC layout: a 4-D side must have C = 1 or H = W = 1 (there NCHW
-// and NHWC orders agree).
+// reshape lowers Flatten, Reshape, Squeeze and Unsqueeze. Where the input
+// and output layouts keep the elements in one order it is a RESHAPE of
+// the TFLite tensor; otherwise the input is first laid out so that they do
+// (one TRANSPOSE), or, failing that, taken to the ONNX order and the
+// result laid out after.
 func (l *lowerer) reshape(n *ir.Node) error {
 	in, out := n.Inputs[0].Type.Shape, n.Outputs[0].Type.Shape
 	if l.flattenIntoFC(n, in, out) {
-		x, err := l.input(n, 0)
+		x, err := l.inputRaw(n, 0)
 		if err != nil {
 			return err
 		}
-		shape := nhwcShape(out)
+		shape := l.tshape(n.Outputs[0])
 		st := l.int32Tensor(nodeName(n)+"/shape", []int32{int32(len(shape))}, shape)
 		l.emit(n, fb.BuiltinOperatorRESHAPE, &reshapeOptions{shape: shape}, []int32{x, st}, l.activation(n.Outputs[0]))
 		return nil
 	}
-	for _, s := range []ir.Shape{in, out} {
-		// NCHW and NHWC list the elements in the same order exactly when
-		// one of C and H·W is 1.
-		if len(s) == 4 && s[1].Size != 1 && s[2].Size*s[3].Size != 1 {
-			return fmt.Errorf("reshaping %s to %s: with C > 1 and H·W > 1 the NHWC element order differs from ONNX's NCHW (not supported yet)", in, out)
+	is, os := in.Sizes(), out.Sizes()
+	lout := l.layoutOf(n.Outputs[0])
+	// The input layout under which the RESHAPE writes lout directly.
+	want := l.layoutOf(n.Inputs[0])
+	if q := reshapeLayout(is, os, want); q == nil || !q.equal(lout) || !l.reshapes(is, os, want, lout) {
+		want = reshapeLayout(os, is, lout)
+		if want == nil || !l.reshapes(is, os, want, lout) {
+			want = nil
 		}
 	}
-	x, err := l.input(n, 0)
+	if want != nil {
+		x, err := l.inputAs(n, 0, want)
+		if err != nil {
+			return err
+		}
+		shape := l.tshape(n.Outputs[0])
+		st := l.int32Tensor(nodeName(n)+"/shape", []int32{int32(len(shape))}, shape)
+		l.emit(n, fb.BuiltinOperatorRESHAPE, &reshapeOptions{shape: shape}, []int32{x, st}, l.activation(n.Outputs[0]))
+		return nil
+	}
+	// Through the ONNX order.
+	x, err := l.inputAs(n, 0, nil)
 	if err != nil {
 		return err
 	}
-	shape := nhwcShape(out)
+	id := identityLayout(len(os))
+	shape := id.permuted(os)
 	st := l.int32Tensor(nodeName(n)+"/shape", []int32{int32(len(shape))}, shape)
-	l.emit(n, fb.BuiltinOperatorRESHAPE, &reshapeOptions{shape: shape}, []int32{x, st}, l.activation(n.Outputs[0]))
+	if lout.orderEquivalent(os) {
+		shape = lout.permuted(os)
+		st = l.int32Tensor(nodeName(n)+"/shape", []int32{int32(len(shape))}, shape)
+		l.emit(n, fb.BuiltinOperatorRESHAPE, &reshapeOptions{shape: shape}, []int32{x, st}, l.activation(n.Outputs[0]))
+		return nil
+	}
+	tmp := l.like(x, nodeName(n)+"/onnx_order", shape)
+	l.emit(n, fb.BuiltinOperatorRESHAPE, &reshapeOptions{shape: shape}, []int32{x, st}, tmp)
+	l.writeFrom(n, n.Outputs[0], tmp, id)
 	return nil
 }
 
-func (l *lowerer) softmax(n *ir.Node) error {
-	s := n.Inputs[0].Type.Shape
-	axis := n.Attrs.Int("axis", -1)
-	if n.Opset() < 13 {
-		axis = n.Attrs.Int("axis", 1)
+// reshapes reports whether a RESHAPE of a tensor of ONNX shape in, laid
+// out as lin, to ONNX shape out laid out as lout keeps ONNX's element
+// correspondence: both list the reshape's groups in one order.
+func (l *lowerer) reshapes(in, out []int64, lin, lout layout) bool {
+	q := reshapeLayout(in, out, lin)
+	if q == nil {
+		return false
 	}
-	if axis < 0 {
-		axis += int64(len(s))
-	}
-	if len(s) == 4 || axis != int64(len(s)-1) {
-		return fmt.Errorf("softmax over axis %d of %s: only the last axis of a non-4-D value lowers", axis, s)
-	}
-	return l.unary(n, fb.BuiltinOperatorSOFTMAX, &softmaxOptions{beta: 1})
+	// Layouts that differ only in where size-1 dims go hold the same order.
+	return isSizeOnePermutation(composeLayout(q.inverse(), lout.of(len(out))), layout(q).permuted(out))
 }
 
-// nhwcAxis maps an NCHW axis to its NHWC position.
-var nhwcAxis = [4]int32{0, 3, 1, 2}
+// transpose lowers Transpose: nothing when the output's layout absorbs it
+// (the tensor is shared), else one TRANSPOSE between the two layouts.
+func (l *lowerer) transpose(n *ir.Node) error {
+	perm := transposePerm(n)
+	if perm == nil {
+		return fmt.Errorf("perm %v does not match rank %d", n.Attrs.Ints("perm"), len(n.Inputs[0].Type.Shape))
+	}
+	x, err := l.inputRaw(n, 0)
+	if err != nil {
+		return err
+	}
+	in, out := l.resolve(n.Inputs[0]), n.Outputs[0]
+	lin, lout := l.layoutOf(in), l.layoutOf(out)
+	// TFLite dim j of the output is ONNX output dim lout[j], input dim
+	// perm[lout[j]], at TFLite input position lin⁻¹[perm[lout[j]]].
+	q := composeLayout(lin.inverse(), composeLayout(perm, lout))
+	if q.isIdentity() && !l.g.IsOutput(out) {
+		l.tensors[out] = x
+		return nil
+	}
+	if isSizeOnePermutation(q, l.m.Tensors[x].Shape) {
+		shape := l.tshape(out)
+		st := l.int32Tensor(nodeName(n)+"/shape", []int32{int32(len(shape))}, shape)
+		l.emit(n, fb.BuiltinOperatorRESHAPE, &reshapeOptions{shape: shape}, []int32{x, st}, l.activation(out))
+		return nil
+	}
+	pt := l.int32Tensor(nodeName(n)+"/perm", []int32{int32(len(q))}, ints32(intsOf(q)))
+	l.emit(n, fb.BuiltinOperatorTRANSPOSE, transposeOptions{}, []int32{x, pt}, l.activation(out))
+	return nil
+}
+
+// softmax lowers Softmax on any axis: SOFTMAX normalises the last TFLite
+// dim, so where the axis is elsewhere under the layout the value is laid
+// out with it last first, and back after. Before opset 13 an axis other
+// than the last normalises the flattened trailing dims.
+func (l *lowerer) softmax(n *ir.Node) error {
+	s := n.Inputs[0].Type.Shape.Sizes()
+	r := len(s)
+	axis := int(n.Attrs.Int("axis", -1))
+	if n.Opset() < 13 {
+		axis = int(n.Attrs.Int("axis", 1))
+	}
+	if axis < 0 {
+		axis += r
+	}
+	out := n.Outputs[0]
+	if n.Opset() < 13 && axis != r-1 {
+		x, err := l.inputAs(n, 0, nil)
+		if err != nil {
+			return err
+		}
+		rows := int64(1)
+		for _, d := range s[:axis] {
+			rows *= d
+		}
+		flat := []int32{int32(rows), int32(ir.NumElements(s) / int(rows))}
+		t2 := l.like(x, nodeName(n)+"/2d", flat)
+		l.emit(n, fb.BuiltinOperatorRESHAPE, &reshapeOptions{shape: flat}, []int32{x, l.int32Tensor(nodeName(n)+"/2d/shape", []int32{2}, flat)}, t2)
+		sm := l.like(x, nodeName(n)+"/softmax", flat)
+		l.setQuant(sm, out)
+		l.emit(n, fb.BuiltinOperatorSOFTMAX, &softmaxOptions{beta: 1}, []int32{t2}, sm)
+		id := identityLayout(r)
+		nd := l.like(sm, nodeName(n)+"/nd", id.permuted(s))
+		l.emit(n, fb.BuiltinOperatorRESHAPE, &reshapeOptions{shape: id.permuted(s)}, []int32{sm, l.int32Tensor(nodeName(n)+"/nd/shape", []int32{int32(r)}, id.permuted(s))}, nd)
+		l.writeFrom(n, out, nd, id)
+		return nil
+	}
+	lout := l.layoutOf(out)
+	if lout[r-1] == axis {
+		return l.unary(n, fb.BuiltinOperatorSOFTMAX, &softmaxOptions{beta: 1})
+	}
+	// The output's layout with the axis moved last.
+	var last layout
+	for _, d := range lout {
+		if d != axis {
+			last = append(last, d)
+		}
+	}
+	last = append(last, axis)
+	x, err := l.inputAs(n, 0, last)
+	if err != nil {
+		return err
+	}
+	sm := l.like(x, nodeName(n)+"/softmax", last.permuted(s))
+	l.setQuant(sm, out)
+	l.emit(n, fb.BuiltinOperatorSOFTMAX, &softmaxOptions{beta: 1}, []int32{x}, sm)
+	l.writeFrom(n, out, sm, last)
+	return nil
+}
 
 func (l *lowerer) concat(n *ir.Node) error {
 	rank := len(n.Outputs[0].Type.Shape)
@@ -66,10 +176,7 @@ func (l *lowerer) concat(n *ir.Node) error {
 	if axis < 0 {
 		axis += int64(rank)
 	}
-	a := int32(axis)
-	if rank == 4 {
-		a = nhwcAxis[axis]
-	}
+	a := int32(l.layoutOf(n.Outputs[0]).pos(int(axis)))
 	var ins []int32
 	for i := range n.Inputs {
 		t, err := l.input(n, i)

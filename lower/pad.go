@@ -42,13 +42,7 @@ func (l *lowerer) pad(n *ir.Node) error {
 		return err
 	}
 	// paddings is [rank, 2]: before and after per dim, in the file's order.
-	order := make([]int, r)
-	for i := range order {
-		order[i] = i
-	}
-	if r == 4 {
-		order = []int{0, 2, 3, 1} // NHWC position i holds NCHW dim order[i]
-	}
+	order := l.layoutOf(n.Outputs[0]) // TFLite position i holds ONNX dim order[i]
 	p := make([]int32, 0, 2*r)
 	for _, d := range order {
 		p = append(p, int32(pads[d]), int32(pads[r+d]))

@@ -37,6 +37,9 @@ type opEntry struct {
 	// facts returns the target constraints n's parameters break and the
 	// known runtime defects that apply to it (docs/targets.md).
 	facts func(n *ir.Node) facts
+	// layout relates the layouts of the node's values (layout.go); nil:
+	// its lowering needs the ONNX order.
+	layout *layoutRule
 }
 
 // int8Rule is how an op quantizes, after TFLite's int8 spec
@@ -66,6 +69,11 @@ var (
 	tanh     = &int8Rule{fixed: &ir.QuantParams{DType: ir.Int8, Scale: []float32{1.0 / 128}, ZeroPoint: []int64{0}, Min: -1, Max: 127.0 / 128}}
 )
 
+var (
+	reshapeRule   = &layoutRule{forward: reshapeForward, backward: reshapeBackward}
+	transposeRule = &layoutRule{forward: transposeForward, backward: transposeBackward}
+)
+
 // ops is the table, keyed by ONNX op name. Every registered op has an
 // entry (TestTableCoversRegistry).
 var ops map[string]*opEntry
@@ -73,48 +81,48 @@ var ops map[string]*opEntry
 func init() {
 	const folded = "computes a shape or constant at run time; fix the input shapes so it folds"
 	ops = map[string]*opEntry{
-		"Identity": {lower: (*lowerer).identity, int8: moves},
-		"Dropout":  {lower: (*lowerer).identity, int8: moves},
+		"Identity": {lower: (*lowerer).identity, int8: moves, layout: sameLayout},
+		"Dropout":  {lower: (*lowerer).identity, int8: moves, layout: sameLayout},
 
-		"Conv":          {lower: (*lowerer).conv, fuses: true, int8: &int8Rule{weights: &weightRule{perChannel: true}, check: convInt8}, facts: convFacts},
-		"ConvTranspose": {none: "litefy has no TFLite lowering for ConvTranspose", facts: convTransposeFacts},
+		"Conv":          {lower: (*lowerer).conv, fuses: true, int8: &int8Rule{weights: &weightRule{perChannel: true}, check: convInt8}, facts: convFacts, layout: spatialLayout},
+		"ConvTranspose": {none: "litefy has no TFLite lowering for ConvTranspose", facts: convTransposeFacts, layout: spatialLayout},
 		"Gemm":          {lower: (*lowerer).gemm, fuses: true, int8: &int8Rule{weights: &weightRule{}, check: gemmInt8}},
 		"MatMul":        {lower: (*lowerer).matmul, fuses: true},
 
-		"Add": {lower: elementwise(fb.BuiltinOperatorADD), fuses: true, int8: computes},
-		"Sub": {lower: elementwise(fb.BuiltinOperatorSUB), fuses: true},
-		"Mul": {lower: elementwise(fb.BuiltinOperatorMUL), fuses: true, int8: computes},
-		"Div": {lower: elementwise(fb.BuiltinOperatorDIV), fuses: true},
+		"Add": {lower: elementwise(fb.BuiltinOperatorADD), fuses: true, int8: computes, layout: sameLayout},
+		"Sub": {lower: elementwise(fb.BuiltinOperatorSUB), fuses: true, layout: sameLayout},
+		"Mul": {lower: elementwise(fb.BuiltinOperatorMUL), fuses: true, int8: computes, layout: sameLayout},
+		"Div": {lower: elementwise(fb.BuiltinOperatorDIV), fuses: true, layout: sameLayout},
 
-		"Relu":        {lower: (*lowerer).clip, int8: computes},
-		"Relu6":       {lower: (*lowerer).clip, int8: computes},
-		"Clip":        {lower: (*lowerer).clip, int8: &int8Rule{check: clipInt8}},
-		"Sigmoid":     {lower: oneBuiltin(fb.BuiltinOperatorLOGISTIC, nil), int8: logistic},
-		"Tanh":        {none: "litefy has no TFLite lowering for Tanh", int8: tanh},
-		"HardSwish":   {lower: oneBuiltin(fb.BuiltinOperatorHARD_SWISH, hardSwishOptions{}), int8: computes},
-		"HardSigmoid": {lower: (*lowerer).hardSigmoid, int8: computes},
-		"Swish":       {lower: (*lowerer).swish, int8: computes},
-		"Softmax":     {lower: (*lowerer).softmax, int8: logistic},
+		"Relu":        {lower: (*lowerer).clip, int8: computes, layout: sameLayout},
+		"Relu6":       {lower: (*lowerer).clip, int8: computes, layout: sameLayout},
+		"Clip":        {lower: (*lowerer).clip, int8: &int8Rule{check: clipInt8}, layout: sameLayout},
+		"Sigmoid":     {lower: oneBuiltin(fb.BuiltinOperatorLOGISTIC, nil), int8: logistic, layout: sameLayout},
+		"Tanh":        {none: "litefy has no TFLite lowering for Tanh", int8: tanh, layout: sameLayout},
+		"HardSwish":   {lower: oneBuiltin(fb.BuiltinOperatorHARD_SWISH, hardSwishOptions{}), int8: computes, layout: sameLayout},
+		"HardSigmoid": {lower: (*lowerer).hardSigmoid, int8: computes, layout: sameLayout},
+		"Swish":       {lower: (*lowerer).swish, int8: computes, layout: sameLayout},
+		"Softmax":     {lower: (*lowerer).softmax, int8: logistic, layout: sameLayout},
 
-		"GlobalAveragePool": {lower: (*lowerer).globalAveragePool, int8: moves},
-		"AveragePool":       {lower: (*lowerer).pool, int8: moves, facts: poolFacts},
-		"MaxPool":           {lower: (*lowerer).pool, int8: moves, facts: poolFacts},
+		"GlobalAveragePool": {lower: (*lowerer).globalAveragePool, int8: moves, layout: spatialLayout},
+		"AveragePool":       {lower: (*lowerer).pool, int8: moves, facts: poolFacts, layout: spatialLayout},
+		"MaxPool":           {lower: (*lowerer).pool, int8: moves, facts: poolFacts, layout: spatialLayout},
 
-		"Flatten":   {lower: (*lowerer).reshape, int8: moves},
-		"Reshape":   {lower: (*lowerer).reshape, int8: moves},
-		"Squeeze":   {none: "litefy has no TFLite lowering for Squeeze", int8: moves},
-		"Unsqueeze": {none: "litefy has no TFLite lowering for Unsqueeze", int8: moves},
-		"Transpose": {none: "litefy has no TFLite lowering for Transpose", int8: moves},
-		"Concat":    {lower: (*lowerer).concat, int8: &int8Rule{sameScale: true, allInputs: true}},
-		"Pad":       {lower: (*lowerer).pad, int8: &int8Rule{sameScale: true, check: padInt8}, facts: padFacts},
-		"Resize":    {lower: (*lowerer).resize, int8: &int8Rule{sameScale: true, check: resizeInt8}, facts: resizeFacts},
-		"Upsample":  {lower: (*lowerer).resize, int8: &int8Rule{sameScale: true, check: resizeInt8}, facts: resizeFacts},
+		"Flatten":   {lower: (*lowerer).reshape, int8: moves, layout: reshapeRule},
+		"Reshape":   {lower: (*lowerer).reshape, int8: moves, layout: reshapeRule},
+		"Squeeze":   {lower: (*lowerer).reshape, int8: moves, layout: reshapeRule},
+		"Unsqueeze": {lower: (*lowerer).reshape, int8: moves, layout: reshapeRule},
+		"Transpose": {lower: (*lowerer).transpose, int8: moves, layout: transposeRule},
+		"Concat":    {lower: (*lowerer).concat, int8: &int8Rule{sameScale: true, allInputs: true}, layout: sameLayout},
+		"Pad":       {lower: (*lowerer).pad, int8: &int8Rule{sameScale: true, check: padInt8}, facts: padFacts, layout: sameLayout},
+		"Resize":    {lower: (*lowerer).resize, int8: &int8Rule{sameScale: true, check: resizeInt8}, facts: resizeFacts, layout: spatialLayout},
+		"Upsample":  {lower: (*lowerer).resize, int8: &int8Rule{sameScale: true, check: resizeInt8}, facts: resizeFacts, layout: spatialLayout},
 		"Slice":     {none: "litefy has no TFLite lowering for Slice", facts: sliceFacts},
 
 		"BatchNormalization": {lower: func(*lowerer, *ir.Node) error {
 			return fmt.Errorf("no TFLite builtin; the legalization (passes.Legalize, FoldBatchNorm) folds or decomposes it first")
-		}},
-		"Erf": {none: "TFLite has no ERF builtin; converters emit a TensorFlow op or a float decomposition"},
+		}, layout: sameLayout},
+		"Erf": {none: "TFLite has no ERF builtin; converters emit a TensorFlow op or a float decomposition", layout: sameLayout},
 
 		"Shape":           {none: folded},
 		"Constant":        {none: folded},
