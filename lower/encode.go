@@ -236,6 +236,7 @@ var minRuntime = map[fb.BuiltinOperator]map[int32]string{
 	fb.BuiltinOperatorSOFTMAX:                 {1: "1.5.0", 2: "1.14.0"},
 	fb.BuiltinOperatorSUB:                     {1: "1.6.0", 2: "1.14.0"},
 	fb.BuiltinOperatorTANH:                    {1: "1.14.0", 2: "1.14.0"},
+	fb.BuiltinOperatorTRANSPOSE:               {1: "1.6.0", 2: "1.14.0", 5: "2.4.0"},
 }
 
 // MinRuntimeVersion is the oldest TFLite runtime that has every operator

@@ -217,6 +217,11 @@ func int8Version(m *Model, op *Operator) int32 {
 		return 4
 	case fb.BuiltinOperatorRESIZE_BILINEAR, fb.BuiltinOperatorRESIZE_NEAREST_NEIGHBOR:
 		return op.Options.(*resizeOptions).int8Version()
+	case fb.BuiltinOperatorTRANSPOSE:
+		if len(in.Shape) > 4 {
+			return 5
+		}
+		return 2
 	case fb.BuiltinOperatorMUL:
 		a, b, o := in.Quant, m.Tensors[op.Inputs[1]].Quant, m.Tensors[op.Outputs[0]].Quant
 		if a != nil && b != nil && o != nil && float64(a.Scale[0])*float64(b.Scale[0])/float64(o.Scale[0]) >= 1 {

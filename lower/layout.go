@@ -280,10 +280,12 @@ func assignLayouts(g *ir.Graph) map[*ir.Value]layout {
 		lay[v] = p
 		return true
 	}
+	fixed := map[*ir.Value]bool{}
 	for _, n := range g.Nodes {
 		if e := entry(n.Op); e != nil && e.layout != nil && e.layout.spatial && rank(n.Inputs[0]) == 4 {
 			set(n.Inputs[0], channelsLast(4))
 			set(n.Outputs[0], channelsLast(4))
+			fixed[n.Outputs[0]] = true
 		}
 	}
 	// Every pass over the nodes either assigns a value or stops, so this
@@ -346,10 +348,207 @@ func assignLayouts(g *ir.Graph) map[*ir.Value]layout {
 					set(v, identityLayout(rank(v)))
 				}
 			}
+			for _, o := range n.Outputs {
+				if o != nil {
+					fixed[o] = true
+				}
+			}
 		}
 	}
 	propagate()
+	refineLayouts(g, lay, fixed)
 	return lay
+}
+
+// refineLayouts improves the propagated layouts where a value's
+// neighbours would need fewer TRANSPOSE ops under another one: for each
+// value not fixed by its producer, it tries the ONNX order, channels-last
+// and every layout a neighbouring rule maps to it, keeping a change only
+// when the graph's transpose count (transposeCost) drops. Propagation is
+// greedy — the first layout to reach a value wins — and this corrects its
+// typical miss, a Reshape of channels-last tokens followed by an op that
+// wants the tokens in the ONNX order.
+func refineLayouts(g *ir.Graph, lay map[*ir.Value]layout, fixed map[*ir.Value]bool) {
+	var vals []*ir.Value
+	for _, n := range g.Nodes {
+		for _, o := range n.Outputs {
+			if o != nil && !fixed[o] && len(o.Type.Shape) >= 2 {
+				vals = append(vals, o)
+			}
+		}
+	}
+	for _, v := range g.Inputs {
+		if !fixed[v] && len(v.Type.Shape) >= 2 {
+			vals = append(vals, v)
+		}
+	}
+	cost := transposeCost(g, lay)
+	for round := 0; round < 4; round++ {
+		improved := false
+		for _, v := range vals {
+			cur := lay[v]
+			for _, c := range layoutCandidates(v, lay) {
+				if c.equal(lay[v]) {
+					continue
+				}
+				lay[v] = c
+				if k := transposeCost(g, lay); k < cost {
+					cost, cur, improved = k, c, true
+				}
+				lay[v] = cur
+			}
+		}
+		if !improved {
+			return
+		}
+	}
+}
+
+// layoutCandidates are the layouts refineLayouts tries for v.
+func layoutCandidates(v *ir.Value, lay map[*ir.Value]layout) []layout {
+	r := len(v.Type.Shape)
+	cands := []layout{identityLayout(r)}
+	if r == 4 {
+		cands = append(cands, channelsLast(4))
+	}
+	try := func(n *ir.Node, p layout) {
+		if p != nil && len(p) == r {
+			cands = append(cands, p)
+		}
+	}
+	if p := v.Producer(); p != nil {
+		if e := entry(p.Op); e != nil && e.layout != nil && e.layout.forward != nil && lay[p.Inputs[0]] != nil {
+			try(p, e.layout.forward(p, lay[p.Inputs[0]]))
+		}
+	}
+	for _, u := range v.Uses() {
+		e := entry(u.Op)
+		if e == nil || e.layout == nil || len(u.Outputs) == 0 || u.Outputs[0] == nil {
+			continue
+		}
+		if e.layout.backward != nil && u.Inputs[0] == v && lay[u.Outputs[0]] != nil {
+			try(u, e.layout.backward(u, lay[u.Outputs[0]]))
+		}
+		if e.layout.same && lay[u.Outputs[0]] != nil {
+			try(u, lay[u.Outputs[0]])
+		}
+	}
+	return cands
+}
+
+// transposeCost estimates the TRANSPOSE ops the lowering writes for g
+// under lay: one per value and other layout its readers need, plus those
+// a node writes inside its own lowering.
+func transposeCost(g *ir.Graph, lay map[*ir.Value]layout) int {
+	of := func(v *ir.Value) layout { return lay[v].of(len(v.Type.Shape)) }
+	type need struct {
+		v *ir.Value
+		p string
+	}
+	needs := map[need]bool{}
+	want := func(v *ir.Value, p layout) {
+		if v != nil && v.Const == nil && !of(v).equal(p) {
+			perm := composeLayout(of(v).inverse(), p)
+			if !isSizeOnePermutation(perm, of(v).permuted(v.Type.Shape.Sizes())) {
+				needs[need{v, p.String()}] = true
+			}
+		}
+	}
+	internal := 0
+	for _, n := range g.Nodes {
+		e := entry(n.Op)
+		if len(n.Outputs) == 0 || n.Outputs[0] == nil {
+			continue
+		}
+		out := n.Outputs[0]
+		switch {
+		case e == nil || e.layout == nil:
+			for _, in := range n.Inputs {
+				if in != nil {
+					want(in, identityLayout(len(in.Type.Shape)))
+				}
+			}
+		case e.layout.spatial:
+			if len(n.Inputs[0].Type.Shape) == 4 {
+				want(n.Inputs[0], channelsLast(4))
+			}
+		case e.layout.same:
+			lo := of(out)
+			for _, in := range n.Inputs {
+				if in != nil && len(in.Type.Shape) == len(out.Type.Shape) {
+					want(in, lo)
+				}
+			}
+			if n.Op == "Softmax" {
+				if a := softmaxAxis(n); a >= 0 && lo[len(lo)-1] != a {
+					internal++ // the TRANSPOSE back after SOFTMAX
+					var last layout
+					for _, d := range lo {
+						if d != a {
+							last = append(last, d)
+						}
+					}
+					want(n.Inputs[0], append(last, a))
+					// the input's TRANSPOSE to lo is not needed then
+					delete(needs, need{n.Inputs[0], lo.String()})
+				}
+			}
+		case n.Op == "Transpose":
+			perm := transposePerm(n)
+			if perm != nil {
+				q := composeLayout(of(n.Inputs[0]).inverse(), composeLayout(perm, of(out)))
+				if !isSizeOnePermutation(q, of(n.Inputs[0]).permuted(n.Inputs[0].Type.Shape.Sizes())) {
+					internal++
+				}
+			}
+		default: // reshapes
+			is, os := n.Inputs[0].Type.Shape.Sizes(), out.Type.Shape.Sizes()
+			lin, lout := of(n.Inputs[0]), of(out)
+			if q := reshapeLayout(is, os, lin); q != nil && reshapesTo(is, os, lin, lout) {
+				continue
+			}
+			if x := reshapeLayout(os, is, lout); x != nil && reshapesTo(is, os, x, lout) {
+				want(n.Inputs[0], x)
+				continue
+			}
+			want(n.Inputs[0], identityLayout(len(is)))
+			if !lout.orderEquivalent(os) {
+				internal++
+			}
+		}
+	}
+	return len(needs) + internal
+}
+
+// softmaxAxis is a Softmax's normalised axis at opset 13 and later, or −1
+// for the flattening form of earlier opsets.
+func softmaxAxis(n *ir.Node) int {
+	r := len(n.Inputs[0].Type.Shape)
+	if n.Opset() < 13 {
+		a := int(n.Attrs.Int("axis", 1))
+		if a < 0 {
+			a += r
+		}
+		if a != r-1 {
+			return -1
+		}
+		return a
+	}
+	a := int(n.Attrs.Int("axis", -1))
+	if a < 0 {
+		a += r
+	}
+	return a
+}
+
+// reshapesTo reports whether a RESHAPE of a tensor of ONNX shape in laid
+// out as lin gives ONNX shape out laid out as lout.
+func reshapesTo(in, out []int64, lin, lout layout) bool {
+	q := reshapeLayout(in, out, lin)
+	if q == nil {
+		return false
+	}
+	return isSizeOnePermutation(composeLayout(q.inverse(), lout.of(len(out))), q.permuted(out))
 }
 
 // transposeForward: Transpose's output takes the layout under which it

@@ -27,6 +27,7 @@ func Lower(g *ir.Graph, opt Options) (*Model, error) {
 			return nil, fmt.Errorf("lower: input %q is %s; only float32 models lower so far", v.Name, v.Type.DType)
 		}
 		l.m.Inputs = append(l.m.Inputs, l.inputEdge(v))
+		l.m.InputLayouts = append(l.m.InputLayouts, l.layoutOf(v))
 	}
 	var bad []ir.NodeError
 	for _, nl := range l.nodes() {
@@ -46,8 +47,15 @@ func Lower(g *ir.Graph, opt Options) (*Model, error) {
 			l.m.Tensors[t].Name = v.Name // an Identity's output keeps the graph's output name
 		}
 		l.m.Outputs = append(l.m.Outputs, l.outputEdge(t))
+		l.m.OutputLayouts = append(l.m.OutputLayouts, l.layoutOf(v))
 	}
 	l.m.Provenance = l.provenance()
+	for _, op := range l.m.Operators {
+		// op_version.cc: a TRANSPOSE of more than 4 dims is version 5.
+		if op.Builtin == fb.BuiltinOperatorTRANSPOSE && len(l.m.Tensors[op.Inputs[0]].Shape) > 4 {
+			op.Version = 5
+		}
+	}
 	if l.int8 {
 		setInt8Versions(l.m)
 	}

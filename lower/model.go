@@ -73,6 +73,10 @@ type Model struct {
 	Operators   []*Operator
 	Inputs      []int32 // tensor indices of the subgraph inputs
 	Outputs     []int32 // tensor indices of the subgraph outputs
+	// InputLayouts and OutputLayouts give, per graph input and output, the
+	// order of its dims in the file: TFLite dim j is ONNX dim p[j] ([0 2 3
+	// 1] for an NCHW value written NHWC). Not stored in the file.
+	InputLayouts, OutputLayouts [][]int
 	// Provenance is the "litefy" metadata record; nil writes none.
 	Provenance *Provenance
 }

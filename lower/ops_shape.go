@@ -32,9 +32,9 @@ func (l *lowerer) reshape(n *ir.Node) error {
 	lout := l.layoutOf(n.Outputs[0])
 	// The input layout under which the RESHAPE writes lout directly.
 	want := l.layoutOf(n.Inputs[0])
-	if q := reshapeLayout(is, os, want); q == nil || !q.equal(lout) || !l.reshapes(is, os, want, lout) {
+	if q := reshapeLayout(is, os, want); q == nil || !q.equal(lout) || !reshapesTo(is, os, want, lout) {
 		want = reshapeLayout(os, is, lout)
-		if want == nil || !l.reshapes(is, os, want, lout) {
+		if want == nil || !reshapesTo(is, os, want, lout) {
 			want = nil
 		}
 	}
@@ -66,18 +66,6 @@ func (l *lowerer) reshape(n *ir.Node) error {
 	l.emit(n, fb.BuiltinOperatorRESHAPE, &reshapeOptions{shape: shape}, []int32{x, st}, tmp)
 	l.writeFrom(n, n.Outputs[0], tmp, id)
 	return nil
-}
-
-// reshapes reports whether a RESHAPE of a tensor of ONNX shape in, laid
-// out as lin, to ONNX shape out laid out as lout keeps ONNX's element
-// correspondence: both list the reshape's groups in one order.
-func (l *lowerer) reshapes(in, out []int64, lin, lout layout) bool {
-	q := reshapeLayout(in, out, lin)
-	if q == nil {
-		return false
-	}
-	// Layouts that differ only in where size-1 dims go hold the same order.
-	return isSizeOnePermutation(composeLayout(q.inverse(), lout.of(len(out))), layout(q).permuted(out))
 }
 
 // transpose lowers Transpose: nothing when the output's layout absorbs it

@@ -57,12 +57,21 @@ func armnnRunner() (string, error) {
 
 // runTFLite runs one harness (argv before the model) and reads out0.npy.
 func runTFLite(argv []string, model, input string) (*ir.Tensor, string, error) {
+	return runTFLiteInputs(argv, model, []string{input})
+}
+
+// runTFLiteInputs is runTFLite for a model of several inputs.
+func runTFLiteInputs(argv []string, model string, inputs []string) (*ir.Tensor, string, error) {
 	dir, err := os.MkdirTemp("", "tflite-run-")
 	if err != nil {
 		return nil, "", err
 	}
 	defer os.RemoveAll(dir)
-	args := append(append(argv[1:], model), "--input", input, "--output-dir", dir)
+	args := append(append([]string(nil), argv[1:]...), model)
+	for _, in := range inputs {
+		args = append(args, "--input", in)
+	}
+	args = append(args, "--output-dir", dir)
 	cmd := exec.Command(argv[0], args...)
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
