@@ -25,17 +25,42 @@ const (
 	BuiltinOperatorSOFTMAX                 BuiltinOperator = 25
 	BuiltinOperatorTANH                    BuiltinOperator = 28
 	BuiltinOperatorPAD                     BuiltinOperator = 34
+	BuiltinOperatorGATHER                  BuiltinOperator = 36
 	BuiltinOperatorTRANSPOSE               BuiltinOperator = 39
 	BuiltinOperatorMEAN                    BuiltinOperator = 40
 	BuiltinOperatorSUB                     BuiltinOperator = 41
 	BuiltinOperatorDIV                     BuiltinOperator = 42
 	BuiltinOperatorSQUEEZE                 BuiltinOperator = 43
+	BuiltinOperatorSTRIDED_SLICE           BuiltinOperator = 45
+	BuiltinOperatorEXP                     BuiltinOperator = 47
+	BuiltinOperatorSPLIT                   BuiltinOperator = 49
+	BuiltinOperatorLOG_SOFTMAX             BuiltinOperator = 50
+	BuiltinOperatorCAST                    BuiltinOperator = 53
+	BuiltinOperatorPRELU                   BuiltinOperator = 54
 	BuiltinOperatorMAXIMUM                 BuiltinOperator = 55
 	BuiltinOperatorMINIMUM                 BuiltinOperator = 57
+	BuiltinOperatorLESS                    BuiltinOperator = 58
+	BuiltinOperatorNEG                     BuiltinOperator = 59
+	BuiltinOperatorGREATER                 BuiltinOperator = 61
+	BuiltinOperatorSLICE                   BuiltinOperator = 65
+	BuiltinOperatorTRANSPOSE_CONV          BuiltinOperator = 67
+	BuiltinOperatorEQUAL                   BuiltinOperator = 71
+	BuiltinOperatorSUM                     BuiltinOperator = 74
+	BuiltinOperatorSQRT                    BuiltinOperator = 75
+	BuiltinOperatorRSQRT                   BuiltinOperator = 76
+	BuiltinOperatorPOW                     BuiltinOperator = 78
+	BuiltinOperatorREDUCE_MAX              BuiltinOperator = 82
+	BuiltinOperatorFLOOR_MOD               BuiltinOperator = 95
 	BuiltinOperatorRESIZE_NEAREST_NEIGHBOR BuiltinOperator = 97
 	BuiltinOperatorLEAKY_RELU              BuiltinOperator = 98
+	BuiltinOperatorSQUARED_DIFFERENCE      BuiltinOperator = 99
+	BuiltinOperatorABS                     BuiltinOperator = 101
+	BuiltinOperatorSPLIT_V                 BuiltinOperator = 102
 	BuiltinOperatorQUANTIZE                BuiltinOperator = 114
 	BuiltinOperatorHARD_SWISH              BuiltinOperator = 117
+	BuiltinOperatorSELECT_V2               BuiltinOperator = 123
+	BuiltinOperatorBATCH_MATMUL            BuiltinOperator = 126
+	BuiltinOperatorGELU                    BuiltinOperator = 150
 )
 
 var EnumNamesBuiltinOperator = map[BuiltinOperator]string{
@@ -57,17 +82,42 @@ var EnumNamesBuiltinOperator = map[BuiltinOperator]string{
 	BuiltinOperatorSOFTMAX:                 "SOFTMAX",
 	BuiltinOperatorTANH:                    "TANH",
 	BuiltinOperatorPAD:                     "PAD",
+	BuiltinOperatorGATHER:                  "GATHER",
 	BuiltinOperatorTRANSPOSE:               "TRANSPOSE",
 	BuiltinOperatorMEAN:                    "MEAN",
 	BuiltinOperatorSUB:                     "SUB",
 	BuiltinOperatorDIV:                     "DIV",
 	BuiltinOperatorSQUEEZE:                 "SQUEEZE",
+	BuiltinOperatorSTRIDED_SLICE:           "STRIDED_SLICE",
+	BuiltinOperatorEXP:                     "EXP",
+	BuiltinOperatorSPLIT:                   "SPLIT",
+	BuiltinOperatorLOG_SOFTMAX:             "LOG_SOFTMAX",
+	BuiltinOperatorCAST:                    "CAST",
+	BuiltinOperatorPRELU:                   "PRELU",
 	BuiltinOperatorMAXIMUM:                 "MAXIMUM",
 	BuiltinOperatorMINIMUM:                 "MINIMUM",
+	BuiltinOperatorLESS:                    "LESS",
+	BuiltinOperatorNEG:                     "NEG",
+	BuiltinOperatorGREATER:                 "GREATER",
+	BuiltinOperatorSLICE:                   "SLICE",
+	BuiltinOperatorTRANSPOSE_CONV:          "TRANSPOSE_CONV",
+	BuiltinOperatorEQUAL:                   "EQUAL",
+	BuiltinOperatorSUM:                     "SUM",
+	BuiltinOperatorSQRT:                    "SQRT",
+	BuiltinOperatorRSQRT:                   "RSQRT",
+	BuiltinOperatorPOW:                     "POW",
+	BuiltinOperatorREDUCE_MAX:              "REDUCE_MAX",
+	BuiltinOperatorFLOOR_MOD:               "FLOOR_MOD",
 	BuiltinOperatorRESIZE_NEAREST_NEIGHBOR: "RESIZE_NEAREST_NEIGHBOR",
 	BuiltinOperatorLEAKY_RELU:              "LEAKY_RELU",
+	BuiltinOperatorSQUARED_DIFFERENCE:      "SQUARED_DIFFERENCE",
+	BuiltinOperatorABS:                     "ABS",
+	BuiltinOperatorSPLIT_V:                 "SPLIT_V",
 	BuiltinOperatorQUANTIZE:                "QUANTIZE",
 	BuiltinOperatorHARD_SWISH:              "HARD_SWISH",
+	BuiltinOperatorSELECT_V2:               "SELECT_V2",
+	BuiltinOperatorBATCH_MATMUL:            "BATCH_MATMUL",
+	BuiltinOperatorGELU:                    "GELU",
 }
 
 var EnumValuesBuiltinOperator = map[string]BuiltinOperator{
@@ -89,17 +139,42 @@ var EnumValuesBuiltinOperator = map[string]BuiltinOperator{
 	"SOFTMAX":                 BuiltinOperatorSOFTMAX,
 	"TANH":                    BuiltinOperatorTANH,
 	"PAD":                     BuiltinOperatorPAD,
+	"GATHER":                  BuiltinOperatorGATHER,
 	"TRANSPOSE":               BuiltinOperatorTRANSPOSE,
 	"MEAN":                    BuiltinOperatorMEAN,
 	"SUB":                     BuiltinOperatorSUB,
 	"DIV":                     BuiltinOperatorDIV,
 	"SQUEEZE":                 BuiltinOperatorSQUEEZE,
+	"STRIDED_SLICE":           BuiltinOperatorSTRIDED_SLICE,
+	"EXP":                     BuiltinOperatorEXP,
+	"SPLIT":                   BuiltinOperatorSPLIT,
+	"LOG_SOFTMAX":             BuiltinOperatorLOG_SOFTMAX,
+	"CAST":                    BuiltinOperatorCAST,
+	"PRELU":                   BuiltinOperatorPRELU,
 	"MAXIMUM":                 BuiltinOperatorMAXIMUM,
 	"MINIMUM":                 BuiltinOperatorMINIMUM,
+	"LESS":                    BuiltinOperatorLESS,
+	"NEG":                     BuiltinOperatorNEG,
+	"GREATER":                 BuiltinOperatorGREATER,
+	"SLICE":                   BuiltinOperatorSLICE,
+	"TRANSPOSE_CONV":          BuiltinOperatorTRANSPOSE_CONV,
+	"EQUAL":                   BuiltinOperatorEQUAL,
+	"SUM":                     BuiltinOperatorSUM,
+	"SQRT":                    BuiltinOperatorSQRT,
+	"RSQRT":                   BuiltinOperatorRSQRT,
+	"POW":                     BuiltinOperatorPOW,
+	"REDUCE_MAX":              BuiltinOperatorREDUCE_MAX,
+	"FLOOR_MOD":               BuiltinOperatorFLOOR_MOD,
 	"RESIZE_NEAREST_NEIGHBOR": BuiltinOperatorRESIZE_NEAREST_NEIGHBOR,
 	"LEAKY_RELU":              BuiltinOperatorLEAKY_RELU,
+	"SQUARED_DIFFERENCE":      BuiltinOperatorSQUARED_DIFFERENCE,
+	"ABS":                     BuiltinOperatorABS,
+	"SPLIT_V":                 BuiltinOperatorSPLIT_V,
 	"QUANTIZE":                BuiltinOperatorQUANTIZE,
 	"HARD_SWISH":              BuiltinOperatorHARD_SWISH,
+	"SELECT_V2":               BuiltinOperatorSELECT_V2,
+	"BATCH_MATMUL":            BuiltinOperatorBATCH_MATMUL,
+	"GELU":                    BuiltinOperatorGELU,
 }
 
 func (v BuiltinOperator) String() string {

@@ -19,17 +19,37 @@ const (
 	BuiltinOptionsReshapeOptions               BuiltinOptions = 17
 	BuiltinOptionsMulOptions                   BuiltinOptions = 21
 	BuiltinOptionsPadOptions                   BuiltinOptions = 22
+	BuiltinOptionsGatherOptions                BuiltinOptions = 23
 	BuiltinOptionsTransposeOptions             BuiltinOptions = 26
 	BuiltinOptionsReducerOptions               BuiltinOptions = 27
 	BuiltinOptionsSubOptions                   BuiltinOptions = 28
 	BuiltinOptionsDivOptions                   BuiltinOptions = 29
 	BuiltinOptionsSqueezeOptions               BuiltinOptions = 30
+	BuiltinOptionsStridedSliceOptions          BuiltinOptions = 32
+	BuiltinOptionsExpOptions                   BuiltinOptions = 33
+	BuiltinOptionsSplitOptions                 BuiltinOptions = 35
+	BuiltinOptionsLogSoftmaxOptions            BuiltinOptions = 36
+	BuiltinOptionsCastOptions                  BuiltinOptions = 37
 	BuiltinOptionsDequantizeOptions            BuiltinOptions = 38
 	BuiltinOptionsMaximumMinimumOptions        BuiltinOptions = 39
+	BuiltinOptionsLessOptions                  BuiltinOptions = 41
+	BuiltinOptionsNegOptions                   BuiltinOptions = 42
+	BuiltinOptionsGreaterOptions               BuiltinOptions = 44
+	BuiltinOptionsSliceOptions                 BuiltinOptions = 48
+	BuiltinOptionsTransposeConvOptions         BuiltinOptions = 49
+	BuiltinOptionsEqualOptions                 BuiltinOptions = 53
+	BuiltinOptionsPowOptions                   BuiltinOptions = 56
+	BuiltinOptionsFloorModOptions              BuiltinOptions = 72
 	BuiltinOptionsResizeNearestNeighborOptions BuiltinOptions = 74
 	BuiltinOptionsLeakyReluOptions             BuiltinOptions = 75
+	BuiltinOptionsSquaredDifferenceOptions     BuiltinOptions = 76
+	BuiltinOptionsAbsOptions                   BuiltinOptions = 78
+	BuiltinOptionsSplitVOptions                BuiltinOptions = 79
 	BuiltinOptionsQuantizeOptions              BuiltinOptions = 89
 	BuiltinOptionsHardSwishOptions             BuiltinOptions = 91
+	BuiltinOptionsSelectV2Options              BuiltinOptions = 98
+	BuiltinOptionsBatchMatMulOptions           BuiltinOptions = 101
+	BuiltinOptionsGeluOptions                  BuiltinOptions = 116
 )
 
 var EnumNamesBuiltinOptions = map[BuiltinOptions]string{
@@ -45,17 +65,37 @@ var EnumNamesBuiltinOptions = map[BuiltinOptions]string{
 	BuiltinOptionsReshapeOptions:               "ReshapeOptions",
 	BuiltinOptionsMulOptions:                   "MulOptions",
 	BuiltinOptionsPadOptions:                   "PadOptions",
+	BuiltinOptionsGatherOptions:                "GatherOptions",
 	BuiltinOptionsTransposeOptions:             "TransposeOptions",
 	BuiltinOptionsReducerOptions:               "ReducerOptions",
 	BuiltinOptionsSubOptions:                   "SubOptions",
 	BuiltinOptionsDivOptions:                   "DivOptions",
 	BuiltinOptionsSqueezeOptions:               "SqueezeOptions",
+	BuiltinOptionsStridedSliceOptions:          "StridedSliceOptions",
+	BuiltinOptionsExpOptions:                   "ExpOptions",
+	BuiltinOptionsSplitOptions:                 "SplitOptions",
+	BuiltinOptionsLogSoftmaxOptions:            "LogSoftmaxOptions",
+	BuiltinOptionsCastOptions:                  "CastOptions",
 	BuiltinOptionsDequantizeOptions:            "DequantizeOptions",
 	BuiltinOptionsMaximumMinimumOptions:        "MaximumMinimumOptions",
+	BuiltinOptionsLessOptions:                  "LessOptions",
+	BuiltinOptionsNegOptions:                   "NegOptions",
+	BuiltinOptionsGreaterOptions:               "GreaterOptions",
+	BuiltinOptionsSliceOptions:                 "SliceOptions",
+	BuiltinOptionsTransposeConvOptions:         "TransposeConvOptions",
+	BuiltinOptionsEqualOptions:                 "EqualOptions",
+	BuiltinOptionsPowOptions:                   "PowOptions",
+	BuiltinOptionsFloorModOptions:              "FloorModOptions",
 	BuiltinOptionsResizeNearestNeighborOptions: "ResizeNearestNeighborOptions",
 	BuiltinOptionsLeakyReluOptions:             "LeakyReluOptions",
+	BuiltinOptionsSquaredDifferenceOptions:     "SquaredDifferenceOptions",
+	BuiltinOptionsAbsOptions:                   "AbsOptions",
+	BuiltinOptionsSplitVOptions:                "SplitVOptions",
 	BuiltinOptionsQuantizeOptions:              "QuantizeOptions",
 	BuiltinOptionsHardSwishOptions:             "HardSwishOptions",
+	BuiltinOptionsSelectV2Options:              "SelectV2Options",
+	BuiltinOptionsBatchMatMulOptions:           "BatchMatMulOptions",
+	BuiltinOptionsGeluOptions:                  "GeluOptions",
 }
 
 var EnumValuesBuiltinOptions = map[string]BuiltinOptions{
@@ -71,17 +111,37 @@ var EnumValuesBuiltinOptions = map[string]BuiltinOptions{
 	"ReshapeOptions":               BuiltinOptionsReshapeOptions,
 	"MulOptions":                   BuiltinOptionsMulOptions,
 	"PadOptions":                   BuiltinOptionsPadOptions,
+	"GatherOptions":                BuiltinOptionsGatherOptions,
 	"TransposeOptions":             BuiltinOptionsTransposeOptions,
 	"ReducerOptions":               BuiltinOptionsReducerOptions,
 	"SubOptions":                   BuiltinOptionsSubOptions,
 	"DivOptions":                   BuiltinOptionsDivOptions,
 	"SqueezeOptions":               BuiltinOptionsSqueezeOptions,
+	"StridedSliceOptions":          BuiltinOptionsStridedSliceOptions,
+	"ExpOptions":                   BuiltinOptionsExpOptions,
+	"SplitOptions":                 BuiltinOptionsSplitOptions,
+	"LogSoftmaxOptions":            BuiltinOptionsLogSoftmaxOptions,
+	"CastOptions":                  BuiltinOptionsCastOptions,
 	"DequantizeOptions":            BuiltinOptionsDequantizeOptions,
 	"MaximumMinimumOptions":        BuiltinOptionsMaximumMinimumOptions,
+	"LessOptions":                  BuiltinOptionsLessOptions,
+	"NegOptions":                   BuiltinOptionsNegOptions,
+	"GreaterOptions":               BuiltinOptionsGreaterOptions,
+	"SliceOptions":                 BuiltinOptionsSliceOptions,
+	"TransposeConvOptions":         BuiltinOptionsTransposeConvOptions,
+	"EqualOptions":                 BuiltinOptionsEqualOptions,
+	"PowOptions":                   BuiltinOptionsPowOptions,
+	"FloorModOptions":              BuiltinOptionsFloorModOptions,
 	"ResizeNearestNeighborOptions": BuiltinOptionsResizeNearestNeighborOptions,
 	"LeakyReluOptions":             BuiltinOptionsLeakyReluOptions,
+	"SquaredDifferenceOptions":     BuiltinOptionsSquaredDifferenceOptions,
+	"AbsOptions":                   BuiltinOptionsAbsOptions,
+	"SplitVOptions":                BuiltinOptionsSplitVOptions,
 	"QuantizeOptions":              BuiltinOptionsQuantizeOptions,
 	"HardSwishOptions":             BuiltinOptionsHardSwishOptions,
+	"SelectV2Options":              BuiltinOptionsSelectV2Options,
+	"BatchMatMulOptions":           BuiltinOptionsBatchMatMulOptions,
+	"GeluOptions":                  BuiltinOptionsGeluOptions,
 }
 
 func (v BuiltinOptions) String() string {
