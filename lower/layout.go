@@ -493,11 +493,23 @@ func transposeCost(g *ir.Graph, lay map[*ir.Value]layout) int {
 					delete(needs, need{n.Inputs[0], lo.String()})
 				}
 			}
-		case n.Op == "Transpose":
+		case e.layout == transposeRule:
 			perm := transposePerm(n)
 			if perm != nil {
 				q := composeLayout(of(n.Inputs[0]).inverse(), composeLayout(perm, of(out)))
 				if !isSizeOnePermutation(q, of(n.Inputs[0]).permuted(n.Inputs[0].Type.Shape.Sizes())) {
+					internal++
+				}
+			}
+		case e.layout != reshapeRule:
+			// Another mapped rule: the lowering takes input 0 in the layout
+			// that maps to the output's, else in the ONNX order and lays the
+			// result out after.
+			if x := e.layout.backward; x != nil && x(n, of(out)) != nil {
+				want(n.Inputs[0], x(n, of(out)))
+			} else {
+				want(n.Inputs[0], identityLayout(len(n.Inputs[0].Type.Shape)))
+				if !of(out).orderEquivalent(out.Type.Shape.Sizes()) {
 					internal++
 				}
 			}
