@@ -3,6 +3,7 @@ package lower
 import (
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"github.com/litefy/litefy/ir"
@@ -296,5 +297,53 @@ func TestInt8OtherOps(t *testing.T) {
 			}
 		}
 		t.Logf("%s: %s", name, FormatCounts(m.OpCounts()))
+	}
+}
+
+// TestConcatConstantZeros: a Concat of activations with constant zero
+// channels (BlazeFace's channel padding) quantizes the constant with the
+// activations' one scale, as CONCATENATION needs, and the file validates;
+// its own range would give a scale of ~4e-11 that XNNPACK refuses.
+func TestConcatConstantZeros(t *testing.T) {
+	g, err := ir.Parse(`graph "g" opset=13
+input %x:f32[1,2,3,3]
+const %z:f32[1,2,3,3] = {` + strings.TrimSuffix(strings.Repeat("0, ", 18), ", ") + `}
+%y:f32[1,4,3,3] = Concat %x, %z {axis=1} @pad_channels
+output %y
+`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	calibrateMinMax(t, g, 2)
+	z := g.Nodes[0].Inputs[1]
+	if q, o := z.Quant, g.Outputs[0].Quant; q.Scale[0] != o.Scale[0] || q.ZeroPoint[0] != o.ZeroPoint[0] {
+		t.Errorf("zero constant quantized %g/%d, output %g/%d", q.Scale[0], q.ZeroPoint[0], o.Scale[0], o.ZeroPoint[0])
+	}
+	if _, err := Lower(g, Options{}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestValidateRefuses: the checks that keep a runtime-rejected file from
+// being written.
+func TestValidateRefuses(t *testing.T) {
+	q := func(s float32, z int64) *Quantization {
+		return &Quantization{Scale: []float32{s}, ZeroPoint: []int64{z}}
+	}
+	for _, c := range []struct {
+		name string
+		m    *Model
+		want string
+	}{
+		{"zero scale", &Model{Tensors: []*Tensor{{Name: "a", Type: fb.TensorTypeINT8, Quant: q(0, 0)}}}, "scale 0"},
+		{"denormal scale", &Model{Tensors: []*Tensor{{Name: "a", Type: fb.TensorTypeINT8, Quant: q(1e-40, 0)}}}, "normal"},
+		{"zero point", &Model{Tensors: []*Tensor{{Name: "a", Type: fb.TensorTypeINT8, Quant: q(0.1, 200)}}}, "zero point 200"},
+		{"concat scales", &Model{Tensors: []*Tensor{{Name: "a", Type: fb.TensorTypeINT8, Quant: q(0.1, 0)},
+			{Name: "b", Type: fb.TensorTypeINT8, Quant: q(0.2, 0)}, {Name: "c", Type: fb.TensorTypeINT8, Quant: q(0.1, 0)}},
+			Operators: []*Operator{{Builtin: fb.BuiltinOperatorCONCATENATION, Inputs: []int32{0, 1}, Outputs: []int32{2}, Node: "cat"}}}, `node "cat"`},
+	} {
+		if err := c.m.Validate(); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: %v, want an error containing %q", c.name, err, c.want)
+		}
 	}
 }

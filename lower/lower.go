@@ -62,6 +62,9 @@ func Lower(g *ir.Graph, opt Options) (*Model, error) {
 	if err := storeWeights(l.m, l.opt.Weights, l.int8); err != nil {
 		return nil, err
 	}
+	if err := l.m.Validate(); err != nil {
+		return nil, err
+	}
 	return l.m, nil
 }
 

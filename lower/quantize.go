@@ -129,6 +129,16 @@ func QuantizeInt8(g *ir.Graph, ranges map[*ir.Value]Range) error {
 			if b := n.Input(2); b != nil {
 				b.Quant = biasParams(inScale, w.Quant)
 			}
+		case entry(n.Op).int8.sameScale && entry(n.Op).int8.allInputs:
+			// A constant joined to activations (a Concat's zero channels)
+			// takes their one scale: its own range (0 for zeros) would give
+			// a scale the runtimes reject, and CONCATENATION needs one.
+			for _, in := range n.Inputs {
+				if in != nil && in.IsConst() && in.Type.DType == ir.Float32 && in.Quant == nil {
+					q := *n.Outputs[0].Quant
+					in.Quant = &q
+				}
+			}
 		default:
 			for _, in := range n.Inputs {
 				if in != nil && in.IsConst() && in.Type.DType == ir.Float32 && in.Quant == nil {
