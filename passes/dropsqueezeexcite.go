@@ -165,3 +165,25 @@ it held. A gate that does not follow this pattern is left alone.`,
 		return nil
 	},
 }
+
+// SqueezeExcite is a squeeze-excitation block as DropSqueezeExcite
+// matches it: Mul(X, Gate), the gate computed from a global pooling of X.
+type SqueezeExcite struct {
+	Mul     *ir.Node
+	X, Gate *ir.Value
+}
+
+// SqueezeExcites lists the blocks of g that DropSqueezeExcite removes.
+func SqueezeExcites(g *ir.Graph) []SqueezeExcite {
+	var out []SqueezeExcite
+	for _, n := range g.Nodes {
+		if se := matchSE(n); se != nil {
+			gate := n.Inputs[1]
+			if gate == se.x {
+				gate = n.Inputs[0]
+			}
+			out = append(out, SqueezeExcite{Mul: n, X: se.x, Gate: gate})
+		}
+	}
+	return out
+}
