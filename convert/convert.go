@@ -25,6 +25,7 @@ import (
 	"github.com/litefy/litefy/lower"
 	"github.com/litefy/litefy/passes"
 	"github.com/litefy/litefy/quant"
+	"github.com/litefy/litefy/repair"
 )
 
 // The output formats.
@@ -62,8 +63,16 @@ type Options struct {
 	// ZeroTaps writes padding no SAME window places as zero taps in a
 	// widened kernel instead of a PAD op; nil: the target's default.
 	ZeroTaps *bool
-	// Calibration gives the int8 calibration data and method.
+	// Calibration gives the int8 calibration data and method; real data
+	// there also repairs the lite variant.
 	Calibration Calibration
+	// Repair is "fit" (the default, when the preset is lite and the
+	// calibration data are real) or "none": label-free repair of the
+	// lite variant against the original (package repair).
+	Repair string
+	// MinAgreement is the top-1 agreement with the original below which a
+	// lite conversion warns that the variant needs fine-tuning (0: 0.9).
+	MinAgreement float64
 	// Verify checks the IR after every pass; DumpAfter names a pass after
 	// which the IR is printed to Log.
 	Verify    bool
@@ -87,6 +96,10 @@ type Calibration struct {
 	Workers int
 	// Progress, when set, is called as samples complete.
 	Progress func(done, total int)
+	// Real says Source gives real data (a folder of images, a .npy), not
+	// synthetic images: only real data can repair a trained model or
+	// measure the lite variant's fidelity.
+	Real bool
 }
 
 // Result is a converted model.
@@ -98,6 +111,9 @@ type Result struct {
 	Graph *ir.Graph
 	// TFLite is the lowered model (nil for ONNX).
 	TFLite *lower.Model
+	// Repair is the lite variant's repair and fidelity report (nil when
+	// the preset is not lite or there were no real calibration data).
+	Repair *repair.Report
 	// Options are the options after defaults.
 	Options Options
 }
@@ -149,6 +165,16 @@ func withDefaults(opt Options) (Options, error) {
 	}
 	if opt.Quant != Int8 && opt.IO != lower.IOInt8 {
 		return opt, fmt.Errorf("convert: io %s applies to int8 only", opt.IO)
+	}
+	switch opt.Repair {
+	case "":
+		opt.Repair = "fit"
+	case "fit", "none":
+	default:
+		return opt, fmt.Errorf("convert: repair %q: want fit or none", opt.Repair)
+	}
+	if opt.MinAgreement == 0 {
+		opt.MinAgreement = 0.9
 	}
 	if opt.ZeroTaps == nil {
 		zt := opt.Target != nil && opt.Target.ZeroTaps
@@ -271,10 +297,22 @@ func ConvertGraph(ctx context.Context, g *ir.Graph, opt Options) (*Result, error
 	if err != nil {
 		return nil, err
 	}
+	var teacher *ir.Graph
+	if opt.Preset == "lite" {
+		teacher = ir.Clone(g)
+		if _, err := passes.Cleanup.Run(teacher, passes.Options{}); err != nil {
+			return nil, err
+		}
+	}
 	if err := rewrite(g, opt); err != nil {
 		return nil, err
 	}
 	res := &Result{Graph: g, Options: opt}
+	if teacher != nil {
+		if res.Repair, err = repairLite(ctx, teacher, g, opt); err != nil {
+			return nil, err
+		}
+	}
 	if opt.Format == ONNX {
 		if _, err := passes.ONNXExport.Run(g, passes.Options{Verify: opt.Verify}); err != nil {
 			return nil, err
@@ -307,6 +345,9 @@ func ConvertGraph(ctx context.Context, g *ir.Graph, opt Options) (*Result, error
 		lopt.IO, lopt.Weights = "", opt.Quant // float16, dynamic: weights only
 	}
 	lopt.Provenance = &lower.Provenance{Preset: opt.Preset, Quant: opt.Quant}
+	if res.Repair != nil && opt.Repair == "fit" {
+		lopt.Provenance.Repair = &lower.RepairRecord{Samples: res.Repair.Samples, SHA256: res.Repair.DataSHA256}
+	}
 	if res.TFLite, err = lower.Lower(g, lopt); err != nil {
 		return nil, err
 	}
@@ -380,4 +421,36 @@ func Check(ctx context.Context, path string, t *lower.Target, opt Options) (*low
 		return nil, err
 	}
 	return lower.CheckTarget(g, t, lower.Options{ZeroTaps: *opt.ZeroTaps}), nil
+}
+
+// repairLite repairs the lite student g against teacher on the real
+// calibration data, prints the fidelity line on Log and warns below
+// MinAgreement; without real data it says that nothing can be claimed.
+func repairLite(ctx context.Context, teacher, g *ir.Graph, opt Options) (*repair.Report, error) {
+	c := opt.Calibration
+	if c.Source == nil || !c.Real {
+		fmt.Fprintf(opt.Log, "litefy: warning: lite preset without --calib data: the lite variant computes a different function and synthetic images can neither repair nor measure it; its accuracy is unknown (pass --calib with real inputs, or fine-tune it)\n")
+		return nil, nil
+	}
+	src, err := c.Source(g)
+	if err != nil {
+		return nil, err
+	}
+	ropt := repair.Options{NoMeanGates: opt.Repair == "none", NoRefit: opt.Repair == "none"}
+	rep, err := repair.Repair(ctx, teacher, g, src, ropt)
+	if err != nil {
+		return nil, err
+	}
+	b, a := rep.Before, rep.After
+	what := "after repair"
+	if opt.Repair == "none" {
+		what = "unrepaired (--repair none)"
+	}
+	fmt.Fprintf(opt.Log, "litefy: lite variant vs original on %d held-apart calibration samples: top-1 agreement %.1f%% %s (%.1f%% before), output SQNR %.1f dB (%.1f dB)\n",
+		rep.Holdout, 100*a.Top1, what, 100*b.Top1, a.SQNR, b.SQNR)
+	if a.Top1 < opt.MinAgreement {
+		fmt.Fprintf(opt.Log, "litefy: warning: the lite variant agrees with the original on only %.1f%% of samples (below %.0f%%): fine-tune it (write it as .onnx), or use --preset cleanup\n",
+			100*a.Top1, 100*opt.MinAgreement)
+	}
+	return rep, nil
 }

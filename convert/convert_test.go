@@ -1,8 +1,10 @@
 package convert
 
 import (
+	"bytes"
 	"context"
 	"math"
+	"strings"
 	"testing"
 
 	"github.com/litefy/litefy/ir"
@@ -134,5 +136,43 @@ func TestVerifyLegalized(t *testing.T) {
 	}
 	if _, err := Verify(context.Background(), other.Data, "other.tflite", bnModel, Evaluation{}); err == nil {
 		t.Error("a file of another model verified")
+	}
+}
+
+// TestLiteRepair: a lite conversion with real calibration data repairs the
+// variant (the file records it), prints the fidelity line, and warns when
+// agreement stays below MinAgreement; --repair none measures without
+// changing the weights; without real data it says no figure can be given.
+func TestLiteRepair(t *testing.T) {
+	model := "../testdata/models/tiny_effnet_op13.onnx"
+	real := Calibration{Source: synthetic(10), Real: true} // stands in for real data here
+	var log strings.Builder
+	res, err := Convert(context.Background(), model, Options{Format: TFLite, Quant: Float32, Calibration: real, Log: &log, MinAgreement: 1.01})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Repair == nil || res.TFLite.Provenance.Repair == nil || res.TFLite.Provenance.Repair.SHA256 != res.Repair.DataSHA256 {
+		t.Fatalf("repair %+v, record %+v", res.Repair, res.TFLite.Provenance.Repair)
+	}
+	if !strings.Contains(log.String(), "top-1 agreement") || !strings.Contains(log.String(), "after repair") || !strings.Contains(log.String(), "fine-tune") {
+		t.Errorf("log %q", log.String())
+	}
+	none, err := Convert(context.Background(), model, Options{Format: TFLite, Quant: Float32, Calibration: real, Repair: "none"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, err := Convert(context.Background(), model, Options{Format: TFLite, Quant: Float32})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(none.Data, plain.Data) || bytes.Equal(res.Data, plain.Data) {
+		t.Error("--repair none must leave the weights alone and repair must change them")
+	}
+	log.Reset()
+	if _, err := Convert(context.Background(), model, Options{Format: TFLite, Quant: Float32, Log: &log}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(log.String(), "accuracy is unknown") || strings.Contains(log.String(), "top-1") {
+		t.Errorf("without data: %q", log.String())
 	}
 }

@@ -6,7 +6,9 @@ import (
 
 	"github.com/litefy/litefy/ir"
 	"github.com/litefy/litefy/lower"
+	"github.com/litefy/litefy/passes"
 	"github.com/litefy/litefy/quant"
+	"github.com/litefy/litefy/repair"
 )
 
 // VerifyReport is what `litefy verify` prints with --json and what the
@@ -45,7 +47,10 @@ type Evaluation struct {
 // Reference loads the ONNX model at path as the conversion did for a file
 // whose "litefy" record is p: the recorded input shapes, the preset, and
 // the legalization of its output kind.
-func Reference(path string, p *lower.Provenance) (*ir.Graph, error) {
+//
+// A repaired file is rebuilt by repairing again: samples must give the
+// data the conversion fitted on (the record's hash says whether they do).
+func Reference(path string, p *lower.Provenance, samples func(g *ir.Graph) (quant.Source, string, error)) (*ir.Graph, error) {
 	opt, err := withDefaults(Options{Format: TFLite, Preset: p.Preset, Quant: p.Quant})
 	if err != nil {
 		return nil, fmt.Errorf("the file's metadata names preset %q and quant %q, which this litefy does not write", p.Preset, p.Quant)
@@ -54,8 +59,31 @@ func Reference(path string, p *lower.Provenance) (*ir.Graph, error) {
 	if err != nil {
 		return nil, err
 	}
+	var teacher *ir.Graph
+	if p.Repair != nil {
+		teacher = ir.Clone(g)
+		if _, err := passes.Cleanup.Run(teacher, passes.Options{}); err != nil {
+			return nil, err
+		}
+	}
 	if err := rewrite(g, opt); err != nil {
 		return nil, err
+	}
+	if p.Repair != nil {
+		if samples == nil {
+			return nil, fmt.Errorf("the file's lite weights were repaired on %d calibration samples; verify needs the same --calib data", p.Repair.Samples)
+		}
+		src, _, err := samples(g)
+		if err != nil {
+			return nil, err
+		}
+		rep, err := repair.Repair(context.Background(), teacher, g, src, repair.Options{})
+		if err != nil {
+			return nil, err
+		}
+		if rep.DataSHA256 != p.Repair.SHA256 {
+			return nil, fmt.Errorf("the file's lite weights were repaired on %d calibration samples with SHA-256 %.12s…; --calib gives %d samples with %.12s…: pass the same data", p.Repair.Samples, p.Repair.SHA256, rep.Samples, rep.DataSHA256)
+		}
 	}
 	return g, nil
 }
@@ -79,7 +107,7 @@ func Verify(ctx context.Context, data []byte, name, ref string, ev Evaluation) (
 	default:
 		return nil, fmt.Errorf("%s: the file's metadata names --quant %q, which this litefy does not write", name, p.Quant)
 	}
-	g, err := Reference(ref, p)
+	g, err := Reference(ref, p, ev.Samples)
 	if err != nil {
 		return nil, err
 	}

@@ -39,6 +39,15 @@ type Provenance struct {
 	// those of HardSigmoid inputs, from which PlanHardSigmoid derives
 	// the parameters of the ops HardSigmoid lowers to.
 	Ranges map[string][2]float32 `json:"ranges,omitempty"`
+	// Repair records that the lite variant's weights were repaired on
+	// calibration data (package repair): verify needs the same data.
+	Repair *RepairRecord `json:"repair,omitempty"`
+}
+
+// RepairRecord identifies the data a repair fitted on.
+type RepairRecord struct {
+	Samples int    `json:"samples"`
+	SHA256  string `json:"sha256"` // of the samples' float32 bytes, in order
 }
 
 // provenance completes a copy of the caller's record, or returns nil.

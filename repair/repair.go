@@ -26,6 +26,8 @@ package repair
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"math"
 	"slices"
@@ -57,9 +59,12 @@ const DefaultRidge = 0.3
 // on the held-apart samples, before and after.
 type Report struct {
 	Samples, Holdout int
-	MeanGates        int      `json:"mean_gates"` // convolutions that got a dropped block's mean gate
-	Refitted         []Refit  `json:"refitted"`
-	Before, After    Fidelity `json:"-"`
+	// DataSHA256 identifies the samples: the SHA-256 of their float32
+	// bytes, in order (what a file's record keeps, so verify can redo it).
+	DataSHA256    string   `json:"data_sha256"`
+	MeanGates     int      `json:"mean_gates"` // convolutions that got a dropped block's mean gate
+	Refitted      []Refit  `json:"refitted"`
+	Before, After Fidelity `json:"-"`
 	// Steps are the fidelity after each step, in order ("lite", "mean
 	// gates", "refit").
 	Steps []Step `json:"steps"`
@@ -107,10 +112,16 @@ func Repair(ctx context.Context, teacher, student *ir.Graph, src quant.Source, o
 		return nil, err
 	}
 	fit, held := samples[:n-hold], samples[n-hold:]
+	h := sha256.New()
+	for _, xs := range samples {
+		for _, x := range xs {
+			h.Write(x.Data)
+		}
+	}
 	if hold == 0 {
 		held = fit
 	}
-	rep := &Report{Samples: n, Holdout: hold}
+	rep := &Report{Samples: n, Holdout: hold, DataSHA256: hex.EncodeToString(h.Sum(nil))}
 	step := func(name string) error {
 		f, err := fidelity(teacher, student, held)
 		if err != nil {

@@ -4,7 +4,7 @@ import (
 	"context"
 	"testing"
 
-	"github.com/litefy/litefy/convert"
+	"github.com/litefy/litefy/ir/onnx"
 	"github.com/litefy/litefy/ir"
 	"github.com/litefy/litefy/passes"
 	"github.com/litefy/litefy/quant"
@@ -12,7 +12,7 @@ import (
 
 func liteOf(t *testing.T, path string) (teacher, student *ir.Graph) {
 	t.Helper()
-	teacher, err := convert.Load(path, nil, true, nil)
+	teacher, err := onnx.Load(path, onnx.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

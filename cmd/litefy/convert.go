@@ -27,6 +27,7 @@ type convertOptions struct {
 	calib       calibFlags
 	report      string // --report FILE.json: verify's report of the int8 file
 	target      string // --target T: fail when a node would not run natively on T
+	repair      string // --repair fit|none
 }
 
 // parseInputShapes reads --input-shape NAME=1,3,224,224 flags.
@@ -129,14 +130,20 @@ func convertModel(in string, opt convertOptions, stderr io.Writer) error {
 	if err := checkOutputFolder(opt.output); err != nil {
 		return err
 	}
-	if int8 {
+	switch opt.repair {
+	case "", "fit", "none":
+	default:
+		return usagef("--repair %q: want fit or none", opt.repair)
+	}
+	copt.Repair = opt.repair
+	if int8 || opt.calib.path != "" {
 		if err := opt.calib.check(); err != nil {
 			return err
 		}
 		prog, done := opt.calib.progress(stderr, "calibrating")
 		defer done()
 		copt.Calibration = convert.Calibration{Method: opt.calib.method, Percentile: opt.calib.percentile,
-			Workers: opt.calib.workers, Progress: prog,
+			Workers: opt.calib.workers, Progress: prog, Real: opt.calib.path != "",
 			Source: func(g *ir.Graph) (quant.Source, error) {
 				src, _, err := opt.calib.source(g, stderr)
 				return src, err
