@@ -4,8 +4,8 @@ import (
 	"context"
 	"testing"
 
-	"github.com/litefy/litefy/ir/onnx"
 	"github.com/litefy/litefy/ir"
+	"github.com/litefy/litefy/ir/onnx"
 	"github.com/litefy/litefy/passes"
 	"github.com/litefy/litefy/quant"
 )
