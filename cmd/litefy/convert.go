@@ -16,18 +16,19 @@ import (
 )
 
 type convertOptions struct {
-	output      string
-	inputShapes []string
-	verify      bool
-	preset      string
-	dumpAfter   string
-	quant       string
-	io          string
-	padding     string // --padding pad|taps; "" picks by --target
-	calib       calibFlags
-	report      string // --report FILE.json: verify's report of the int8 file
-	target      string // --target T: fail when a node would not run natively on T
-	repair      string // --repair fit|none
+	output       string
+	inputShapes  []string
+	verify       bool
+	preset       string
+	dumpAfter    string
+	quant        string
+	io           string
+	padding      string // --padding pad|taps; "" picks by --target
+	calib        calibFlags
+	report       string // --report FILE.json: verify's report of the int8 file
+	target       string // --target T: fail when a node would not run natively on T
+	repair       string // --repair fit|none
+	minAgreement float64
 }
 
 // parseInputShapes reads --input-shape NAME=1,3,224,224 flags.
@@ -135,7 +136,7 @@ func convertModel(in string, opt convertOptions, stderr io.Writer) error {
 	default:
 		return usagef("--repair %q: want fit or none", opt.repair)
 	}
-	copt.Repair = opt.repair
+	copt.Repair, copt.MinAgreement = opt.repair, opt.minAgreement
 	if int8 || opt.calib.path != "" {
 		if err := opt.calib.check(); err != nil {
 			return err

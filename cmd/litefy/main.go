@@ -105,6 +105,7 @@ func newRootCmd() *cobra.Command {
 	opt.calib.register(root)
 	root.Flags().StringVar(&opt.padding, "padding", "", "TFLite, where SAME padding does not fit a convolution: pad (a PAD op; the default) or taps (zero kernel taps, no PAD op; the default for --target armnn)")
 	root.Flags().StringVar(&opt.target, "target", "", "fail, naming the nodes, when any node would not run natively on this device target ("+lower.TargetNames()+"; the report of 'litefy check')")
+	root.Flags().Float64Var(&opt.minAgreement, "min-agreement", 0.9, "lite preset: warn when top-1 agreement with the original on held-apart --calib samples is below this share")
 	root.Flags().StringVar(&opt.repair, "repair", "fit", "lite preset with --calib data: fit (repair the lite variant against the original, label-free) or none")
 	root.Flags().StringVar(&opt.report, "report", "", "int8 TFLite: write verify's JSON report (per-tensor SQNR, output agreement) for the written file")
 	root.Flags().StringVar(&opt.dumpAfter, "dump-after", "", "print the IR text to stderr after the named pass")
