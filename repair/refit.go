@@ -182,29 +182,14 @@ type fitProblem struct {
 	set func(w [][][]float64)
 }
 
-// refit refits node n of student on samples to the teacher's output of
-// the node of the same name.
-func refit(teacher, student *ir.Graph, n *ir.Node, samples [][]*ir.Tensor, ridge float64) (Refit, error) {
-	tn := nodeByName(teacher)[n.Name]
+// refit refits node n of student on its inputs xs (the student's, one
+// per sample) to ys (the teacher's outputs of the node of the same name).
+func refit(student *ir.Graph, n *ir.Node, xs, ys []*ir.Tensor, ridge float64) (Refit, error) {
 	p, err := problem(student, n)
 	if err != nil {
 		return Refit{}, err
 	}
-	var xs, ys []*ir.Tensor
-	var sOut []*ir.Tensor
-	if err := collect(student, []*ir.Value{n.Inputs[0], n.Outputs[0]}, samples, func(_ int, v []*ir.Tensor) error {
-		xs, sOut = append(xs, v[0]), append(sOut, v[1])
-		return nil
-	}); err != nil {
-		return Refit{}, err
-	}
-	if err := collect(teacher, []*ir.Value{tn.Outputs[0]}, samples, func(_ int, v []*ir.Tensor) error {
-		ys = append(ys, v[0])
-		return nil
-	}); err != nil {
-		return Refit{}, err
-	}
-	r := Refit{Node: n.Name, Op: n.Op, BeforeSQNR: sqnr(ys, sOut)}
+	r := Refit{Node: n.Name, Op: n.Op}
 	w0 := p.get()
 	d := p.d + 1 // with a bias column (fixed at 0 when the node has no bias)
 	w := make([][][]float64, p.groups)
@@ -269,10 +254,16 @@ func refit(teacher, student *ir.Graph, n *ir.Node, samples [][]*ir.Tensor, ridge
 	}
 	p.set(w)
 	r.Params = p.groups * d * p.outPerGroup
-	// After: the refitted node on the same inputs.
-	var after []*ir.Tensor
+	r.BeforeSQNR = sqnr(ys, p.apply(xs, ys, w0))
+	r.AfterSQNR = sqnr(ys, p.apply(xs, ys, w))
+	return r, nil
+}
+
+// apply computes the node's outputs (shaped like ys) on xs with weights w.
+func (p *fitProblem) apply(xs, ys []*ir.Tensor, w [][][]float64) []*ir.Tensor {
+	var outs []*ir.Tensor
 	for s, x := range xs {
-		out := ir.NewTensor(ir.Float32, sOut[s].Shape)
+		out := ir.NewTensor(ir.Float32, ys[s].Shape)
 		f := out.Float32s()
 		for g := range p.groups {
 			p.rows(x, g, func(row []float64, ri int) {
@@ -285,10 +276,9 @@ func refit(teacher, student *ir.Graph, n *ir.Node, samples [][]*ir.Tensor, ridge
 				}
 			})
 		}
-		after = append(after, out)
+		outs = append(outs, out)
 	}
-	r.AfterSQNR = sqnr(ys, after)
-	return r, nil
+	return outs
 }
 
 // sqnr is the SQNR of got against want, in dB, over all samples.

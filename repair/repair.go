@@ -146,11 +146,21 @@ func Repair(ctx context.Context, teacher, student *ir.Graph, src quant.Source, o
 	}
 	if !opt.NoRefit {
 		targets := refitTargets(teacher, student)
+		tNodes := nodeByName(teacher)
+		ss, ts := newStepper(student, fit), newStepper(teacher, fit)
 		for i, t := range targets {
 			if err := ctx.Err(); err != nil {
 				return nil, err
 			}
-			r, err := refit(teacher, student, t, fit, opt.Ridge)
+			xs, err := ss.until(t.Inputs[0])
+			if err != nil {
+				return nil, err
+			}
+			ys, err := ts.until(tNodes[t.Name].Outputs[0])
+			if err != nil {
+				return nil, err
+			}
+			r, err := refit(student, t, xs, ys, opt.Ridge)
 			if err != nil {
 				return nil, err
 			}
