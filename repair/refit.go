@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/litefy/litefy/internal/gemm"
 	"github.com/litefy/litefy/ir"
 	"github.com/litefy/litefy/passes"
 )
@@ -194,31 +195,7 @@ func refit(student *ir.Graph, n *ir.Node, xs, ys []*ir.Tensor, ridge float64) (R
 	d := p.d + 1 // with a bias column (fixed at 0 when the node has no bias)
 	w := make([][][]float64, p.groups)
 	for g := range p.groups {
-		a := make([]float64, d*d)
-		b := make([]float64, d*p.outPerGroup)
-		for s, x := range xs {
-			y := ys[s]
-			p.rows(x, g, func(row []float64, ri int) {
-				for i := range d {
-					if row[i] == 0 {
-						continue
-					}
-					ai := a[i*d : i*d+d]
-					for j := i; j < d; j++ {
-						ai[j] += row[i] * row[j]
-					}
-					bi := b[i*p.outPerGroup : (i+1)*p.outPerGroup]
-					for o := range p.outPerGroup {
-						bi[o] += row[i] * p.target(y, g, ri, o)
-					}
-				}
-			})
-		}
-		for i := range d {
-			for j := range i {
-				a[i*d+j] = a[j*d+i]
-			}
-		}
+		a, b := normalEquations(p, xs, ys, g, d)
 		if !p.hasBias {
 			// No bias: pin its row and column to the identity and 0.
 			for i := range d {
@@ -259,22 +236,48 @@ func refit(student *ir.Graph, n *ir.Node, xs, ys []*ir.Tensor, ridge float64) (R
 	return r, nil
 }
 
-// apply computes the node's outputs (shaped like ys) on xs with weights w.
+// apply computes the node's outputs (shaped like ys) on xs with weights
+// w, by blocks of rows through the SGEMM.
 func (p *fitProblem) apply(xs, ys []*ir.Tensor, w [][][]float64) []*ir.Tensor {
+	const rowBlock = 512
+	d, m := p.d+1, p.outPerGroup
+	pr := make([]float32, rowBlock*d)
+	res := make([]float32, rowBlock*m)
+	idx := make([]int, rowBlock)
 	var outs []*ir.Tensor
 	for s, x := range xs {
 		out := ir.NewTensor(ir.Float32, ys[s].Shape)
 		f := out.Float32s()
 		for g := range p.groups {
-			p.rows(x, g, func(row []float64, ri int) {
-				for o := range p.outPerGroup {
-					acc := 0.0
-					for i, v := range row {
-						acc += v * w[g][i][o]
+			wg := make([]float32, d*m)
+			for i := range d {
+				for o := range m {
+					wg[i*m+o] = float32(w[g][i][o])
+				}
+			}
+			k := 0
+			flush := func() {
+				clear(res[:k*m])
+				gemm.Sgemm(k, m, d, pr, d, wg, m, res, m)
+				for r := range k {
+					for o := range m {
+						f[p.index(out, g, idx[r], o)] = res[r*m+o]
 					}
-					f[p.index(out, g, ri, o)] = float32(acc)
+				}
+				k = 0
+			}
+			p.rows(x, g, func(row []float64, ri int) {
+				for i, v := range row {
+					pr[k*d+i] = float32(v)
+				}
+				idx[k] = ri
+				if k++; k == rowBlock {
+					flush()
 				}
 			})
+			if k > 0 {
+				flush()
+			}
 		}
 		outs = append(outs, out)
 	}
@@ -533,4 +536,53 @@ func gemmProblem(gr *ir.Graph, n *ir.Node) (*fitProblem, error) {
 		}
 	}
 	return p, nil
+}
+
+// normalEquations accumulates XᵀX (d×d) and XᵀY (d×out) of group g over
+// every row of every sample: rows are gathered in blocks of rowBlock,
+// each block's products computed by the float32 SGEMM (internal/gemm)
+// and added into float64 sums, so no long float32 sum loses precision.
+func normalEquations(p *fitProblem, xs, ys []*ir.Tensor, g, d int) (a, b []float64) {
+	const rowBlock = 512
+	m := p.outPerGroup
+	a, b = make([]float64, d*d), make([]float64, d*m)
+	pt := make([]float32, d*rowBlock) // Xᵀ of the block: d × rowBlock
+	pr := make([]float32, rowBlock*d) // X of the block: rowBlock × d
+	yb := make([]float32, rowBlock*m)
+	ca, cb := make([]float32, d*d), make([]float32, d*m)
+	k := 0
+	flush := func() {
+		if k == 0 {
+			return
+		}
+		clear(ca)
+		clear(cb)
+		gemm.Sgemm(d, d, k, pt, rowBlock, pr, d, ca, d)
+		gemm.Sgemm(d, m, k, pt, rowBlock, yb, m, cb, m)
+		for i, v := range ca {
+			a[i] += float64(v)
+		}
+		for i, v := range cb {
+			b[i] += float64(v)
+		}
+		k = 0
+	}
+	for s, x := range xs {
+		y := ys[s]
+		p.rows(x, g, func(row []float64, ri int) {
+			for i, v := range row {
+				f := float32(v)
+				pt[i*rowBlock+k] = f
+				pr[k*d+i] = f
+			}
+			for o := range m {
+				yb[k*m+o] = float32(p.target(y, g, ri, o))
+			}
+			if k++; k == rowBlock {
+				flush()
+			}
+		})
+	}
+	flush()
+	return a, b
 }
