@@ -308,12 +308,16 @@ func ConvertGraph(ctx context.Context, g *ir.Graph, opt Options) (*Result, error
 		return nil, err
 	}
 	res := &Result{Graph: g, Options: opt}
-	if teacher != nil {
-		if res.Repair, err = repairLite(ctx, teacher, g, opt); err != nil {
-			return nil, err
+	repairIt := func() error {
+		if teacher != nil {
+			res.Repair, err = repairLite(ctx, teacher, g, opt)
 		}
+		return err
 	}
 	if opt.Format == ONNX {
+		if err := repairIt(); err != nil {
+			return nil, err
+		}
 		if _, err := passes.ONNXExport.Run(g, passes.Options{Verify: opt.Verify}); err != nil {
 			return nil, err
 		}
@@ -327,15 +331,21 @@ func ConvertGraph(ctx context.Context, g *ir.Graph, opt Options) (*Result, error
 			return nil, err
 		}
 	}
+	// Fail before the slow repair and calibration: every node must lower
+	// (and, for int8, quantize; the float lowering has the same legality
+	// rules).
 	if opt.Quant == Int8 {
-		// Fail before the slow calibration: every node must quantize and
-		// lower (the float lowering has the same legality rules).
 		if err := lower.CheckInt8(g); err != nil {
 			return nil, err
 		}
-		if _, err := lower.Lower(g, lower.Options{ZeroTaps: *opt.ZeroTaps}); err != nil {
-			return nil, err
-		}
+	}
+	if _, err := lower.Lower(g, lower.Options{ZeroTaps: *opt.ZeroTaps}); err != nil {
+		return nil, err
+	}
+	if err := repairIt(); err != nil {
+		return nil, err
+	}
+	if opt.Quant == Int8 {
 		if err := calibrate(ctx, g, opt); err != nil {
 			return nil, err
 		}
