@@ -65,7 +65,7 @@ $(LITERT_STAMP): $(LITERT_DIR)/package-lock.json
 
 # --- End-to-end checks and the benchmark (internal/e2e, internal/cmd/bench) ---
 
-.PHONY: e2e bench
+.PHONY: e2e e2e-all bench
 
 # e2e runs every model against onnxruntime, the ONNX round trip (library and CLI) through onnx's
 # checker, ONNX's backend node tests (report: build/nodetests.txt), the CLI on malformed
@@ -76,6 +76,11 @@ E2E_FLAGS ?= -timeout 60m
 e2e: models $(ORT_STAMP) $(LITERT_STAMP)
 	@mkdir -p build
 	bash -o pipefail -c 'go test -tags e2e -count=1 -v $(E2E_FLAGS) ./internal/e2e/ 2>&1 | tee build/e2e.log'
+
+# e2e-all is e2e over every model, the real models of TestRealModels included (E2E_ALL=1);
+# e2e itself runs a representative subset of them, to keep CI well under its time limit.
+e2e-all:
+	E2E_ALL=1 $(MAKE) e2e E2E_FLAGS="-timeout 120m"
 
 # bench times the interpreter and the import against onnxruntime-node on one thread, the
 # .tflite files litefy makes in LiteRT.js against peers timed in the same run (the official
