@@ -16,6 +16,7 @@ import (
 	"github.com/litefy/litefy/ir"
 	"github.com/litefy/litefy/ir/onnx"
 	"github.com/litefy/litefy/lower"
+	"github.com/litefy/litefy/quant"
 )
 
 // realModels are the models of issue "Real models convert": real trained
@@ -163,6 +164,34 @@ func TestRealModels(t *testing.T) {
 				if err != nil || maxErr > noiseBound(maxRef, spread) {
 					t.Errorf("%s vs onnxruntime: max error %g (max |output| %g), %v", info, maxErr, maxRef, err)
 				}
+			}
+			// int8 (8 synthetic calibration samples, float32 I/O): both
+			// runtimes load and run it; its output SQNR against onnxruntime's
+			// float output is reported (random-weight models and synthetic
+			// calibration: a smoke figure, not an accuracy claim).
+			res8, err := convert.Convert(context.Background(), path, convert.Options{Format: convert.TFLite, Preset: "none", IO: "float32",
+				Calibration: convert.Calibration{Source: func(g *ir.Graph) (quant.Source, error) { return quant.Synthetic(g, 8, 1), nil }}})
+			if err != nil {
+				line += " | int8: " + firstLine(err.Error())
+				t.Errorf("int8: %v", err)
+				fmt.Fprintln(&report, line)
+				return
+			}
+			tfl8 := filepath.Join(t.TempDir(), c.name+".int8.tflite")
+			if err := res8.WriteFile(tfl8); err != nil {
+				t.Fatal(err)
+			}
+			line += " | int8 SQNR vs float:"
+			for _, argv := range [][]string{{"node", litert}, {python, armnn}} {
+				got, _, err := runTFLiteInputs(argv, tfl8, []string{tin})
+				if err != nil {
+					if argv[0] == python {
+						line += " Arm NN: " + firstLine(err.Error())
+						continue
+					}
+					t.Fatalf("int8 in LiteRT.js: %v", err)
+				}
+				line += fmt.Sprintf(" %.1f dB", sqnr(ref.Float32s(), got.Float32s()))
 			}
 			fmt.Fprintln(&report, line)
 		})
