@@ -9,6 +9,7 @@ var CanonicalizeActivations = &Pass{
 	Doc: `rewrite activation spellings into Swish, HardSwish and Relu6
 
 	Mul(x, Sigmoid(x))                  => Swish(x)
+	Mul(x, Sigmoid(Mul(x, 1.0)))        => Swish(x)   (x·σ(βx), β ≠ 1, is reported and kept)
 	Mul(x, HardSigmoid(x){α=1/6,β=½})   => HardSwish(x)
 	x·Clip(x+3, 0, 6)/6 (Div or ·⅙)     => HardSwish(x)
 	Clip(x, 0, 6) (attribute or input form) => Relu6(x)
@@ -23,6 +24,7 @@ Swish and Relu6 are litefy ops; ONNX export expands them back.`,
 		if n > 0 {
 			c.Notef(nil, "canonicalized %d activations", n)
 		}
+		noteScaledSwish(c)
 		return err
 	},
 }
@@ -43,15 +45,60 @@ func matchSwish(n *ir.Node) func(*Rewriter) error {
 	}
 	for _, xs := range commutative(n) {
 		x, s := xs[0], xs[1]
-		if sig := producer(s, "Sigmoid"); sig != nil && sig.Inputs[0] == x && onlyReader(s, n) {
+		sig := producer(s, "Sigmoid")
+		if sig == nil || !onlyReader(s, n) {
+			continue
+		}
+		if sig.Inputs[0] == x {
 			return func(rw *Rewriter) error {
 				rw.ReplaceNode(n, "Swish", []*ir.Value{x}, nil)
 				rw.Remove(sig)
 				return nil
 			}
 		}
+		// x·σ(1.0·x), as Paddle's exporter writes swish.
+		if m, beta := scaledBy(sig.Inputs[0], x); m != nil && beta == 1 && onlyReader(sig.Inputs[0], sig) {
+			return func(rw *Rewriter) error {
+				rw.ReplaceNode(n, "Swish", []*ir.Value{x}, nil)
+				rw.Remove(sig)
+				rw.Remove(m)
+				return nil
+			}
+		}
 	}
 	return nil
+}
+
+// scaledBy matches v = Mul(x, β) with a scalar constant β, returning the
+// Mul and β.
+func scaledBy(v, x *ir.Value) (*ir.Node, float32) {
+	m := producer(v, "Mul")
+	if m == nil {
+		return nil, 0
+	}
+	for _, xs := range commutative(m) {
+		if b, ok := scalarConst(xs[1]); ok && xs[0] == x {
+			return m, b
+		}
+	}
+	return nil, 0
+}
+
+// noteScaledSwish reports x·σ(β·x) with β ≠ 1: not swish, so the lite
+// recipe leaves it (and a device may still run it slowly).
+func noteScaledSwish(c *Context) {
+	for _, n := range c.Graph.Nodes {
+		if n.Op != "Mul" {
+			continue
+		}
+		for _, xs := range commutative(n) {
+			if sig := producer(xs[1], "Sigmoid"); sig != nil {
+				if m, beta := scaledBy(sig.Inputs[0], xs[0]); m != nil && beta != 1 {
+					c.Notef(n, "x·sigmoid(%g·x) left as is: only β = 1 is swish", beta)
+				}
+			}
+		}
+	}
 }
 
 func matchHardSwishHardSigmoid(n *ir.Node) func(*Rewriter) error {
