@@ -3,6 +3,7 @@ package convert
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"math"
 	"strings"
 	"testing"
@@ -174,5 +175,36 @@ func TestLiteRepair(t *testing.T) {
 	}
 	if !strings.Contains(log.String(), "accuracy is unknown") || strings.Contains(log.String(), "top-1") {
 		t.Errorf("without data: %q", log.String())
+	}
+}
+
+// TestRepairedReportMatchesVerify: the --report of a repaired int8 lite
+// file (computed in memory) and verify's report of the written file,
+// repaired again on the same samples, are the same JSON.
+func TestRepairedReportMatchesVerify(t *testing.T) {
+	model := "../testdata/models/tiny_effnet_op13.onnx"
+	cal := Calibration{Source: synthetic(10), Real: true}
+	res, err := Convert(context.Background(), model, Options{Format: TFLite, Calibration: cal})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev := Evaluation{Samples: func(g *ir.Graph) (quant.Source, string, error) { return quant.Synthetic(g, 10, 1), "x.npy", nil }}
+	a, err := res.Report(context.Background(), "m.tflite", model, ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := Verify(context.Background(), res.Data, "m.tflite", model, ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ja, _ := json.Marshal(a)
+	jb, _ := json.Marshal(b)
+	if a.Repair == nil || string(ja) != string(jb) {
+		t.Errorf("report and verify differ:\n%s\n%s", ja, jb)
+	}
+	// Other data than the repair's is refused, naming the mismatch.
+	ev.Samples = func(g *ir.Graph) (quant.Source, string, error) { return quant.Synthetic(g, 10, 2), "y.npy", nil }
+	if _, err := Verify(context.Background(), res.Data, "m.tflite", model, ev); err == nil || !strings.Contains(err.Error(), "same data") {
+		t.Errorf("verify with other data: %v", err)
 	}
 }

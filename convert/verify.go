@@ -29,6 +29,9 @@ type VerifyReport struct {
 	Simulation string `json:"simulation,omitempty"`
 	// Evaluation is "synthetic" or the path the samples came from.
 	Evaluation string `json:"evaluation,omitempty"`
+	// Repair is the lite variant's repair and fidelity report, for a file
+	// whose weights were repaired.
+	Repair *repair.Report `json:"repair,omitempty"`
 	*quant.Report
 }
 
@@ -50,42 +53,44 @@ type Evaluation struct {
 //
 // A repaired file is rebuilt by repairing again: samples must give the
 // data the conversion fitted on (the record's hash says whether they do).
-func Reference(path string, p *lower.Provenance, samples func(g *ir.Graph) (quant.Source, string, error)) (*ir.Graph, error) {
+func Reference(path string, p *lower.Provenance, samples func(g *ir.Graph) (quant.Source, string, error)) (*ir.Graph, *repair.Report, error) {
 	opt, err := withDefaults(Options{Format: TFLite, Preset: p.Preset, Quant: p.Quant})
 	if err != nil {
-		return nil, fmt.Errorf("the file's metadata names preset %q and quant %q, which this litefy does not write", p.Preset, p.Quant)
+		return nil, nil, fmt.Errorf("the file's metadata names preset %q and quant %q, which this litefy does not write", p.Preset, p.Quant)
 	}
 	g, err := load(path, p.InputShapes)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var teacher *ir.Graph
+	var rebuilt *repair.Report
 	if p.Repair != nil {
 		teacher = ir.Clone(g)
 		if _, err := passes.Cleanup.Run(teacher, passes.Options{}); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	if err := rewrite(g, opt); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if p.Repair != nil {
 		if samples == nil {
-			return nil, fmt.Errorf("the file's lite weights were repaired on %d calibration samples; verify needs the same --calib data", p.Repair.Samples)
+			return nil, nil, fmt.Errorf("the file's lite weights were repaired on %d calibration samples; verify needs the same --calib data", p.Repair.Samples)
 		}
 		src, _, err := samples(g)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		rep, err := repair.Repair(context.Background(), teacher, g, src, repair.Options{})
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
+		rebuilt = rep
 		if rep.DataSHA256 != p.Repair.SHA256 {
-			return nil, fmt.Errorf("the file's lite weights were repaired on %d calibration samples with SHA-256 %.12s…; --calib gives %d samples with %.12s…: pass the same data", p.Repair.Samples, p.Repair.SHA256, rep.Samples, rep.DataSHA256)
+			return nil, nil, fmt.Errorf("the file's lite weights were repaired on %d calibration samples with SHA-256 %.12s…; --calib gives %d samples with %.12s…: pass the same data", p.Repair.Samples, p.Repair.SHA256, rep.Samples, rep.DataSHA256)
 		}
 	}
-	return g, nil
+	return g, rebuilt, nil
 }
 
 // Verify checks a .tflite litefy wrote (data, named name) against the ONNX
@@ -107,14 +112,14 @@ func Verify(ctx context.Context, data []byte, name, ref string, ev Evaluation) (
 	default:
 		return nil, fmt.Errorf("%s: the file's metadata names --quant %q, which this litefy does not write", name, p.Quant)
 	}
-	g, err := Reference(ref, p, ev.Samples)
+	g, rrep, err := Reference(ref, p, ev.Samples)
 	if err != nil {
 		return nil, err
 	}
 	if _, err := lower.Verify(g, data); err != nil {
 		return nil, fmt.Errorf("verify: %s does not match %s: %v", name, ref, err)
 	}
-	rep := &VerifyReport{TFLite: name, Reference: ref, Preset: p.Preset, Quant: p.Quant, IO: p.IO, Tensors: len(m.Tensors)}
+	rep := &VerifyReport{TFLite: name, Reference: ref, Preset: p.Preset, Quant: p.Quant, IO: p.IO, Tensors: len(m.Tensors), Repair: rrep}
 	if p.Quant == Int8 {
 		if err := evaluate(ctx, rep, g, ev); err != nil {
 			return nil, err
@@ -129,6 +134,9 @@ func Verify(ctx context.Context, data []byte, name, ref string, ev Evaluation) (
 func (r *Result) Report(ctx context.Context, name, ref string, ev Evaluation) (*VerifyReport, error) {
 	p := r.TFLite.Provenance
 	rep := &VerifyReport{TFLite: name, Reference: ref, Preset: p.Preset, Quant: p.Quant, IO: p.IO, Tensors: len(r.TFLite.Tensors)}
+	if p.Repair != nil {
+		rep.Repair = r.Repair
+	}
 	if err := evaluate(ctx, rep, r.Graph, ev); err != nil {
 		return nil, err
 	}
