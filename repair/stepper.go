@@ -2,6 +2,8 @@ package repair
 
 import (
 	"fmt"
+	"runtime"
+	"sync"
 
 	"github.com/litefy/litefy/ir"
 )
@@ -87,22 +89,45 @@ func (s *stepper) step() error {
 	if err := ir.InferShapes(sub); err != nil {
 		return fmt.Errorf("repair: %s: %v", n, err)
 	}
-	sess, err := ir.NewSession(sub, ir.SessionOptions{})
-	if err != nil {
-		return fmt.Errorf("repair: %s: %v", n, err)
-	}
+	// Samples are independent: one single-threaded session per worker,
+	// each taking every workers-th sample (results do not depend on the
+	// split).
+	workers := min(runtime.GOMAXPROCS(0), s.n)
 	outs := make([][]*ir.Tensor, len(sub.Outputs))
-	for j := range s.n {
-		x := make([]*ir.Tensor, len(feeds))
-		for k, f := range feeds {
-			x[k] = s.vals[f][j]
-		}
-		res, err := sess.Run(x...)
+	for k := range outs {
+		outs[k] = make([]*ir.Tensor, s.n)
+	}
+	errs := make([]error, workers)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sess, err := ir.NewSession(sub, ir.SessionOptions{Threads: 1})
+			if err != nil {
+				errs[w] = err
+				return
+			}
+			x := make([]*ir.Tensor, len(feeds))
+			for j := w; j < s.n; j += workers {
+				for k, f := range feeds {
+					x[k] = s.vals[f][j]
+				}
+				res, err := sess.Run(x...)
+				if err != nil {
+					errs[w] = err
+					return
+				}
+				for k, r := range res {
+					outs[k][j] = r.Clone()
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
 		if err != nil {
 			return fmt.Errorf("repair: %s: %v", n, err)
-		}
-		for k, r := range res {
-			outs[k] = append(outs[k], r.Clone())
 		}
 	}
 	k := 0
