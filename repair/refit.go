@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"fmt"
 	"math"
+	"runtime"
+	"sync"
+	"sync/atomic"
 
 	"github.com/litefy/litefy/internal/gemm"
 	"github.com/litefy/litefy/ir"
@@ -193,17 +196,24 @@ func refit(student *ir.Graph, n *ir.Node, xs, ys []*ir.Tensor, ridge float64) (R
 	r := Refit{Node: n.Name, Op: n.Op}
 	w0 := p.get()
 	d := p.d + 1 // with a bias column (fixed at 0 when the node has no bias)
+	m := p.outPerGroup
+	eqs := groupEquations(p, xs, ys, d)
 	w := make([][][]float64, p.groups)
-	for g := range p.groups {
-		a, b := normalEquations(p, xs, ys, g, d)
+	sols := make([][]float64, p.groups)
+	errs := make([]error, p.groups)
+	var sig, before, after float64
+	parallel(p.groups, func(g int) {
+		e := eqs[g]
+		a := append([]float64(nil), e.a...)
+		b := append([]float64(nil), e.b...)
 		if !p.hasBias {
 			// No bias: pin its row and column to the identity and 0.
 			for i := range d {
 				a[i*d+d-1], a[(d-1)*d+i] = 0, 0
 			}
 			a[(d-1)*d+d-1] = 1
-			for o := range p.outPerGroup {
-				b[(d-1)*p.outPerGroup+o] = 0
+			for o := range m {
+				b[(d-1)*m+o] = 0
 			}
 		}
 		tr := 0.0
@@ -216,72 +226,117 @@ func refit(student *ir.Graph, n *ir.Node, xs, ys []*ir.Tensor, ridge float64) (R
 		}
 		for i := range d {
 			a[i*d+i] += lambda
-			for o := range p.outPerGroup {
-				b[i*p.outPerGroup+o] += lambda * w0[g][i][o]
+			for o := range m {
+				b[i*m+o] += lambda * w0[g][i][o]
 			}
 		}
-		sol, err := solveSPD(a, b, d, p.outPerGroup)
-		if err != nil {
-			return Refit{}, fmt.Errorf("repair: %s: %v", n, err)
+		sols[g], errs[g] = solveSPD(a, b, d, m)
+	})
+	for g := range p.groups {
+		if errs[g] != nil {
+			return Refit{}, fmt.Errorf("repair: %s: %v", n, errs[g])
 		}
 		w[g] = make([][]float64, d)
 		for i := range d {
-			w[g][i] = sol[i*p.outPerGroup : (i+1)*p.outPerGroup]
+			w[g][i] = sols[g][i*m : (i+1)*m]
 		}
+		sig += eqs[g].yy
+		before += eqs[g].residual(w0[g], d, m)
+		after += eqs[g].residual(w[g], d, m)
 	}
 	p.set(w)
-	r.Params = p.groups * d * p.outPerGroup
-	r.BeforeSQNR = sqnr(ys, p.apply(xs, ys, w0))
-	r.AfterSQNR = sqnr(ys, p.apply(xs, ys, w))
+	r.Params = p.groups * d * m
+	r.BeforeSQNR, r.AfterSQNR = sqnrDB(sig, max(before, 0)), sqnrDB(sig, max(after, 0))
 	return r, nil
 }
 
-// apply computes the node's outputs (shaped like ys) on xs with weights
-// w, by blocks of rows through the SGEMM.
-func (p *fitProblem) apply(xs, ys []*ir.Tensor, w [][][]float64) []*ir.Tensor {
-	const rowBlock = 512
-	d, m := p.d+1, p.outPerGroup
-	pr := make([]float32, rowBlock*d)
-	res := make([]float32, rowBlock*m)
-	idx := make([]int, rowBlock)
-	var outs []*ir.Tensor
-	for s, x := range xs {
-		out := ir.NewTensor(ir.Float32, ys[s].Shape)
-		f := out.Float32s()
-		for g := range p.groups {
-			wg := make([]float32, d*m)
-			for i := range d {
-				for o := range m {
-					wg[i*m+o] = float32(w[g][i][o])
-				}
+// equations are one group's normal equations: a = XᵀX (d×d), b = XᵀY
+// (d×m), yy = ΣY².
+type equations struct {
+	a, b []float64
+	yy   float64
+}
+
+// residual is ‖XW − Y‖² = Σₒ wₒᵀ a wₒ − 2 wₒᵀ bₒ + ΣY², from the
+// equations alone.
+func (e *equations) residual(w [][]float64, d, m int) float64 {
+	wf := make([]float64, d*m)
+	for i := range d {
+		copy(wf[i*m:], w[i])
+	}
+	aw := make([]float64, m)
+	r := e.yy
+	for i := range d {
+		clear(aw)
+		for j, a := range e.a[i*d : i*d+d] {
+			if a == 0 {
+				continue
 			}
-			k := 0
-			flush := func() {
-				clear(res[:k*m])
-				gemm.Sgemm(k, m, d, pr, d, wg, m, res, m)
-				for r := range k {
-					for o := range m {
-						f[p.index(out, g, idx[r], o)] = res[r*m+o]
-					}
-				}
-				k = 0
-			}
-			p.rows(x, g, func(row []float64, ri int) {
-				for i, v := range row {
-					pr[k*d+i] = float32(v)
-				}
-				idx[k] = ri
-				if k++; k == rowBlock {
-					flush()
-				}
-			})
-			if k > 0 {
-				flush()
+			for o, v := range wf[j*m : j*m+m] {
+				aw[o] += a * v
 			}
 		}
-		outs = append(outs, out)
+		for o, v := range wf[i*m : i*m+m] {
+			r += v*aw[o] - 2*v*e.b[i*m+o]
+		}
 	}
-	return outs
+	return r
+}
+
+// chunks is the number of parts a group's samples are summed in: fixed,
+// so results do not depend on the number of cores.
+const chunks = 4
+
+// groupEquations accumulates every group's equations, groups and sample
+// chunks in parallel, each chunk's sums added in chunk order.
+func groupEquations(p *fitProblem, xs, ys []*ir.Tensor, d int) []equations {
+	nc := min(chunks, len(xs))
+	if p.groups > 1 {
+		nc = 1
+	}
+	parts := make([]equations, p.groups*nc)
+	parallel(len(parts), func(k int) {
+		g, c := k/nc, k%nc
+		lo, hi := c*len(xs)/nc, (c+1)*len(xs)/nc
+		parts[k] = normalEquations(p, xs[lo:hi], ys[lo:hi], g, d)
+	})
+	eqs := make([]equations, p.groups)
+	for g := range p.groups {
+		e := parts[g*nc]
+		for c := 1; c < nc; c++ {
+			q := parts[g*nc+c]
+			for i := range e.a {
+				e.a[i] += q.a[i]
+			}
+			for i := range e.b {
+				e.b[i] += q.b[i]
+			}
+			e.yy += q.yy
+		}
+		eqs[g] = e
+	}
+	return eqs
+}
+
+// parallel runs f(0..n-1) over one goroutine per core.
+func parallel(n int, f func(i int)) {
+	workers := min(runtime.GOMAXPROCS(0), n)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= n {
+					return
+				}
+				f(i)
+			}
+		}()
+	}
+	wg.Wait()
 }
 
 // sqnr is the SQNR of got against want, in dB, over all samples.
@@ -386,9 +441,9 @@ func convProblem(gr *ir.Graph, n *ir.Node) (*fitProblem, error) {
 	}
 	d := cg * kh * kw
 	hasBias := n.Input(2) != nil && n.Inputs[2].Const != nil
-	row := make([]float64, d+1)
 	p := &fitProblem{groups: group, d: d, outPerGroup: og, hasBias: hasBias}
 	p.rows = func(x *ir.Tensor, g int, emit func([]float64, int)) {
+		row := make([]float64, d+1)
 		f := x.Float32s()
 		for b := range N {
 			for oy := range OH {
@@ -479,9 +534,9 @@ func gemmProblem(gr *ir.Graph, n *ir.Node) (*fitProblem, error) {
 	rowsN := int(xs[0])
 	c := n.Input(2)
 	hasBias := c != nil && c.Const != nil && c.Const.Len() == M
-	row := make([]float64, K+1)
 	p := &fitProblem{groups: 1, d: K, outPerGroup: M, hasBias: hasBias}
 	p.rows = func(x *ir.Tensor, _ int, emit func([]float64, int)) {
+		row := make([]float64, K+1)
 		f := x.Float32s()
 		for r := range rowsN {
 			for i := range K {
@@ -542,10 +597,11 @@ func gemmProblem(gr *ir.Graph, n *ir.Node) (*fitProblem, error) {
 // every row of every sample: rows are gathered in blocks of rowBlock,
 // each block's products computed by the float32 SGEMM (internal/gemm)
 // and added into float64 sums, so no long float32 sum loses precision.
-func normalEquations(p *fitProblem, xs, ys []*ir.Tensor, g, d int) (a, b []float64) {
+func normalEquations(p *fitProblem, xs, ys []*ir.Tensor, g, d int) equations {
 	const rowBlock = 512
 	m := p.outPerGroup
-	a, b = make([]float64, d*d), make([]float64, d*m)
+	a, b := make([]float64, d*d), make([]float64, d*m)
+	yy := 0.0
 	pt := make([]float32, d*rowBlock) // Xᵀ of the block: d × rowBlock
 	pr := make([]float32, rowBlock*d) // X of the block: rowBlock × d
 	yb := make([]float32, rowBlock*m)
@@ -576,7 +632,9 @@ func normalEquations(p *fitProblem, xs, ys []*ir.Tensor, g, d int) (a, b []float
 				pr[k*d+i] = f
 			}
 			for o := range m {
-				yb[k*m+o] = float32(p.target(y, g, ri, o))
+				t := p.target(y, g, ri, o)
+				yy += t * t
+				yb[k*m+o] = float32(t)
 			}
 			if k++; k == rowBlock {
 				flush()
@@ -584,5 +642,5 @@ func normalEquations(p *fitProblem, xs, ys []*ir.Tensor, g, d int) (a, b []float
 		})
 	}
 	flush()
-	return a, b
+	return equations{a, b, yy}
 }

@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"runtime/pprof"
 
 	"github.com/litefy/litefy/convert"
 	"github.com/litefy/litefy/internal/tensorio"
@@ -25,9 +26,19 @@ func main() {
 	noGates := flag.Bool("no-gates", false, "")
 	noRefit := flag.Bool("no-refit", false, "")
 
+	prof := flag.String("cpuprofile", "", "write a CPU profile")
 	flag.Parse()
+	if *prof != "" {
+		f, err := os.Create(*prof)
+		if err != nil {
+			panic(err)
+		}
+		pprof.StartCPUProfile(f)
+		defer pprof.StopCPUProfile()
+	}
 	if err := run(*model, *calib, *test, *labels, repair.Options{Ridge: *ridge, NoMeanGates: *noGates, NoRefit: *noRefit}); err != nil {
 		fmt.Fprintln(os.Stderr, err)
+		pprof.StopCPUProfile()
 		os.Exit(1)
 	}
 }
