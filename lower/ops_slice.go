@@ -127,14 +127,20 @@ func gatherIndices(n *ir.Node) (axis int, idx []int64, scalar bool, err error) {
 
 // gather lowers Gather with constant indices: a STRIDED_SLICE when they
 // are one index (shrinking the axis for a scalar) or an arithmetic
-// progression, else GATHER with int32 indices; the input is taken in the
-// layout that maps to the output's (gatherBackward).
+// progression, else GATHER with int32 indices; the input is taken in a
+// layout that maps to the output's.
 func (l *lowerer) gather(n *ir.Node) error {
 	axis, idx, scalar, err := gatherIndices(n)
 	if err != nil {
 		return err
 	}
-	pin := gatherBackward(n, l.layoutOf(n.Outputs[0]))
+	// The input's own layout when it maps to the output's (a scalar index
+	// drops a dim, so several do), else the one gatherBackward gives.
+	lout := l.layoutOf(n.Outputs[0])
+	pin := l.layoutOf(n.Inputs[0])
+	if !gatherForward(n, pin).of(len(lout)).equal(lout) {
+		pin = gatherBackward(n, lout)
+	}
 	if pin == nil {
 		return fmt.Errorf("no input layout maps to the output's (a litefy bug)")
 	}
