@@ -190,6 +190,62 @@ func (maxMinOptions) build(b *flatbuffers.Builder) (fb.BuiltinOptions, flatbuffe
 	return fb.BuiltinOptionsMaximumMinimumOptions, fb.MaximumMinimumOptionsEnd(b)
 }
 
+type stridedSliceOptions struct{ beginMask, endMask, shrinkAxisMask int32 }
+
+func (o *stridedSliceOptions) build(b *flatbuffers.Builder) (fb.BuiltinOptions, flatbuffers.UOffsetT) {
+	fb.StridedSliceOptionsStart(b)
+	fb.StridedSliceOptionsAddBeginMask(b, o.beginMask)
+	fb.StridedSliceOptionsAddEndMask(b, o.endMask)
+	fb.StridedSliceOptionsAddShrinkAxisMask(b, o.shrinkAxisMask)
+	return fb.BuiltinOptionsStridedSliceOptions, fb.StridedSliceOptionsEnd(b)
+}
+
+type splitOptions struct{ numSplits int32 }
+
+func (o *splitOptions) build(b *flatbuffers.Builder) (fb.BuiltinOptions, flatbuffers.UOffsetT) {
+	fb.SplitOptionsStart(b)
+	fb.SplitOptionsAddNumSplits(b, o.numSplits)
+	return fb.BuiltinOptionsSplitOptions, fb.SplitOptionsEnd(b)
+}
+
+type splitVOptions struct{ numSplits int32 }
+
+func (o *splitVOptions) build(b *flatbuffers.Builder) (fb.BuiltinOptions, flatbuffers.UOffsetT) {
+	fb.SplitVOptionsStart(b)
+	fb.SplitVOptionsAddNumSplits(b, o.numSplits)
+	return fb.BuiltinOptionsSplitVOptions, fb.SplitVOptionsEnd(b)
+}
+
+type gatherOptions struct{ axis int32 }
+
+func (o *gatherOptions) build(b *flatbuffers.Builder) (fb.BuiltinOptions, flatbuffers.UOffsetT) {
+	fb.GatherOptionsStart(b)
+	fb.GatherOptionsAddAxis(b, o.axis)
+	return fb.BuiltinOptionsGatherOptions, fb.GatherOptionsEnd(b)
+}
+
+type batchMatMulOptions struct{}
+
+func (batchMatMulOptions) build(b *flatbuffers.Builder) (fb.BuiltinOptions, flatbuffers.UOffsetT) {
+	fb.BatchMatMulOptionsStart(b)
+	return fb.BuiltinOptionsBatchMatMulOptions, fb.BatchMatMulOptionsEnd(b)
+}
+
+// transposeConvOptions has no fused activation: TRANSPOSE_CONV takes one
+// from version 4 (TFLite 2.13) only.
+type transposeConvOptions struct {
+	padding          fb.Padding
+	strideW, strideH int32
+}
+
+func (o *transposeConvOptions) build(b *flatbuffers.Builder) (fb.BuiltinOptions, flatbuffers.UOffsetT) {
+	fb.TransposeConvOptionsStart(b)
+	fb.TransposeConvOptionsAddPadding(b, o.padding)
+	fb.TransposeConvOptionsAddStrideW(b, o.strideW)
+	fb.TransposeConvOptionsAddStrideH(b, o.strideH)
+	return fb.BuiltinOptionsTransposeConvOptions, fb.TransposeConvOptionsEnd(b)
+}
+
 func int32Vector(b *flatbuffers.Builder, v []int32) flatbuffers.UOffsetT {
 	b.StartVector(4, len(v), 4)
 	for i := len(v) - 1; i >= 0; i-- {
@@ -212,12 +268,14 @@ func alignedByteVector(b *flatbuffers.Builder, data []byte) flatbuffers.UOffsetT
 var minRuntime = map[fb.BuiltinOperator]map[int32]string{
 	fb.BuiltinOperatorADD:                     {1: "1.5.0", 2: "1.14.0"},
 	fb.BuiltinOperatorAVERAGE_POOL_2D:         {1: "1.5.0", 2: "1.14.0"},
+	fb.BuiltinOperatorBATCH_MATMUL:            {1: "2.3.0"},
 	fb.BuiltinOperatorCONCATENATION:           {1: "1.5.0", 2: "1.14.0"},
-	fb.BuiltinOperatorCONV_2D:                 {1: "1.5.0", 3: "1.14.0", 5: "2.4.0"},
+	fb.BuiltinOperatorCONV_2D:                 {1: "1.5.0", 3: "1.14.0", 5: "2.4.0", 6: "2.9.0"},
 	fb.BuiltinOperatorDEPTHWISE_CONV_2D:       {1: "1.5.0", 2: "1.12.0", 3: "1.14.0", 6: "2.3.0"},
 	fb.BuiltinOperatorDEQUANTIZE:              {2: "1.14.0", 3: "1.15.0"},
 	fb.BuiltinOperatorDIV:                     {1: "1.6.0"},
 	fb.BuiltinOperatorFULLY_CONNECTED:         {1: "1.5.0", 4: "1.14.0", 9: "2.3.0"},
+	fb.BuiltinOperatorGATHER:                  {1: "1.6.0", 2: "1.14.0"},
 	fb.BuiltinOperatorHARD_SWISH:              {1: "1.15.0"},
 	fb.BuiltinOperatorLOGISTIC:                {1: "1.14.0", 2: "1.14.0"},
 	fb.BuiltinOperatorMAXIMUM:                 {1: "1.14.0", 2: "1.14.0"},
@@ -234,9 +292,13 @@ var minRuntime = map[fb.BuiltinOperator]map[int32]string{
 	fb.BuiltinOperatorRESIZE_BILINEAR:         {1: "1.7.0", 2: "1.14.0", 3: "2.2.0"},
 	fb.BuiltinOperatorRESIZE_NEAREST_NEIGHBOR: {1: "1.13.1", 2: "1.14.0", 3: "2.3.0"},
 	fb.BuiltinOperatorSOFTMAX:                 {1: "1.5.0", 2: "1.14.0"},
+	fb.BuiltinOperatorSPLIT:                   {1: "1.5.0", 2: "1.14.0"},
+	fb.BuiltinOperatorSPLIT_V:                 {1: "1.13.1", 2: "2.3.0"},
+	fb.BuiltinOperatorSTRIDED_SLICE:           {1: "1.6.0", 2: "1.14.0"},
 	fb.BuiltinOperatorSUB:                     {1: "1.6.0", 2: "1.14.0"},
 	fb.BuiltinOperatorTANH:                    {1: "1.14.0", 2: "1.14.0"},
 	fb.BuiltinOperatorTRANSPOSE:               {1: "1.6.0", 2: "1.14.0", 5: "2.4.0"},
+	fb.BuiltinOperatorTRANSPOSE_CONV:          {1: "1.9.0", 2: "2.2.0", 3: "2.3.0"},
 }
 
 // MinRuntimeVersion is the oldest TFLite runtime that has every operator

@@ -207,6 +207,9 @@ func setInt8Versions(m *Model) {
 
 func int8Version(m *Model, op *Operator) int32 {
 	in := m.Tensors[op.Inputs[0]]
+	if op.Builtin == fb.BuiltinOperatorSPLIT {
+		in = m.Tensors[op.Inputs[1]] // input 0 is the axis
+	}
 	if in.Type != fb.TensorTypeINT8 {
 		return op.Version // QUANTIZE from float or uint8: version 1
 	}
@@ -231,7 +234,8 @@ func int8Version(m *Model, op *Operator) int32 {
 	case fb.BuiltinOperatorADD, fb.BuiltinOperatorSUB, fb.BuiltinOperatorAVERAGE_POOL_2D, fb.BuiltinOperatorMAX_POOL_2D,
 		fb.BuiltinOperatorCONCATENATION, fb.BuiltinOperatorLOGISTIC, fb.BuiltinOperatorTANH, fb.BuiltinOperatorSOFTMAX,
 		fb.BuiltinOperatorMEAN, fb.BuiltinOperatorRELU, fb.BuiltinOperatorRELU6, fb.BuiltinOperatorPAD,
-		fb.BuiltinOperatorMAXIMUM, fb.BuiltinOperatorMINIMUM, fb.BuiltinOperatorDEQUANTIZE:
+		fb.BuiltinOperatorMAXIMUM, fb.BuiltinOperatorMINIMUM, fb.BuiltinOperatorDEQUANTIZE,
+		fb.BuiltinOperatorSPLIT, fb.BuiltinOperatorSPLIT_V, fb.BuiltinOperatorSTRIDED_SLICE, fb.BuiltinOperatorGATHER:
 		return 2
 	}
 	return 1 // RESHAPE, HARD_SWISH, RELU_N1_TO_1, QUANTIZE int8→uint8

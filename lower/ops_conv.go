@@ -72,9 +72,9 @@ func (l *lowerer) conv(n *ir.Node) error {
 	}
 	cin, cout := x.Type.Shape[1].Size, ws[0]
 	group := n.Attrs.Int("group", 1)
-	depthwise := group != 1
-	if depthwise && !(group == cin && ws[1] == 1 && cout%cin == 0) {
-		return fmt.Errorf("grouped convolution (group=%d, %d input channels) has no TFLite builtin", group, cin)
+	depthwise := group != 1 && group == cin && ws[1] == 1 && cout%cin == 0
+	if group != 1 && !depthwise && (group <= 0 || cin%group != 0 || cout%group != 0 || ws[1] != cin/group) {
+		return fmt.Errorf("grouped convolution (group=%d, %d input channels, weights %v) is malformed", group, cin, ws)
 	}
 	xt, err := l.input(n, 0)
 	if err != nil {
@@ -134,9 +134,23 @@ func (l *lowerer) conv(n *ir.Node) error {
 		}
 		bt = l.float32Tensor(bname, []int32{int32(o)}, bias)
 	}
+	var w, bias *Tensor
+	if group != 1 && !depthwise {
+		// The groups take rows of the weights and bias, the last two
+		// tensors added, instead of the whole.
+		if bt != wt+1 || int(bt) != len(l.m.Tensors)-1 {
+			return fmt.Errorf("weights and bias are not the last tensors (a litefy bug)")
+		}
+		w, bias = l.m.Tensors[wt], l.m.Tensors[bt]
+		l.m.Tensors = l.m.Tensors[:wt]
+	}
 	act, out := l.fuse(n)
 	conv := convOptions{padding: plan.padding, strideH: int32(win[0].s), strideW: int32(win[1].s),
 		act: act, dilationH: int32(win[0].d), dilationW: int32(win[1].d)}
+	if w != nil {
+		l.groupedConv(n, int(group), xt, w, bias, conv, out)
+		return nil
+	}
 	if depthwise {
 		l.emit(n, fb.BuiltinOperatorDEPTHWISE_CONV_2D, &depthwiseOptions{conv, int32(cout / cin)}, []int32{xt, wt, bt}, out)
 		if conv.dilationH != 1 || conv.dilationW != 1 {
@@ -146,6 +160,49 @@ func (l *lowerer) conv(n *ir.Node) error {
 		l.emit(n, fb.BuiltinOperatorCONV_2D, &conv, []int32{xt, wt, bt}, out)
 	}
 	return nil
+}
+
+// groupedConv lowers a grouped convolution that is not depthwise as
+// SPLIT of the channels-last input into the groups, one CONV_2D per group
+// with its rows of the OHWI weights and bias (int8: their per-channel
+// scales) and CONCATENATION of the results. TFLite's CONV_2D takes groups
+// itself from version 6 (TFLite 2.9): LiteRT.js runs that form right and
+// faster ([1,64,28,28], group 8: 11 vs 14–24 ms), but Arm NN 20.08 loads
+// it and computes something else (max |Δ| 1.5), and older runtimes lack
+// it (internal/e2e TestTFLiteGroupedConv).
+func (l *lowerer) groupedConv(n *ir.Node, group int, xt int32, w, b *Tensor, conv convOptions, out int32) {
+	name := nodeName(n)
+	xs, os := l.m.Tensors[xt].Shape, l.m.Tensors[out].Shape
+	opg, cpg := w.Shape[0]/int32(group), xs[3]/int32(group)
+	parts := make([]int32, group)
+	for g := range parts {
+		parts[g] = l.like(xt, fmt.Sprintf("%s/group%d/input", name, g), []int32{xs[0], xs[1], xs[2], cpg})
+	}
+	at := l.int32Tensor(name+"/split_axis", []int32{}, []int32{3})
+	l.emit(n, fb.BuiltinOperatorSPLIT, &splitOptions{numSplits: int32(group)}, []int32{at, xt}, parts...)
+	rowBytes := len(w.Data) / int(w.Shape[0])
+	biasBytes := len(b.Data) / int(b.Shape[0])
+	outs := make([]int32, group)
+	for g := range parts {
+		lo, hi := g*int(opg), (g+1)*int(opg)
+		gw := &Tensor{Name: fmt.Sprintf("%s/group%d", w.Name, g), Type: w.Type, Shape: []int32{opg, w.Shape[1], w.Shape[2], w.Shape[3]},
+			Data: w.Data[lo*rowBytes : hi*rowBytes], Quant: sliceQuant(w.Quant, lo, hi)}
+		gb := &Tensor{Name: fmt.Sprintf("%s/group%d", b.Name, g), Type: b.Type, Shape: []int32{opg},
+			Data: b.Data[lo*biasBytes : hi*biasBytes], Quant: sliceQuant(b.Quant, lo, hi)}
+		outs[g] = l.like(out, fmt.Sprintf("%s/group%d", name, g), []int32{os[0], os[1], os[2], opg})
+		c := conv
+		l.emit(n, fb.BuiltinOperatorCONV_2D, &c, []int32{parts[g], l.addTensor(gw), l.addTensor(gb)}, outs[g])
+	}
+	l.emit(n, fb.BuiltinOperatorCONCATENATION, &concatOptions{axis: 3}, outs, out)
+}
+
+// sliceQuant returns the per-channel parameters of channels [lo, hi) (q
+// itself when it is per tensor).
+func sliceQuant(q *Quantization, lo, hi int) *Quantization {
+	if q == nil || len(q.Scale) <= 1 {
+		return q
+	}
+	return &Quantization{Scale: q.Scale[lo:hi], ZeroPoint: q.ZeroPoint[lo:hi], Dim: q.Dim}
 }
 
 // relayoutConv lays out OIHW weights as OHWI, or as 1HW(C·M) for a
@@ -175,12 +232,27 @@ func relayoutConv[T any](src []T, o, ci, kh, kw int64, wh, ww widening, depthwis
 // bias (nil: zeros); in a quantized graph the weights are wv's int8 form,
 // laid out the same way (transposed when transB is 0).
 func (l *lowerer) fullyConnected(n *ir.Node, wv *ir.Value, transB bool, weights []float32, nout, nin int64, bias []float32, wname, bname string) error {
-	if s := n.Inputs[0].Type.Shape; len(s) != 2 {
-		return fmt.Errorf("input %s: only 2-D inputs lower to FULLY_CONNECTED", s)
+	s := n.Inputs[0].Type.Shape.Sizes()
+	if len(s) < 2 || s[len(s)-1] != nin {
+		return fmt.Errorf("input %v: FULLY_CONNECTED takes a matrix of %d columns", s, nin)
 	}
-	xt, err := l.input(n, 0)
-	if err != nil {
-		return err
+	rows := int64(ir.NumElements(s)) / nin
+	var xt int32
+	var err error
+	if len(s) == 2 {
+		if xt, err = l.input(n, 0); err != nil {
+			return err
+		}
+	} else {
+		// [..., K] in the ONNX order as a [rows, K] matrix, the result
+		// reshaped back after.
+		if xt, err = l.inputAs(n, 0, nil); err != nil {
+			return err
+		}
+		flat := []int32{int32(rows), int32(nin)}
+		x2 := l.like(xt, nodeName(n)+"/2d", flat)
+		l.emit(n, fb.BuiltinOperatorRESHAPE, &reshapeOptions{shape: flat}, []int32{xt, l.int32Tensor(nodeName(n)+"/2d/shape", []int32{2}, flat)}, x2)
+		xt = x2
 	}
 	chw, reorder := l.nhwcColumns[l.resolve(n.Inputs[0])]
 	var wt, bt int32
@@ -219,8 +291,29 @@ func (l *lowerer) fullyConnected(n *ir.Node, wv *ir.Value, transB bool, weights 
 		}
 		bt = l.float32Tensor(bname, []int32{int32(nout)}, bias)
 	}
-	act, out := l.fuse(n)
-	l.emit(n, fb.BuiltinOperatorFULLY_CONNECTED, &fullyConnectedOptions{act: act}, []int32{xt, wt, bt}, out)
+	if len(s) == 2 {
+		act, out := l.fuse(n)
+		l.emit(n, fb.BuiltinOperatorFULLY_CONNECTED, &fullyConnectedOptions{act: act}, []int32{xt, wt, bt}, out)
+		return nil
+	}
+	os := n.Outputs[0].Type.Shape.Sizes()
+	act, out := fb.ActivationFunctionTypeNONE, int32(-1)
+	lout := l.layoutOf(n.Outputs[0])
+	if lout.orderEquivalent(os) {
+		act, out = l.fuse(n)
+	}
+	y2 := l.temp(nodeName(n)+"/fc", []int32{int32(rows), int32(nout)}, n.Outputs[0].Quant)
+	l.emit(n, fb.BuiltinOperatorFULLY_CONNECTED, &fullyConnectedOptions{act: act}, []int32{xt, wt, bt}, y2)
+	if out >= 0 {
+		shape := lout.permuted(os)
+		l.emit(n, fb.BuiltinOperatorRESHAPE, &reshapeOptions{shape: shape}, []int32{y2, l.int32Tensor(nodeName(n)+"/shape", []int32{int32(len(shape))}, shape)}, out)
+		return nil
+	}
+	id := identityLayout(len(os))
+	shape := id.permuted(os)
+	y := l.like(y2, nodeName(n)+"/onnx_order", shape)
+	l.emit(n, fb.BuiltinOperatorRESHAPE, &reshapeOptions{shape: shape}, []int32{y2, l.int32Tensor(nodeName(n)+"/shape", []int32{int32(len(shape))}, shape)}, y)
+	l.writeFrom(n, n.Outputs[0], y, id)
 	return nil
 }
 
@@ -264,16 +357,60 @@ func (l *lowerer) gemm(n *ir.Node) error {
 	return l.fullyConnected(n, b, transB, w, nout, nin, bias, b.Name, bname)
 }
 
+// matmul lowers MatMul: FULLY_CONNECTED for a constant 2-D right operand
+// (with RESHAPEs around it for a left operand of rank > 2), BATCH_MATMUL
+// of two activations (float only), both in the ONNX order.
 func (l *lowerer) matmul(n *ir.Node) error {
 	b := n.Inputs[1]
-	if b.Const == nil || b.Const.DType != ir.Float32 || len(b.Const.Shape) != 2 {
-		return fmt.Errorf("only a 2-D constant right operand lowers (FULLY_CONNECTED); %s is not", b)
+	if b.Const == nil {
+		return l.batchMatMul(n)
 	}
-	if l.int8 {
-		return fmt.Errorf("MatMul has no int8 lowering (write it as Gemm)")
+	if b.Const.DType != ir.Float32 || len(b.Const.Shape) != 2 {
+		return fmt.Errorf("only a 2-D float32 constant right operand lowers (FULLY_CONNECTED); %s is not", b)
 	}
 	nin, nout := b.Const.Shape[0], b.Const.Shape[1]
 	return l.fullyConnected(n, b, false, transpose2D(b.Const.AsFloat32s(), nin, nout), nout, nin, nil, b.Name, nodeName(n)+"/bias")
+}
+
+// batchMatMul lowers MatMul of two activations of rank 2 to 4 to
+// BATCH_MATMUL, which broadcasts the batch dims; a lower-rank operand is
+// given leading size-1 dims first.
+func (l *lowerer) batchMatMul(n *ir.Node) error {
+	if l.int8 {
+		return fmt.Errorf("MatMul of two activations has no int8 lowering")
+	}
+	if n.Inputs[0].Const != nil {
+		return fmt.Errorf("a constant left operand %s does not lower", n.Inputs[0])
+	}
+	r := len(n.Outputs[0].Type.Shape)
+	id := identityLayout(r)
+	var ins []int32
+	for i := range 2 {
+		ri := len(n.Inputs[i].Type.Shape)
+		if ri < 2 {
+			return fmt.Errorf("operand %s has rank %d; only matrices (rank ≥ 2) lower to BATCH_MATMUL", n.Inputs[i], ri)
+		}
+		var t int32
+		var err error
+		if ri == r {
+			t, err = l.inputAs(n, i, id)
+		} else {
+			t, err = l.broadcastAs(n, i, id)
+		}
+		if err != nil {
+			return err
+		}
+		ins = append(ins, t)
+	}
+	y := l.activation(n.Outputs[0])
+	if !l.layoutOf(n.Outputs[0]).isIdentity() {
+		y = l.like(ins[0], nodeName(n)+"/onnx_order", id.permuted(n.Outputs[0].Type.Shape.Sizes()))
+	}
+	l.emit(n, fb.BuiltinOperatorBATCH_MATMUL, batchMatMulOptions{}, ins, y)
+	if !l.layoutOf(n.Outputs[0]).isIdentity() {
+		l.writeFrom(n, n.Outputs[0], y, id)
+	}
+	return nil
 }
 
 // transpose2D transposes an r×c matrix.

@@ -50,7 +50,11 @@ func QuantizeInt8(g *ir.Graph, ranges map[*ir.Value]Range) error {
 				uf.union(in, n.Outputs[0])
 			}
 		case rule.sameScale:
-			uf.union(n.Inputs[0], n.Outputs[0])
+			for _, o := range n.Outputs { // every part of a Split
+				if o != nil && o.Type.DType == ir.Float32 {
+					uf.union(n.Inputs[0], o)
+				}
+			}
 		case IsFusedActivation(n):
 			fused[n.Inputs[0]] = n.Outputs[0]
 		case isReluFamily(n):

@@ -72,6 +72,7 @@ var (
 var (
 	reshapeRule   = &layoutRule{forward: reshapeForward, backward: reshapeBackward}
 	transposeRule = &layoutRule{forward: transposeForward, backward: transposeBackward}
+	gatherRule    = &layoutRule{forward: gatherForward, backward: gatherBackward}
 )
 
 // ops is the table, keyed by ONNX op name. Every registered op has an
@@ -85,9 +86,9 @@ func init() {
 		"Dropout":  {lower: (*lowerer).identity, int8: moves, layout: sameLayout},
 
 		"Conv":          {lower: (*lowerer).conv, fuses: true, int8: &int8Rule{weights: &weightRule{perChannel: true}, check: convInt8}, facts: convFacts, layout: spatialLayout},
-		"ConvTranspose": {none: "litefy has no TFLite lowering for ConvTranspose", facts: convTransposeFacts, layout: spatialLayout},
+		"ConvTranspose": {lower: (*lowerer).convTranspose, facts: convTransposeFacts, layout: spatialLayout},
 		"Gemm":          {lower: (*lowerer).gemm, fuses: true, int8: &int8Rule{weights: &weightRule{}, check: gemmInt8}},
-		"MatMul":        {lower: (*lowerer).matmul, fuses: true},
+		"MatMul":        {lower: (*lowerer).matmul, fuses: true, int8: &int8Rule{weights: &weightRule{}, check: matmulInt8}},
 
 		"Add": {lower: elementwise(fb.BuiltinOperatorADD), fuses: true, int8: computes, layout: sameLayout},
 		"Sub": {lower: elementwise(fb.BuiltinOperatorSUB), fuses: true, layout: sameLayout},
@@ -117,7 +118,9 @@ func init() {
 		"Pad":       {lower: (*lowerer).pad, int8: &int8Rule{sameScale: true, check: padInt8}, facts: padFacts, layout: sameLayout},
 		"Resize":    {lower: (*lowerer).resize, int8: &int8Rule{sameScale: true, check: resizeInt8}, facts: resizeFacts, layout: spatialLayout},
 		"Upsample":  {lower: (*lowerer).resize, int8: &int8Rule{sameScale: true, check: resizeInt8}, facts: resizeFacts, layout: spatialLayout},
-		"Slice":     {none: "litefy has no TFLite lowering for Slice", facts: sliceFacts},
+		"Slice":     {lower: (*lowerer).slice, int8: moves, facts: sliceFacts, layout: sameLayout},
+		"Split":     {lower: (*lowerer).split, int8: moves, layout: sameLayout},
+		"Gather":    {lower: (*lowerer).gather, int8: &int8Rule{sameScale: true, check: gatherInt8}, layout: gatherRule},
 
 		"BatchNormalization": {lower: func(*lowerer, *ir.Node) error {
 			return fmt.Errorf("no TFLite builtin; the legalization (passes.Legalize, FoldBatchNorm) folds or decomposes it first")
@@ -129,9 +132,9 @@ func init() {
 		"ConstantOfShape": {none: folded},
 		"Range":           {none: folded},
 	}
-	for _, op := range []string{"Abs", "Cast", "Equal", "Exp", "Expand", "Gather", "GlobalMaxPool", "Greater",
+	for _, op := range []string{"Abs", "Cast", "Equal", "Exp", "Expand", "GlobalMaxPool", "Greater",
 		"GreaterOrEqual", "LeakyRelu", "Less", "LessOrEqual", "LogSoftmax", "Max", "Min", "Neg", "Not", "Pow",
-		"Reciprocal", "ReduceMax", "ReduceMean", "ReduceSum", "Split", "Sqrt", "Where"} {
+		"Reciprocal", "ReduceMax", "ReduceMean", "ReduceSum", "Sqrt", "Where"} {
 		ops[op] = &opEntry{none: "litefy has no TFLite lowering for " + op}
 	}
 }

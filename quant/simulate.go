@@ -234,6 +234,10 @@ func init() {
 		"Pad":               (*Simulator).preparePad,
 		"Resize":            (*Simulator).prepareResize,
 		"Upsample":          (*Simulator).prepareResize,
+		"Slice":             (*Simulator).prepareSlice,
+		"Split":             (*Simulator).prepareSplit,
+		"Gather":            (*Simulator).prepareGather,
+		"MatMul":            (*Simulator).prepareGemm,
 	}
 }
 
@@ -298,7 +302,9 @@ func (s *Simulator) gemmDims(n *ir.Node) (gemmDims, error) {
 		return gemmDims{}, err
 	}
 	xs, ws := n.Inputs[0].Type.Shape.Sizes(), w.Type.Shape.Sizes()
-	d := gemmDims{wq: wq, M: int(xs[0]), K: int(xs[1]), N: int(ws[1]), transB: n.Attrs.Int("transB", 0) == 1}
+	// A MatMul's left operand of rank > 2 is a matrix of its last dim.
+	k := xs[len(xs)-1]
+	d := gemmDims{wq: wq, M: ir.NumElements(xs) / int(k), K: int(k), N: int(ws[1]), transB: n.Attrs.Int("transB", 0) == 1}
 	if d.transB {
 		d.N = int(ws[0])
 	}

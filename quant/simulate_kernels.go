@@ -433,3 +433,118 @@ func (s *Simulator) preparePad(n *ir.Node) (func(), error) {
 		}
 	}, nil
 }
+
+// selectIndex maps each element of a selection (per dim: first, count,
+// step) of a tensor of shape in to its input element.
+func selectIndex(in []int64, sel []ir.SliceDim) []int32 {
+	r := len(in)
+	stride := make([]int64, r)
+	st := int64(1)
+	for i := r - 1; i >= 0; i-- {
+		stride[i] = st
+		st *= in[i]
+	}
+	total := int64(1)
+	for _, d := range sel {
+		total *= d.Count
+	}
+	idx := make([]int32, 0, total)
+	var walk func(d int, off int64)
+	walk = func(d int, off int64) {
+		if d == r {
+			idx = append(idx, int32(off))
+			return
+		}
+		for k := range sel[d].Count {
+			walk(d+1, off+(sel[d].First+k*sel[d].Step)*stride[d])
+		}
+	}
+	walk(0, 0)
+	return idx
+}
+
+// prepareSelect is an exact copy of the elements idx picks from input 0
+// into output o (Slice, Split, Gather: STRIDED_SLICE, SPLIT, GATHER).
+func (s *Simulator) prepareSelect(n *ir.Node, o int, idx []int32) (func(), error) {
+	in, err := s.input(n, 0)
+	if err != nil {
+		return nil, err
+	}
+	if err := sameParams(n, n.Inputs[0], n.Outputs[o]); err != nil {
+		return nil, err
+	}
+	out := s.vals[n.Outputs[o]]
+	return func() {
+		for i, j := range idx {
+			out[i] = in[j]
+		}
+	}, nil
+}
+
+func (s *Simulator) prepareSlice(n *ir.Node) (func(), error) {
+	sel, err := ir.SliceOf(n)
+	if err != nil {
+		return nil, err
+	}
+	return s.prepareSelect(n, 0, selectIndex(n.Inputs[0].Type.Shape.Sizes(), sel))
+}
+
+func (s *Simulator) prepareSplit(n *ir.Node) (func(), error) {
+	axis, sizes, err := ir.SplitOf(n)
+	if err != nil {
+		return nil, err
+	}
+	shape := n.Inputs[0].Type.Shape.Sizes()
+	var steps []func()
+	first := int64(0)
+	for o, size := range sizes {
+		sel := make([]ir.SliceDim, len(shape))
+		for d, dim := range shape {
+			sel[d] = ir.SliceDim{First: 0, Count: dim, Step: 1}
+		}
+		sel[axis] = ir.SliceDim{First: first, Count: size, Step: 1}
+		first += size
+		step, err := s.prepareSelect(n, o, selectIndex(shape, sel))
+		if err != nil {
+			return nil, err
+		}
+		steps = append(steps, step)
+	}
+	return func() {
+		for _, f := range steps {
+			f()
+		}
+	}, nil
+}
+
+func (s *Simulator) prepareGather(n *ir.Node) (func(), error) {
+	iv := n.Inputs[1]
+	if iv.Const == nil {
+		return nil, n.Errorf("quant: indices must be a constant")
+	}
+	shape := n.Inputs[0].Type.Shape.Sizes()
+	axis := int(n.Attrs.Int("axis", 0))
+	if axis < 0 {
+		axis += len(shape)
+	}
+	outer, inner := int64(1), int64(1)
+	for _, d := range shape[:axis] {
+		outer *= d
+	}
+	for _, d := range shape[axis+1:] {
+		inner *= d
+	}
+	var idx []int32
+	for o := range outer {
+		for k := range iv.Const.Len() {
+			j := iv.Const.Int64At(k)
+			if j < 0 {
+				j += shape[axis]
+			}
+			for i := range inner {
+				idx = append(idx, int32((o*shape[axis]+j)*inner+i))
+			}
+		}
+	}
+	return s.prepareSelect(n, 0, idx)
+}

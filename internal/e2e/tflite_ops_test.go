@@ -1,0 +1,408 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/litefy/litefy/convert"
+	"github.com/litefy/litefy/internal/tensorio"
+	"github.com/litefy/litefy/ir"
+	"github.com/litefy/litefy/ir/onnx"
+	"github.com/litefy/litefy/lower"
+	fb "github.com/litefy/litefy/lower/tflite/tflitefb"
+	"github.com/litefy/litefy/quant"
+)
+
+// opsCases are small graphs of the ops lowered to TRANSPOSE_CONV, grouped
+// CONV_2D, FULLY_CONNECTED on rank > 2, BATCH_MATMUL, STRIDED_SLICE,
+// SPLIT(_V) and GATHER, converted to float32 TFLite and run in LiteRT.js
+// and Arm NN 20.08 against onnxruntime; int8 ones are also quantized and
+// compared with litefy's int8 simulation.
+var opsCases = []struct {
+	name  string
+	text  string
+	ops   string // the builtins the lowering must emit, sorted
+	int8  bool
+	armnn string // Arm NN 20.08's error (a prefix), when it cannot run the file
+}{
+	{name: "convtranspose_crop", armnn: "inputs.size() = 4 is not valid, not in {3}", ops: "CONV_2D 1, STRIDED_SLICE 1, TRANSPOSE_CONV 1", text: `graph "g" opset=13
+input %x:f32[1,3,5,5]
+const %w:f32[4,3,1,1] = {` + constVals(12, 0.2) + `}
+const %wt:f32[4,2,3,3] = {` + constVals(72, 0.05) + `}
+const %bt:f32[2] = {0.1, -0.2}
+%c:f32[1,4,5,5] = Conv %x, %w @conv
+%y:f32[1,2,10,10] = ConvTranspose %c, %wt, %bt {strides=[2,2], pads=[1,1,1,1], output_padding=[1,1]} @deconv
+output %y
+`},
+	{name: "convtranspose_same", armnn: "inputs.size() = 4 is not valid, not in {3}", ops: "TRANSPOSE_CONV 1", text: `graph "g" opset=13
+input %x:f32[1,3,5,5]
+const %wt:f32[3,4,4,4] = {` + constVals(192, 0.03) + `}
+const %bt:f32[4] = {0.1, -0.2, 0.3, 0}
+%y:f32[1,4,10,10] = ConvTranspose %x, %wt, %bt {strides=[2,2], pads=[1,1,1,1]} @deconv
+output %y
+`},
+	{name: "convtranspose_dilated", ops: "TRANSPOSE_CONV 1", text: `graph "g" opset=13
+input %x:f32[1,2,4,4]
+const %wt:f32[2,3,3,3] = {` + constVals(54, 0.05) + `}
+%y:f32[1,3,8,8] = ConvTranspose %x, %wt {dilations=[2,2]} @deconv
+output %y
+`},
+	{name: "grouped_conv", int8: true, ops: "CONV_2D 4, CONCATENATION 1, SPLIT 1", text: `graph "g" opset=13
+input %x:f32[1,8,6,6]
+const %w:f32[8,2,3,3] = {` + constVals(144, 0.05) + `}
+const %b:f32[8] = {0.1, -0.2, 0.3, -0.4, 0.1, 0.2, 0, -0.1}
+%c:f32[1,8,6,6] = Conv %x, %w, %b {group=4, pads=[1,1,1,1]} @conv
+%y:f32[1,8,6,6] = Relu %c @relu
+output %y
+`},
+	{name: "matmul_3d", int8: true, ops: "RESHAPE 2, FULLY_CONNECTED 1", text: `graph "g" opset=13
+input %x:f32[1,6,8]
+const %w:f32[8,5] = {` + constVals(40, 0.1) + `}
+%m:f32[1,6,5] = MatMul %x, %w @fc
+%y:f32[1,6,5] = Relu %m @relu
+output %y
+`},
+	{name: "matmul_nhwc_linear", int8: true, ops: "RESHAPE 2, CONV_2D 1, FULLY_CONNECTED 1", text: `graph "g" opset=13
+input %x:f32[1,3,4,4]
+const %w:f32[6,3,1,1] = {` + constVals(18, 0.2) + `}
+const %l:f32[6,5] = {` + constVals(30, 0.1) + `}
+%c:f32[1,6,4,4] = Conv %x, %w @conv
+%t:f32[1,4,4,6] = Transpose %c {perm=[0,2,3,1]} @to_nhwc
+%y:f32[1,4,4,5] = MatMul %t, %l @linear
+output %y
+`},
+	{name: "batch_matmul", armnn: "Operator code ~ is out of range", ops: "BATCH_MATMUL 1", text: `graph "g" opset=13
+input %a:f32[1,2,4,5]
+input %b:f32[1,2,5,3]
+%y:f32[1,2,4,3] = MatMul %a, %b @bmm
+output %y
+`},
+	{name: "slice_channels_last", int8: true, ops: "CONV_2D 1, STRIDED_SLICE 1", text: `graph "g" opset=13
+input %x:f32[1,3,6,6]
+const %w:f32[4,3,1,1] = {` + constVals(12, 0.2) + `}
+const %st:i64[2] = {1, 0}
+const %en:i64[2] = {3, 5}
+const %ax:i64[2] = {1, 3}
+const %sp:i64[2] = {1, 2}
+%c:f32[1,4,6,6] = Conv %x, %w @conv
+%y:f32[1,2,6,3] = Slice %c, %st, %en, %ax, %sp @slice
+output %y
+`},
+	{name: "slice_reverse", ops: "STRIDED_SLICE 1", text: `graph "g" opset=13
+input %x:f32[1,4,7]
+const %st:i64[1] = {-1}
+const %en:i64[1] = {-100}
+const %ax:i64[1] = {2}
+const %sp:i64[1] = {-2}
+%y:f32[1,4,4] = Slice %x, %st, %en, %ax, %sp @slice
+output %y
+`},
+	{name: "split_glu", int8: true, ops: "CONV_2D 1, MUL 1, SPLIT 1", text: `graph "g" opset=13
+input %x:f32[1,3,4,4]
+const %w:f32[8,3,1,1] = {` + constVals(24, 0.2) + `}
+%c:f32[1,8,4,4] = Conv %x, %w @conv
+%a:f32[1,4,4,4], %b:f32[1,4,4,4] = Split %c {axis=1} @split
+%y:f32[1,4,4,4] = Mul %a, %b @mul
+output %y
+`},
+	{name: "split_sizes", int8: true, ops: "CONCATENATION 1, CONV_2D 1, SPLIT_V 1", text: `graph "g" opset=13
+input %x:f32[1,3,4,4]
+const %w:f32[6,3,1,1] = {` + constVals(18, 0.2) + `}
+const %s:i64[2] = {2, 4}
+%c:f32[1,6,4,4] = Conv %x, %w @conv
+%a:f32[1,2,4,4], %b:f32[1,4,4,4] = Split %c, %s {axis=1} @split
+%y:f32[1,6,4,4] = Concat %b, %a {axis=1} @concat
+output %y
+`},
+	{name: "gather_scalar_channel", int8: true, ops: "CONV_2D 1, STRIDED_SLICE 1", text: `graph "g" opset=13
+input %x:f32[1,3,4,5]
+const %w:f32[4,3,1,1] = {` + constVals(12, 0.2) + `}
+const %i:i64[] = {2}
+%c:f32[1,4,4,5] = Conv %x, %w @conv
+%y:f32[1,4,5] = Gather %c, %i {axis=1} @gather
+output %y
+`},
+	{name: "gather_list", armnn: "Operator not supported. subgraph:0 operator:0 opcode_index:0 opcode:$ / GATHER", int8: true, ops: "GATHER 1", text: `graph "g" opset=13
+input %x:f32[1,5,6]
+const %i:i64[3] = {4, 0, -3}
+%y:f32[1,5,3] = Gather %x, %i {axis=2} @gather
+output %y
+`},
+	{name: "gather_progression", ops: "CONV_2D 1, STRIDED_SLICE 1", text: `graph "g" opset=13
+input %x:f32[1,3,4,4]
+const %w:f32[6,3,1,1] = {` + constVals(18, 0.2) + `}
+const %i:i64[3] = {0, 2, 4}
+%c:f32[1,6,4,4] = Conv %x, %w @conv
+%y:f32[1,3,4,4] = Gather %c, %i {axis=1} @gather
+output %y
+`},
+}
+
+// opsInput is the deterministic input i of shape s.
+func opsInput(s []int64, i int) *ir.Tensor {
+	x := ir.NewTensor(ir.Float32, s)
+	for j := range x.Float32s() {
+		x.Float32s()[j] = float32((j*7+i*3)%11)/4 - 1.2
+	}
+	return x
+}
+
+// TestTFLiteOps runs opsCases.
+func TestTFLiteOps(t *testing.T) {
+	h := harness(t)
+	litert, err := litertRunner()
+	need(t, err)
+	armnn, err := armnnRunner()
+	need(t, err)
+	var report strings.Builder
+	fmt.Fprintf(&report, "%-24s %-40s %s\n", "case", "builtins", "max |Δ| vs onnxruntime (LiteRT.js; Arm NN); int8 vs the simulation")
+	for _, c := range opsCases {
+		t.Run(c.name, func(t *testing.T) {
+			g, err := ir.Parse(c.text)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tmp := t.TempDir()
+			model := filepath.Join(tmp, c.name+".onnx")
+			if err := onnx.Save(g, model); err != nil {
+				t.Fatal(err)
+			}
+			res, err := convert.Convert(context.Background(), model, convert.Options{Format: convert.TFLite, Preset: "none", Quant: convert.Float32})
+			if err != nil {
+				t.Fatal(err)
+			}
+			tfl := filepath.Join(tmp, c.name+".tflite")
+			if err := res.WriteFile(tfl); err != nil {
+				t.Fatal(err)
+			}
+			counts, err := tfliteOpCounts(tfl)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := lower.FormatCounts(counts); got != c.ops {
+				t.Errorf("builtins %s, want %s", got, c.ops)
+			}
+			var inputs, tflInputs []string
+			for i, v := range g.Inputs {
+				x := opsInput(v.Type.Shape.Sizes(), i)
+				in := filepath.Join(tmp, fmt.Sprintf("x%d.npy", i))
+				tin := filepath.Join(tmp, fmt.Sprintf("x%d.tflite.npy", i))
+				if err := tensorio.WriteNPY(in, x); err != nil {
+					t.Fatal(err)
+				}
+				if err := tensorio.WriteNPY(tin, permuted(x, res.TFLite.InputLayouts[i])); err != nil {
+					t.Fatal(err)
+				}
+				inputs, tflInputs = append(inputs, in), append(tflInputs, tin)
+			}
+			want, _, err := h.Run(model, inputs, 1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ref := permuted(want[0], res.TFLite.OutputLayouts[0])
+			line := fmt.Sprintf("%-24s %-40s", c.name, c.ops)
+			for _, argv := range [][]string{{"node", litert}, {python, armnn}} {
+				got, info, err := runTFLiteInputs(argv, tfl, tflInputs)
+				if argv[0] == python && c.armnn != "" {
+					if err == nil || !strings.Contains(err.Error(), c.armnn) {
+						t.Errorf("Arm NN: want the error %q, got %v", c.armnn, err)
+					}
+					line += "; Arm NN: " + c.armnn
+					continue
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				maxErr, maxRef, err := diff(got, ref)
+				line += fmt.Sprintf(" %.2g", maxErr)
+				if err != nil || maxErr > relTol*maxRef {
+					t.Errorf("%s vs onnxruntime: max error %g (max |output| %g), %v", info, maxErr, maxRef, err)
+				}
+			}
+			if c.int8 {
+				line += "; int8" + opsInt8(t, g, litert, armnn, c.armnn != "")
+			}
+			fmt.Fprintln(&report, line)
+		})
+	}
+	writeBuildFile(t, "e2e-tflite-ops.txt", []byte(report.String()))
+}
+
+// opsInt8 quantizes g (synthetic calibration), lowers it to int8 and
+// compares the LiteRT.js and Arm NN outputs (not Arm NN's when it cannot
+// parse the file) with the int8 simulation of each runtime's arithmetic.
+func opsInt8(t *testing.T, g *ir.Graph, litert, armnn string, noArmNN bool) string {
+	t.Helper()
+	if err := quant.Calibrated(g, quant.Synthetic(g, 20, 1), quant.CalibrateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	m, err := lower.Lower(g, lower.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := m.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmp := t.TempDir()
+	tfl := filepath.Join(tmp, "int8.tflite")
+	if err := os.WriteFile(tfl, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var xs []*ir.Tensor
+	var files []string
+	for i, v := range g.Inputs {
+		x := opsInput(v.Type.Shape.Sizes(), i)
+		xs = append(xs, x)
+		xt := permuted(x, m.InputLayouts[i])
+		q := v.Quant
+		xq := make([]int8, xt.Len())
+		quant.QuantizeFloats(xq, xt.Float32s(), q.Scale[0], q.ZeroPoint[0])
+		x8 := ir.NewTensor(ir.Int8, xt.Shape)
+		for j, c := range xq {
+			x8.Data[j] = byte(c)
+		}
+		f := filepath.Join(tmp, fmt.Sprintf("x%d.int8.npy", i))
+		if err := tensorio.WriteNPY(f, x8); err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, f)
+	}
+	var line string
+	for _, rt := range []struct {
+		name, bin, script string
+		profile           quant.Profile
+	}{{"LiteRT.js", "node", litert, quant.ProfileXNNPACK}, {"Arm NN", python, armnn, quant.ProfileArmNNRef}} {
+		if rt.name == "Arm NN" && noArmNN {
+			continue
+		}
+		sim, err := quant.NewSimulatorWith(g, quant.SimOptions{Profile: rt.profile})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := sim.Run(xs...); err != nil {
+			t.Fatal(err)
+		}
+		// The simulation's output in the file's layout.
+		out := g.Outputs[0]
+		sf := ir.NewTensor(ir.Float32, out.Type.Shape.Sizes())
+		for i, v := range sim.Int8(out) {
+			sf.Float32s()[i] = float32(v)
+		}
+		want := permuted(sf, m.OutputLayouts[0]).Float32s()
+		got, _, err := runTFLiteInputs([]string{rt.bin, rt.script}, tfl, files)
+		if err != nil {
+			t.Errorf("int8 %s: %v", rt.name, err)
+			line += fmt.Sprintf(" %s: error", rt.name)
+			continue
+		}
+		g8 := int8s(got)
+		off, worst := 0, 0
+		for i, v := range g8 {
+			if d := int(v) - int(want[i]); d != 0 {
+				off++
+				worst = max(worst, abs(d))
+			}
+		}
+		line += fmt.Sprintf(" %s: %d/%d codes differ from its simulation (max %d)", rt.name, off, len(g8), worst)
+		if off > 0 {
+			t.Errorf("int8 %s vs its simulation: %d codes differ, by up to %d", rt.name, off, worst)
+		}
+	}
+	return line
+}
+
+func abs(x int) int {
+	if x < 0 {
+		return -x
+	}
+	return x
+}
+
+// TestTFLiteGroupedConv measures a grouped convolution ([1,64,28,28],
+// group 8, 3×3) in the two TFLite forms: SPLIT → CONV_2D per group →
+// CONCATENATION (what litefy writes) and one CONV_2D version 6 whose
+// filter has C/groups input channels (TFLite ≥ 2.9).
+func TestTFLiteGroupedConv(t *testing.T) {
+	litert, err := litertRunner()
+	need(t, err)
+	armnn, err := armnnRunner()
+	need(t, err)
+	text := `graph "g" opset=13
+input %x:f32[1,64,28,28]
+const %w:f32[64,8,3,3] = {` + constVals(64*8*9, 0.01) + `}
+%y:f32[1,64,28,28] = Conv %x, %w {group=8, pads=[1,1,1,1]} @conv
+output %y
+`
+	g, err := ir.Parse(text)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmp := t.TempDir()
+	split := filepath.Join(tmp, "split.tflite")
+	lowerTo(t, g, lower.Options{}, split)
+	// The native form: the group-1 lowering of the same weights over 8
+	// input channels, given the 64-channel input and version 6.
+	g1, err := ir.Parse(strings.Replace(strings.Replace(text, "{group=8, ", "{", 1), "%x:f32[1,64,28,28]", "%x:f32[1,8,28,28]", 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := lower.Lower(g1, lower.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Tensors[m.Inputs[0]].Shape = []int32{1, 28, 28, 64}
+	for _, op := range m.Operators {
+		if op.Builtin == fb.BuiltinOperatorCONV_2D {
+			op.Version = 6
+		}
+	}
+	b, err := m.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	native := filepath.Join(tmp, "native.tflite")
+	if err := os.WriteFile(native, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	x := opsInput([]int64{1, 28, 28, 64}, 0)
+	in := filepath.Join(tmp, "x.npy")
+	if err := tensorio.WriteNPY(in, x); err != nil {
+		t.Fatal(err)
+	}
+	var report strings.Builder
+	var ref *ir.Tensor // LiteRT.js on the SPLIT form
+	for _, f := range []struct{ name, path string }{{"SPLIT→CONV_2D×8→CONCATENATION", split}, {"CONV_2D v6 (groups)", native}} {
+		for _, rt := range []struct{ name, bin, script string }{{"LiteRT.js", "node", litert}, {"Arm NN", python, armnn}} {
+			res := ""
+			for range 3 { // the last of three runs
+				got, info, err := runTFLiteInputs([]string{rt.bin, rt.script}, f.path, []string{in})
+				if err != nil {
+					res = "error: " + firstLine(err.Error())
+					break
+				}
+				if ref == nil {
+					ref = got
+				}
+				d, _, err := diff(got, ref)
+				res = fmt.Sprintf("%s; max |Δ| vs LiteRT.js on the SPLIT form %.2g %v", info, d, err)
+			}
+			fmt.Fprintf(&report, "%-32s %-10s %s\n", f.name, rt.name, res)
+		}
+	}
+	t.Log("\n" + report.String())
+	writeBuildFile(t, "e2e-tflite-grouped-conv.txt", []byte(report.String()))
+}
+
+func firstLine(s string) string {
+	if i := strings.LastIndex(strings.TrimSpace(s), "\n"); i >= 0 {
+		return strings.TrimSpace(s[i+1:])
+	}
+	return s
+}
