@@ -32,6 +32,14 @@ func init() {
 	Register(&OpDef{Name: "Relu6", Doc: "min(max(x, 0), 6), the canonical form of Clip(x, 0, 6)", Domain: InternalDomain,
 		Inputs: Fixed(1), Outputs: Fixed(1), Infer: inferSameAsInput0,
 		Kernel: activationKernel(loop(relu6Slice))})
+	Register(&OpDef{Name: "Gelu", Doc: "x * Φ(x) (approximate=\"tanh\": x/2 · (1 + tanh(√(2/π)·(x + 0.044715x³)))), the canonical form of GELU", Domain: InternalDomain,
+		Inputs: Fixed(1), Outputs: Fixed(1), Infer: inferSameAsInput0, Attrs: []AttrDef{{"approximate", AttrString}},
+		Kernel: unaryKernel(func(n *Node) func(float32) float32 {
+			if n.Attrs.Str("approximate", "none") == "tanh" {
+				return geluTanh
+			}
+			return gelu
+		})})
 	Register(&OpDef{Name: "HardSigmoid", Doc: "max(0, min(1, alpha*x + beta))",
 		Inputs: Fixed(1), Outputs: Fixed(1), Infer: inferSameAsInput0,
 		Attrs: []AttrDef{{"alpha", AttrFloat}, {"beta", AttrFloat}},
@@ -69,9 +77,43 @@ func init() {
 			}
 			return a / b, nil
 		})
+	// PRelu's slope broadcasts to x (unidirectionally).
+	Register(&OpDef{Name: "PRelu", Doc: "x if x >= 0 else slope*x, slope broadcast to x", Inputs: Fixed(2), Outputs: Fixed(1),
+		Infer: inferPRelu, Kernel: binaryKernel(func(a, b float32) float32 {
+			if a < 0 {
+				return a * b
+			}
+			return a
+		}, func(a, b int64) (int64, error) {
+			if a < 0 {
+				return a * b, nil
+			}
+			return a, nil
+		})})
 	// Pow's exponent may have another type than its base (opset 12+).
 	Register(&OpDef{Name: "Pow", Doc: "a ** b with broadcasting", Inputs: Fixed(2), Outputs: Fixed(1),
 		Infer: inferPow, Kernel: powKernel})
+}
+
+// gelu is x·Φ(x) in float64.
+func gelu(x float32) float32 {
+	v := float64(x)
+	return float32(0.5 * v * (1 + math.Erf(v/math.Sqrt2)))
+}
+
+// geluTanh is GELU's tanh approximation in float64.
+func geluTanh(x float32) float32 {
+	v := float64(x)
+	return float32(0.5 * v * (1 + math.Tanh(math.Sqrt(2/math.Pi)*(v+0.044715*v*v*v))))
+}
+
+func inferPRelu(n *Node) ([]Type, error) {
+	x, s := n.Inputs[0].Type, n.Inputs[1].Type
+	out, err := BroadcastShapes(x.Shape, s.Shape)
+	if err != nil || len(out) != len(x.Shape) {
+		return nil, n.Errorf("slope of shape %s does not broadcast to %s", s.Shape, x.Shape)
+	}
+	return []Type{x}, nil
 }
 
 // sigmoid is the float64-exact logistic, the reference the fast loops are tested against.

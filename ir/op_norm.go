@@ -362,3 +362,140 @@ func reduceTyped[T float32 | int64](op string, dims []rdim, count int, view func
 		return nil
 	}
 }
+
+// ReduceAxes returns which axes of its input a ReduceMean, ReduceMax or
+// ReduceSum node reduces (from the attribute or, from opset 18 — 13 for
+// ReduceSum — the constant input), or nil when it is a no-op.
+func ReduceAxes(n *Node) ([]bool, error) { return reduceAxes(n) }
+
+func init() {
+	Register(&OpDef{Name: "LayerNormalization", Doc: "(x - mean) / sqrt(var + epsilon) · scale + B over the dims from axis on",
+		Since: 17, Inputs: Arity{2, 3}, Outputs: Arity{1, 3},
+		Attrs: []AttrDef{{"axis", AttrInt}, {"epsilon", AttrFloat}, {"stash_type", AttrInt}},
+		Infer: inferLayerNorm, Kernel: layerNormKernel})
+}
+
+// LayerNormAxis returns the first normalised axis of a LayerNormalization
+// node, in [0, rank).
+func LayerNormAxis(n *Node) (int, error) {
+	r := len(n.Inputs[0].Type.Shape)
+	a := int(n.Attrs.Int("axis", -1))
+	if a < -r || a >= r {
+		return 0, n.Errorf("axis %d is out of range for rank %d", a, r)
+	}
+	if a < 0 {
+		a += r
+	}
+	return a, nil
+}
+
+func inferLayerNorm(n *Node) ([]Type, error) {
+	axis, err := LayerNormAxis(n)
+	if err != nil {
+		return nil, err
+	}
+	x := n.Inputs[0].Type
+	for i := 1; i < len(n.Inputs); i++ {
+		if v := n.Inputs[i]; v != nil {
+			if s, err := BroadcastShapes(x.Shape[axis:], v.Type.Shape); err != nil || len(s) != len(x.Shape)-axis {
+				return nil, n.Errorf("input %s of shape %s does not broadcast to the normalised dims %s", v, v.Type.Shape, x.Shape[axis:])
+			}
+		}
+	}
+	types := []Type{x}
+	if len(n.Outputs) > 1 {
+		stat := Shape{}
+		for i, d := range x.Shape {
+			if i >= axis {
+				d = Dim{Size: 1}
+			}
+			stat = append(stat, d)
+		}
+		for range n.Outputs[1:] {
+			types = append(types, Type{DType: Float32, Shape: stat})
+		}
+	}
+	return types, nil
+}
+
+// layerNormKernel normalises each row of the trailing dims in float64;
+// scale and bias are broadcast over the row.
+func layerNormKernel(n *Node) (Kernel, error) {
+	for i, v := range n.Inputs {
+		if v != nil && v.Type.DType != Float32 {
+			return nil, n.Errorf("input %d type %s is not supported (only f32)", i, v.Type.DType)
+		}
+	}
+	axis, err := LayerNormAxis(n)
+	if err != nil {
+		return nil, err
+	}
+	xs := n.Inputs[0].Type.Shape.Sizes()
+	rows, length := NumElements(xs[:axis]), NumElements(xs[axis:])
+	eps := float64(n.Attrs.Float("epsilon", 1e-5))
+	rowShape := xs[axis:]
+	strides := func(v *Value) []int {
+		if v == nil {
+			return nil
+		}
+		return BroadcastStrides(v.Type.Shape.Sizes(), rowShape)
+	}
+	ss, bs := strides(n.Inputs[1]), strides(n.Input(2))
+	// offset maps an index within a row to the broadcast operand's element.
+	offset := func(st []int, k int) int {
+		o := 0
+		for d := len(rowShape) - 1; d >= 0; d-- {
+			o += (k % int(rowShape[d])) * st[d]
+			k /= int(rowShape[d])
+		}
+		return o
+	}
+	so, bo := make([]int, length), make([]int, length)
+	for k := range length {
+		so[k] = offset(ss, k)
+		if bs != nil {
+			bo[k] = offset(bs, k)
+		}
+	}
+	return func(e *Exec, in, out []*Tensor) error {
+		x, y, scale := in[0].Float32s(), out[0].Float32s(), in[1].Float32s()
+		var bias, mean, inv []float32
+		if len(in) > 2 && in[2] != nil {
+			bias = in[2].Float32s()
+		}
+		if len(out) > 1 && out[1] != nil {
+			mean = out[1].Float32s()
+		}
+		if len(out) > 2 && out[2] != nil {
+			inv = out[2].Float32s()
+		}
+		for r := range rows {
+			row := x[r*length : (r+1)*length]
+			var m float64
+			for _, v := range row {
+				m += float64(v)
+			}
+			m /= float64(length)
+			var q float64
+			for _, v := range row {
+				d := float64(v) - m
+				q += d * d
+			}
+			is := 1 / math.Sqrt(q/float64(length)+eps)
+			for k, v := range row {
+				z := (float64(v) - m) * is * float64(scale[so[k]])
+				if bias != nil {
+					z += float64(bias[bo[k]])
+				}
+				y[r*length+k] = float32(z)
+			}
+			if mean != nil {
+				mean[r] = float32(m)
+			}
+			if inv != nil {
+				inv[r] = float32(is)
+			}
+		}
+		return nil
+	}, nil
+}

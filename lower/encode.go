@@ -246,6 +246,57 @@ func (o *transposeConvOptions) build(b *flatbuffers.Builder) (fb.BuiltinOptions,
 	return fb.BuiltinOptionsTransposeConvOptions, fb.TransposeConvOptionsEnd(b)
 }
 
+type leakyReluOptions struct{ alpha float32 }
+
+func (o *leakyReluOptions) build(b *flatbuffers.Builder) (fb.BuiltinOptions, flatbuffers.UOffsetT) {
+	fb.LeakyReluOptionsStart(b)
+	fb.LeakyReluOptionsAddAlpha(b, o.alpha)
+	return fb.BuiltinOptionsLeakyReluOptions, fb.LeakyReluOptionsEnd(b)
+}
+
+type geluOptions struct{ approximate bool }
+
+func (o *geluOptions) build(b *flatbuffers.Builder) (fb.BuiltinOptions, flatbuffers.UOffsetT) {
+	fb.GeluOptionsStart(b)
+	fb.GeluOptionsAddApproximate(b, o.approximate)
+	return fb.BuiltinOptionsGeluOptions, fb.GeluOptionsEnd(b)
+}
+
+// The option tables without fields, as the official converter writes them
+// for EXP, NEG, ABS, POW and LOG_SOFTMAX.
+type (
+	expOptions        struct{}
+	negOptions        struct{}
+	absOptions        struct{}
+	powOptions        struct{}
+	logSoftmaxOptions struct{}
+)
+
+func (expOptions) build(b *flatbuffers.Builder) (fb.BuiltinOptions, flatbuffers.UOffsetT) {
+	fb.ExpOptionsStart(b)
+	return fb.BuiltinOptionsExpOptions, fb.ExpOptionsEnd(b)
+}
+
+func (negOptions) build(b *flatbuffers.Builder) (fb.BuiltinOptions, flatbuffers.UOffsetT) {
+	fb.NegOptionsStart(b)
+	return fb.BuiltinOptionsNegOptions, fb.NegOptionsEnd(b)
+}
+
+func (absOptions) build(b *flatbuffers.Builder) (fb.BuiltinOptions, flatbuffers.UOffsetT) {
+	fb.AbsOptionsStart(b)
+	return fb.BuiltinOptionsAbsOptions, fb.AbsOptionsEnd(b)
+}
+
+func (powOptions) build(b *flatbuffers.Builder) (fb.BuiltinOptions, flatbuffers.UOffsetT) {
+	fb.PowOptionsStart(b)
+	return fb.BuiltinOptionsPowOptions, fb.PowOptionsEnd(b)
+}
+
+func (logSoftmaxOptions) build(b *flatbuffers.Builder) (fb.BuiltinOptions, flatbuffers.UOffsetT) {
+	fb.LogSoftmaxOptionsStart(b)
+	return fb.BuiltinOptionsLogSoftmaxOptions, fb.LogSoftmaxOptionsEnd(b)
+}
+
 func int32Vector(b *flatbuffers.Builder, v []int32) flatbuffers.UOffsetT {
 	b.StartVector(4, len(v), 4)
 	for i := len(v) - 1; i >= 0; i-- {
@@ -266,6 +317,7 @@ func alignedByteVector(b *flatbuffers.Builder, data []byte) flatbuffers.UOffsetT
 // (builtin, version) litefy writes; tensorflow/lite/tools/versioning/
 // runtime_version.cc lists the same pairs.
 var minRuntime = map[fb.BuiltinOperator]map[int32]string{
+	fb.BuiltinOperatorABS:                     {1: "1.13.0"},
 	fb.BuiltinOperatorADD:                     {1: "1.5.0", 2: "1.14.0"},
 	fb.BuiltinOperatorAVERAGE_POOL_2D:         {1: "1.5.0", 2: "1.14.0"},
 	fb.BuiltinOperatorBATCH_MATMUL:            {1: "2.3.0"},
@@ -274,28 +326,40 @@ var minRuntime = map[fb.BuiltinOperator]map[int32]string{
 	fb.BuiltinOperatorDEPTHWISE_CONV_2D:       {1: "1.5.0", 2: "1.12.0", 3: "1.14.0", 6: "2.3.0"},
 	fb.BuiltinOperatorDEQUANTIZE:              {2: "1.14.0", 3: "1.15.0"},
 	fb.BuiltinOperatorDIV:                     {1: "1.6.0"},
+	fb.BuiltinOperatorEXP:                     {1: "1.7.0"},
 	fb.BuiltinOperatorFULLY_CONNECTED:         {1: "1.5.0", 4: "1.14.0", 9: "2.3.0"},
 	fb.BuiltinOperatorGATHER:                  {1: "1.6.0", 2: "1.14.0"},
+	fb.BuiltinOperatorGELU:                    {1: "2.9.0", 2: "2.9.0"},
 	fb.BuiltinOperatorHARD_SWISH:              {1: "1.15.0"},
+	fb.BuiltinOperatorLEAKY_RELU:              {1: "1.13.1", 2: "2.3.0"},
 	fb.BuiltinOperatorLOGISTIC:                {1: "1.14.0", 2: "1.14.0"},
+	fb.BuiltinOperatorLOG_SOFTMAX:             {1: "1.14.0"},
 	fb.BuiltinOperatorMAXIMUM:                 {1: "1.14.0", 2: "1.14.0"},
 	fb.BuiltinOperatorMAX_POOL_2D:             {1: "1.5.0", 2: "1.14.0"},
 	fb.BuiltinOperatorMEAN:                    {1: "1.6.0", 2: "1.14.0"},
 	fb.BuiltinOperatorMINIMUM:                 {1: "1.14.0", 2: "1.14.0"},
 	fb.BuiltinOperatorMUL:                     {1: "1.5.0", 2: "1.14.0", 3: "1.15.0"},
+	fb.BuiltinOperatorNEG:                     {1: "1.9.0"},
 	fb.BuiltinOperatorPAD:                     {1: "1.5.0", 2: "1.14.0"},
+	fb.BuiltinOperatorPOW:                     {1: "1.10.0"},
+	fb.BuiltinOperatorPRELU:                   {1: "1.8.0"},
 	fb.BuiltinOperatorQUANTIZE:                {1: "1.14.0"},
+	fb.BuiltinOperatorREDUCE_MAX:              {1: "1.11.0", 2: "1.14.0"},
 	fb.BuiltinOperatorRELU:                    {1: "1.5.0", 2: "2.1.0"},
 	fb.BuiltinOperatorRELU6:                   {1: "1.5.0", 2: "1.14.0"},
 	fb.BuiltinOperatorRELU_N1_TO_1:            {1: "1.5.0"},
 	fb.BuiltinOperatorRESHAPE:                 {1: "1.5.0"},
 	fb.BuiltinOperatorRESIZE_BILINEAR:         {1: "1.7.0", 2: "1.14.0", 3: "2.2.0"},
 	fb.BuiltinOperatorRESIZE_NEAREST_NEIGHBOR: {1: "1.13.1", 2: "1.14.0", 3: "2.3.0"},
+	fb.BuiltinOperatorRSQRT:                   {1: "1.10.0"},
 	fb.BuiltinOperatorSOFTMAX:                 {1: "1.5.0", 2: "1.14.0"},
 	fb.BuiltinOperatorSPLIT:                   {1: "1.5.0", 2: "1.14.0"},
 	fb.BuiltinOperatorSPLIT_V:                 {1: "1.13.1", 2: "2.3.0"},
 	fb.BuiltinOperatorSTRIDED_SLICE:           {1: "1.6.0", 2: "1.14.0"},
+	fb.BuiltinOperatorSQRT:                    {1: "1.10.0"},
+	fb.BuiltinOperatorSQUARED_DIFFERENCE:      {1: "1.13.1"},
 	fb.BuiltinOperatorSUB:                     {1: "1.6.0", 2: "1.14.0"},
+	fb.BuiltinOperatorSUM:                     {1: "1.10.0", 2: "1.15.0"},
 	fb.BuiltinOperatorTANH:                    {1: "1.14.0", 2: "1.14.0"},
 	fb.BuiltinOperatorTRANSPOSE:               {1: "1.6.0", 2: "1.14.0", 5: "2.4.0"},
 	fb.BuiltinOperatorTRANSPOSE_CONV:          {1: "1.9.0", 2: "2.2.0", 3: "2.3.0"},

@@ -479,7 +479,7 @@ func transposeCost(g *ir.Graph, lay map[*ir.Value]layout) int {
 					want(in, lo)
 				}
 			}
-			if n.Op == "Softmax" {
+			if n.Op == "Softmax" || n.Op == "LogSoftmax" {
 				if a := softmaxAxis(n); a >= 0 && lo[len(lo)-1] != a {
 					internal++ // the TRANSPOSE back after SOFTMAX
 					var last layout
@@ -502,9 +502,13 @@ func transposeCost(g *ir.Graph, lay map[*ir.Value]layout) int {
 				}
 			}
 		case e.layout != reshapeRule:
-			// Another mapped rule: the lowering takes input 0 in the layout
-			// that maps to the output's, else in the ONNX order and lays the
-			// result out after.
+			// Another mapped rule: the lowering takes input 0 as written when
+			// its layout maps to the output's, else in the layout that maps
+			// to the output's, else in the ONNX order and lays the result
+			// out after.
+			if f := e.layout.forward; f != nil && f(n, of(n.Inputs[0])).equal(of(out)) {
+				continue
+			}
 			if x := e.layout.backward; x != nil && x(n, of(out)) != nil {
 				want(n.Inputs[0], x(n, of(out)))
 			} else {

@@ -104,6 +104,12 @@ func (l *lowerer) transpose(n *ir.Node) error {
 // out with it last first, and back after. Before opset 13 an axis other
 // than the last normalises the flattened trailing dims.
 func (l *lowerer) softmax(n *ir.Node) error {
+	return l.normalizeLast(n, fb.BuiltinOperatorSOFTMAX, &softmaxOptions{beta: 1})
+}
+
+// normalizeLast lowers an op that normalises its axis (Softmax,
+// LogSoftmax) to a builtin that normalises the last TFLite dim.
+func (l *lowerer) normalizeLast(n *ir.Node, op fb.BuiltinOperator, opts options) error {
 	s := n.Inputs[0].Type.Shape.Sizes()
 	r := len(s)
 	axis := int(n.Attrs.Int("axis", -1))
@@ -128,7 +134,7 @@ func (l *lowerer) softmax(n *ir.Node) error {
 		l.emit(n, fb.BuiltinOperatorRESHAPE, &reshapeOptions{shape: flat}, []int32{x, l.int32Tensor(nodeName(n)+"/2d/shape", []int32{2}, flat)}, t2)
 		sm := l.like(x, nodeName(n)+"/softmax", flat)
 		l.setQuant(sm, out)
-		l.emit(n, fb.BuiltinOperatorSOFTMAX, &softmaxOptions{beta: 1}, []int32{t2}, sm)
+		l.emit(n, op, opts, []int32{t2}, sm)
 		id := identityLayout(r)
 		nd := l.like(sm, nodeName(n)+"/nd", id.permuted(s))
 		l.emit(n, fb.BuiltinOperatorRESHAPE, &reshapeOptions{shape: id.permuted(s)}, []int32{sm, l.int32Tensor(nodeName(n)+"/nd/shape", []int32{int32(r)}, id.permuted(s))}, nd)
@@ -137,7 +143,7 @@ func (l *lowerer) softmax(n *ir.Node) error {
 	}
 	lout := l.layoutOf(out)
 	if lout[r-1] == axis {
-		return l.unary(n, fb.BuiltinOperatorSOFTMAX, &softmaxOptions{beta: 1})
+		return l.unary(n, op, opts)
 	}
 	// The output's layout with the axis moved last.
 	var last layout
@@ -153,7 +159,7 @@ func (l *lowerer) softmax(n *ir.Node) error {
 	}
 	sm := l.like(x, nodeName(n)+"/softmax", last.permuted(s))
 	l.setQuant(sm, out)
-	l.emit(n, fb.BuiltinOperatorSOFTMAX, &softmaxOptions{beta: 1}, []int32{x}, sm)
+	l.emit(n, op, opts, []int32{x}, sm)
 	l.writeFrom(n, out, sm, last)
 	return nil
 }

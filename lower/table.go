@@ -73,6 +73,7 @@ var (
 	reshapeRule   = &layoutRule{forward: reshapeForward, backward: reshapeBackward}
 	transposeRule = &layoutRule{forward: transposeForward, backward: transposeBackward}
 	gatherRule    = &layoutRule{forward: gatherForward, backward: gatherBackward}
+	reduceRule    = &layoutRule{forward: reduceForward, backward: reduceBackward}
 )
 
 // ops is the table, keyed by ONNX op name. Every registered op has an
@@ -99,11 +100,31 @@ func init() {
 		"Relu6":       {lower: (*lowerer).clip, int8: computes, layout: sameLayout},
 		"Clip":        {lower: (*lowerer).clip, int8: &int8Rule{check: clipInt8}, layout: sameLayout},
 		"Sigmoid":     {lower: oneBuiltin(fb.BuiltinOperatorLOGISTIC, nil), int8: logistic, layout: sameLayout},
-		"Tanh":        {none: "litefy has no TFLite lowering for Tanh", int8: tanh, layout: sameLayout},
+		"Tanh":        {lower: oneBuiltin(fb.BuiltinOperatorTANH, nil), int8: tanh, layout: sameLayout},
+		"Gelu":        {lower: (*lowerer).gelu, layout: sameLayout},
+		"LeakyRelu":   {lower: (*lowerer).leakyRelu, layout: sameLayout},
+		"PRelu":       {lower: (*lowerer).prelu, layout: sameLayout},
 		"HardSwish":   {lower: oneBuiltin(fb.BuiltinOperatorHARD_SWISH, hardSwishOptions{}), int8: computes, layout: sameLayout},
 		"HardSigmoid": {lower: (*lowerer).hardSigmoid, int8: computes, layout: sameLayout},
 		"Swish":       {lower: (*lowerer).swish, int8: computes, layout: sameLayout},
 		"Softmax":     {lower: (*lowerer).softmax, int8: logistic, layout: sameLayout},
+		"LogSoftmax":  {lower: (*lowerer).logSoftmax, layout: sameLayout},
+
+		"Sqrt":       {lower: oneBuiltin(fb.BuiltinOperatorSQRT, nil), layout: sameLayout},
+		"Exp":        {lower: oneBuiltin(fb.BuiltinOperatorEXP, expOptions{}), layout: sameLayout},
+		"Neg":        {lower: oneBuiltin(fb.BuiltinOperatorNEG, negOptions{}), layout: sameLayout},
+		"Abs":        {lower: oneBuiltin(fb.BuiltinOperatorABS, absOptions{}), layout: sameLayout},
+		"Reciprocal": {lower: (*lowerer).reciprocal, layout: sameLayout},
+		"Pow":        {lower: (*lowerer).pow, layout: sameLayout},
+		"Max":        {lower: (*lowerer).maxMin, layout: sameLayout},
+		"Min":        {lower: (*lowerer).maxMin, layout: sameLayout},
+
+		"ReduceMean": {lower: (*lowerer).reduce, layout: reduceRule},
+		"ReduceSum":  {lower: (*lowerer).reduce, layout: reduceRule},
+		"ReduceMax":  {lower: (*lowerer).reduce, layout: reduceRule},
+		"LayerNormalization": {lower: func(*lowerer, *ir.Node) error {
+			return fmt.Errorf("no TFLite builtin; the legalization (passes.Legalize, DecomposeLayerNormalization) decomposes it first")
+		}, layout: sameLayout},
 
 		"GlobalAveragePool": {lower: (*lowerer).globalAveragePool, int8: moves, layout: spatialLayout},
 		"AveragePool":       {lower: (*lowerer).pool, int8: moves, facts: poolFacts, layout: spatialLayout},
@@ -132,9 +153,8 @@ func init() {
 		"ConstantOfShape": {none: folded},
 		"Range":           {none: folded},
 	}
-	for _, op := range []string{"Abs", "Cast", "Equal", "Exp", "Expand", "GlobalMaxPool", "Greater",
-		"GreaterOrEqual", "LeakyRelu", "Less", "LessOrEqual", "LogSoftmax", "Max", "Min", "Neg", "Not", "Pow",
-		"Reciprocal", "ReduceMax", "ReduceMean", "ReduceSum", "Sqrt", "Where"} {
+	for _, op := range []string{"Cast", "Equal", "Expand", "GlobalMaxPool", "Greater",
+		"GreaterOrEqual", "Less", "LessOrEqual", "Not", "Where"} {
 		ops[op] = &opEntry{none: "litefy has no TFLite lowering for " + op}
 	}
 }

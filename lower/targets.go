@@ -93,6 +93,9 @@ var (
 			no("SQRT", "not in Arm NN 20.08's TfLite parser").
 			no("RSQRT", "not in Arm NN 20.08's TfLite parser").
 			no("GELU", "not in Arm NN 20.08's TfLite parser").
+			no("ABS", "not in Arm NN 20.08's TfLite parser").
+			no("REDUCE_MAX", "not in Arm NN 20.08's TfLite parser").
+			no("LOG_SOFTMAX", "not in Arm NN 20.08's TfLite parser").
 			no("BATCH_MATMUL", "not in Arm NN 20.08's TfLite parser").m,
 		RejectsModel: true,
 		// Arm NN 20.08 fills an int8 PAD with 0, not the zero point.

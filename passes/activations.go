@@ -57,7 +57,7 @@ func matchSwish(n *ir.Node) func(*Rewriter) error {
 			}
 		}
 		// x·σ(1.0·x), as Paddle's exporter writes swish.
-		if m, beta := scaledBy(sig.Inputs[0], x); m != nil && beta == 1 && onlyReader(sig.Inputs[0], sig) {
+		if m, beta := scaledInput(sig.Inputs[0], x); m != nil && beta == 1 && onlyReader(sig.Inputs[0], sig) {
 			return func(rw *Rewriter) error {
 				rw.ReplaceNode(n, "Swish", []*ir.Value{x}, nil)
 				rw.Remove(sig)
@@ -69,9 +69,9 @@ func matchSwish(n *ir.Node) func(*Rewriter) error {
 	return nil
 }
 
-// scaledBy matches v = Mul(x, β) with a scalar constant β, returning the
+// scaledInput matches v = Mul(x, β) with a scalar constant β, returning the
 // Mul and β.
-func scaledBy(v, x *ir.Value) (*ir.Node, float32) {
+func scaledInput(v, x *ir.Value) (*ir.Node, float32) {
 	m := producer(v, "Mul")
 	if m == nil {
 		return nil, 0
@@ -93,7 +93,7 @@ func noteScaledSwish(c *Context) {
 		}
 		for _, xs := range commutative(n) {
 			if sig := producer(xs[1], "Sigmoid"); sig != nil {
-				if m, beta := scaledBy(sig.Inputs[0], xs[0]); m != nil && beta != 1 {
+				if m, beta := scaledInput(sig.Inputs[0], xs[0]); m != nil && beta != 1 {
 					c.Notef(n, "x·sigmoid(%g·x) left as is: only β = 1 is swish", beta)
 				}
 			}

@@ -165,11 +165,13 @@ var ONNXExport = &Pipeline{
 // Legalize is what the TFLite lowering needs whatever the preset (package
 // convert runs it after the preset's pipeline): BatchNormalization folded
 // into the Conv or Gemm before it, or decomposed into a per-channel
-// multiply and add. It is not a preset.
+// multiply and add; the exporters' GELU spellings fused into Gelu (TFLite's
+// GELU); LayerNormalization decomposed into the ops that lower. It is not
+// a preset.
 var Legalize = &Pipeline{
 	Name:   "legalize",
-	Doc:    "fold or decompose BatchNormalization (always run before TFLite lowering)",
-	Passes: []*Pass{FoldBatchNorm},
+	Doc:    "fold or decompose BatchNormalization, fuse GELU, decompose LayerNormalization (always run before TFLite lowering)",
+	Passes: []*Pass{FoldBatchNorm, FuseGelu, DecomposeLayerNormalization},
 }
 
 // Pipelines lists every pipeline by name.

@@ -5,6 +5,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/litefy/litefy/ir"
+	"github.com/litefy/litefy/ir/onnx"
 )
 
 func TestConvertTFLite(t *testing.T) {
@@ -37,8 +40,16 @@ func TestConvertTFLite(t *testing.T) {
 	ok(t, bn, "--preset", "none", "--quant", "float32", "-o", filepath.Join(dir, "bn.tflite"))
 	// A graph with an op TFLite has no lowering for is bad input, and
 	// every such node is named.
-	code, _, stderr := litefy(t, "../../testdata/models/other_keras_op10.onnx", "--preset", "none", "--quant", "float32", "-o", filepath.Join(dir, "bad.tflite"))
-	if code != 1 || !strings.Contains(stderr, "ReduceMean_20") || !strings.Contains(stderr, "no TFLite lowering") {
+	g, err := ir.Parse("graph \"g\" opset=13\ninput %x:f32[1,4]\n%y:f32[1,4] = Erf %x @erf_1\noutput %y\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	erf := filepath.Join(dir, "erf.onnx")
+	if err := onnx.Save(g, erf); err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr := litefy(t, erf, "--preset", "none", "--quant", "float32", "-o", filepath.Join(dir, "bad.tflite"))
+	if code != 1 || !strings.Contains(stderr, "erf_1") || !strings.Contains(stderr, "no TFLite lowering") {
 		t.Errorf("exit %d, %q", code, stderr)
 	}
 	if _, err := os.Stat(filepath.Join(dir, "bad.tflite")); !os.IsNotExist(err) {

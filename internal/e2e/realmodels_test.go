@@ -148,7 +148,7 @@ func TestRealModels(t *testing.T) {
 				got, info, err := runTFLiteInputs(argv, tfl, []string{tin})
 				if err != nil {
 					if argv[0] == python {
-						line += " Arm NN: " + firstLine(err.Error())
+						line += " Arm NN: " + errLine(err.Error())
 						continue
 					}
 					t.Fatal(err)
@@ -172,7 +172,7 @@ func TestRealModels(t *testing.T) {
 			res8, err := convert.Convert(context.Background(), path, convert.Options{Format: convert.TFLite, Preset: "none", IO: "float32",
 				Calibration: convert.Calibration{Source: func(g *ir.Graph) (quant.Source, error) { return quant.Synthetic(g, 8, 1), nil }}})
 			if err != nil {
-				line += " | int8: " + firstLine(err.Error())
+				line += " | int8: " + errLine(err.Error())
 				t.Errorf("int8: %v", err)
 				fmt.Fprintln(&report, line)
 				return
@@ -186,7 +186,7 @@ func TestRealModels(t *testing.T) {
 				got, _, err := runTFLiteInputs(argv, tfl8, []string{tin})
 				if err != nil {
 					if argv[0] == python {
-						line += " Arm NN: " + firstLine(err.Error())
+						line += " Arm NN: " + errLine(err.Error())
 						continue
 					}
 					t.Fatalf("int8 in LiteRT.js: %v", err)
@@ -199,7 +199,7 @@ func TestRealModels(t *testing.T) {
 	writeBuildFile(t, "e2e-real-models.txt", []byte(report.String()))
 }
 
-func firstLine(s string) string {
+func errLine(s string) string {
 	s = strings.TrimSpace(s)
 	if i := strings.LastIndex(s, "\n"); i >= 0 {
 		s = s[i+1:]
