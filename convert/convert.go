@@ -194,20 +194,21 @@ func Pipeline(preset string) (*passes.Pipeline, error) {
 	return nil, fmt.Errorf("convert: preset %q: want none, cleanup or lite", preset)
 }
 
-// Legalization returns the passes an output needs whatever the preset:
-// nil for ONNX; for TFLite the BatchNormalization folding the lowering
-// needs, and for int8 the whole cleanup pipeline (BatchNorm folded,
-// activations canonical, constants folded), which the quantizer's rules
-// assume. They run after the preset's pipeline, where they find nothing
-// left to do when the preset includes them.
-func Legalization(format, quantKind string) *passes.Pipeline {
+// Legalization returns the pipelines an output needs whatever the preset,
+// in order: none for ONNX; for TFLite passes.Legalize (BatchNormalization
+// folded or decomposed, GELU spellings fused, LayerNormalization
+// decomposed), preceded for int8 by the whole cleanup pipeline (constants
+// folded, activations canonical), which the quantizer's rules assume. They
+// run after the preset's pipeline, where they find nothing left to do when
+// the preset includes them.
+func Legalization(format, quantKind string) []*passes.Pipeline {
 	switch {
 	case format != TFLite:
 		return nil
 	case quantKind == Int8:
-		return passes.Cleanup
+		return []*passes.Pipeline{passes.Cleanup, passes.Legalize}
 	}
-	return passes.Legalize
+	return []*passes.Pipeline{passes.Legalize}
 }
 
 // Load reads an ONNX model and verifies it. For a TFLite output
@@ -269,7 +270,7 @@ func rewrite(g *ir.Graph, opt Options) error {
 	} else if opt.DumpAfter != "" {
 		return fmt.Errorf("convert: dumping after %s needs a preset", opt.DumpAfter)
 	}
-	if lg := Legalization(opt.Format, opt.Quant); lg != nil {
+	for _, lg := range Legalization(opt.Format, opt.Quant) {
 		if _, err := lg.Run(g, passes.Options{Verify: opt.Verify}); err != nil {
 			return err
 		}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/litefy/litefy/ir"
 	"github.com/litefy/litefy/lower"
+	"github.com/litefy/litefy/passes"
 	"github.com/litefy/litefy/quant"
 )
 
@@ -72,14 +73,19 @@ func TestLegalizeBatchNorm(t *testing.T) {
 
 // TestLegalization: which passes each output always gets.
 func TestLegalization(t *testing.T) {
-	if Legalization(ONNX, Float32) != nil {
-		t.Error("ONNX output needs no legalization")
+	names := func(ps []*passes.Pipeline) string {
+		var s []string
+		for _, p := range ps {
+			s = append(s, p.Name)
+		}
+		return strings.Join(s, " ")
 	}
-	if p := Legalization(TFLite, Float32); p == nil || p.Name != "legalize" {
-		t.Errorf("float32 TFLite: %v", p)
-	}
-	if p := Legalization(TFLite, Int8); p == nil || p.Name != "cleanup" {
-		t.Errorf("int8 TFLite: %v", p)
+	for _, c := range []struct{ format, quant, want string }{
+		{ONNX, Float32, ""}, {TFLite, Float32, "legalize"}, {TFLite, Float16, "legalize"}, {TFLite, Int8, "cleanup legalize"},
+	} {
+		if got := names(Legalization(c.format, c.quant)); got != c.want {
+			t.Errorf("%s %s: %q, want %q", c.format, c.quant, got, c.want)
+		}
 	}
 }
 
