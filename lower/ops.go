@@ -112,7 +112,7 @@ func (l *lowerer) binary(n *ir.Node, op fb.BuiltinOperator) error {
 	var ins []int32
 	for i := range 2 {
 		v := l.resolve(n.Inputs[i])
-		if l.int8 && (n.Op == "Div" || n.Op == "Sub") {
+		if l.int8 && n.Op == "Div" {
 			return fmt.Errorf("%s has no int8 lowering", n.Op)
 		}
 		if v.Const != nil && i == 1 && n.Op == "Div" && v.Const.DType == ir.Float32 {

@@ -92,7 +92,7 @@ func init() {
 		"MatMul":        {lower: (*lowerer).matmul, fuses: true, int8: &int8Rule{weights: &weightRule{}, check: matmulInt8}},
 
 		"Add": {lower: elementwise(fb.BuiltinOperatorADD), fuses: true, int8: computes, layout: sameLayout},
-		"Sub": {lower: elementwise(fb.BuiltinOperatorSUB), fuses: true, layout: sameLayout},
+		"Sub": {lower: elementwise(fb.BuiltinOperatorSUB), fuses: true, int8: computes, layout: sameLayout},
 		"Mul": {lower: elementwise(fb.BuiltinOperatorMUL), fuses: true, int8: computes, layout: sameLayout},
 		"Div": {lower: elementwise(fb.BuiltinOperatorDIV), fuses: true, layout: sameLayout},
 
@@ -101,8 +101,8 @@ func init() {
 		"Clip":        {lower: (*lowerer).clip, int8: &int8Rule{check: clipInt8}, layout: sameLayout},
 		"Sigmoid":     {lower: oneBuiltin(fb.BuiltinOperatorLOGISTIC, nil), int8: logistic, layout: sameLayout},
 		"Tanh":        {lower: oneBuiltin(fb.BuiltinOperatorTANH, nil), int8: tanh, layout: sameLayout},
-		"Gelu":        {lower: (*lowerer).gelu, layout: sameLayout},
-		"LeakyRelu":   {lower: (*lowerer).leakyRelu, layout: sameLayout},
+		"Gelu":        {lower: (*lowerer).gelu, int8: computes, layout: sameLayout},
+		"LeakyRelu":   {lower: (*lowerer).leakyRelu, int8: computes, layout: sameLayout},
 		"PRelu":       {lower: (*lowerer).prelu, layout: sameLayout},
 		"HardSwish":   {lower: oneBuiltin(fb.BuiltinOperatorHARD_SWISH, hardSwishOptions{}), int8: computes, layout: sameLayout},
 		"HardSigmoid": {lower: (*lowerer).hardSigmoid, int8: computes, layout: sameLayout},

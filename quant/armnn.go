@@ -88,9 +88,15 @@ func armnnBinary(op string, a, b, out *ir.QuantParams, lo, hi int32) func(x, y i
 	sa, za := a.Scale[0], int32(a.ZeroPoint[0])
 	sb, zb := b.Scale[0], int32(b.ZeroPoint[0])
 	so, zo := out.Scale[0], int32(out.ZeroPoint[0])
-	if op == "Add" {
+	switch op {
+	case "Add":
 		return func(x, y int8) int8 {
 			v := armnnDequantize(x, sa, za) + armnnDequantize(y, sb, zb)
+			return int8(clamp(armnnQuantize(v, so, zo), lo, hi))
+		}
+	case "Sub":
+		return func(x, y int8) int8 {
+			v := armnnDequantize(x, sa, za) - armnnDequantize(y, sb, zb)
 			return int8(clamp(armnnQuantize(v, so, zo), lo, hi))
 		}
 	}

@@ -56,19 +56,29 @@ func (o SimOptions) profile() Profile {
 	return o.Profile
 }
 
-// binaryKernel is the int8 ADD or MUL of the options' profile.
+// binaryKernel is the int8 ADD, SUB or MUL of the options' profile. SUB
+// is ADD with input 2's rescaling negated in every runtime: TFLite's
+// sub.cc multiplies input2_multiplier by −1 and runs the ADD arithmetic,
+// XNNPACK's subtract passes −s₂/s_out to the add parameters, Arm NN
+// subtracts in float32.
 func (o SimOptions) binaryKernel(op string, a, b, out *ir.QuantParams, lo, hi int32) func(x, y int8) int8 {
 	switch o.profile() {
 	case ProfileArmNNRef:
 		return armnnBinary(op, a, b, out, lo, hi)
 	case ProfileXNNPACK:
-		if op == "Add" {
-			return xnnAdd(a, b, out, lo, hi)
+		switch op {
+		case "Add":
+			return xnnAdd(a, b, out, lo, hi, false)
+		case "Sub":
+			return xnnAdd(a, b, out, lo, hi, true)
 		}
 		return xnnMul(a, b, out, lo, hi)
 	}
-	if op == "Add" {
-		return int8Add(a, b, out, lo, hi)
+	switch op {
+	case "Add":
+		return int8Add(a, b, out, lo, hi, false)
+	case "Sub":
+		return int8Add(a, b, out, lo, hi, true)
 	}
 	return int8Mul(a, b, out, lo, hi)
 }

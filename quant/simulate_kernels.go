@@ -159,13 +159,17 @@ func int8Mul(a, b, out *ir.QuantParams, lo, hi int32) func(x, y int8) int8 {
 
 // int8Add is TFLite's int8 ADD: both inputs left-shifted by 20 and
 // rescaled to twice the larger input scale, summed, then rescaled to the
-// output (the multipliers of add.cc's Prepare, in double).
-func int8Add(a, b, out *ir.QuantParams, lo, hi int32) func(x, y int8) int8 {
+// output (the multipliers of add.cc's Prepare, in double). With sub, input
+// 2's multiplier is negated (sub.cc's PrepareGeneralSubOp, op_sign −1).
+func int8Add(a, b, out *ir.QuantParams, lo, hi int32, sub bool) func(x, y int8) int8 {
 	const leftShift = 20
 	sa, sb := float64(a.Scale[0]), float64(b.Scale[0])
 	twiceMax := 2 * math.Max(sa, sb)
 	ma := NewMultiplier(sa / twiceMax)
 	mb := NewMultiplier(sb / twiceMax)
+	if sub {
+		mb.Q = -mb.Q
+	}
 	mo := NewMultiplier(twiceMax / (float64(int64(1)<<leftShift) * float64(out.Scale[0])))
 	offA, offB, outZp := -int32(a.ZeroPoint[0]), -int32(b.ZeroPoint[0]), int32(out.ZeroPoint[0])
 	return func(x, y int8) int8 {

@@ -154,7 +154,7 @@ func TestInt8AddByHand(t *testing.T) {
 	qp := func(s float32, z int64) *ir.QuantParams {
 		return &ir.QuantParams{DType: ir.Int8, Scale: []float32{s}, ZeroPoint: []int64{z}}
 	}
-	add := int8Add(qp(0.5, 1), qp(0.25, -2), qp(0.5, 3), -128, 127)
+	add := int8Add(qp(0.5, 1), qp(0.25, -2), qp(0.5, 3), -128, 127, false)
 	if got := add(4, 3); got != 9 {
 		t.Errorf("add = %d, want 9", got)
 	}

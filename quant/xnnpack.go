@@ -21,11 +21,17 @@ import (
 // the raw int8 inputs are summed with a bias holding the zero points and
 // half an output step, and an arithmetic right shift divides (ties round
 // up, toward +∞), then the output zero point and clamp.
-func xnnAdd(a, b, out *ir.QuantParams, lo, hi int32) func(x, y int8) int8 {
+//
+// SUB is the same kernel with b's scale ratio negated (the parameters take
+// |ratio| for the shift and round the signed ratio).
+func xnnAdd(a, b, out *ir.QuantParams, lo, hi int32, sub bool) func(x, y int8) int8 {
 	as := a.Scale[0] / out.Scale[0]
 	bs := b.Scale[0] / out.Scale[0]
 	_, e := math.Frexp(float64(max(as, bs))) // max = f·2^e, f in [0.5, 1)
-	shift := 21 - e                          // 20 − the float's unbiased exponent
+	if sub {
+		bs = -bs
+	}
+	shift := 21 - e // 20 − the float's unbiased exponent
 	ma := int32(math.RoundToEven(math.Ldexp(float64(as), shift)))
 	mb := int32(math.RoundToEven(math.Ldexp(float64(bs), shift)))
 	bias := int32(1)<<(shift-1) - ma*int32(a.ZeroPoint[0]) - mb*int32(b.ZeroPoint[0])

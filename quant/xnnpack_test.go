@@ -7,8 +7,8 @@ import "testing"
 // points' terms. The final shift rounds ties up, toward +∞, where TFLite's
 // add.cc rounds them away from zero.
 func TestXNNAddByHand(t *testing.T) {
-	add := xnnAdd(qp(0.5, 0), qp(0.25, 0), qp(1, 0), -128, 127)
-	ref := int8Add(qp(0.5, 0), qp(0.25, 0), qp(1, 0), -128, 127)
+	add := xnnAdd(qp(0.5, 0), qp(0.25, 0), qp(1, 0), -128, 127, false)
+	ref := int8Add(qp(0.5, 0), qp(0.25, 0), qp(1, 0), -128, 127, false)
 	for _, c := range []struct {
 		x, y, want, tflite int8
 	}{
@@ -29,7 +29,7 @@ func TestXNNAddByHand(t *testing.T) {
 	}
 	// Zero points live in the bias; saturation at both ends; a fused
 	// activation's bounds.
-	add = xnnAdd(qp(1, 10), qp(1, -20), qp(1, 5), -128, 127)
+	add = xnnAdd(qp(1, 10), qp(1, -20), qp(1, 5), -128, 127, false)
 	if got := add(12, -17); got != 10 { // 2 + 3 + 5
 		t.Errorf("xnnAdd with zero points = %d, want 10", got)
 	}
@@ -39,7 +39,7 @@ func TestXNNAddByHand(t *testing.T) {
 	if got := add(-128, -128); got != -128 {
 		t.Errorf("xnnAdd saturates to %d, want -128", got)
 	}
-	if got := xnnAdd(qp(1, 0), qp(1, 0), qp(1, 0), 0, 6)(5, 4); got != 6 {
+	if got := xnnAdd(qp(1, 0), qp(1, 0), qp(1, 0), 0, 6, false)(5, 4); got != 6 {
 		t.Errorf("xnnAdd with a RELU6 clamp = %d, want 6", got)
 	}
 }
@@ -111,5 +111,35 @@ func TestXNNMeanByHand(t *testing.T) {
 	xnnMeanHW([]int8{127, 127, 127, 127, -128, -128, -128, -128}, dst, 2, 4, one, qp(0.5, 0))()
 	if dst[0] != 127 || dst[1] != -128 {
 		t.Errorf("saturated means %v, want [127 -128]", dst)
+	}
+}
+
+// SUB is ADD with input 2's rescaling negated, in each profile: ratios 0.5
+// and 0.25 as in TestXNNAddByHand. XNNPACK's shift rounds ties up (0.5 −
+// 0.25·0 = 0.5 → 1; −0.5 → 0), TFLite's away from zero; Arm NN rounds the
+// float32 difference half away from zero.
+func TestSubByHand(t *testing.T) {
+	xnn := xnnAdd(qp(0.5, 0), qp(0.25, 0), qp(1, 0), -128, 127, true)
+	ref := int8Add(qp(0.5, 0), qp(0.25, 0), qp(1, 0), -128, 127, true)
+	arm := armnnBinary("Sub", qp(0.5, 0), qp(0.25, 0), qp(1, 0), -128, 127)
+	for _, c := range []struct {
+		x, y, xnn, tflite, armnn int8
+	}{
+		{1, 0, 1, 1, 1},            // 0.5
+		{0, 2, 0, -1, -1},          // −0.5: XNNPACK up, the others away from zero
+		{3, 2, 1, 1, 1},            // 1.5 − 0.5 = 1
+		{3, -3, 2, 2, 2},           // 1.5 + 0.75 = 2.25
+		{-128, 127, -96, -96, -96}, // −64 − 31.75 = −95.75
+		{0, -128, 32, 32, 32},      // 32
+	} {
+		if got := xnn(c.x, c.y); got != c.xnn {
+			t.Errorf("XNNPACK sub(%d, %d) = %d, want %d", c.x, c.y, got, c.xnn)
+		}
+		if got := ref(c.x, c.y); got != c.tflite {
+			t.Errorf("TFLite sub(%d, %d) = %d, want %d", c.x, c.y, got, c.tflite)
+		}
+		if got := arm(c.x, c.y); got != c.armnn {
+			t.Errorf("Arm NN sub(%d, %d) = %d, want %d", c.x, c.y, got, c.armnn)
+		}
 	}
 }

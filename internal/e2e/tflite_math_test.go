@@ -14,6 +14,7 @@ import (
 	"github.com/litefy/litefy/internal/tensorio"
 	"github.com/litefy/litefy/ir"
 	"github.com/litefy/litefy/ir/onnx"
+	"github.com/litefy/litefy/passes"
 )
 
 // mathConv is a 1×1 Conv of a [1,3,4,4] input %x to %c:f32[1,4,4,4], so
@@ -32,8 +33,13 @@ const %b:f32[4] = {0.1, -0.2, 0.3, -0.1}
 // test checks it still does): it has no ABS, SQRT, RSQRT, POW, PRELU, SUM,
 // REDUCE_MAX or LOG_SOFTMAX, and reads GELU's old one-byte opcode field
 // (127, the placeholder for builtins past 126) as out of range.
+//
+// int8 cases are also quantized (synthetic calibration, after the int8
+// legalization) and each runtime's output compared code for code with
+// litefy's simulation of its arithmetic (opsInt8).
 var mathCases = []struct {
 	name, text, ops, armnn string
+	int8                   bool
 }{
 	{name: "abs_nhwc", armnn: "Operator not supported. subgraph:0 operator:1 opcode_index:1 opcode:e / ABS", ops: "ABS:1 CONV_2D:1", text: mathConv + `%y:f32[1,4,4,4] = Abs %c @abs
 `},
@@ -45,7 +51,16 @@ var mathCases = []struct {
 `},
 	{name: "tanh_nhwc", ops: "CONV_2D:1 TANH:1", text: mathConv + `%y:f32[1,4,4,4] = Tanh %c @tanh
 `},
-	{name: "leaky_relu_nhwc", ops: "CONV_2D:1 LEAKY_RELU:1", text: mathConv + `%y:f32[1,4,4,4] = LeakyRelu %c {alpha=0.2} @leaky
+	{name: "leaky_relu_nhwc", int8: true, ops: "CONV_2D:1 LEAKY_RELU:1", text: mathConv + `%y:f32[1,4,4,4] = LeakyRelu %c {alpha=0.2} @leaky
+`},
+	{name: "sub_const_channels", int8: true, ops: "CONV_2D:1 SUB:1", text: mathConv + `const %k:f32[4,1,1] = {0.3, -0.2, 0.5, 0}
+%y:f32[1,4,4,4] = Sub %c, %k @sub
+`},
+	{name: "sub_activations", int8: true, ops: "CONV_2D:1 RELU:1 SUB:1", text: mathConv + `%r:f32[1,4,4,4] = Relu %c @relu
+%y:f32[1,4,4,4] = Sub %r, %c @sub
+`},
+	{name: "sub_from_const", int8: true, ops: "CONV_2D:1 SUB:1", text: mathConv + `const %k:f32[] = {1.5}
+%y:f32[1,4,4,4] = Sub %k, %c @sub
 `},
 	{name: "prelu_channels", armnn: "Operator not supported. subgraph:0 operator:1 opcode_index:1 opcode:6 / PRELU", ops: "CONV_2D:1 PRELU:1", text: mathConv + `const %s:f32[4,1,1] = {0.1, 0.25, -0.5, 2}
 %y:f32[1,4,4,4] = PRelu %c, %s @prelu
@@ -86,7 +101,7 @@ const %e:f32[] = {-0.5}
 	{name: "log_softmax_tokens", armnn: "Operator not supported. subgraph:0 operator:0 opcode_index:0 opcode:2 / LOG_SOFTMAX", ops: "LOG_SOFTMAX:1", text: `input %x:f32[1,5,6]
 %y:f32[1,5,6] = LogSoftmax %x {axis=-1} @logsoftmax
 `},
-	{name: "gelu_after_conv", armnn: "Operator code \x7f is out of range 0-w. subgraph:0 operator idx:1.", ops: "CONV_2D:1 GELU:1", text: mathConv + `const %sqrt2:f32[] = {1.4142135}
+	{name: "gelu_after_conv", int8: true, armnn: "Operator code \x7f is out of range 0-w. subgraph:0 operator idx:1.", ops: "CONV_2D:1 GELU:1", text: mathConv + `const %sqrt2:f32[] = {1.4142135}
 const %one:f32[] = {1}
 const %half:f32[] = {0.5}
 %d:f32[1,4,4,4] = Div %c, %sqrt2 @/g/Div
@@ -95,7 +110,7 @@ const %half:f32[] = {0.5}
 %m:f32[1,4,4,4] = Mul %c, %a @/g/Mul
 %y:f32[1,4,4,4] = Mul %m, %half @/g/Mul_1
 `},
-	{name: "gelu_tanh_after_add", armnn: "Operator code \x7f is out of range 0-w. subgraph:0 operator idx:1.", ops: "ADD:1 GELU:1", text: `input %x:f32[1,5,6]
+	{name: "gelu_tanh_after_add", int8: true, armnn: "Operator code \x7f is out of range 0-w. subgraph:0 operator idx:1.", ops: "ADD:1 GELU:1", text: `input %x:f32[1,5,6]
 const %bias:f32[6] = {0.1, -0.2, 0.3, -0.4, 0.5, 0}
 const %c1:f32[] = {0.044715}
 const %c2:f32[] = {0.7978846}
@@ -217,6 +232,14 @@ func TestTFLiteMath(t *testing.T) {
 				if err != nil || maxErr > relTol*maxRef {
 					t.Errorf("%s vs onnxruntime: max error %g (max |output| %g), %v", info, maxErr, maxRef, err)
 				}
+			}
+			if c.int8 {
+				for _, p := range convert.Legalization(convert.TFLite, convert.Int8) {
+					if _, err := p.Run(g, passes.Options{}); err != nil {
+						t.Fatal(err)
+					}
+				}
+				line += "; int8" + opsInt8(t, g, litert, armnn, c.armnn != "")
 			}
 			fmt.Fprintln(&report, line)
 		})
