@@ -218,6 +218,11 @@ func int8Version(m *Model, op *Operator) int32 {
 		return 3
 	case fb.BuiltinOperatorFULLY_CONNECTED:
 		return 4
+	case fb.BuiltinOperatorTRANSPOSE_CONV:
+		if len(op.Inputs) == 4 {
+			return 3 // the bias input
+		}
+		return 2
 	case fb.BuiltinOperatorRESIZE_BILINEAR, fb.BuiltinOperatorRESIZE_NEAREST_NEIGHBOR:
 		return op.Options.(*resizeOptions).int8Version()
 	case fb.BuiltinOperatorTRANSPOSE:

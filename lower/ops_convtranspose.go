@@ -32,9 +32,6 @@ func (l *lowerer) convTranspose(n *ir.Node) error {
 	if wv.Const == nil || wv.Const.DType != ir.Float32 || len(wv.Const.Shape) != 4 {
 		return fmt.Errorf("only 2-D convolutions with float32 constant weights lower (weights %s)", wv)
 	}
-	if l.int8 {
-		return fmt.Errorf("ConvTranspose has no int8 lowering")
-	}
 	win, err := ir.ConvTransposeWindows(n)
 	if err != nil {
 		return err
@@ -61,15 +58,16 @@ func (l *lowerer) convTranspose(n *ir.Node) error {
 			}
 		}
 	}
-	wd := wv.Const.AsFloat32s()
 	kh, kw := ws[2], ws[3]
-	w := make([]float32, co*k[0]*k[1]*ci)
-	for i := range ci {
-		for o := range co {
-			for y := range kh {
-				for x := range kw {
-					y2, x2 := y*win[0].D, x*win[1].D
-					w[((o*k[0]+y2)*k[1]+x2)*ci+i] = wd[((i*co+o)*kh+y)*kw+x]
+	// relayout moves the IOHW weights to O·kH'·kW'·I, dilated with zero taps.
+	relayout := func(set func(dst, src int)) {
+		for i := range ci {
+			for o := range co {
+				for y := range kh {
+					for x := range kw {
+						y2, x2 := y*win[0].D, x*win[1].D
+						set(int(((o*k[0]+y2)*k[1]+x2)*ci+i), int(((i*co+o)*kh+y)*kw+x))
+					}
 				}
 			}
 		}
@@ -78,13 +76,40 @@ func (l *lowerer) convTranspose(n *ir.Node) error {
 	if err != nil {
 		return err
 	}
-	wt := l.float32Tensor(wv.Name, []int32{int32(co), int32(k[0]), int32(k[1]), int32(ci)}, w)
-	ins := []int32{0, wt, xt}
-	if b := n.Input(2); b != nil {
-		if b.Const == nil || b.Const.Len() != int(co) {
-			return fmt.Errorf("bias %s must be a constant of %d values", b, co)
+	wshape := []int32{int32(co), int32(k[0]), int32(k[1]), int32(ci)}
+	ins := []int32{0, 0, xt}
+	b := n.Input(2)
+	if b != nil && (b.Const == nil || b.Const.Len() != int(co)) {
+		return fmt.Errorf("bias %s must be a constant of %d values", b, co)
+	}
+	if l.int8 {
+		// Per output channel (TFLite's quantized dimension 0 of OHWI) and
+		// an int32 bias of scale input·weight[c].
+		wq, err := l.int8Const(wv)
+		if err != nil {
+			return err
 		}
-		ins = append(ins, l.float32Tensor(b.Name, []int32{int32(co)}, b.Const.AsFloat32s()))
+		if wq.PerChannel() && (wq.Axis != 1 || len(wq.Scale) != int(co)) {
+			return fmt.Errorf("weights %s are quantized per channel on axis %d; TRANSPOSE_CONV needs the output channels (axis 1 of IOHW)", wv, wq.Axis)
+		}
+		w := make([]int8, co*k[0]*k[1]*ci)
+		relayout(func(dst, src int) { w[dst] = wq.data[src] })
+		ins[1] = l.int8Tensor(wv.Name, wshape, w, perChannel(wq.QuantParams, 0))
+		if b != nil {
+			bias, err := int32Const(b)
+			if err != nil {
+				return err
+			}
+			ins = append(ins, l.biasTensor(b.Name, bias, perChannel(b.Quant, 0)))
+		}
+	} else {
+		wd := wv.Const.AsFloat32s()
+		w := make([]float32, co*k[0]*k[1]*ci)
+		relayout(func(dst, src int) { w[dst] = wd[src] })
+		ins[1] = l.float32Tensor(wv.Name, wshape, w)
+		if b != nil {
+			ins = append(ins, l.float32Tensor(b.Name, []int32{int32(co)}, b.Const.AsFloat32s()))
+		}
 	}
 	xs := l.m.Tensors[xt].Shape
 	oshape := []int32{xs[0], int32(win[0].Out), int32(win[1].Out), int32(co)}

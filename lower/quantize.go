@@ -129,7 +129,7 @@ func QuantizeInt8(g *ir.Graph, ranges map[*ir.Value]Range) error {
 		case wr != nil:
 			inScale := float64(n.Inputs[0].Quant.Scale[0])
 			w := n.Inputs[1]
-			w.Quant = symmetricParams(w.Const, 0, wr.perChannel)
+			w.Quant = symmetricParams(w.Const, wr.axis, wr.perChannel)
 			if b := n.Input(2); b != nil {
 				b.Quant = biasParams(inScale, w.Quant)
 			}

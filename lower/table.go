@@ -60,7 +60,13 @@ type int8Rule struct {
 	check func(n *ir.Node) string
 }
 
-type weightRule struct{ perChannel bool }
+// weightRule: input 1 is int8 symmetric, per channel along axis (the
+// output channels: 0 of Conv's OIHW, 1 of ConvTranspose's IOHW) or per
+// tensor.
+type weightRule struct {
+	perChannel bool
+	axis       int
+}
 
 var (
 	moves    = &int8Rule{sameScale: true}
@@ -87,7 +93,7 @@ func init() {
 		"Dropout":  {lower: (*lowerer).identity, int8: moves, layout: sameLayout},
 
 		"Conv":          {lower: (*lowerer).conv, fuses: true, int8: &int8Rule{weights: &weightRule{perChannel: true}, check: convInt8}, facts: convFacts, layout: spatialLayout},
-		"ConvTranspose": {lower: (*lowerer).convTranspose, facts: convTransposeFacts, layout: spatialLayout},
+		"ConvTranspose": {lower: (*lowerer).convTranspose, int8: &int8Rule{weights: &weightRule{perChannel: true, axis: 1}}, facts: convTransposeFacts, layout: spatialLayout},
 		"Gemm":          {lower: (*lowerer).gemm, fuses: true, int8: &int8Rule{weights: &weightRule{}, check: gemmInt8}},
 		"MatMul":        {lower: (*lowerer).matmul, fuses: true, int8: &int8Rule{weights: &weightRule{}, check: matmulInt8}},
 

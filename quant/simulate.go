@@ -218,6 +218,7 @@ func init() {
 		"Relu6":             (*Simulator).prepareClamp,
 		"Clip":              (*Simulator).prepareClamp,
 		"Conv":              (*Simulator).prepareConv,
+		"ConvTranspose":     (*Simulator).prepareConvTranspose,
 		"Gemm":              (*Simulator).prepareGemm,
 		"Add":               (*Simulator).prepareBinary,
 		"Sub":               (*Simulator).prepareBinary,

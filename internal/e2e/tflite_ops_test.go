@@ -31,7 +31,7 @@ var opsCases = []struct {
 	int8  bool
 	armnn string // Arm NN 20.08's error (a prefix), when it cannot run the file
 }{
-	{name: "convtranspose_crop", armnn: "inputs.size() = 4 is not valid, not in {3}", ops: "CONV_2D 1, STRIDED_SLICE 1, TRANSPOSE_CONV 1", text: `graph "g" opset=13
+	{name: "convtranspose_crop", int8: true, armnn: "inputs.size() = 4 is not valid, not in {3}", ops: "CONV_2D 1, STRIDED_SLICE 1, TRANSPOSE_CONV 1", text: `graph "g" opset=13
 input %x:f32[1,3,5,5]
 const %w:f32[4,3,1,1] = {` + constVals(12, 0.2) + `}
 const %wt:f32[4,2,3,3] = {` + constVals(72, 0.05) + `}
@@ -40,14 +40,14 @@ const %bt:f32[2] = {0.1, -0.2}
 %y:f32[1,2,10,10] = ConvTranspose %c, %wt, %bt {strides=[2,2], pads=[1,1,1,1], output_padding=[1,1]} @deconv
 output %y
 `},
-	{name: "convtranspose_same", armnn: "inputs.size() = 4 is not valid, not in {3}", ops: "TRANSPOSE_CONV 1", text: `graph "g" opset=13
+	{name: "convtranspose_same", int8: true, armnn: "inputs.size() = 4 is not valid, not in {3}", ops: "TRANSPOSE_CONV 1", text: `graph "g" opset=13
 input %x:f32[1,3,5,5]
 const %wt:f32[3,4,4,4] = {` + constVals(192, 0.03) + `}
 const %bt:f32[4] = {0.1, -0.2, 0.3, 0}
 %y:f32[1,4,10,10] = ConvTranspose %x, %wt, %bt {strides=[2,2], pads=[1,1,1,1]} @deconv
 output %y
 `},
-	{name: "convtranspose_dilated", ops: "TRANSPOSE_CONV 1", text: `graph "g" opset=13
+	{name: "convtranspose_dilated", int8: true, ops: "TRANSPOSE_CONV 1", text: `graph "g" opset=13
 input %x:f32[1,2,4,4]
 const %wt:f32[2,3,3,3] = {` + constVals(54, 0.05) + `}
 %y:f32[1,3,8,8] = ConvTranspose %x, %wt {dilations=[2,2]} @deconv
