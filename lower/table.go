@@ -125,7 +125,7 @@ func init() {
 		"Max":        {lower: (*lowerer).maxMin, layout: sameLayout},
 		"Min":        {lower: (*lowerer).maxMin, layout: sameLayout},
 
-		"ReduceMean": {lower: (*lowerer).reduce, layout: reduceRule},
+		"ReduceMean": {lower: (*lowerer).reduce, int8: moves, layout: reduceRule},
 		"ReduceSum":  {lower: (*lowerer).reduce, layout: reduceRule},
 		"ReduceMax":  {lower: (*lowerer).reduce, layout: reduceRule},
 		"LayerNormalization": {lower: func(*lowerer, *ir.Node) error {

@@ -225,6 +225,7 @@ func init() {
 		"Mul":               (*Simulator).prepareBinary,
 		"AveragePool":       (*Simulator).preparePool,
 		"GlobalAveragePool": (*Simulator).preparePool,
+		"ReduceMean":        (*Simulator).prepareReduceMean,
 		"MaxPool":           (*Simulator).preparePool,
 		"HardSwish":         (*Simulator).prepareHardSwish,
 		"HardSigmoid":       (*Simulator).prepareHardSigmoid,

@@ -106,3 +106,72 @@ func (o SimOptions) geluLUT(in, out *ir.QuantParams, approximate bool) *[256]int
 	}
 	return buildLUT(in, out, f)
 }
+
+// prepareReduceMean simulates an int8 MEAN over any axes: the reduced
+// axes are gathered to the end (the sum is an exact integer in TFLite's
+// and XNNPACK's kernels, and Arm NN's float32 sum runs over the reduced
+// elements in row-major order, which the gather keeps), then each output
+// is the profile's MEAN of its reduced elements.
+func (s *Simulator) prepareReduceMean(n *ir.Node) (func(), error) {
+	x, out := n.Inputs[0], n.Outputs[0]
+	red, err := ir.ReduceAxes(n)
+	if err != nil {
+		return nil, err
+	}
+	in, dst := s.vals[x], s.vals[out]
+	if red == nil {
+		if err := sameParams(n, x, out); err != nil {
+			return nil, err
+		}
+		return func() { copy(dst, in) }, nil
+	}
+	shape := x.Type.Shape.Sizes()
+	count := 1
+	for d, r := range red {
+		if r {
+			count *= int(shape[d])
+		}
+	}
+	planes := len(dst)
+	// idx[p·count + j] is the input index of reduced element j of output p.
+	idx := make([]int32, len(in))
+	strides := make([]int, len(shape))
+	st := 1
+	for d := len(shape) - 1; d >= 0; d-- {
+		strides[d] = st
+		st *= int(shape[d])
+	}
+	var kept, reduced []int
+	for d, r := range red {
+		if r {
+			reduced = append(reduced, d)
+		} else {
+			kept = append(kept, d)
+		}
+	}
+	k := 0
+	var walk func(dims []int, base int, leaf func(int))
+	walk = func(dims []int, base int, leaf func(int)) {
+		if len(dims) == 0 {
+			leaf(base)
+			return
+		}
+		for i := range int(shape[dims[0]]) {
+			walk(dims[1:], base+i*strides[dims[0]], leaf)
+		}
+	}
+	walk(kept, 0, func(b int) {
+		walk(reduced, b, func(i int) {
+			idx[k] = int32(i)
+			k++
+		})
+	})
+	buf := make([]int8, len(in))
+	mean := s.opt.meanKernel(buf, dst, planes, count, x.Quant, out.Quant)
+	return func() {
+		for j, i := range idx {
+			buf[j] = in[i]
+		}
+		mean()
+	}, nil
+}

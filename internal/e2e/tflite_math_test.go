@@ -87,9 +87,16 @@ const %e:f32[] = {-0.5}
 %a:f32[1,4,4,4] = Add %r, %one @add
 %y:f32[1,4,4,4] = Reciprocal %a @reciprocal
 `},
-	{name: "reduce_mean_hw", ops: "CONV_2D:1 MEAN:1", text: mathConv + `%y:f32[1,4,1,1] = ReduceMean %c {axes=[2,3]} @mean
+	{name: "reduce_mean_hw", int8: true, ops: "CONV_2D:1 MEAN:1", text: mathConv + `%y:f32[1,4,1,1] = ReduceMean %c {axes=[2,3]} @mean
 `},
-	{name: "reduce_mean_channels", ops: "CONV_2D:1 MEAN:1", text: mathConv + `%y:f32[1,1,4,4] = ReduceMean %c {axes=[1]} @mean
+	{name: "reduce_mean_channels", int8: true, ops: "CONV_2D:1 MEAN:1", text: mathConv + `%y:f32[1,1,4,4] = ReduceMean %c {axes=[1]} @mean
+`},
+	{name: "reduce_mean_tokens", int8: true, ops: "ADD:1 MEAN:1", text: `input %x:f32[1,5,6]
+const %bias:f32[6] = {0.1, -0.2, 0.3, -0.4, 0.5, 0}
+%v:f32[1,5,6] = Add %x, %bias @add
+%y:f32[1,5,1] = ReduceMean %v {axes=[-1]} @mean
+`},
+	{name: "reduce_mean_width_drop", int8: true, ops: "CONV_2D:1 MEAN:1", text: mathConv + `%y:f32[1,4,4] = ReduceMean %c {axes=[3], keepdims=0} @mean
 `},
 	{name: "reduce_sum_channels_drop", armnn: "Operator not supported. subgraph:0 operator:1 opcode_index:1 opcode:J / SUM", ops: "CONV_2D:1 SUM:1", text: mathConv + `const %ax:i64[1] = {1}
 %y:f32[1,4,4] = ReduceSum %c, %ax {keepdims=0} @sum
