@@ -188,7 +188,7 @@ func Pipeline(preset string) (*passes.Pipeline, error) {
 	if preset == "none" {
 		return nil, nil
 	}
-	if p := passes.Lookup(preset); p != nil && p != passes.ONNXExport && p != passes.Legalize {
+	if p := passes.Lookup(preset); p != nil && p != passes.ONNXExport && p != passes.Legalize && p != passes.LegalizeInt8 {
 		return p, nil
 	}
 	return nil, fmt.Errorf("convert: preset %q: want none, cleanup or lite", preset)
@@ -198,7 +198,9 @@ func Pipeline(preset string) (*passes.Pipeline, error) {
 // in order: none for ONNX; for TFLite passes.Legalize (BatchNormalization
 // folded or decomposed, GELU spellings fused, LayerNormalization
 // decomposed), preceded for int8 by the whole cleanup pipeline (constants
-// folded, activations canonical), which the quantizer's rules assume. They
+// folded, activations canonical), which the quantizer's rules assume, and
+// followed for int8 by passes.LegalizeInt8 (divisions by a square root as
+// RSQRT and MUL, which have int8 kernels). They
 // run after the preset's pipeline, where they find nothing left to do when
 // the preset includes them.
 func Legalization(format, quantKind string) []*passes.Pipeline {
@@ -206,7 +208,7 @@ func Legalization(format, quantKind string) []*passes.Pipeline {
 	case format != TFLite:
 		return nil
 	case quantKind == Int8:
-		return []*passes.Pipeline{passes.Cleanup, passes.Legalize}
+		return []*passes.Pipeline{passes.Cleanup, passes.Legalize, passes.LegalizeInt8}
 	}
 	return []*passes.Pipeline{passes.Legalize}
 }

@@ -351,7 +351,7 @@ var minRuntime = map[fb.BuiltinOperator]map[int32]string{
 	fb.BuiltinOperatorRESHAPE:                 {1: "1.5.0"},
 	fb.BuiltinOperatorRESIZE_BILINEAR:         {1: "1.7.0", 2: "1.14.0", 3: "2.2.0"},
 	fb.BuiltinOperatorRESIZE_NEAREST_NEIGHBOR: {1: "1.13.1", 2: "1.14.0", 3: "2.3.0"},
-	fb.BuiltinOperatorRSQRT:                   {1: "1.10.0"},
+	fb.BuiltinOperatorRSQRT:                   {1: "1.10.0", 2: "2.5.0"},
 	fb.BuiltinOperatorSOFTMAX:                 {1: "1.5.0", 2: "1.14.0"},
 	fb.BuiltinOperatorSPLIT:                   {1: "1.5.0", 2: "1.14.0"},
 	fb.BuiltinOperatorSPLIT_V:                 {1: "1.13.1", 2: "2.3.0"},

@@ -174,6 +174,24 @@ func resizeInt8(n *ir.Node) string {
 	return ""
 }
 
+// PowExponent returns the exponent of a Pow whose exponent is one
+// constant number.
+func PowExponent(n *ir.Node) (float64, bool) {
+	e := n.Inputs[1]
+	if e.Const == nil || e.Const.Len() != 1 {
+		return 0, false
+	}
+	return e.Const.Float64At(0), true
+}
+
+// powInt8: Pow lowers to an int8 kernel for x² (MUL x, x) and x^−½ (RSQRT).
+func powInt8(n *ir.Node) string {
+	if k, ok := PowExponent(n); ok && (k == 2 || k == -0.5) {
+		return ""
+	}
+	return "only Pow by a constant 2 (MUL) or −0.5 (RSQRT) has an int8 form"
+}
+
 func padInt8(n *ir.Node) string {
 	if n.Attrs.Str("mode", "constant") != "constant" {
 		return "only constant padding has an int8 form"

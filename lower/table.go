@@ -121,7 +121,7 @@ func init() {
 		"Neg":        {lower: oneBuiltin(fb.BuiltinOperatorNEG, negOptions{}), layout: sameLayout},
 		"Abs":        {lower: oneBuiltin(fb.BuiltinOperatorABS, absOptions{}), layout: sameLayout},
 		"Reciprocal": {lower: (*lowerer).reciprocal, layout: sameLayout},
-		"Pow":        {lower: (*lowerer).pow, layout: sameLayout},
+		"Pow":        {lower: (*lowerer).pow, int8: &int8Rule{check: powInt8}, layout: sameLayout},
 		"Max":        {lower: (*lowerer).maxMin, layout: sameLayout},
 		"Min":        {lower: (*lowerer).maxMin, layout: sameLayout},
 

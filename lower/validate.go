@@ -21,7 +21,10 @@ import (
 //     operators; TFLite's int8 PAD and MAX_POOL_2D);
 //   - a convolution's int32 bias has scale input_scale·weight_scale per
 //     channel (TFLite's GetQuantizedConvolutionMultipler, within its 1e-6
-//     relative tolerance).
+//     relative tolerance);
+//   - an int8 RSQRT's input represents no negative value (zero point
+//     −128): TFLite's kernel fails the whole inference on a code below the
+//     zero point ("Rsqrt is only defined for positive values").
 
 // sameScaleBuiltins are the int8 builtins whose inputs and outputs share
 // one scale and zero point.
@@ -60,6 +63,11 @@ func (m *Model) Validate() error {
 			}
 		}
 		switch op.Builtin {
+		case fb.BuiltinOperatorRSQRT:
+			if in := m.Tensors[op.Inputs[0]]; in.Type == fb.TensorTypeINT8 && in.Quant != nil && in.Quant.ZeroPoint[0] != -128 {
+				return fmt.Errorf("lower: node %q: RSQRT input %q has zero point %d, so it can hold negative values, on which TFLite's int8 RSQRT fails; its calibrated range must start at 0",
+					op.Node, in.Name, in.Quant.ZeroPoint[0])
+			}
 		case fb.BuiltinOperatorCONV_2D, fb.BuiltinOperatorDEPTHWISE_CONV_2D, fb.BuiltinOperatorFULLY_CONNECTED, fb.BuiltinOperatorTRANSPOSE_CONV:
 			if err := m.biasScale(op); err != nil {
 				return err

@@ -174,8 +174,18 @@ var Legalize = &Pipeline{
 	Passes: []*Pass{FoldBatchNorm, FuseGelu, DecomposeLayerNormalization},
 }
 
+// LegalizeInt8 is what the int8 TFLite lowering needs on top of Legalize:
+// the spellings whose ops have no int8 kernel turned into ones that have
+// (package convert runs it after Legalize for int8 outputs only). It is not
+// a preset.
+var LegalizeInt8 = &Pipeline{
+	Name:   "legalize-int8",
+	Doc:    "divisions by a square root as multiplications by RSQRT (always run before int8 TFLite lowering)",
+	Passes: []*Pass{InvertSqrt},
+}
+
 // Pipelines lists every pipeline by name.
-var Pipelines = []*Pipeline{Cleanup, Lite, ONNXExport, Legalize}
+var Pipelines = []*Pipeline{Cleanup, Lite, ONNXExport, Legalize, LegalizeInt8}
 
 // Lookup returns the named pipeline, or nil.
 func Lookup(name string) *Pipeline {

@@ -226,6 +226,7 @@ func init() {
 		"AveragePool":       (*Simulator).preparePool,
 		"GlobalAveragePool": (*Simulator).preparePool,
 		"ReduceMean":        (*Simulator).prepareReduceMean,
+		"Pow":               (*Simulator).preparePow,
 		"MaxPool":           (*Simulator).preparePool,
 		"HardSwish":         (*Simulator).prepareHardSwish,
 		"HardSigmoid":       (*Simulator).prepareHardSigmoid,

@@ -2,8 +2,10 @@ package quant
 
 import (
 	"math"
+	"math/bits"
 
 	"github.com/litefy/litefy/ir"
+	"github.com/litefy/litefy/lower"
 )
 
 // The int8 kernels of LEAKY_RELU and GELU: both are a 256-entry table of
@@ -174,4 +176,104 @@ func (s *Simulator) prepareReduceMean(n *ir.Node) (func(), error) {
 		}
 		mean()
 	}, nil
+}
+
+// preparePow simulates the two Pows with an int8 form: x² as MUL of x by
+// itself, x^−½ as RSQRT (rsqrtLUT).
+func (s *Simulator) preparePow(n *ir.Node) (func(), error) {
+	out := s.vals[n.Outputs[0]]
+	in, err := s.input(n, 0)
+	if err != nil {
+		return nil, err
+	}
+	iq, oq := n.Inputs[0].Quant, n.Outputs[0].Quant
+	k, _ := lower.PowExponent(n)
+	var lut [256]int8
+	switch k {
+	case 2:
+		mul := s.opt.binaryKernel("Mul", iq, iq, oq, -128, 127)
+		for q := -128; q <= 127; q++ {
+			lut[uint8(int8(q))] = mul(int8(q), int8(q))
+		}
+	case -0.5:
+		lut = rsqrtLUT(iq, oq)
+	default:
+		return nil, n.Errorf("quant: Pow by %g has no int8 simulation", k)
+	}
+	return func() {
+		for i, x := range in {
+			out[i] = lut[uint8(x)]
+		}
+	}, nil
+}
+
+// rsqrtLUT is TFLite's int8 RSQRT (elementwise.cc, RsqrtEvalQuantized):
+// for v = x − z_in > 0 the fixed-point reciprocal square root of v
+// (GetInvSqrtQuantizedMultiplierExp, five Newton–Raphson steps in Q3.28)
+// as a multiplier applied to 1 shifted up by 20, then rescaled by the
+// fixed-point 1/(√s_in·s_out) shifted down by 20, plus z_out; v = 0 gives
+// 127. Codes below the zero point (negative inputs) are an error in
+// TFLite; the table saturates them like v = 0.
+func rsqrtLUT(in, out *ir.QuantParams) [256]int8 {
+	const kShift = 20
+	m := NewMultiplier(1 / float64(float32(math.Sqrt(float64(in.Scale[0])))*out.Scale[0]))
+	zi, zo := int32(in.ZeroPoint[0]), int32(out.ZeroPoint[0])
+	var lut [256]int8
+	for q := -128; q <= 127; q++ {
+		v := int32(q) - zi
+		if v <= 0 {
+			lut[uint8(int8(q))] = 127
+			continue
+		}
+		mult, shift := invSqrtMultiplierExp(v)
+		data := MultiplyByQuantizedMultiplier(1, mult, shift+kShift)
+		lut[uint8(int8(q))] = sat8(MultiplyByQuantizedMultiplier(data, m.Q, m.Shift-kShift) + zo)
+	}
+	return lut
+}
+
+// invSqrtMultiplierExp is TFLite's GetInvSqrtQuantizedMultiplierExp with
+// reverse_shift −1: 1/√input as a Q31 multiplier and a left shift.
+func invSqrtMultiplierExp(input int32) (int32, int) {
+	if input <= 1 {
+		return math.MaxInt32, 0
+	}
+	shift := 11
+	for input >= 1<<29 {
+		input /= 4
+		shift++
+	}
+	maxLeftShiftBits := bits.LeadingZeros32(uint32(input)) - 1
+	leftShiftBitPairs := maxLeftShiftBits/2 - 1
+	shift -= leftShiftBitPairs
+	input <<= 2 * leftShiftBitPairs
+	// Q3.28 fixed point (gemmlowp FixedPoint<int32, 3>): a product of Qa
+	// and Qb is Q(a+b) by the rounding doubling high multiply; Rescale
+	// from Qa to Q3 is a saturating shift left by a − 3.
+	mul := SaturatingRoundingDoublingHighMul
+	rescale := func(x int32, by int) int32 {
+		lim := int32(1)<<(31-by) - 1
+		switch {
+		case x > lim:
+			return math.MaxInt32
+		case x < -lim:
+			return math.MinInt32
+		}
+		return x << by
+	}
+	fxInput := input >> 1
+	halfInput := RoundingDivideByPOT(fxInput, 1)
+	const halfThree = 1<<28 + 1<<27
+	x := int32(1 << 28) // one
+	for range 5 {
+		x3 := rescale(mul(mul(x, x), x), 6)
+		x = rescale(mul(halfThree, x)-mul(halfInput, x3), 3)
+	}
+	const halfSqrt2 = 1518500250 // √2/2 in Q0.31
+	r := mul(x, halfSqrt2)
+	if shift < 0 {
+		r <<= -shift
+		shift = 0
+	}
+	return r, -shift
 }

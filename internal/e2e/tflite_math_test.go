@@ -70,7 +70,7 @@ const %hi:f32[4,1,1] = {0.1, 0.2, 0.3, 0.4}
 %m:f32[1,4,4,4] = Max %c, %lo @max
 %y:f32[1,4,4,4] = Min %m, %hi @min
 `},
-	{name: "pow_square", ops: "CONV_2D:1 MUL:1", text: mathConv + `const %e:f32[] = {2}
+	{name: "pow_square", int8: true, ops: "CONV_2D:1 MUL:1", text: mathConv + `const %e:f32[] = {2}
 %y:f32[1,4,4,4] = Pow %c, %e @pow
 `},
 	{name: "pow_rsqrt", armnn: "Operator not supported. subgraph:0 operator:2 opcode_index:2 opcode:L / RSQRT", ops: "ADD:1 CONV_2D:1 RSQRT:1", text: mathConv + `const %one:f32[] = {1}
@@ -134,12 +134,12 @@ const %half:f32[] = {0.5}
 %m:f32[1,5,6] = Mul %v, %a @/g/Mul_4
 %y:f32[1,5,6] = Mul %half, %m @/g/Mul_5
 `},
-	{name: "layer_norm_op17", armnn: "Operator not supported. subgraph:0 operator:5 opcode_index:4 opcode:K / SQRT", ops: "ADD:2 DIV:1 MEAN:2 MUL:2 SQRT:1 SUB:1", text: `opset17 input %x:f32[1,5,6]
+	{name: "layer_norm_op17", int8: true, armnn: "Operator not supported. subgraph:0 operator:5 opcode_index:4 opcode:K / SQRT", ops: "ADD:2 DIV:1 MEAN:2 MUL:2 SQRT:1 SUB:1", text: `opset17 input %x:f32[1,5,6]
 const %s:f32[6] = {1, 0.5, -1, 2, 1.5, 0.25}
 const %b:f32[6] = {0, 0.1, 0.2, -0.3, 0.4, -0.5}
 %y:f32[1,5,6] = LayerNormalization %x, %s, %b {axis=-1, epsilon=1e-05} @ln
 `},
-	{name: "layer_norm_op13_spelled", armnn: "Operator not supported. subgraph:0 operator:5 opcode_index:4 opcode:K / SQRT", ops: "ADD:2 DIV:1 MEAN:2 MUL:2 SQRT:1 SUB:1", text: `input %x:f32[1,5,6]
+	{name: "layer_norm_op13_spelled", int8: true, armnn: "Operator not supported. subgraph:0 operator:5 opcode_index:4 opcode:K / SQRT", ops: "ADD:2 DIV:1 MEAN:2 MUL:2 SQRT:1 SUB:1", text: `input %x:f32[1,5,6]
 const %s:f32[6] = {1, 0.5, -1, 2, 1.5, 0.25}
 const %b:f32[6] = {0, 0.1, 0.2, -0.3, 0.4, -0.5}
 const %two:f32[] = {2}
