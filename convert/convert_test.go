@@ -81,7 +81,7 @@ func TestLegalization(t *testing.T) {
 		return strings.Join(s, " ")
 	}
 	for _, c := range []struct{ format, quant, want string }{
-		{ONNX, Float32, ""}, {TFLite, Float32, "legalize"}, {TFLite, Float16, "legalize"}, {TFLite, Int8, "cleanup legalize"},
+		{ONNX, Float32, ""}, {TFLite, Float32, "legalize"}, {TFLite, Float16, "legalize"}, {TFLite, Int8, "cleanup legalize legalize-int8"},
 	} {
 		if got := names(Legalization(c.format, c.quant)); got != c.want {
 			t.Errorf("%s %s: %q, want %q", c.format, c.quant, got, c.want)
@@ -95,7 +95,7 @@ func TestCheckMatchesConvert(t *testing.T) {
 	for _, c := range []struct {
 		model string
 		ok    bool
-	}{{"../testdata/models/tiny_mnv2_op13.onnx", true}, {"../testdata/models/other_keras_op10.onnx", false}} {
+	}{{"../testdata/models/tiny_mnv2_op13.onnx", true}, {"../testdata/models/tiny_vit_op13.onnx", false}} {
 		r, err := Check(context.Background(), c.model, lower.XNNPACK, Options{Preset: "none"})
 		if err != nil {
 			t.Fatal(err)
