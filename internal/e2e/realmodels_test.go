@@ -172,11 +172,17 @@ func TestRealModels(t *testing.T) {
 					t.Errorf("%s vs onnxruntime: max error %g (max |output| %g), %v", info, maxErr, maxRef, err)
 				}
 			}
-			// int8 (8 synthetic calibration samples, float32 I/O): both
-			// runtimes load and run it; its output SQNR against onnxruntime's
-			// float output is reported (random-weight models and synthetic
-			// calibration: a smoke figure, not an accuracy claim).
-			res8, err := convert.Convert(context.Background(), path, convert.Options{Format: convert.TFLite, Preset: "none", IO: "float32",
+			// int8 (8 synthetic calibration samples, int8 I/O, convolution
+			// padding as zero taps, as --target armnn writes it: Arm NN 20.08
+			// fills an int8 PAD with 0, not the zero point): both runtimes
+			// load and run it; each one's output codes are compared with
+			// litefy's simulation of its arithmetic (≥ 99.9% within 1 LSB,
+			// unless check --target armnn reports a wrong-result node), and
+			// the output SQNR against onnxruntime's float output is reported
+			// (random-weight models and synthetic calibration: a smoke
+			// figure, not an accuracy claim).
+			taps := true
+			res8, err := convert.Convert(context.Background(), path, convert.Options{Format: convert.TFLite, Preset: "none", ZeroTaps: &taps,
 				Calibration: convert.Calibration{Source: func(g *ir.Graph) (quant.Source, error) { return quant.Synthetic(g, 8, 1), nil }}})
 			if err != nil {
 				// Ops without an int8 rule yet are a known gap (the report
@@ -192,17 +198,70 @@ func TestRealModels(t *testing.T) {
 			if err := res8.WriteFile(tfl8); err != nil {
 				t.Fatal(err)
 			}
-			line += " | int8 SQNR vs float:"
-			for _, argv := range [][]string{{"node", litert}, {python, armnn}} {
-				got, _, err := runTFLiteInputs(argv, tfl8, []string{tin})
+			g8 := res8.Graph
+			in8 := filepath.Join(t.TempDir(), "x.int8.npy")
+			{
+				xt, q := permuted(x, res8.TFLite.InputLayouts[0]), g8.Inputs[0].Quant
+				xq := make([]int8, xt.Len())
+				quant.QuantizeFloats(xq, xt.Float32s(), q.Scale[0], q.ZeroPoint[0])
+				x8 := ir.NewTensor(ir.Int8, xt.Shape)
+				for i, v := range xq {
+					x8.Data[i] = byte(v)
+				}
+				if err := tensorio.WriteNPY(in8, x8); err != nil {
+					t.Fatal(err)
+				}
+			}
+			outQ := g8.Outputs[0].Quant
+			wrong8 := lower.CheckTarget(g8, lower.ArmNN, lower.Options{ZeroTaps: true}).WrongNodes
+			line += " | int8:"
+			for _, rt := range []struct {
+				name, bin, script string
+				profile           quant.Profile
+			}{{"LiteRT.js", "node", litert, quant.ProfileXNNPACK}, {"Arm NN", python, armnn, quant.ProfileArmNNRef}} {
+				got, _, err := runTFLiteInputs([]string{rt.bin, rt.script}, tfl8, []string{in8})
 				if err != nil {
-					if argv[0] == python {
+					if rt.name == "Arm NN" {
 						line += " Arm NN: " + errLine(err.Error())
 						continue
 					}
 					t.Fatalf("int8 in LiteRT.js: %v", err)
 				}
-				line += fmt.Sprintf(" %.1f dB", sqnr(ref.Float32s(), got.Float32s()))
+				sim, err := quant.NewSimulatorWith(g8, quant.SimOptions{Profile: rt.profile})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := sim.Run(x); err != nil {
+					t.Fatal(err)
+				}
+				sf := ir.NewTensor(ir.Float32, g8.Outputs[0].Type.Shape.Sizes())
+				for i, v := range sim.Int8(g8.Outputs[0]) {
+					sf.Float32s()[i] = float32(v)
+				}
+				want8 := permuted(sf, res8.TFLite.OutputLayouts[0]).Float32s()
+				codes := int8s(got)
+				within, exact := 0, 0
+				deq := make([]float32, len(codes))
+				for i, v := range codes {
+					d := abs(int(v) - int(want8[i]))
+					if d <= 1 {
+						within++
+					}
+					if d == 0 {
+						exact++
+					}
+					deq[i] = outQ.Scale[0] * float32(int64(v)-outQ.ZeroPoint[0])
+				}
+				share := float64(within) / float64(max(1, len(codes)))
+				line += fmt.Sprintf(" %s %.1f dB, %.2f%% exact / %.2f%% ≤1 LSB vs its simulation;", rt.name, sqnr(ref.Float32s(), deq),
+					100*float64(exact)/float64(max(1, len(codes))), 100*share)
+				if rt.name == "Arm NN" && wrong8 > 0 {
+					line += fmt.Sprintf(" (%d wrong-result node(s) reported by check --target armnn);", wrong8)
+					continue
+				}
+				if share < 0.999 {
+					t.Errorf("int8 %s vs its simulation: %.3f%% of %d codes within 1 LSB, want ≥ 99.9%%", rt.name, 100*share, len(codes))
+				}
 			}
 			fmt.Fprintln(&report, line)
 		})

@@ -96,6 +96,8 @@ const %bias:f32[6] = {0.1, -0.2, 0.3, -0.4, 0.5, 0}
 %v:f32[1,5,6] = Add %x, %bias @add
 %y:f32[1,5,1] = ReduceMean %v {axes=[-1]} @mean
 `},
+	{name: "reduce_mean_hw_drop", int8: true, ops: "CONV_2D:1 MEAN:1", text: mathConv + `%y:f32[1,4] = ReduceMean %c {axes=[2,3], keepdims=0} @mean
+`},
 	{name: "reduce_mean_width_drop", int8: true, ops: "CONV_2D:1 MEAN:1", text: mathConv + `%y:f32[1,4,4] = ReduceMean %c {axes=[3], keepdims=0} @mean
 `},
 	{name: "reduce_sum_channels_drop", armnn: "Operator not supported. subgraph:0 operator:1 opcode_index:1 opcode:J / SUM", ops: "CONV_2D:1 SUM:1", text: mathConv + `const %ax:i64[1] = {1}

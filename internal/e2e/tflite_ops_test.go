@@ -77,6 +77,19 @@ const %l:f32[6,5] = {` + constVals(30, 0.1) + `}
 %y:f32[1,4,4,5] = MatMul %t, %l @linear
 output %y
 `},
+	{name: "channel_shuffle", int8: true, ops: "CONV_2D 2, RESHAPE 2, TRANSPOSE 1", text: `graph "g" opset=13
+input %x:f32[1,3,6,6]
+const %w:f32[8,3,1,1] = {` + constVals(24, 0.2) + `}
+const %w2:f32[4,8,1,1] = {` + constVals(32, 0.15) + `}
+const %s5:i64[5] = {1, 2, 4, 6, 6}
+const %s4:i64[4] = {1, 8, 6, 6}
+%c:f32[1,8,6,6] = Conv %x, %w @conv
+%r:f32[1,2,4,6,6] = Reshape %c, %s5 @split_groups
+%t:f32[1,4,2,6,6] = Transpose %r {perm=[0,2,1,3,4]} @shuffle
+%u:f32[1,8,6,6] = Reshape %t, %s4 @merge_groups
+%y:f32[1,4,6,6] = Conv %u, %w2 @conv2
+output %y
+`},
 	{name: "batch_matmul", armnn: "Operator code ~ is out of range", ops: "BATCH_MATMUL 1", text: `graph "g" opset=13
 input %a:f32[1,2,4,5]
 input %b:f32[1,2,5,3]
