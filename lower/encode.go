@@ -318,6 +318,10 @@ func alignedByteVector(b *flatbuffers.Builder, data []byte) flatbuffers.UOffsetT
 // runtime_version.cc lists the same pairs.
 var minRuntime = map[fb.BuiltinOperator]map[int32]string{
 	fb.BuiltinOperatorABS:                     {1: "1.13.0"},
+	fb.BuiltinOperatorCAST:                    {1: "1.5.0"},
+	fb.BuiltinOperatorEQUAL:                   {1: "1.14.0", 2: "1.14.0"},
+	fb.BuiltinOperatorLESS:                    {1: "1.14.0", 2: "1.14.0"},
+	fb.BuiltinOperatorGREATER:                 {1: "1.14.0", 2: "1.14.0"},
 	fb.BuiltinOperatorADD:                     {1: "1.5.0", 2: "1.14.0"},
 	fb.BuiltinOperatorAVERAGE_POOL_2D:         {1: "1.5.0", 2: "1.14.0"},
 	fb.BuiltinOperatorBATCH_MATMUL:            {1: "2.3.0"},

@@ -192,6 +192,13 @@ func powInt8(n *ir.Node) string {
 	return "only Pow by a constant 2 (MUL) or −0.5 (RSQRT) has an int8 form"
 }
 
+func castInt8(n *ir.Node) string {
+	if n.Inputs[0].Type.DType != ir.Bool || n.Outputs[0].Type.DType != ir.Float32 {
+		return "only a Cast of a bool to float32 has an int8 form"
+	}
+	return ""
+}
+
 func padInt8(n *ir.Node) string {
 	if n.Attrs.Str("mode", "constant") != "constant" {
 		return "only constant padding has an int8 form"

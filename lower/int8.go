@@ -241,7 +241,8 @@ func int8Version(m *Model, op *Operator) int32 {
 		fb.BuiltinOperatorMEAN, fb.BuiltinOperatorRELU, fb.BuiltinOperatorRELU6, fb.BuiltinOperatorPAD,
 		fb.BuiltinOperatorMAXIMUM, fb.BuiltinOperatorMINIMUM, fb.BuiltinOperatorDEQUANTIZE,
 		fb.BuiltinOperatorSPLIT, fb.BuiltinOperatorSPLIT_V, fb.BuiltinOperatorSTRIDED_SLICE, fb.BuiltinOperatorGATHER,
-		fb.BuiltinOperatorLEAKY_RELU, fb.BuiltinOperatorGELU, fb.BuiltinOperatorRSQRT:
+		fb.BuiltinOperatorLEAKY_RELU, fb.BuiltinOperatorGELU, fb.BuiltinOperatorRSQRT,
+		fb.BuiltinOperatorEQUAL, fb.BuiltinOperatorLESS, fb.BuiltinOperatorGREATER:
 		return 2
 	}
 	return 1 // RESHAPE, HARD_SWISH, RELU_N1_TO_1, QUANTIZE int8→uint8

@@ -180,6 +180,9 @@ func (l *lowerer) activation(v *ir.Value) int32 {
 		return t
 	}
 	t := l.addTensor(&Tensor{Name: v.Name, Type: fb.TensorTypeFLOAT32, Shape: l.tshape(v)})
+	if v.Type.DType == ir.Bool {
+		l.m.Tensors[t].Type = fb.TensorTypeBOOL
+	}
 	if l.int8 && v.Quant != nil {
 		l.m.Tensors[t].Type, l.m.Tensors[t].Quant = fb.TensorTypeINT8, perTensor(v.Quant)
 	}

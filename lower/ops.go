@@ -14,8 +14,8 @@ func (l *lowerer) node(n *ir.Node) error {
 		if o != nil && !o.Type.Shape.Static() {
 			return fmt.Errorf("output %s has shape %s; TFLite needs static shapes", o, o.Type.Shape)
 		}
-		if o != nil && o.Type.DType != ir.Float32 {
-			return fmt.Errorf("output %s is %s; only float32 lowers so far", o, o.Type.DType)
+		if o != nil && o.Type.DType != ir.Float32 && !(o.Type.DType == ir.Bool && boolOutputs[n.Op]) {
+			return fmt.Errorf("output %s is %s; only float32 (and the bool of comparisons) lowers so far", o, o.Type.DType)
 		}
 	}
 	for _, o := range n.Outputs {
@@ -31,6 +31,45 @@ func (l *lowerer) node(n *ir.Node) error {
 		return fmt.Errorf("%s", e.none)
 	}
 	return e.lower(l, n)
+}
+
+// boolOutputs are the ops whose bool output lowers (a BOOL tensor).
+var boolOutputs = map[string]bool{"Equal": true, "Less": true, "Greater": true}
+
+// compare lowers a comparison of two float32 operands (broadcast like an
+// elementwise op) to its builtin with a BOOL output.
+func compare(op fb.BuiltinOperator) func(*lowerer, *ir.Node) error {
+	return func(l *lowerer, n *ir.Node) error {
+		var ins []int32
+		for i := range 2 {
+			if dt := n.Inputs[i].Type.DType; dt != ir.Float32 {
+				return fmt.Errorf("operand %s is %s; only float32 comparisons lower so far", n.Inputs[i], dt)
+			}
+			t, err := l.operand(n, i)
+			if err != nil {
+				return err
+			}
+			ins = append(ins, t)
+		}
+		if n.Inputs[0].Const != nil && n.Inputs[1].Const != nil {
+			return fmt.Errorf("both operands are constants; run the cleanup passes first")
+		}
+		l.emit(n, op, nil, ins, l.activation(n.Outputs[0]))
+		return nil
+	}
+}
+
+// cast lowers Cast of a bool to float32 (CAST: false → 0, true → 1) and a
+// float32 to float32 (nothing).
+func (l *lowerer) cast(n *ir.Node) error {
+	from, to := n.Inputs[0].Type.DType, n.Outputs[0].Type.DType
+	switch {
+	case from == ir.Float32 && to == ir.Float32:
+		return l.identity(n)
+	case from == ir.Bool && to == ir.Float32:
+		return l.unary(n, fb.BuiltinOperatorCAST, nil)
+	}
+	return fmt.Errorf("Cast from %s to %s: only bool or float32 to float32 lowers so far", from, to)
 }
 
 // movesOnly are the ops that lower to RESHAPE or TRANSPOSE alone, which

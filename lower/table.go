@@ -159,8 +159,15 @@ func init() {
 		"ConstantOfShape": {none: folded},
 		"Range":           {none: folded},
 	}
-	for _, op := range []string{"Cast", "Equal", "Expand", "GlobalMaxPool", "Greater",
-		"GreaterOrEqual", "Less", "LessOrEqual", "Not", "Where"} {
+	for op, b := range map[string]fb.BuiltinOperator{"Equal": fb.BuiltinOperatorEQUAL, "Less": fb.BuiltinOperatorLESS,
+		"Greater": fb.BuiltinOperatorGREATER} {
+		ops[op] = &opEntry{lower: compare(b), int8: computes, layout: sameLayout}
+	}
+	// A bool cast to float32 is an int8 of scale 1 and zero point 0: its
+	// codes are the bool's 0 and 1.
+	ops["Cast"] = &opEntry{lower: (*lowerer).cast, int8: &int8Rule{fixed: &ir.QuantParams{DType: ir.Int8, Scale: []float32{1}, ZeroPoint: []int64{0}, Min: 0, Max: 1},
+		check: castInt8}, layout: sameLayout}
+	for _, op := range []string{"Expand", "GlobalMaxPool", "GreaterOrEqual", "LessOrEqual", "Not", "Where"} {
 		ops[op] = &opEntry{none: "litefy has no TFLite lowering for " + op}
 	}
 }

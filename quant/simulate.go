@@ -76,7 +76,7 @@ func NewSimulatorWith(g *ir.Graph, opt SimOptions) (*Simulator, error) {
 	var errs []error
 	for _, n := range g.Nodes {
 		for _, o := range n.Outputs {
-			if o.Quant == nil {
+			if o.Quant == nil && o.Type.DType != ir.Bool { // bools are 0 and 1
 				return nil, n.Errorf("output %s is not quantized", o)
 			}
 			s.vals[o] = make([]int8, ir.NumElements(o.Type.Shape.Sizes()))
@@ -227,6 +227,10 @@ func init() {
 		"GlobalAveragePool": (*Simulator).preparePool,
 		"ReduceMean":        (*Simulator).prepareReduceMean,
 		"Pow":               (*Simulator).preparePow,
+		"Equal":             (*Simulator).prepareCompare,
+		"Less":              (*Simulator).prepareCompare,
+		"Greater":           (*Simulator).prepareCompare,
+		"Cast":              (*Simulator).prepareCast,
 		"MaxPool":           (*Simulator).preparePool,
 		"HardSwish":         (*Simulator).prepareHardSwish,
 		"HardSigmoid":       (*Simulator).prepareHardSigmoid,

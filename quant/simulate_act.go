@@ -277,3 +277,62 @@ func invSqrtMultiplierExp(input int32) (int32, int) {
 	}
 	return r, -shift
 }
+
+// prepareCompare simulates an int8 EQUAL, LESS or GREATER (TFLite's
+// comparisons.cc, ComparisonWithScaling; XNNPACK does not take them and
+// Arm NN 20.08 has none): each operand's x − z shifted left by 8 and
+// rescaled by the fixed-point multiplier of its scale, the two results
+// compared; the bool output is 0 or 1.
+func (s *Simulator) prepareCompare(n *ir.Node) (func(), error) {
+	a, b, out := n.Inputs[0], n.Inputs[1], n.Outputs[0]
+	qa, err := s.input(n, 0)
+	if err != nil {
+		return nil, err
+	}
+	qb, err := s.input(n, 1)
+	if err != nil {
+		return nil, err
+	}
+	dst := s.vals[out]
+	os := out.Type.Shape.Sizes()
+	ia, ib := broadcastIndex(a.Type.Shape.Sizes(), os), broadcastIndex(b.Type.Shape.Sizes(), os)
+	scaled := func(v *ir.Value) func(int8) int32 {
+		m := NewMultiplier(float64(v.Quant.Scale[0]))
+		z := int32(v.Quant.ZeroPoint[0])
+		return func(x int8) int32 { return m.Apply((int32(x) - z) << 8) }
+	}
+	sa, sb := scaled(a), scaled(b)
+	cmp := map[string]func(x, y int32) bool{
+		"Equal":   func(x, y int32) bool { return x == y },
+		"Less":    func(x, y int32) bool { return x < y },
+		"Greater": func(x, y int32) bool { return x > y },
+	}[n.Op]
+	at := func(q []int8, idx []int32, i int) int8 {
+		if idx == nil {
+			return q[i]
+		}
+		return q[idx[i]]
+	}
+	return func() {
+		for i := range dst {
+			dst[i] = 0
+			if cmp(sa(at(qa, ia, i)), sb(at(qb, ib, i))) {
+				dst[i] = 1
+			}
+		}
+	}, nil
+}
+
+// prepareCast simulates CAST of a bool to an int8 of scale 1 and zero
+// point 0 (the Cast's fixed output quantization): the code is the 0 or 1.
+func (s *Simulator) prepareCast(n *ir.Node) (func(), error) {
+	if n.Inputs[0].Type.DType != ir.Bool {
+		return nil, n.Errorf("quant: only a Cast of a bool has an int8 simulation")
+	}
+	in, err := s.input(n, 0)
+	if err != nil {
+		return nil, err
+	}
+	out := s.vals[n.Outputs[0]]
+	return func() { copy(out, in) }, nil
+}

@@ -30,7 +30,7 @@ const %b:f32[4] = {0.1, -0.2, 0.3, -0.1}
 // GELU fused, LayerNormalization decomposed), run in LiteRT.js and Arm NN
 // 20.08 and compared with onnxruntime. ops is the file's operator count;
 // armnn, when set, is the error Arm NN 20.08's parser gives instead (the
-// test checks it still does): it has no ABS, SQRT, RSQRT, POW, PRELU, SUM,
+// test checks it still does): it has no ABS, SQRT, RSQRT, POW, PRELU, SUM, EQUAL, LESS,
 // REDUCE_MAX or LOG_SOFTMAX, and reads GELU's old one-byte opcode field
 // (127, the placeholder for builtins past 126) as out of range.
 //
@@ -61,6 +61,16 @@ var mathCases = []struct {
 `},
 	{name: "sub_from_const", int8: true, ops: "CONV_2D:1 SUB:1", text: mathConv + `const %k:f32[] = {1.5}
 %y:f32[1,4,4,4] = Sub %k, %c @sub
+`},
+	{name: "nms_maxpool_equal", int8: true, armnn: "Operator not supported. subgraph:0 operator:3 opcode_index:3 opcode:G / EQUAL", ops: "CAST:1 CONV_2D:1 EQUAL:1 LOGISTIC:1 MAX_POOL_2D:1 MUL:1", text: mathConv + `%s:f32[1,4,4,4] = Sigmoid %c @sigmoid
+%p:f32[1,4,4,4] = MaxPool %s {kernel_shape=[3,3], pads=[1,1,1,1], strides=[1,1]} @pool
+%e:bool[1,4,4,4] = Equal %s, %p @peak
+%f:f32[1,4,4,4] = Cast %e {to=1} @peak_f
+%y:f32[1,4,4,4] = Mul %s, %f @scores
+`},
+	{name: "less_than_const", ops: "CAST:1 CONV_2D:1 LESS:1", armnn: "Operator not supported. subgraph:0 operator:1 opcode_index:1 opcode::", text: mathConv + `const %k:f32[] = {0.1}
+%e:bool[1,4,4,4] = Less %c, %k @less
+%y:f32[1,4,4,4] = Cast %e {to=1} @cast
 `},
 	{name: "prelu_channels", armnn: "Operator not supported. subgraph:0 operator:1 opcode_index:1 opcode:6 / PRELU", ops: "CONV_2D:1 PRELU:1", text: mathConv + `const %s:f32[4,1,1] = {0.1, 0.25, -0.5, 2}
 %y:f32[1,4,4,4] = PRelu %c, %s @prelu
