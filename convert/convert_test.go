@@ -5,10 +5,12 @@ import (
 	"context"
 	"encoding/json"
 	"math"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/litefy/litefy/ir"
+	"github.com/litefy/litefy/ir/onnx"
 	"github.com/litefy/litefy/lower"
 	"github.com/litefy/litefy/passes"
 	"github.com/litefy/litefy/quant"
@@ -92,10 +94,26 @@ func TestLegalization(t *testing.T) {
 // TestCheckMatchesConvert: Check reports no failing node exactly when the
 // int8 conversion succeeds, and names the node the conversion refuses.
 func TestCheckMatchesConvert(t *testing.T) {
+	// x / (relu(x) + 1): DIV has no int8 kernel in TFLite.
+	div := filepath.Join(t.TempDir(), "div.onnx")
+	g, err := ir.Parse(`graph "g" opset=13
+input %x:f32[1,4]
+const %one:f32[] = {1}
+%r:f32[1,4] = Relu %x @relu
+%d:f32[1,4] = Add %r, %one @plus_one
+%y:f32[1,4] = Div %x, %d @div
+output %y
+`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := onnx.Save(g, div); err != nil {
+		t.Fatal(err)
+	}
 	for _, c := range []struct {
 		model string
 		ok    bool
-	}{{"../testdata/models/tiny_mnv2_op13.onnx", true}, {"../testdata/models/tiny_vit_op13.onnx", false}} {
+	}{{"../testdata/models/tiny_mnv2_op13.onnx", true}, {"../testdata/models/tiny_vit_op13.onnx", true}, {div, false}} {
 		r, err := Check(context.Background(), c.model, lower.XNNPACK, Options{Preset: "none"})
 		if err != nil {
 			t.Fatal(err)

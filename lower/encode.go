@@ -324,7 +324,7 @@ var minRuntime = map[fb.BuiltinOperator]map[int32]string{
 	fb.BuiltinOperatorGREATER:                 {1: "1.14.0", 2: "1.14.0"},
 	fb.BuiltinOperatorADD:                     {1: "1.5.0", 2: "1.14.0"},
 	fb.BuiltinOperatorAVERAGE_POOL_2D:         {1: "1.5.0", 2: "1.14.0"},
-	fb.BuiltinOperatorBATCH_MATMUL:            {1: "2.3.0"},
+	fb.BuiltinOperatorBATCH_MATMUL:            {1: "2.3.0", 2: "2.3.0"},
 	fb.BuiltinOperatorCONCATENATION:           {1: "1.5.0", 2: "1.14.0"},
 	fb.BuiltinOperatorCONV_2D:                 {1: "1.5.0", 3: "1.14.0", 5: "2.4.0", 6: "2.9.0"},
 	fb.BuiltinOperatorDEPTHWISE_CONV_2D:       {1: "1.5.0", 2: "1.12.0", 3: "1.14.0", 6: "2.3.0"},

@@ -144,8 +144,15 @@ func gemmInt8(n *ir.Node) string {
 }
 
 func matmulInt8(n *ir.Node) string {
-	if w := n.Input(1); w == nil || !w.IsConst() || len(w.Type.Shape) != 2 {
-		return "int8 MatMul needs a constant 2-D right operand (FULLY_CONNECTED)"
+	w := n.Input(1)
+	if w != nil && !w.IsConst() {
+		if r := len(w.Type.Shape); r < 2 || r > 4 || len(n.Inputs[0].Type.Shape) > 4 {
+			return "int8 MatMul of two activations needs operands of rank 2 to 4 (BATCH_MATMUL)"
+		}
+		return ""
+	}
+	if w == nil || len(w.Type.Shape) != 2 {
+		return "int8 MatMul needs a constant 2-D right operand (FULLY_CONNECTED) or an activation (BATCH_MATMUL)"
 	}
 	if len(n.Inputs[0].Type.Shape) < 2 {
 		return "int8 MatMul needs a left operand of rank 2 or more"

@@ -359,7 +359,7 @@ func (l *lowerer) gemm(n *ir.Node) error {
 
 // matmul lowers MatMul: FULLY_CONNECTED for a constant 2-D right operand
 // (with RESHAPEs around it for a left operand of rank > 2), BATCH_MATMUL
-// of two activations (float only), both in the ONNX order.
+// of two activations, both in the ONNX order.
 func (l *lowerer) matmul(n *ir.Node) error {
 	b := n.Inputs[1]
 	if b.Const == nil {
@@ -376,9 +376,6 @@ func (l *lowerer) matmul(n *ir.Node) error {
 // BATCH_MATMUL, which broadcasts the batch dims; a lower-rank operand is
 // given leading size-1 dims first.
 func (l *lowerer) batchMatMul(n *ir.Node) error {
-	if l.int8 {
-		return fmt.Errorf("MatMul of two activations has no int8 lowering")
-	}
 	if n.Inputs[0].Const != nil {
 		return fmt.Errorf("a constant left operand %s does not lower", n.Inputs[0])
 	}
@@ -404,7 +401,7 @@ func (l *lowerer) batchMatMul(n *ir.Node) error {
 	}
 	y := l.activation(n.Outputs[0])
 	if !l.layoutOf(n.Outputs[0]).isIdentity() {
-		y = l.like(ins[0], nodeName(n)+"/onnx_order", id.permuted(n.Outputs[0].Type.Shape.Sizes()))
+		y = l.like(l.activation(n.Outputs[0]), nodeName(n)+"/onnx_order", id.permuted(n.Outputs[0].Type.Shape.Sizes()))
 	}
 	l.emit(n, fb.BuiltinOperatorBATCH_MATMUL, batchMatMulOptions{}, ins, y)
 	if !l.layoutOf(n.Outputs[0]).isIdentity() {

@@ -126,7 +126,7 @@ func QuantizeInt8(g *ir.Graph, ranges map[*ir.Value]Range) error {
 	// Weights and biases, once the input scales are known.
 	for _, n := range g.Nodes {
 		switch wr := entry(n.Op).int8.weights; {
-		case wr != nil:
+		case wr != nil && n.Inputs[1].IsConst(): // MatMul of two activations has none
 			inScale := float64(n.Inputs[0].Quant.Scale[0])
 			w := n.Inputs[1]
 			w.Quant = symmetricParams(w.Const, wr.axis, wr.perChannel)

@@ -557,6 +557,9 @@ func (c *simConv) runDepthwise() {
 }
 
 func (s *Simulator) prepareGemm(n *ir.Node) (func(), error) {
+	if n.Op == "MatMul" && !n.Inputs[1].IsConst() {
+		return s.prepareBatchMatMul(n)
+	}
 	if s.opt.profile() == ProfileArmNNRef {
 		return s.armnnGemm(n)
 	}

@@ -336,3 +336,71 @@ func (s *Simulator) prepareCast(n *ir.Node) (func(), error) {
 	out := s.vals[n.Outputs[0]]
 	return func() { copy(out, in) }, nil
 }
+
+// prepareBatchMatMul simulates an int8 BATCH_MATMUL of two activations
+// (TFLite's batch_matmul.cc; XNNPACK takes only float ones and Arm NN
+// 20.08 has none): per output the exact integer sum of (a − z_a)(b − z_b)
+// over the inner dim, rescaled by the fixed-point multiplier of
+// s_a·s_b/s_out, plus z_out. Batch dims broadcast; a lower-rank operand
+// has leading size-1 dims.
+func (s *Simulator) prepareBatchMatMul(n *ir.Node) (func(), error) {
+	a, b, out := n.Inputs[0], n.Inputs[1], n.Outputs[0]
+	qa, err := s.input(n, 0)
+	if err != nil {
+		return nil, err
+	}
+	qb, err := s.input(n, 1)
+	if err != nil {
+		return nil, err
+	}
+	dst := s.vals[out]
+	os := out.Type.Shape.Sizes()
+	r := len(os)
+	pad := func(sh []int64) []int64 {
+		p := make([]int64, r)
+		for i := range p {
+			p[i] = 1
+		}
+		copy(p[r-len(sh):], sh)
+		return p
+	}
+	as, bs := pad(a.Type.Shape.Sizes()), pad(b.Type.Shape.Sizes())
+	M, K, N := int(as[r-2]), int(as[r-1]), int(bs[r-1])
+	batch := os[:r-2]
+	// The batch offsets of a, b and the output per output batch index.
+	nb := int(ir.NumElements(batch))
+	offA, offB := make([]int, nb), make([]int, nb)
+	idx := make([]int64, len(batch))
+	for i := range nb {
+		oa, ob := 0, 0
+		for d := range batch {
+			oa = oa*int(as[d]) + int(min(idx[d], as[d]-1))
+			ob = ob*int(bs[d]) + int(min(idx[d], bs[d]-1))
+		}
+		offA[i], offB[i] = oa*M*K, ob*K*N
+		for d := len(batch) - 1; d >= 0; d-- {
+			idx[d]++
+			if idx[d] < batch[d] {
+				break
+			}
+			idx[d] = 0
+		}
+	}
+	m := NewMultiplier(scale(a) * scale(b) / scale(out))
+	za, zb, zo := zp(a), zp(b), zp(out)
+	lo, hi := actRange(n)
+	return func() {
+		for i := range nb {
+			pa, pb, po := qa[offA[i]:], qb[offB[i]:], dst[i*M*N:]
+			for y := range M {
+				for x := range N {
+					acc := int32(0)
+					for k := range K {
+						acc += (int32(pa[y*K+k]) - za) * (int32(pb[k*N+x]) - zb)
+					}
+					po[y*N+x] = int8(clamp(m.Apply(acc)+zo, lo, hi))
+				}
+			}
+		}
+	}, nil
+}

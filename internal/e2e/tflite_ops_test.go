@@ -90,7 +90,7 @@ const %s4:i64[4] = {1, 8, 6, 6}
 %y:f32[1,4,6,6] = Conv %u, %w2 @conv2
 output %y
 `},
-	{name: "batch_matmul", armnn: "Operator code ~ is out of range", ops: "BATCH_MATMUL 1", text: `graph "g" opset=13
+	{name: "batch_matmul", int8: true, armnn: "Operator code ~ is out of range", ops: "BATCH_MATMUL 1", text: `graph "g" opset=13
 input %a:f32[1,2,4,5]
 input %b:f32[1,2,5,3]
 %y:f32[1,2,4,3] = MatMul %a, %b @bmm
