@@ -317,7 +317,7 @@ func alignedByteVector(b *flatbuffers.Builder, data []byte) flatbuffers.UOffsetT
 // (builtin, version) litefy writes; tensorflow/lite/tools/versioning/
 // runtime_version.cc lists the same pairs.
 var minRuntime = map[fb.BuiltinOperator]map[int32]string{
-	fb.BuiltinOperatorABS:                     {1: "1.13.0"},
+	fb.BuiltinOperatorABS:                     {1: "1.13.0", 2: "2.4.0"},
 	fb.BuiltinOperatorCAST:                    {1: "1.5.0"},
 	fb.BuiltinOperatorEQUAL:                   {1: "1.14.0", 2: "1.14.0"},
 	fb.BuiltinOperatorLESS:                    {1: "1.14.0", 2: "1.14.0"},

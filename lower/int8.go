@@ -242,7 +242,8 @@ func int8Version(m *Model, op *Operator) int32 {
 		fb.BuiltinOperatorMAXIMUM, fb.BuiltinOperatorMINIMUM, fb.BuiltinOperatorDEQUANTIZE,
 		fb.BuiltinOperatorSPLIT, fb.BuiltinOperatorSPLIT_V, fb.BuiltinOperatorSTRIDED_SLICE, fb.BuiltinOperatorGATHER,
 		fb.BuiltinOperatorLEAKY_RELU, fb.BuiltinOperatorGELU, fb.BuiltinOperatorRSQRT,
-		fb.BuiltinOperatorEQUAL, fb.BuiltinOperatorLESS, fb.BuiltinOperatorGREATER, fb.BuiltinOperatorBATCH_MATMUL:
+		fb.BuiltinOperatorEQUAL, fb.BuiltinOperatorLESS, fb.BuiltinOperatorGREATER, fb.BuiltinOperatorBATCH_MATMUL,
+		fb.BuiltinOperatorABS, fb.BuiltinOperatorREDUCE_MAX:
 		return 2
 	}
 	return 1 // RESHAPE, HARD_SWISH, RELU_N1_TO_1, QUANTIZE int8→uint8

@@ -22,6 +22,22 @@ func (l *lowerer) globalAveragePool(n *ir.Node) error {
 	return nil
 }
 
+// globalMaxPool lowers GlobalMaxPool to a MAX_POOL_2D whose window is the
+// whole plane (VALID), which XNNPACK and Arm NN 20.08 both run.
+func (l *lowerer) globalMaxPool(n *ir.Node) error {
+	s := n.Inputs[0].Type.Shape
+	if len(s) != 4 {
+		return fmt.Errorf("only 4-D inputs lower")
+	}
+	x, err := l.input(n, 0)
+	if err != nil {
+		return err
+	}
+	l.emit(n, fb.BuiltinOperatorMAX_POOL_2D, &poolOptions{padding: fb.PaddingVALID, strideH: 1, strideW: 1,
+		filterH: int32(s[2].Size), filterW: int32(s[3].Size)}, []int32{x}, l.activation(n.Outputs[0]))
+	return nil
+}
+
 func (l *lowerer) pool(n *ir.Node) error {
 	if len(n.Outputs) > 1 && n.Outputs[1] != nil && len(n.Outputs[1].Uses()) > 0 {
 		return fmt.Errorf("the indices output has no TFLite form")

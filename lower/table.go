@@ -117,22 +117,23 @@ func init() {
 		"LogSoftmax":  {lower: (*lowerer).logSoftmax, layout: sameLayout},
 
 		"Sqrt":       {lower: oneBuiltin(fb.BuiltinOperatorSQRT, nil), layout: sameLayout},
-		"Exp":        {lower: oneBuiltin(fb.BuiltinOperatorEXP, expOptions{}), layout: sameLayout},
+		"Exp":        {lower: oneBuiltin(fb.BuiltinOperatorEXP, expOptions{}), int8: computes, layout: sameLayout},
 		"Neg":        {lower: oneBuiltin(fb.BuiltinOperatorNEG, negOptions{}), layout: sameLayout},
-		"Abs":        {lower: oneBuiltin(fb.BuiltinOperatorABS, absOptions{}), layout: sameLayout},
+		"Abs":        {lower: oneBuiltin(fb.BuiltinOperatorABS, absOptions{}), int8: computes, layout: sameLayout},
 		"Reciprocal": {lower: (*lowerer).reciprocal, layout: sameLayout},
 		"Pow":        {lower: (*lowerer).pow, int8: &int8Rule{check: powInt8}, layout: sameLayout},
-		"Max":        {lower: (*lowerer).maxMin, layout: sameLayout},
-		"Min":        {lower: (*lowerer).maxMin, layout: sameLayout},
+		"Max":        {lower: (*lowerer).maxMin, int8: &int8Rule{sameScale: true, allInputs: true}, layout: sameLayout},
+		"Min":        {lower: (*lowerer).maxMin, int8: &int8Rule{sameScale: true, allInputs: true}, layout: sameLayout},
 
 		"ReduceMean": {lower: (*lowerer).reduce, int8: moves, layout: reduceRule},
 		"ReduceSum":  {lower: (*lowerer).reduce, layout: reduceRule},
-		"ReduceMax":  {lower: (*lowerer).reduce, layout: reduceRule},
+		"ReduceMax":  {lower: (*lowerer).reduce, int8: moves, layout: reduceRule},
 		"LayerNormalization": {lower: func(*lowerer, *ir.Node) error {
 			return fmt.Errorf("no TFLite builtin; the legalization (passes.Legalize, DecomposeLayerNormalization) decomposes it first")
 		}, layout: sameLayout},
 
 		"GlobalAveragePool": {lower: (*lowerer).globalAveragePool, int8: moves, layout: spatialLayout},
+		"GlobalMaxPool":     {lower: (*lowerer).globalMaxPool, int8: moves, layout: spatialLayout},
 		"AveragePool":       {lower: (*lowerer).pool, int8: moves, facts: poolFacts, layout: spatialLayout},
 		"MaxPool":           {lower: (*lowerer).pool, int8: moves, facts: poolFacts, layout: spatialLayout},
 
@@ -167,7 +168,7 @@ func init() {
 	// codes are the bool's 0 and 1.
 	ops["Cast"] = &opEntry{lower: (*lowerer).cast, int8: &int8Rule{fixed: &ir.QuantParams{DType: ir.Int8, Scale: []float32{1}, ZeroPoint: []int64{0}, Min: 0, Max: 1},
 		check: castInt8}, layout: sameLayout}
-	for _, op := range []string{"Expand", "GlobalMaxPool", "GreaterOrEqual", "LessOrEqual", "Not", "Where"} {
+	for _, op := range []string{"Expand", "GreaterOrEqual", "LessOrEqual", "Not", "Where"} {
 		ops[op] = &opEntry{none: "litefy has no TFLite lowering for " + op}
 	}
 }

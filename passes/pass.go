@@ -180,8 +180,8 @@ var Legalize = &Pipeline{
 // a preset.
 var LegalizeInt8 = &Pipeline{
 	Name:   "legalize-int8",
-	Doc:    "divisions by a square root as multiplications by RSQRT (always run before int8 TFLite lowering)",
-	Passes: []*Pass{InvertSqrt},
+	Doc:    "divisions by a square root or a constant as multiplications (always run before int8 TFLite lowering)",
+	Passes: []*Pass{InvertSqrt, DivideByConstant},
 }
 
 // Pipelines lists every pipeline by name.

@@ -26,6 +26,10 @@ func (s *Simulator) prepareTable(n *ir.Node) (func(), error) {
 		lut = s.opt.leakyReluLUT(iq, oq, n.Attrs.Float("alpha", 0.01))
 	case "Gelu":
 		lut = s.opt.geluLUT(iq, oq, n.Attrs.Str("approximate", "none") == "tanh")
+	case "Exp":
+		lut = s.opt.expLUT(iq, oq)
+	case "Abs":
+		lut = absLUT(iq, oq)
 	default:
 		return nil, n.Errorf("quant: no int8 table for %s", n.Op)
 	}
@@ -109,7 +113,8 @@ func (o SimOptions) geluLUT(in, out *ir.QuantParams, approximate bool) *[256]int
 	return buildLUT(in, out, f)
 }
 
-// prepareReduceMean simulates an int8 MEAN over any axes: the reduced
+// prepareReduceMean simulates an int8 MEAN (and REDUCE_MAX, the maximum
+// code, input and output sharing their quantization) over any axes: the reduced
 // axes are gathered to the end (the sum is an exact integer in TFLite's
 // and XNNPACK's kernels, and Arm NN's float32 sum runs over the reduced
 // elements in row-major order, which the gather keeps), then each output
@@ -169,6 +174,23 @@ func (s *Simulator) prepareReduceMean(n *ir.Node) (func(), error) {
 		})
 	})
 	buf := make([]int8, len(in))
+	if n.Op == "ReduceMax" {
+		if err := sameParams(n, x, out); err != nil {
+			return nil, err
+		}
+		return func() {
+			for j, i := range idx {
+				buf[j] = in[i]
+			}
+			for p := range planes {
+				m := int8(-128)
+				for _, v := range buf[p*count : (p+1)*count] {
+					m = max(m, v)
+				}
+				dst[p] = m
+			}
+		}, nil
+	}
 	mean := s.opt.meanKernel(buf, dst, planes, count, x.Quant, out.Quant)
 	return func() {
 		for j, i := range idx {
@@ -401,6 +423,80 @@ func (s *Simulator) prepareBatchMatMul(n *ir.Node) (func(), error) {
 					po[y*N+x] = int8(clamp(m.Apply(acc)+zo, lo, hi))
 				}
 			}
+		}
+	}, nil
+}
+
+// expLUT is EXP's table: TFLite's (exp.cc: LUTPopulate of expf; XNNPACK
+// does not take an int8 EXP) or Arm NN's (decoded, expf, encoded).
+func (o SimOptions) expLUT(in, out *ir.QuantParams) *[256]int8 {
+	f := func(x float32) float32 { return float32(math.Exp(float64(x))) }
+	if o.profile() == ProfileArmNNRef {
+		return armnnLUT(in, out, f)
+	}
+	return buildLUT(in, out, f)
+}
+
+// absLUT is TFLite's int8 ABS (elementwise.cc, AbsEvalQuantized): |x − z_in|,
+// rescaled by the fixed-point multiplier of s_in/s_out (float32 quotient)
+// when the scales differ, plus z_out. Arm NN 20.08 has no ABS.
+func absLUT(in, out *ir.QuantParams) *[256]int8 {
+	var lut [256]int8
+	zi, zo := int32(in.ZeroPoint[0]), int32(out.ZeroPoint[0])
+	m := NewMultiplier(float64(in.Scale[0] / out.Scale[0]))
+	for q := -128; q <= 127; q++ {
+		v := int32(q) - zi
+		if v < 0 {
+			v = -v
+		}
+		if in.Scale[0] != out.Scale[0] {
+			v = m.Apply(v)
+		}
+		lut[uint8(int8(q))] = sat8(v + zo)
+	}
+	return &lut
+}
+
+// prepareMaxMin simulates an int8 MAXIMUM or MINIMUM: operands and output
+// share one quantization (the rule's), so the result is the larger or
+// smaller code, with broadcasting; more than two operands fold left.
+func (s *Simulator) prepareMaxMin(n *ir.Node) (func(), error) {
+	out := n.Outputs[0]
+	dst := s.vals[out]
+	os := out.Type.Shape.Sizes()
+	var ins [][]int8
+	var idx [][]int32
+	for i, v := range n.Inputs {
+		if err := sameParams(n, v, out); err != nil {
+			return nil, err
+		}
+		q, err := s.input(n, i)
+		if err != nil {
+			return nil, err
+		}
+		ins = append(ins, q)
+		idx = append(idx, broadcastIndex(v.Type.Shape.Sizes(), os))
+	}
+	isMax := n.Op == "Max"
+	return func() {
+		for i := range dst {
+			var r int8
+			for k, q := range ins {
+				j := i
+				if idx[k] != nil {
+					j = int(idx[k][i])
+				}
+				v := q[j]
+				switch {
+				case k == 0:
+					r = v
+				case isMax:
+					r = max(r, v)
+				default:
+					r = min(r, v)
+				}
+			}
+			dst[i] = r
 		}
 	}, nil
 }

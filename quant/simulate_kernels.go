@@ -229,7 +229,7 @@ func (s *Simulator) preparePool(n *ir.Node) (func(), error) {
 	N, C, H, W := dims4(x)
 	_, _, OH, OW := dims4(out)
 	KH, KW, sy, sx, pt, pl := H, W, 1, 1, 0, 0
-	if n.Op != "GlobalAveragePool" {
+	if n.Op != "GlobalAveragePool" && n.Op != "GlobalMaxPool" {
 		KH, KW = ints2(n.Attrs.Ints("kernel_shape"), 1)
 		sy, sx = ints2(n.Attrs.Ints("strides"), 1)
 		if p := n.Attrs.Ints("pads"); len(p) == 4 {
@@ -239,7 +239,7 @@ func (s *Simulator) preparePool(n *ir.Node) (func(), error) {
 			return nil, n.Errorf("quant: count_include_pad=1 with padding has no TFLite form")
 		}
 	}
-	isMax := n.Op == "MaxPool"
+	isMax := n.Op == "MaxPool" || n.Op == "GlobalMaxPool"
 	if n.Op == "GlobalAveragePool" {
 		return s.opt.meanKernel(in, dst, N*C, H*W, x.Quant, out.Quant), nil
 	}

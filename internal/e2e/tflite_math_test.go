@@ -41,10 +41,12 @@ var mathCases = []struct {
 	name, text, ops, armnn string
 	int8                   bool
 }{
-	{name: "abs_nhwc", armnn: "Operator not supported. subgraph:0 operator:1 opcode_index:1 opcode:e / ABS", ops: "ABS:1 CONV_2D:1", text: mathConv + `%y:f32[1,4,4,4] = Abs %c @abs
+	{name: "abs_nhwc", int8: true, armnn: "Operator not supported. subgraph:0 operator:1 opcode_index:1 opcode:e / ABS", ops: "ABS:1 CONV_2D:1", text: mathConv + `%y:f32[1,4,4,4] = Abs %c @abs
 `},
 	{name: "sqrt_nhwc", armnn: "Operator not supported. subgraph:0 operator:1 opcode_index:1 opcode:K / SQRT", ops: "CONV_2D:1 SQRT:1", text: mathConv + `%r:f32[1,4,4,4] = Relu %c @relu
 %y:f32[1,4,4,4] = Sqrt %r @sqrt
+`},
+	{name: "exp_nhwc", int8: true, ops: "CONV_2D:1 EXP:1", text: mathConv + `%y:f32[1,4,4,4] = Exp %c @exp
 `},
 	{name: "neg_exp_nhwc", ops: "CONV_2D:1 EXP:1 NEG:1", text: mathConv + `%n:f32[1,4,4,4] = Neg %c @neg
 %y:f32[1,4,4,4] = Exp %n @exp
@@ -72,10 +74,13 @@ var mathCases = []struct {
 %e:bool[1,4,4,4] = Less %c, %k @less
 %y:f32[1,4,4,4] = Cast %e {to=1} @cast
 `},
+	{name: "div_by_const", int8: true, ops: "CONV_2D:1 MUL:1", text: mathConv + `const %k:f32[4,1,1] = {0.5, 2, -4, 0.25}
+%y:f32[1,4,4,4] = Div %c, %k @div
+`},
 	{name: "prelu_channels", armnn: "Operator not supported. subgraph:0 operator:1 opcode_index:1 opcode:6 / PRELU", ops: "CONV_2D:1 PRELU:1", text: mathConv + `const %s:f32[4,1,1] = {0.1, 0.25, -0.5, 2}
 %y:f32[1,4,4,4] = PRelu %c, %s @prelu
 `},
-	{name: "max_min_nhwc", ops: "CONV_2D:1 MAXIMUM:1 MINIMUM:1", text: mathConv + `const %lo:f32[] = {-0.2}
+	{name: "max_min_nhwc", int8: true, ops: "CONV_2D:1 MAXIMUM:1 MINIMUM:1", text: mathConv + `const %lo:f32[] = {-0.2}
 const %hi:f32[4,1,1] = {0.1, 0.2, 0.3, 0.4}
 %m:f32[1,4,4,4] = Max %c, %lo @max
 %y:f32[1,4,4,4] = Min %m, %hi @min
@@ -108,12 +113,14 @@ const %bias:f32[6] = {0.1, -0.2, 0.3, -0.4, 0.5, 0}
 `},
 	{name: "reduce_mean_hw_drop", int8: true, ops: "CONV_2D:1 MEAN:1", text: mathConv + `%y:f32[1,4] = ReduceMean %c {axes=[2,3], keepdims=0} @mean
 `},
+	{name: "global_max_pool", int8: true, ops: "CONV_2D:1 MAX_POOL_2D:1", text: mathConv + `%y:f32[1,4,1,1] = GlobalMaxPool %c @gmp
+`},
 	{name: "reduce_mean_width_drop", int8: true, ops: "CONV_2D:1 MEAN:1", text: mathConv + `%y:f32[1,4,4] = ReduceMean %c {axes=[3], keepdims=0} @mean
 `},
 	{name: "reduce_sum_channels_drop", armnn: "Operator not supported. subgraph:0 operator:1 opcode_index:1 opcode:J / SUM", ops: "CONV_2D:1 SUM:1", text: mathConv + `const %ax:i64[1] = {1}
 %y:f32[1,4,4] = ReduceSum %c, %ax {keepdims=0} @sum
 `},
-	{name: "reduce_max_width_drop", armnn: "Operator not supported. subgraph:0 operator:1 opcode_index:1 opcode:R / REDUCE_MAX", ops: "CONV_2D:1 REDUCE_MAX:1", text: mathConv + `%y:f32[1,4,4] = ReduceMax %c {axes=[3], keepdims=0} @max
+	{name: "reduce_max_width_drop", int8: true, armnn: "Operator not supported. subgraph:0 operator:1 opcode_index:1 opcode:R / REDUCE_MAX", ops: "CONV_2D:1 REDUCE_MAX:1", text: mathConv + `%y:f32[1,4,4] = ReduceMax %c {axes=[3], keepdims=0} @max
 `},
 	{name: "log_softmax_channels", armnn: "Operator not supported. subgraph:0 operator:1 opcode_index:1 opcode:2 / LOG_SOFTMAX", ops: "CONV_2D:1 LOG_SOFTMAX:1", text: mathConv + `%y:f32[1,4,4,4] = LogSoftmax %c {axis=1} @logsoftmax
 `},
