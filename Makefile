@@ -85,7 +85,8 @@ e2e-all:
 # bench times the interpreter and the import against onnxruntime-node on one thread, the
 # .tflite files litefy makes in LiteRT.js against peers timed in the same run (the official
 # converter's int8 mobilenet_v2 at OFFICIAL_TFLITE, skipped when absent; efficientnet_b0 original
-# vs lite), and the conversion's wall time with and without calibration; results in build/bench.json.
+# vs lite), the conversion's wall time with and without calibration, and the repair of efficientnet_b0
+# lite on 100 samples against the teacher's forward pass over them; results in build/bench.json.
 BENCH_FLAGS ?=
 OFFICIAL_TFLITE ?= ../shared/reference/mobilenet_v2_quantized_1x3x224x224.tflite
 bench: models $(ORT_STAMP) $(LITERT_STAMP)

@@ -11,7 +11,9 @@
 //     file (-official; skipped when absent), and efficientnet_b0
 //     lite-int8 against original-int8 (--preset none) and lite-float32;
 //   - the wall time of `litefy efficientnet_b0_op13.onnx -o x.tflite` with
-//     the default calibration against --quant float32.
+//     the default calibration against --quant float32;
+//   - the repair of efficientnet_b0's lite variant on 100 samples against
+//     the teacher's forward pass over them (repair.go).
 //
 // It prints tables and writes build/bench.json. `make bench` runs it from
 // the checkout's root after `make models`, `make ort-deps` and
@@ -66,6 +68,7 @@ type Report struct {
 	// The .tflite part (-parts litert).
 	LiteRT     *LiteRTReport `json:"litert,omitempty"`
 	Conversion *Conversion   `json:"conversion,omitempty"`
+	Repair     *RepairBench  `json:"repair,omitempty"`
 }
 
 func main() {
@@ -75,7 +78,8 @@ func main() {
 	warmup := flag.Int("warmup", 3, "untimed inferences before timing")
 	loads := flag.Int("loads", 3, "imports / session loads timed (the median is reported)")
 	var o tfliteOptions
-	flag.StringVar(&o.parts, "parts", "ort,litert", "what to measure: ort (interpreter and import vs onnxruntime), litert (.tflite files and conversion)")
+	flag.StringVar(&o.parts, "parts", "ort,litert,repair", "what to measure: ort (interpreter and import vs onnxruntime), litert (.tflite files and conversion), repair (efficientnet_b0 lite repair)")
+	flag.IntVar(&o.repairSamples, "repair-samples", 100, "calibration samples of the repair benchmark")
 	flag.StringVar(&o.official, "official", "", "the official converter's int8 mobilenet_v2 .tflite (skipped when absent)")
 	flag.StringVar(&o.work, "work", "build/bench", "folder for the litefy binary and the .tflite files")
 	flag.IntVar(&o.rounds, "litert-rounds", 9, "LiteRT.js rounds (every file once per round)")
@@ -90,8 +94,8 @@ func main() {
 		os.Exit(2)
 	}
 	for _, p := range strings.Split(o.parts, ",") {
-		if p != "ort" && p != "litert" {
-			fmt.Fprintf(os.Stderr, "bench: -parts %q: want ort, litert or both, comma-separated\n", o.parts)
+		if p != "ort" && p != "litert" && p != "repair" {
+			fmt.Fprintf(os.Stderr, "bench: -parts %q: want ort, litert, repair or several, comma-separated\n", o.parts)
 			os.Exit(2)
 		}
 	}
@@ -116,6 +120,7 @@ func main() {
 type tfliteOptions struct {
 	parts, official, work       string
 	rounds, runs, warmup, convs int
+	repairSamples               int
 }
 
 func (o tfliteOptions) has(part string) bool {
@@ -138,6 +143,9 @@ func run(w io.Writer, models, out string, runs, warmup, loads int, o tfliteOptio
 		rep.LiteRT, rep.Conversion = tfliteBench(w, root, models, o.work, o.official, o.rounds, o.runs, o.warmup, o.convs)
 		printTFLite(w, rep.LiteRT, rep.Conversion)
 	}
+	if o.has("repair") {
+		rep.Repair = repairBench(w, models, o.repairSamples)
+	}
 	data, err := json.MarshalIndent(rep, "", "  ")
 	if err != nil {
 		return err
@@ -149,7 +157,8 @@ func run(w io.Writer, models, out string, runs, warmup, loads int, o tfliteOptio
 		return err
 	}
 	fmt.Fprintf(w, "wrote %s\n", out)
-	failed := (rep.LiteRT != nil && rep.LiteRT.Error != "") || (rep.Conversion != nil && rep.Conversion.Error != "")
+	failed := (rep.LiteRT != nil && rep.LiteRT.Error != "") || (rep.Conversion != nil && rep.Conversion.Error != "") ||
+		(rep.Repair != nil && rep.Repair.Error != "")
 	for _, r := range rep.Results {
 		failed = failed || r.Error != ""
 	}
