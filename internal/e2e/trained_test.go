@@ -17,8 +17,9 @@ import (
 // onnxruntime; in LiteRT.js the original int8, the lite variant without
 // repair and with it, each in float32 and int8. The figures go to
 // build/e2e-trained.txt. Asserted: the repaired lite variant recovers the
-// task (int8 ≥ 90% and ≥ 50 points above the unrepaired one) and int8
-// costs the original at most 2 points.
+// task (int8 ≥ 90% and ≥ 50 points above the unrepaired one), int8 costs
+// the original at most 2 points, and the repaired lite .onnx in
+// onnxruntime scores what the repaired float32 .tflite scores (±0.4).
 func TestTrainedGlyphs(t *testing.T) {
 	h := harness(t)
 	_, err := litertRunner()
@@ -42,7 +43,7 @@ func TestTrainedGlyphs(t *testing.T) {
 		return r.Accuracy
 	}
 	var report strings.Builder
-	fmt.Fprintf(&report, "%-14s %8s %8s %10s %10s %12s %12s\n", "model", "float", "int8", "lite f32", "lite int8", "repaired f32", "repaired int8")
+	fmt.Fprintf(&report, "%-14s %8s %8s %10s %10s %12s %12s %14s\n", "model", "float", "int8", "lite f32", "lite int8", "repaired f32", "repaired int8", "repaired .onnx")
 	for _, name := range []string{"glyph_effnet", "glyph_mnv3"} {
 		model := filepath.Join(dir, name+".onnx")
 		tmp := t.TempDir()
@@ -57,8 +58,14 @@ func TestTrainedGlyphs(t *testing.T) {
 		lite8 := accuracy("node", eval, conv("lite8.tflite", "--repair", "none", "--io", "float32"), test, labels)
 		rep32 := accuracy("node", eval, conv("rep32.tflite", "--quant", "float32"), test, labels)
 		rep8 := accuracy("node", eval, conv("rep8.tflite", "--io", "float32"), test, labels)
-		fmt.Fprintf(&report, "%-14s %7.1f%% %7.1f%% %9.1f%% %9.1f%% %11.1f%% %11.1f%%\n", name,
-			100*float, 100*orig8, 100*lite32, 100*lite8, 100*rep32, 100*rep8)
+		// The lite .onnx handed to training carries the same repaired
+		// weights: onnxruntime on it agrees with the float32 .tflite.
+		repONNX := accuracy("node", filepath.Join(dir, "eval_ort.cjs"), conv("rep.onnx", "--preset", "lite"), test, labels)
+		fmt.Fprintf(&report, "%-14s %7.1f%% %7.1f%% %9.1f%% %9.1f%% %11.1f%% %11.1f%% %13.1f%%\n", name,
+			100*float, 100*orig8, 100*lite32, 100*lite8, 100*rep32, 100*rep8, 100*repONNX)
+		if d := repONNX - rep32; d > 0.004 || d < -0.004 {
+			t.Errorf("%s: the repaired .onnx in onnxruntime %.1f%%, the repaired float32 .tflite %.1f%%", name, 100*repONNX, 100*rep32)
+		}
 		if rep8 < 0.9 || rep8 < lite8+0.5 {
 			t.Errorf("%s: repaired lite int8 %.1f%%, unrepaired %.1f%%", name, 100*rep8, 100*lite8)
 		}
