@@ -139,8 +139,8 @@ func (p *Pipeline) CheckOrder() error {
 // BatchNorm, and drops dead code, so later passes see one spelling.
 var Cleanup = &Pipeline{
 	Name:   "cleanup",
-	Doc:    "remove no-op nodes, fold constants and BatchNorm, drop dead code",
-	Passes: []*Pass{RemoveIdentity, FoldConstants, FoldPad, FoldBatchNorm, CanonicalizeActivations, EliminateDeadCode},
+	Doc:    "remove no-op nodes, fold constants, BatchNorm and per-channel affine steps, drop dead code",
+	Passes: []*Pass{RemoveIdentity, FoldConstants, FoldPad, FoldBatchNorm, FoldAffine, CanonicalizeActivations, EliminateDeadCode},
 }
 
 // Lite is the EfficientNet-Lite recipe for any model: activations that
@@ -150,7 +150,7 @@ var Cleanup = &Pipeline{
 var Lite = &Pipeline{
 	Name: "lite",
 	Doc:  "cleanup, then swish/hard-swish → ReLU6, squeeze-excite blocks dropped, local pooling",
-	Passes: []*Pass{RemoveIdentity, FoldConstants, FoldPad, FoldBatchNorm, CanonicalizeActivations,
+	Passes: []*Pass{RemoveIdentity, FoldConstants, FoldPad, FoldBatchNorm, FoldAffine, CanonicalizeActivations,
 		DropSqueezeExcite, SwishToReLU6, HardSwishToReLU6, LocalPooling, EliminateDeadCode},
 }
 
