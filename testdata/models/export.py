@@ -274,6 +274,66 @@ class TinyShuffle(nn.Module):
         return self.fc(x.mean([2, 3]))
 
 
+class LearnableAffine(nn.Module):
+    """PP-LCNet's (PaddleClas) learnable affine block: y = scale·x + bias with two scalars."""
+
+    def __init__(self, scale=1.0, bias=0.0):
+        super().__init__()
+        self.scale = nn.Parameter(torch.tensor([scale]))
+        self.bias = nn.Parameter(torch.tensor([bias]))
+
+    def forward(self, x):
+        return self.scale * x + self.bias
+
+
+class _LCConv(nn.Module):
+    """conv → BN → learnable affine → hardswish, PP-LCNet's ConvBNLayer with use_lab."""
+
+    def __init__(self, cin, cout, k, stride, groups=1):
+        super().__init__()
+        self.conv = nn.Conv2d(cin, cout, k, stride, k // 2, groups=groups, bias=False)
+        self.bn = nn.BatchNorm2d(cout)
+        self.lab = LearnableAffine()
+        self.act = nn.Hardswish()
+
+    def forward(self, x):
+        return self.act(self.lab(self.bn(self.conv(x))))
+
+
+class TinyLCNet(nn.Module):
+    """A PP-LCNet-style backbone: depthwise-separable blocks of _LCConv (3×3 and one 5×5
+    depthwise), a squeeze-excite block with a hardsigmoid gate, GAP and a Linear head."""
+
+    def __init__(self):
+        super().__init__()
+        self.stem = _LCConv(3, 16, 3, 2)
+        self.dw1, self.pw1 = _LCConv(16, 16, 3, 1, groups=16), _LCConv(16, 32, 1, 1)
+        self.dw2, self.pw2 = _LCConv(32, 32, 5, 2, groups=32), _LCConv(32, 48, 1, 1)
+        self.se = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Conv2d(48, 12, 1), nn.ReLU(), nn.Conv2d(12, 48, 1), nn.Hardsigmoid())
+        self.fc = nn.Linear(48, 10)
+
+    def forward(self, x):
+        x = self.pw1(self.dw1(self.stem(x)))
+        x = self.pw2(self.dw2(x))
+        x = x * self.se(x)
+        return self.fc(torch.flatten(nn.functional.adaptive_avg_pool2d(x, 1), 1))
+
+
+def randomise_affine(model, gen):
+    """Trained learnable-affine scalars are not 1 and 0: draw them where PP-LCNet's end up."""
+    for m in model.modules():
+        if isinstance(m, LearnableAffine):
+            with torch.no_grad():
+                m.scale.copy_(torch.empty(1).uniform_(0.6, 1.6, generator=gen))
+                m.bias.copy_(torch.empty(1).uniform_(-0.3, 0.3, generator=gen))
+
+
+def tiny_lcnet():
+    m = TinyLCNet()
+    randomise_affine(m, torch.Generator().manual_seed(902))
+    return m
+
+
 # --- Full-size torchvision models for the same item ---
 
 
@@ -327,6 +387,7 @@ SMALL = [
     dict(name="tiny_vit_op17", build=TinyViT, opset=17, seed=701),
     dict(name="tiny_vit_op13", build=TinyViT, opset=13, seed=701),
     dict(name="tiny_shuffle_op13", build=TinyShuffle, opset=13, seed=801),
+    dict(name="tiny_lcnet_op13", build=tiny_lcnet, opset=13, seed=901),
 ]
 for _s in SMALL:
     _s.setdefault("shape", (1, 3, 32, 32))
