@@ -69,6 +69,7 @@ type Report struct {
 	LiteRT     *LiteRTReport `json:"litert,omitempty"`
 	Conversion *Conversion   `json:"conversion,omitempty"`
 	Repair     *RepairBench  `json:"repair,omitempty"`
+	Models     *ModelsReport `json:"models,omitempty"`
 }
 
 func main() {
@@ -78,7 +79,8 @@ func main() {
 	warmup := flag.Int("warmup", 3, "untimed inferences before timing")
 	loads := flag.Int("loads", 3, "imports / session loads timed (the median is reported)")
 	var o tfliteOptions
-	flag.StringVar(&o.parts, "parts", "ort,litert,repair", "what to measure: ort (interpreter and import vs onnxruntime), litert (.tflite files and conversion), repair (efficientnet_b0 lite repair)")
+	flag.StringVar(&o.parts, "parts", "ort,litert,repair,models", "what to measure: ort (interpreter and import vs onnxruntime), litert (.tflite files and conversion), repair (efficientnet_b0 lite repair), models (int8 vs float32 and lite-int8 vs int8 of every model in LiteRT.js)")
+	flag.IntVar(&o.modelCalib, "models-calib", 16, "-parts models: calibration images per int8 file")
 	flag.IntVar(&o.repairSamples, "repair-samples", 100, "calibration samples of the repair benchmark")
 	flag.StringVar(&o.official, "official", "", "the official converter's int8 mobilenet_v2 .tflite (skipped when absent)")
 	flag.StringVar(&o.work, "work", "build/bench", "folder for the litefy binary and the .tflite files")
@@ -94,8 +96,8 @@ func main() {
 		os.Exit(2)
 	}
 	for _, p := range strings.Split(o.parts, ",") {
-		if p != "ort" && p != "litert" && p != "repair" {
-			fmt.Fprintf(os.Stderr, "bench: -parts %q: want ort, litert, repair or several, comma-separated\n", o.parts)
+		if p != "ort" && p != "litert" && p != "repair" && p != "models" {
+			fmt.Fprintf(os.Stderr, "bench: -parts %q: want ort, litert, repair, models or several, comma-separated\n", o.parts)
 			os.Exit(2)
 		}
 	}
@@ -120,7 +122,7 @@ func main() {
 type tfliteOptions struct {
 	parts, official, work       string
 	rounds, runs, warmup, convs int
-	repairSamples               int
+	repairSamples, modelCalib   int
 }
 
 func (o tfliteOptions) has(part string) bool {
@@ -146,6 +148,9 @@ func run(w io.Writer, models, out string, runs, warmup, loads int, o tfliteOptio
 	if o.has("repair") {
 		rep.Repair = repairBench(w, models, o.repairSamples)
 	}
+	if o.has("models") {
+		rep.Models = modelsBench(w, root, models, o.work, o.rounds, o.runs, o.warmup, o.modelCalib)
+	}
 	data, err := json.MarshalIndent(rep, "", "  ")
 	if err != nil {
 		return err
@@ -158,7 +163,7 @@ func run(w io.Writer, models, out string, runs, warmup, loads int, o tfliteOptio
 	}
 	fmt.Fprintf(w, "wrote %s\n", out)
 	failed := (rep.LiteRT != nil && rep.LiteRT.Error != "") || (rep.Conversion != nil && rep.Conversion.Error != "") ||
-		(rep.Repair != nil && rep.Repair.Error != "")
+		(rep.Repair != nil && rep.Repair.Error != "") || (rep.Models != nil && rep.Models.Error != "")
 	for _, r := range rep.Results {
 		failed = failed || r.Error != ""
 	}

@@ -1,0 +1,164 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/litefy/litefy/internal/ort"
+)
+
+// The per-model part of the benchmark (-parts models): for every model in
+// the models folder, int8 against float32 (--preset none, the same graph)
+// and lite-int8 against int8, in LiteRT.js (one thread, every file in one
+// process, interleaved round by round). Issue "int8 must be faster than
+// float": int8 ≤ 0.8× float32 (goal 0.6×), lite-int8 ≤ int8.
+
+const (
+	goalInt8VsFloat = 0.8
+	goalLiteVsInt8  = 1.0
+)
+
+// ModelRatios is one model's row.
+type ModelRatios struct {
+	Model         string  `json:"model"`
+	Float32Ms     float64 `json:"float32MedianMs"`
+	Int8Ms        float64 `json:"int8MedianMs"`
+	LiteInt8Ms    float64 `json:"liteInt8MedianMs,omitempty"`
+	Int8VsFloat   float64 `json:"int8OverFloat32"`
+	LiteVsInt8    float64 `json:"liteInt8OverInt8,omitempty"`
+	Int8Met       bool    `json:"int8Met"`
+	LiteMet       bool    `json:"liteMet"`
+	ConvertErrors string  `json:"convertErrors,omitempty"`
+}
+
+// ModelsReport is the "models" entry of build/bench.json.
+type ModelsReport struct {
+	Rounds, Runs, Warmup int
+	CalibCount           int           `json:"calibCount"`
+	LoadAvg              [2]string     `json:"loadavg"`
+	Rows                 []ModelRatios `json:"rows"`
+	Error                string        `json:"error,omitempty"`
+}
+
+func modelsBench(w io.Writer, root, models, work string, rounds, runs, warmup, calib int) *ModelsReport {
+	mr := &ModelsReport{Rounds: rounds, Runs: runs, Warmup: warmup, CalibCount: calib}
+	fail := func(err error) *ModelsReport {
+		mr.Error = err.Error()
+		fmt.Fprintf(w, "models: %v\n", err)
+		return mr
+	}
+	work, err := filepath.Abs(filepath.Join(work, "models"))
+	if err != nil {
+		return fail(err)
+	}
+	if err := os.MkdirAll(work, 0o755); err != nil {
+		return fail(err)
+	}
+	bin := filepath.Join(work, "litefy")
+	build := exec.Command("go", "build", "-o", bin, "./cmd/litefy")
+	build.Dir = root
+	if out, err := build.CombinedOutput(); err != nil {
+		return fail(fmt.Errorf("go build ./cmd/litefy: %v: %s", err, firstLine(string(out))))
+	}
+	onnxs, err := filepath.Glob(filepath.Join(models, "*.onnx"))
+	if err != nil {
+		return fail(err)
+	}
+	slices.Sort(onnxs)
+	kinds := []struct {
+		suffix string
+		args   []string
+	}{
+		{"float32", []string{"--preset", "none", "--quant", "float32"}},
+		{"int8", []string{"--preset", "none", "--calib-count", strconv.Itoa(calib)}},
+		{"lite-int8", []string{"--calib-count", strconv.Itoa(calib)}},
+	}
+	args := []string{filepath.Join(root, "testdata", "litert", "bench.mjs"),
+		"--rounds", strconv.Itoa(rounds), "--runs", strconv.Itoa(runs), "--warmup", strconv.Itoa(warmup)}
+	rows := map[string]*ModelRatios{}
+	var order []string
+	for _, m := range onnxs {
+		name := strings.TrimSuffix(filepath.Base(m), ".onnx")
+		row := &ModelRatios{Model: name}
+		for _, k := range kinds {
+			out := filepath.Join(work, name+"."+k.suffix+".tflite")
+			cmd := exec.Command(bin, append([]string{m, "-o", out, "-q"}, k.args...)...)
+			var stderr bytes.Buffer
+			cmd.Stderr = &stderr
+			fmt.Fprintf(os.Stderr, "bench: litefy %s %s\n", filepath.Base(m), strings.Join(k.args, " "))
+			if err := cmd.Run(); err != nil {
+				row.ConvertErrors += fmt.Sprintf("%s: %s; ", k.suffix, lastLineOf(stderr.String()))
+				continue
+			}
+			args = append(args, out)
+		}
+		rows[name] = row
+		order = append(order, name)
+	}
+	mr.LoadAvg[0] = loadAvg()
+	out, err := ort.Node(args)
+	mr.LoadAvg[1] = loadAvg()
+	if err != nil {
+		return fail(err)
+	}
+	var rep struct {
+		Models []struct {
+			Model         string    `json:"model"`
+			MedianMs      float64   `json:"medianMs"`
+			RoundMedianMs []float64 `json:"roundMedianMs"`
+		} `json:"models"`
+	}
+	if err := json.Unmarshal(ort.LastLine(out), &rep); err != nil {
+		return fail(fmt.Errorf("bench.mjs printed %q: %v", out, err))
+	}
+	rounds2 := map[string][]float64{}
+	med := map[string]float64{}
+	for _, m := range rep.Models {
+		k := strings.TrimSuffix(filepath.Base(m.Model), ".tflite")
+		rounds2[k], med[k] = m.RoundMedianMs, m.MedianMs
+	}
+	// ratio is the median over rounds of the round medians' ratio.
+	ratio := func(a, b string) float64 {
+		ra, rb := rounds2[a], rounds2[b]
+		var rs []float64
+		for i := range min(len(ra), len(rb)) {
+			rs = append(rs, ra[i]/rb[i])
+		}
+		if len(rs) == 0 {
+			return 0
+		}
+		return median(rs)
+	}
+	fmt.Fprintf(w, "\nLiteRT.js, 1 thread, %d rounds × %d runs, interleaved (load %s → %s)\n", rounds, runs, mr.LoadAvg[0], mr.LoadAvg[1])
+	fmt.Fprintf(w, "%-28s %10s %10s %10s %12s %12s\n", "model", "float32", "int8", "lite-int8", "int8/f32", "lite/int8")
+	for _, name := range order {
+		row := rows[name]
+		row.Float32Ms, row.Int8Ms, row.LiteInt8Ms = med[name+".float32"], med[name+".int8"], med[name+".lite-int8"]
+		row.Int8VsFloat, row.LiteVsInt8 = ratio(name+".int8", name+".float32"), ratio(name+".lite-int8", name+".int8")
+		row.Int8Met = row.Int8VsFloat > 0 && row.Int8VsFloat <= goalInt8VsFloat
+		row.LiteMet = row.LiteVsInt8 > 0 && row.LiteVsInt8 <= goalLiteVsInt8
+		fmt.Fprintf(w, "%-28s %10s %10s %10s %12s %12s %s\n", name, fmtMs(row.Float32Ms), fmtMs(row.Int8Ms), fmtMs(row.LiteInt8Ms),
+			fmtRatio(row.Int8VsFloat, row.Int8Met), fmtRatio(row.LiteVsInt8, row.LiteMet), row.ConvertErrors)
+		mr.Rows = append(mr.Rows, *row)
+	}
+	return mr
+}
+
+func fmtRatio(r float64, met bool) string {
+	if r == 0 {
+		return "-"
+	}
+	mark := "✗"
+	if met {
+		mark = "✓"
+	}
+	return fmt.Sprintf("%.2f× %s", r, mark)
+}
