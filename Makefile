@@ -63,6 +63,20 @@ $(LITERT_STAMP): $(LITERT_DIR)/package-lock.json
 	$(MAKE) litert-deps
 	touch $@
 
+TFJS_DIR := testdata/tfjs
+TFJS_STAMP := $(TFJS_DIR)/node_modules/@tensorflow/tfjs-tflite/package.json
+
+.PHONY: tfjs-deps
+
+# @tensorflow/tfjs-tflite for testdata/tfjs/run.cjs, whose profiler lists the nodes XNNPACK
+# leaves to TFLite (pinned, lock file without download addresses).
+tfjs-deps:
+	cd $(TFJS_DIR) && npm ci --no-audit --no-fund
+
+$(TFJS_STAMP): $(TFJS_DIR)/package-lock.json
+	$(MAKE) tfjs-deps
+	touch $@
+
 # --- End-to-end checks and the benchmark (internal/e2e, internal/cmd/bench) ---
 
 .PHONY: e2e e2e-all bench
@@ -73,7 +87,7 @@ $(LITERT_STAMP): $(LITERT_DIR)/package-lock.json
 # int8 .tflite files in both against litefy's int8 simulation (report: build/e2e-tflite-int8.txt).
 # Log: build/e2e.log. With CI set, a missing prerequisite fails instead of skipping.
 E2E_FLAGS ?= -timeout 60m
-e2e: models $(ORT_STAMP) $(LITERT_STAMP)
+e2e: models $(ORT_STAMP) $(LITERT_STAMP) $(TFJS_STAMP)
 	@mkdir -p build
 	bash -o pipefail -c 'go test -tags e2e -count=1 -v $(E2E_FLAGS) ./internal/e2e/ 2>&1 | tee build/e2e.log'
 

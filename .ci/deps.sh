@@ -8,6 +8,7 @@
 #     runtime independent of TFLite's code (testdata/armnn/run.py)
 #   onnxruntime-node (npm, testdata/ort): the ONNX oracle
 #   @litertjs/core (npm, testdata/litert): LiteRT.js, Google's TFLite runtime
+#   @tensorflow/tfjs-tflite (npm, testdata/tfjs): an older TFLite build whose profiler shows delegation
 set -eu
 cd "$(dirname "$0")/.."
 
@@ -27,4 +28,4 @@ else
 fi
 
 command -v node >/dev/null 2>&1 || { echo "deps: node not found" >&2; exit 1; }
-make ort-deps litert-deps
+make ort-deps litert-deps tfjs-deps
