@@ -29,9 +29,12 @@ import (
 //     5ced82b137bb92665500dd3977f3482d0caee31f, plus the checks whose
 //     error strings the wasm of @tensorflow/tfjs-tflite 0.0.1-alpha.10
 //     holds and that fork lacks (TRANSPOSE; the scale-ratio checks of
-//     ADD, SUB and MUL; int8 LEAKY_RELU; int8 requantizing QUANTIZE; SPLIT
-//     in up to four), taken as the later delegate words them, and checked
-//     against tfjs-tflite's profiler (internal/e2e TestTFLiteDelegate).
+//     ADD, SUB and MUL; int8 LEAKY_RELU; int8 requantizing QUANTIZE; MEAN
+//     over one axis), taken as the later delegate words them. What the
+//     strings cannot tell (SPLIT into up to 4, CONCATENATION of up to 4,
+//     MEAN over W alone, each bound's side) was measured with
+//     tfjs-tflite's profiler, which internal/e2e TestTFLiteDelegate
+//     compares with this prediction node for node.
 //
 // The scale ranges are XNNPACK's own: its quantized add and subtract
 // operators take input-to-output scale ratios in [2^-10, 2^8) (XNNPACK
@@ -49,7 +52,9 @@ const (
 	// 2022, with a profiler that lists the nodes left outside the
 	// delegate): no int8 RESHAPE, AVERAGE_POOL_2D, TANH, SLICE or
 	// STRIDED_SLICE, per-tensor FULLY_CONNECTED and TRANSPOSE_CONV
-	// weights, MEAN over the spatial axes only.
+	// weights, MEAN of a 4-D tensor over [1 2] or [2] only,
+	// CONCATENATION of at most 4, no dynamically quantized CONV_2D or
+	// FULLY_CONNECTED.
 	XNNPACKTFJS XNNPACKBuild = "tfjs-tflite"
 	// XNNPACKLiteRTJS is @litertjs/core 2.5.3 (LiteRT of 2026).
 	XNNPACKLiteRTJS XNNPACKBuild = "litert-js"
