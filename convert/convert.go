@@ -18,6 +18,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/litefy/litefy/internal/tensorio"
 	"github.com/litefy/litefy/ir"
@@ -73,6 +74,17 @@ type Options struct {
 	// MinAgreement is the top-1 agreement with the original below which a
 	// lite conversion warns that the variant needs fine-tuning (0: 0.9).
 	MinAgreement float64
+	// DistillEpochs is the repair's distillation (repair.DistillOptions):
+	// 0 (the default) DefaultDistillEpochs where they cost at most
+	// DistillMACBudget multiply-accumulates and none where they would cost
+	// more (a deterministic choice: it depends on the model only); NoDistill
+	// none; a positive count that many epochs.
+	DistillEpochs int
+	// DistillBudget, when positive, stops the distillation at the first
+	// epoch end past it (the output then depends on the machine's speed).
+	DistillBudget time.Duration
+	// DistillProgress, when set, is called after each distillation epoch.
+	DistillProgress func(done, total int)
 	// Verify checks the IR after every pass; DumpAfter names a pass after
 	// which the IR is printed to Log.
 	Verify    bool
@@ -436,6 +448,31 @@ func Check(ctx context.Context, path string, t *lower.Target, opt Options) (*low
 	return lower.CheckTarget(g, t, lower.Options{ZeroTaps: *opt.ZeroTaps}), nil
 }
 
+// NoDistill turns the repair's distillation off (Options.DistillEpochs).
+const NoDistill = -1
+
+// DefaultDistillEpochs and DistillMACBudget set the default choice: on
+// the glyph fixtures (2 M MACs, 80 fitting samples) 40 epochs take 30–40 s
+// on 2 cores and bring the repaired lite variant within 1–1.5 points of
+// the original (docs/repair.md); a backward pass costs about twice a
+// forward one and every sample is used twice (itself and a mixed one).
+const (
+	DefaultDistillEpochs = 40
+	DistillMACBudget     = 6e10
+)
+
+// distillEpochs resolves Options.DistillEpochs for g and n samples.
+func distillEpochs(g *ir.Graph, n, epochs int) int {
+	if epochs != 0 {
+		return max(0, epochs)
+	}
+	perEpoch := float64(ir.Summarize(g).MACs) * 3 * 2 * float64(n)
+	if perEpoch*DefaultDistillEpochs > DistillMACBudget {
+		return 0
+	}
+	return DefaultDistillEpochs
+}
+
 // repairLite repairs the lite student g against teacher on the real
 // calibration data, prints the fidelity line on Log and warns below
 // MinAgreement; without real data it says that nothing can be claimed.
@@ -450,9 +487,18 @@ func repairLite(ctx context.Context, teacher, g *ir.Graph, opt Options) (*repair
 		return nil, err
 	}
 	ropt := repair.Options{NoMeanGates: opt.Repair == "none", NoRefit: opt.Repair == "none"}
+	if opt.Repair != "none" {
+		ropt.Distill = repair.DistillOptions{Epochs: distillEpochs(g, src.Len(), opt.DistillEpochs), Budget: opt.DistillBudget}
+		if p := opt.DistillProgress; p != nil {
+			ropt.Distill.Progress = func(e, n int, _ float64) { p(e, n) }
+		}
+	}
 	rep, err := repair.Repair(ctx, teacher, g, src, ropt)
 	if err != nil {
 		return nil, err
+	}
+	if d := rep.Distilled; d != nil && d.Stopped != "" {
+		fmt.Fprintf(opt.Log, "litefy: warning: distillation stopped early (%s): the output depends on this machine's speed; pass --distill-epochs instead of a budget for a reproducible file\n", d.Stopped)
 	}
 	b, a := rep.Before, rep.After
 	what := "after repair"

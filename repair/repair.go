@@ -46,6 +46,9 @@ type Options struct {
 	Holdout float64
 	// NoMeanGates and NoRefit skip a step (for measurement).
 	NoMeanGates, NoRefit bool
+	// Distill, with Epochs > 0, adds the third step: gradient descent
+	// toward the teacher's outputs (distill.go).
+	Distill DistillOptions
 	// Progress, when set, is called after each refitted node.
 	Progress func(done, total int)
 }
@@ -61,10 +64,11 @@ type Report struct {
 	Samples, Holdout int
 	// DataSHA256 identifies the samples: the SHA-256 of their float32
 	// bytes, in order (what a file's record keeps, so verify can redo it).
-	DataSHA256    string   `json:"data_sha256"`
-	MeanGates     int      `json:"mean_gates"` // convolutions that got a dropped block's mean gate
-	Refitted      []Refit  `json:"refitted"`
-	Before, After Fidelity `json:"-"`
+	DataSHA256    string         `json:"data_sha256"`
+	MeanGates     int            `json:"mean_gates"` // convolutions that got a dropped block's mean gate
+	Refitted      []Refit        `json:"refitted"`
+	Distilled     *DistillReport `json:"distilled,omitempty"`
+	Before, After Fidelity       `json:"-"`
 	// Steps are the fidelity after each step, in order ("lite", "mean
 	// gates", "refit").
 	Steps []Step `json:"steps"`
@@ -170,6 +174,16 @@ func Repair(ctx context.Context, teacher, student *ir.Graph, src quant.Source, o
 			}
 		}
 		if err := step("refit"); err != nil {
+			return nil, err
+		}
+	}
+	if opt.Distill.Epochs > 0 {
+		d, err := distill(ctx, teacher, student, fit, opt.Distill)
+		if err != nil {
+			return nil, err
+		}
+		rep.Distilled = d
+		if err := step("distill"); err != nil {
 			return nil, err
 		}
 	}

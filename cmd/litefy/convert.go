@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/litefy/litefy/convert"
 	"github.com/litefy/litefy/ir"
@@ -16,19 +17,21 @@ import (
 )
 
 type convertOptions struct {
-	output       string
-	inputShapes  []string
-	verify       bool
-	preset       string
-	dumpAfter    string
-	quant        string
-	io           string
-	padding      string // --padding pad|taps; "" picks by --target
-	calib        calibFlags
-	report       string // --report FILE.json: verify's report of the int8 file
-	target       string // --target T: fail when a node would not run natively on T
-	repair       string // --repair fit|none
-	minAgreement float64
+	output        string
+	inputShapes   []string
+	verify        bool
+	preset        string
+	dumpAfter     string
+	quant         string
+	io            string
+	padding       string // --padding pad|taps; "" picks by --target
+	calib         calibFlags
+	report        string // --report FILE.json: verify's report of the int8 file
+	target        string // --target T: fail when a node would not run natively on T
+	repair        string // --repair fit|none
+	minAgreement  float64
+	distillEpochs int           // --distill-epochs N (0: auto, -1: none)
+	distillBudget time.Duration // --distill-budget D
 }
 
 // parseInputShapes reads --input-shape NAME=1,3,224,224 flags.
@@ -137,6 +140,13 @@ func convertModel(in string, opt convertOptions, stderr io.Writer) error {
 		return usagef("--repair %q: want fit or none", opt.repair)
 	}
 	copt.Repair, copt.MinAgreement = opt.repair, opt.minAgreement
+	if opt.distillEpochs < -1 || opt.distillBudget < 0 {
+		return usagef("--distill-epochs %d, --distill-budget %s: want -1 (none), 0 (auto) or a count, and a duration ≥ 0", opt.distillEpochs, opt.distillBudget)
+	}
+	copt.DistillEpochs, copt.DistillBudget = opt.distillEpochs, opt.distillBudget
+	dprog, ddone := opt.calib.progress(stderr, "distilling")
+	defer ddone()
+	copt.DistillProgress = dprog
 	if int8 || opt.calib.path != "" {
 		if err := opt.calib.check(); err != nil {
 			return err

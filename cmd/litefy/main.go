@@ -107,6 +107,8 @@ func newRootCmd() *cobra.Command {
 	root.Flags().StringVar(&opt.target, "target", "", "fail, naming the nodes, when any node would not run natively on this device target ("+lower.TargetNames()+"; the report of 'litefy check')")
 	root.Flags().Float64Var(&opt.minAgreement, "min-agreement", 0.9, "lite preset: warn when top-1 agreement with the original on held-apart --calib samples is below this share")
 	root.Flags().StringVar(&opt.repair, "repair", "fit", "lite preset with --calib data: fit (repair the lite variant against the original, label-free) or none")
+	root.Flags().IntVar(&opt.distillEpochs, "distill-epochs", 0, "repair's distillation epochs: 0 auto (40 where they cost ≤ 6e10 MACs, else none), -1 none, N that many")
+	root.Flags().DurationVar(&opt.distillBudget, "distill-budget", 0, "stop the distillation at the first epoch end past this time (the file then depends on the machine's speed)")
 	root.Flags().StringVar(&opt.report, "report", "", "int8 TFLite: write verify's JSON report (per-tensor SQNR, output agreement) for the written file")
 	root.Flags().StringVar(&opt.dumpAfter, "dump-after", "", "print the IR text to stderr after the named pass")
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })

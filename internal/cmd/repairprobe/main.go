@@ -25,6 +25,9 @@ func main() {
 	ridge := flag.Float64("ridge", 0, "ridge")
 	noGates := flag.Bool("no-gates", false, "")
 	noRefit := flag.Bool("no-refit", false, "")
+	epochs := flag.Int("epochs", 0, "distillation epochs")
+	lr := flag.Float64("lr", 0, "distillation step size")
+	batch := flag.Int("batch", 0, "distillation batch")
 
 	prof := flag.String("cpuprofile", "", "write a CPU profile")
 	flag.Parse()
@@ -36,7 +39,8 @@ func main() {
 		pprof.StartCPUProfile(f)
 		defer pprof.StopCPUProfile()
 	}
-	if err := run(*model, *calib, *test, *labels, repair.Options{Ridge: *ridge, NoMeanGates: *noGates, NoRefit: *noRefit}); err != nil {
+	if err := run(*model, *calib, *test, *labels, repair.Options{Ridge: *ridge, NoMeanGates: *noGates, NoRefit: *noRefit,
+		Distill: repair.DistillOptions{Epochs: *epochs, LR: *lr, Batch: *batch, Progress: func(e, n int, loss float64) { fmt.Printf("epoch %d/%d loss %.4g\n", e, n, loss) }}}); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		pprof.StopCPUProfile()
 		os.Exit(1)
