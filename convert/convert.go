@@ -372,6 +372,9 @@ func ConvertGraph(ctx context.Context, g *ir.Graph, opt Options) (*Result, error
 	lopt.Provenance = &lower.Provenance{Preset: opt.Preset, Quant: opt.Quant}
 	if res.Repair != nil && opt.Repair == "fit" {
 		lopt.Provenance.Repair = &lower.RepairRecord{Samples: res.Repair.Samples, SHA256: res.Repair.DataSHA256}
+		if d := res.Repair.Distilled; d != nil {
+			lopt.Provenance.Repair.DistillEpochs = d.Epochs
+		}
 	}
 	if res.TFLite, err = lower.Lower(g, lopt); err != nil {
 		return nil, err

@@ -81,7 +81,8 @@ func Reference(path string, p *lower.Provenance, samples func(g *ir.Graph) (quan
 		if err != nil {
 			return nil, nil, err
 		}
-		rep, err := repair.Repair(context.Background(), teacher, g, src, repair.Options{})
+		rep, err := repair.Repair(context.Background(), teacher, g, src,
+			repair.Options{Distill: repair.DistillOptions{Epochs: p.Repair.DistillEpochs}})
 		if err != nil {
 			return nil, nil, err
 		}

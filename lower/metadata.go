@@ -48,6 +48,9 @@ type Provenance struct {
 type RepairRecord struct {
 	Samples int    `json:"samples"`
 	SHA256  string `json:"sha256"` // of the samples' float32 bytes, in order
+	// DistillEpochs is how many distillation epochs ran (a budget may
+	// have cut them short), so verify can redo exactly that many.
+	DistillEpochs int `json:"distill_epochs,omitempty"`
 }
 
 // provenance completes a copy of the caller's record, or returns nil.
