@@ -81,8 +81,9 @@ func modelsBench(w io.Writer, root, models, work string, rounds, runs, warmup, c
 		{"int8", []string{"--preset", "none", "--calib-count", strconv.Itoa(calib)}},
 		{"lite-int8", []string{"--calib-count", strconv.Itoa(calib)}},
 	}
-	args := []string{filepath.Join(root, "testdata", "litert", "bench.mjs"),
+	base := []string{filepath.Join(root, "testdata", "litert", "bench.mjs"),
 		"--rounds", strconv.Itoa(rounds), "--runs", strconv.Itoa(runs), "--warmup", strconv.Itoa(warmup)}
+	files := map[string][]string{} // model → its files, timed in one process
 	rows := map[string]*ModelRatios{}
 	var order []string
 	for _, m := range onnxs {
@@ -98,33 +99,41 @@ func modelsBench(w io.Writer, root, models, work string, rounds, runs, warmup, c
 				row.ConvertErrors += fmt.Sprintf("%s: %s; ", k.suffix, lastLineOf(stderr.String()))
 				continue
 			}
-			args = append(args, out)
+			files[name] = append(files[name], out)
 		}
 		rows[name] = row
 		order = append(order, name)
 	}
-	mr.LoadAvg[0] = loadAvg()
-	out, err := ort.Node(args)
-	mr.LoadAvg[1] = loadAvg()
-	if err != nil {
-		return fail(err)
-	}
-	var rep struct {
-		Models []struct {
-			Model         string    `json:"model"`
-			MedianMs      float64   `json:"medianMs"`
-			RoundMedianMs []float64 `json:"roundMedianMs"`
-		} `json:"models"`
-	}
-	if err := json.Unmarshal(ort.LastLine(out), &rep); err != nil {
-		return fail(fmt.Errorf("bench.mjs printed %q: %v", out, err))
-	}
+	// One LiteRT.js process per model (its three files interleaved): a
+	// process holding every model runs out of WASM memory.
 	rounds2 := map[string][]float64{}
 	med := map[string]float64{}
-	for _, m := range rep.Models {
-		k := strings.TrimSuffix(filepath.Base(m.Model), ".tflite")
-		rounds2[k], med[k] = m.RoundMedianMs, m.MedianMs
+	mr.LoadAvg[0] = loadAvg()
+	for _, name := range order {
+		if len(files[name]) == 0 {
+			continue
+		}
+		out, err := ort.Node(append(slices.Clone(base), files[name]...))
+		if err != nil {
+			rows[name].ConvertErrors += "LiteRT.js: " + firstLine(err.Error()) + "; "
+			continue
+		}
+		var rep struct {
+			Models []struct {
+				Model         string    `json:"model"`
+				MedianMs      float64   `json:"medianMs"`
+				RoundMedianMs []float64 `json:"roundMedianMs"`
+			} `json:"models"`
+		}
+		if err := json.Unmarshal(ort.LastLine(out), &rep); err != nil {
+			return fail(fmt.Errorf("bench.mjs printed %q: %v", out, err))
+		}
+		for _, m := range rep.Models {
+			k := strings.TrimSuffix(filepath.Base(m.Model), ".tflite")
+			rounds2[k], med[k] = m.RoundMedianMs, m.MedianMs
+		}
 	}
+	mr.LoadAvg[1] = loadAvg()
 	// ratio is the median over rounds of the round medians' ratio.
 	ratio := func(a, b string) float64 {
 		ra, rb := rounds2[a], rounds2[b]
@@ -137,7 +146,7 @@ func modelsBench(w io.Writer, root, models, work string, rounds, runs, warmup, c
 		}
 		return median(rs)
 	}
-	fmt.Fprintf(w, "\nLiteRT.js, 1 thread, %d rounds × %d runs, interleaved (load %s → %s)\n", rounds, runs, mr.LoadAvg[0], mr.LoadAvg[1])
+	fmt.Fprintf(w, "\nLiteRT.js, 1 thread, %d rounds × %d runs, each model's files interleaved in one process (load %s → %s)\n", rounds, runs, mr.LoadAvg[0], mr.LoadAvg[1])
 	fmt.Fprintf(w, "%-28s %10s %10s %10s %12s %12s\n", "model", "float32", "int8", "lite-int8", "int8/f32", "lite/int8")
 	for _, name := range order {
 		row := rows[name]
