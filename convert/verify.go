@@ -32,6 +32,10 @@ type VerifyReport struct {
 	// Repair is the lite variant's repair and fidelity report, for a file
 	// whose weights were repaired.
 	Repair *repair.Report `json:"repair,omitempty"`
+	// XNNPACK lists, per XNNPACK build, the int8 operators its delegate
+	// refuses with this file's scales (they fall back to TFLite's
+	// reference kernels and run slowly).
+	XNNPACK map[string][]DelegateFallback `json:"xnnpack_fallbacks,omitempty"`
 	*quant.Report
 }
 
@@ -117,11 +121,13 @@ func Verify(ctx context.Context, data []byte, name, ref string, ev Evaluation) (
 	if err != nil {
 		return nil, err
 	}
-	if _, err := lower.Verify(g, data); err != nil {
+	lm, err := lower.Verify(g, data)
+	if err != nil {
 		return nil, fmt.Errorf("verify: %s does not match %s: %v", name, ref, err)
 	}
 	rep := &VerifyReport{TFLite: name, Reference: ref, Preset: p.Preset, Quant: p.Quant, IO: p.IO, Tensors: len(m.Tensors), Repair: rrep}
 	if p.Quant == Int8 {
+		rep.XNNPACK = DelegateFallbacks(lm)
 		if err := evaluate(ctx, rep, g, ev); err != nil {
 			return nil, err
 		}
@@ -134,7 +140,8 @@ func Verify(ctx context.Context, data []byte, name, ref string, ev Evaluation) (
 // graph in memory.
 func (r *Result) Report(ctx context.Context, name, ref string, ev Evaluation) (*VerifyReport, error) {
 	p := r.TFLite.Provenance
-	rep := &VerifyReport{TFLite: name, Reference: ref, Preset: p.Preset, Quant: p.Quant, IO: p.IO, Tensors: len(r.TFLite.Tensors)}
+	rep := &VerifyReport{TFLite: name, Reference: ref, Preset: p.Preset, Quant: p.Quant, IO: p.IO, Tensors: len(r.TFLite.Tensors),
+		XNNPACK: DelegateFallbacks(r.TFLite)}
 	if p.Repair != nil {
 		rep.Repair = r.Repair
 	}

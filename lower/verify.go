@@ -17,7 +17,10 @@ import (
 // first gives g the file's quantization parameters (AttachParams), so that
 // afterwards g, annotated, simulates exactly the file (package quant). Any
 // difference (a weight byte, a scale, a missing tensor) is an error naming
-// the first tensor or operator that differs. It returns the file's Model.
+// the first tensor or operator that differs. It returns the lowering that
+// equals the file byte for byte: the file's Model with what Read cannot
+// give back (operator options, IR node names), which XNNPACKFallbacks
+// needs.
 func Verify(g *ir.Graph, file []byte) (*Model, error) {
 	m, err := Read(file)
 	if err != nil {
@@ -49,7 +52,10 @@ func Verify(g *ir.Graph, file []byte) (*Model, error) {
 	if err := compareModels(m, want, file, wb); err != nil {
 		return nil, err
 	}
-	return m, nil
+	// want is the file, byte for byte, with what a read model lacks (the
+	// operators' options and nodes).
+	want.Provenance = m.Provenance
+	return want, nil
 }
 
 // AttachParams gives every value of g the quantization parameters that

@@ -83,7 +83,8 @@ func (f XNNPACKFallback) String() string {
 // build's XNNPACK delegate does not take. It reads the tensors' types,
 // shapes, constant data and quantization and the operators' options, so
 // it belongs after calibration (an int8 model's scales decide ADD, SUB,
-// MUL, LEAKY_RELU and QUANTIZE). An unknown build panics.
+// MUL, LEAKY_RELU and QUANTIZE). m must come from Lower or Verify: a
+// model from Read has no operator options. An unknown build panics.
 func (m *Model) XNNPACKFallbacks(build XNNPACKBuild) []XNNPACKFallback {
 	if build != XNNPACKTFJS && build != XNNPACKLiteRTJS {
 		panic("lower: unknown XNNPACK build " + string(build))

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/litefy/litefy/internal/tensorio"
 	"github.com/litefy/litefy/ir"
 	"github.com/litefy/litefy/ir/onnx"
 )
@@ -83,4 +84,46 @@ func TestConvertTFLiteInt8(t *testing.T) {
 		t.Errorf("--io float32: %d bytes, int8 I/O %d", len(bf), len(b))
 	}
 	ok(t, effnet, "--preset", "none", "--calib-count", "4", "-o", filepath.Join(dir, "none.tflite"))
+}
+
+// TestCheckAfterCalibration: `check --target xnnpack --calib` converts to
+// int8 and lists what XNNPACK refuses with the calibrated scales: here an
+// ADD of a constant of ~1e-4 to activations of ~1, whose constant gets a
+// scale ratio below XNNPACK's 2^-10 (issue "int8 must be faster").
+func TestCheckAfterCalibration(t *testing.T) {
+	dir := t.TempDir()
+	g, err := ir.Parse(`graph "g" opset=13
+input %x:f32[1,3,8,8]
+const %w:f32[4,3,1,1] = {0.5, -0.4, 0.3, 0.2, 0.6, -0.1, -0.3, 0.2, 0.7, 0.1, 0.1, -0.5}
+const %k:f32[1,4,1,1] = {0.0001, -0.0002, 0.00015, 0.00005}
+%c:f32[1,4,8,8] = Conv %x, %w @conv
+%r:f32[1,4,8,8] = Relu %c @relu
+%y:f32[1,4,8,8] = Add %r, %k @tiny_add
+output %y
+`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	model := filepath.Join(dir, "m.onnx")
+	if err := onnx.Save(g, model); err != nil {
+		t.Fatal(err)
+	}
+	x := ir.NewTensor(ir.Float32, []int64{4, 3, 8, 8})
+	for i := range x.Float32s() {
+		x.Float32s()[i] = float32(i%17)/8 - 1
+	}
+	calib := filepath.Join(dir, "calib.npy")
+	if err := tensorio.WriteNPY(calib, x); err != nil {
+		t.Fatal(err)
+	}
+	stdout, _ := ok(t, "check", model, "--target", "xnnpack", "--calib", calib, "-q")
+	for _, want := range []string{"falls back after quantization, XNNPACK in tfjs-tflite: 1 operators", "falls back after quantization, XNNPACK in litert-js: 1 operators", "ADD", "scale ratio"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("check --calib printed no %q:\n%s", want, stdout)
+		}
+	}
+	stdout, _ = ok(t, "check", model, "--target", "xnnpack", "--calib", calib, "-q", "--json")
+	if !strings.Contains(stdout, `"falls_back_after_quantization"`) || !strings.Contains(stdout, `"rule": "scale-ratio"`) {
+		t.Errorf("check --calib --json:\n%s", stdout)
+	}
 }
