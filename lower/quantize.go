@@ -148,11 +148,60 @@ func QuantizeInt8(g *ir.Graph, ranges map[*ir.Value]Range) error {
 				if in != nil && in.IsConst() && in.Type.DType == ir.Float32 && in.Quant == nil {
 					lo, hi := tensorRange(in.Const)
 					in.Quant = ActivationParams(lo, hi)
+					if q := delegableConstant(n, in); q != nil {
+						in.Quant = q
+					}
 				}
 			}
 		}
 	}
 	return nil
+}
+
+// XNNPACK's quantized ADD and SUB take input-to-output scale ratios of at
+// least 2^-10, its MUL product-to-output ratios of at least 2^-16 (the
+// delegate refuses the node otherwise and TFLite's slow reference kernel
+// runs it; lower.XNNPACKFallbacks). A constant operand quantized with its
+// own range gets a scale as small as its values — a 1e-4 bias added to
+// activations of order 1 has a ratio near 2^-14 — so delegableConstant
+// gives such a constant the smallest scale the rule allows instead
+// (symmetric, zero point 0): its values lose at most that scale's half
+// step, which is under a thousandth of an output step for ADD.
+const (
+	xnnMinAddRatio = 1.0 / 1024
+	xnnMinMulRatio = 1.0 / 65536
+)
+
+// delegableConstant returns c's quantization when c, an operand of the
+// ADD, SUB or MUL n, would otherwise break XNNPACK's scale-ratio rule, or
+// nil when its own range is fine.
+func delegableConstant(n *ir.Node, c *ir.Value) *ir.QuantParams {
+	if (n.Op != "Add" && n.Op != "Sub" && n.Op != "Mul") || len(n.Inputs) != 2 || c.Quant == nil {
+		return nil
+	}
+	other := n.Inputs[0]
+	if other == c {
+		other = n.Inputs[1]
+	}
+	out := n.Outputs[0]
+	if other.Quant == nil || out.Quant == nil || other.IsConst() {
+		return nil
+	}
+	so, sc := float64(out.Quant.Scale[0]), float64(c.Quant.Scale[0])
+	var least float64
+	if n.Op == "Mul" {
+		least = xnnMinMulRatio * so / float64(other.Quant.Scale[0])
+	} else {
+		least = xnnMinAddRatio * so
+	}
+	least *= 1 + 1e-6 // the ratio is computed in float32: stay clear of the bound
+	if float32(sc/so) >= float32(least/so) && sc >= least {
+		return nil
+	}
+	lo, hi := tensorRange(c.Const)
+	amax := math.Max(math.Abs(float64(lo)), math.Abs(float64(hi)))
+	s := math.Max(least, amax/127)
+	return &ir.QuantParams{DType: ir.Int8, Scale: []float32{float32(s)}, ZeroPoint: []int64{0}, Min: lo, Max: hi}
 }
 
 // CheckInt8 reports, in one error, every node of g that QuantizeInt8
