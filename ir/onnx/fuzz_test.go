@@ -1,17 +1,42 @@
 package onnx_test
 
 import (
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/litefy/litefy/ir"
 	"github.com/litefy/litefy/ir/onnx"
 )
 
+// fuzzSeedLimit keeps the fixtures seeded into FuzzDecode small: the fuzzer
+// mutates every seed, and a big one makes each execution slow.
+const fuzzSeedLimit = 200 << 10
+
 // FuzzDecode checks that no input makes Decode panic, and that whatever it
-// accepts verifies and survives an Encode → Decode round trip.
+// accepts verifies and survives an Encode → Decode round trip. Its seeds
+// are a hand-built model, the empty input and the committed fixtures
+// (../../testdata/models/*.onnx) under fuzzSeedLimit bytes, read here so
+// the repository keeps one copy of each.
 func FuzzDecode(f *testing.F) {
 	f.Add(marshal(f, reluModel()))
 	f.Add([]byte{})
+	files, err := filepath.Glob("../../testdata/models/*.onnx")
+	if err != nil {
+		f.Fatal(err)
+	}
+	if len(files) == 0 {
+		f.Fatal("no fixtures in ../../testdata/models")
+	}
+	for _, file := range files {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			f.Fatal(err)
+		}
+		if len(b) < fuzzSeedLimit {
+			f.Add(b)
+		}
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		g, err := onnx.Decode(data, "", onnx.Options{})
 		if err != nil {
