@@ -2,6 +2,7 @@ package ir
 
 import (
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 )
@@ -266,7 +267,7 @@ func (p *parser) parse() (*Graph, error) {
 			}
 			data, err := p.tensorData(typ)
 			if err != nil {
-				return nil, err
+				return nil, fmt.Errorf("constant %%%s: %v", name, err)
 			}
 			v := p.g.AddConst(name, data)
 			v.Type = typ
@@ -381,12 +382,40 @@ func (p *parser) typ() (Type, error) {
 		}
 	}
 	p.lex.next()
-	return Type{DType: dt, Shape: shape}, nil
+	return checkedType(dt, shape)
+}
+
+// checkedType refuses a shape whose known dims multiply past the int64
+// range (the element count of such a type would wrap around).
+func checkedType(dt DType, shape Shape) (Type, error) {
+	typ := Type{DType: dt, Shape: shape}
+	n := int64(1)
+	for _, d := range shape {
+		if d.Known() && d.Size == 0 {
+			return typ, nil
+		}
+	}
+	for _, d := range shape {
+		if !d.Known() {
+			continue
+		}
+		if n > math.MaxInt64/d.Size {
+			return Type{}, fmt.Errorf("type %s has more elements than an int64 counts", typ)
+		}
+		n *= d.Size
+	}
+	return typ, nil
 }
 
 func (p *parser) tensorData(typ Type) (*Tensor, error) {
 	if _, err := p.expect(tPunct, "{"); err != nil {
 		return nil, err
+	}
+	// Allocate only what the text can hold: every element takes a
+	// character, and every one after the first a comma too.
+	n64 := typ.Shape.NumElements()
+	if left := int64(len(p.lex.src) - p.lex.pos); n64 > left/2+1 {
+		return nil, fmt.Errorf("%s has %d elements, more than the %d bytes of text left can hold", typ, n64, left)
 	}
 	t := NewTensor(typ.DType, typ.Shape.Sizes())
 	n := t.Len()
@@ -617,7 +646,7 @@ func (p *parser) shapeAfterBracket(dt DType) (Type, error) {
 		shape = append(shape, Dim{Size: n})
 	}
 	p.lex.next()
-	return Type{DType: dt, Shape: shape}, nil
+	return checkedType(dt, shape)
 }
 
 func isFloatText(s string) bool {
