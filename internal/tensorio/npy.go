@@ -4,10 +4,14 @@ package tensorio
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
+	"strconv"
 	"strings"
 
 	"codeberg.org/sbinet/npyio/npy"
@@ -37,6 +41,12 @@ func DecodeNPY(data []byte, name string) (t *ir.Tensor, err error) {
 			t, err = nil, fmt.Errorf("%s: not a valid .npy file: %v", name, r)
 		}
 	}()
+	// npyio allocates the header and the data as the file declares them:
+	// check both against the file's size first.
+	start, err := npyDataStart(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: not a valid .npy file: %v", name, err)
+	}
 	r, err := npy.NewReader(bytes.NewReader(data))
 	if err != nil {
 		return nil, fmt.Errorf("%s: not a valid .npy file: %v", name, err)
@@ -53,6 +63,9 @@ func DecodeNPY(data []byte, name string) (t *ir.Tensor, err error) {
 	shape := make([]int64, len(h.Shape))
 	for i, d := range h.Shape {
 		shape[i] = int64(d)
+	}
+	if err := checkNPYShape(shape, dt, typ, len(data)-start); err != nil {
+		return nil, fmt.Errorf("%s: %v", name, err)
 	}
 	t = ir.NewTensor(dt, shape)
 	var ptr any
@@ -104,6 +117,72 @@ func DecodeNPY(data []byte, name string) (t *ir.Tensor, err error) {
 	return t, nil
 }
 
+// npyDataStart returns the offset of the array data in a .npy file: past
+// the magic string, the version, the header length (2 bytes in version 1,
+// 4 in version 2) and the header, which must fit in the file.
+func npyDataStart(data []byte) (int, error) {
+	const magic = "\x93NUMPY"
+	if len(data) < len(magic)+2 || string(data[:len(magic)]) != magic {
+		return 0, fmt.Errorf("no \\x93NUMPY magic string")
+	}
+	var n, start int
+	switch major := data[len(magic)]; major {
+	case 1:
+		start = len(magic) + 4
+		if len(data) >= start {
+			n = int(binary.LittleEndian.Uint16(data[len(magic)+2:]))
+		}
+	case 2:
+		start = len(magic) + 6
+		if len(data) >= start {
+			n = int(binary.LittleEndian.Uint32(data[len(magic)+2:]))
+		}
+	default:
+		return 0, fmt.Errorf("format version %d.%d (want 1.x or 2.x)", major, data[len(magic)+1])
+	}
+	if len(data) < start || n > len(data)-start {
+		return 0, fmt.Errorf("header of %d bytes, but the file holds %d bytes after the magic string and version", n, len(data)-len(magic)-2)
+	}
+	return start + n, nil
+}
+
+// checkNPYShape refuses a negative dim, and a shape with more elements than
+// the file's avail bytes of data hold, before anything is allocated.
+func checkNPYShape(shape []int64, dt ir.DType, descr string, avail int) error {
+	dims := npyShapeString(shape)
+	for _, d := range shape {
+		if d < 0 {
+			return fmt.Errorf("shape %s has a negative dim", dims)
+		}
+	}
+	if slices.Contains(shape, 0) {
+		return nil
+	}
+	n := int64(1)
+	for _, d := range shape {
+		if d > math.MaxInt64/int64(dt.Size())/n {
+			return fmt.Errorf("shape %s of %s declares more elements than an int64 counts", dims, descr)
+		}
+		n *= d
+	}
+	if n > int64(avail/dt.Size()) {
+		return fmt.Errorf("shape %s of %s declares %d elements (%d bytes), but the file holds %d bytes of data", dims, descr, n, n*int64(dt.Size()), avail)
+	}
+	return nil
+}
+
+// npyShapeString writes a shape as numpy does: (2, 3), (5,) or ().
+func npyShapeString(shape []int64) string {
+	parts := make([]string, len(shape))
+	for i, d := range shape {
+		parts[i] = strconv.FormatInt(d, 10)
+	}
+	if len(parts) == 1 {
+		return "(" + parts[0] + ",)"
+	}
+	return "(" + strings.Join(parts, ", ") + ")"
+}
+
 func readInto(r *npy.Reader, ptr any, name string) error {
 	want := reflect.ValueOf(ptr).Elem().Len()
 	if err := r.Read(ptr); err != nil {
@@ -142,6 +221,9 @@ func EncodeNPY(t *ir.Tensor) ([]byte, error) {
 	default:
 		return nil, fmt.Errorf("tensorio: cannot write %s tensors as .npy", t.DType)
 	}
+	if t.Len() == 0 {
+		return emptyNPY(t), nil
+	}
 	var buf bytes.Buffer
 	var err error
 	if len(t.Shape) == 0 {
@@ -153,6 +235,23 @@ func EncodeNPY(t *ir.Tensor) ([]byte, error) {
 		return nil, err
 	}
 	return buf.Bytes(), nil
+}
+
+// emptyNPY encodes a tensor of no elements, whose shape npyio cannot take
+// from nested slices (it writes [0] as () and [3 0] as (3,)): a version
+// 1.0 header, padded as numpy pads it, and no data.
+func emptyNPY(t *ir.Tensor) []byte {
+	descr := ""
+	for k, dt := range npyTypes {
+		if dt == t.DType {
+			descr = k
+		}
+	}
+	h := fmt.Sprintf("{'descr': '%s', 'fortran_order': False, 'shape': %s, }", descr, npyShapeString(t.Shape))
+	h += strings.Repeat(" ", 63-(10+len(h))%64) + "\n"
+	b := []byte("\x93NUMPY\x01\x00")
+	b = binary.LittleEndian.AppendUint16(b, uint16(len(h)))
+	return append(b, h...)
 }
 
 // nest turns a flat slice into nested slices of the given shape, the form
