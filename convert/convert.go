@@ -89,6 +89,9 @@ type Options struct {
 	// which the IR is printed to Log.
 	Verify    bool
 	DumpAfter string
+	// xnnpack, when set, overrides forXNNPACK's choice (verify rebuilds a
+	// file as its record says it was made).
+	xnnpack *bool
 	// Log receives notes and warnings (nil: discarded).
 	Log io.Writer
 }
@@ -284,12 +287,30 @@ func rewrite(g *ir.Graph, opt Options) error {
 	} else if opt.DumpAfter != "" {
 		return fmt.Errorf("convert: dumping after %s needs a preset", opt.DumpAfter)
 	}
-	for _, lg := range Legalization(opt.Format, opt.Quant) {
+	lgs := Legalization(opt.Format, opt.Quant)
+	if forXNNPACK(opt) {
+		lgs = append(lgs, passes.LegalizeXNNPACK)
+	}
+	for _, lg := range lgs {
 		if _, err := lg.Run(g, passes.Options{Verify: opt.Verify}); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// forXNNPACK reports whether an int8 file is made for XNNPACK (LiteRT's
+// and TFLite's CPU delegate: no --target, or --target xnnpack), which
+// takes some ops in float only (passes.LegalizeXNNPACK). Other targets
+// run those ops natively in int8 (the Edge TPU, Arm NN).
+func forXNNPACK(opt Options) bool {
+	if opt.Format != TFLite || opt.Quant != Int8 {
+		return false
+	}
+	if opt.xnnpack != nil {
+		return *opt.xnnpack
+	}
+	return opt.Target == nil || opt.Target.Name == lower.XNNPACK.Name
 }
 
 // Convert converts the ONNX model at path as opt says and returns the
@@ -369,7 +390,7 @@ func ConvertGraph(ctx context.Context, g *ir.Graph, opt Options) (*Result, error
 	if opt.Quant != Int8 {
 		lopt.IO, lopt.Weights = "", opt.Quant // float16, dynamic: weights only
 	}
-	lopt.Provenance = &lower.Provenance{Preset: opt.Preset, Quant: opt.Quant}
+	lopt.Provenance = &lower.Provenance{Preset: opt.Preset, Quant: opt.Quant, XNNPACK: forXNNPACK(opt)}
 	if res.Repair != nil && opt.Repair == "fit" {
 		lopt.Provenance.Repair = &lower.RepairRecord{Samples: res.Repair.Samples, SHA256: res.Repair.DataSHA256}
 		if d := res.Repair.Distilled; d != nil {

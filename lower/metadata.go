@@ -34,6 +34,9 @@ type Provenance struct {
 	IO string `json:"io,omitempty"`
 	// ZeroTaps is Options.ZeroTaps.
 	ZeroTaps bool `json:"zero_taps,omitempty"`
+	// XNNPACK says the int8 legalization for XNNPACK ran
+	// (passes.LegalizeXNNPACK: HardSwish decomposed).
+	XNNPACK bool `json:"xnnpack,omitempty"`
 	// Ranges are the calibrated float ranges, by value name, that the file's
 	// int8 parameters depend on beyond the values' own scale and zero point:
 	// those of HardSigmoid inputs, from which PlanHardSigmoid derives

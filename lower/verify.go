@@ -30,7 +30,7 @@ func Verify(g *ir.Graph, file []byte) (*Model, error) {
 	if p == nil {
 		return nil, fmt.Errorf("lower: the file has no %q metadata: it was not written by litefy", ProvenanceName)
 	}
-	opt := Options{IO: p.IO, ZeroTaps: p.ZeroTaps, Provenance: &Provenance{Preset: p.Preset, Quant: p.Quant, Repair: p.Repair}}
+	opt := Options{IO: p.IO, ZeroTaps: p.ZeroTaps, Provenance: &Provenance{Preset: p.Preset, Quant: p.Quant, Repair: p.Repair, XNNPACK: p.XNNPACK}}
 	switch p.Quant {
 	case "int8":
 		if err := AttachParams(g, m); err != nil {

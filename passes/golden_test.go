@@ -104,7 +104,8 @@ func TestGolden(t *testing.T) {
 var preservesSemantics = map[string]bool{
 	"RemoveIdentity": true, "FoldConstants": true, "FoldBatchNorm": true, "EliminateDeadCode": true,
 	"CanonicalizeActivations": true, "LocalPooling": true, "ToONNX": true, "FoldPad": true,
-	"FuseGelu": true, "DecomposeLayerNormalization": true,
+	"FuseGelu": true, "DecomposeLayerNormalization": true, "DecomposeHardSwish": true, "GlobalPooling": true,
+	"FoldAffine": true, "InvertSqrt": true, "DivideByConstant": true,
 }
 
 func compareOutputs(t *testing.T, a, b *ir.Graph) {

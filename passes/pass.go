@@ -184,8 +184,19 @@ var LegalizeInt8 = &Pipeline{
 	Passes: []*Pass{InvertSqrt, DivideByConstant},
 }
 
+// LegalizeXNNPACK is what an int8 file for XNNPACK (LiteRT's CPU
+// delegate, the default runtime) needs on top of LegalizeInt8: the ops
+// XNNPACK takes in float only, spelled in ops it takes in int8 (package
+// convert runs it unless the target is another device). It is not a
+// preset.
+var LegalizeXNNPACK = &Pipeline{
+	Name:   "legalize-xnnpack",
+	Doc:    "HardSwish as x·HardSigmoid(x) and a full-size average pool as GlobalAveragePool (MEAN), which XNNPACK delegates in int8 (before int8 TFLite lowering for XNNPACK)",
+	Passes: []*Pass{DecomposeHardSwish, GlobalPooling},
+}
+
 // Pipelines lists every pipeline by name.
-var Pipelines = []*Pipeline{Cleanup, Lite, ONNXExport, Legalize, LegalizeInt8}
+var Pipelines = []*Pipeline{Cleanup, Lite, ONNXExport, Legalize, LegalizeInt8, LegalizeXNNPACK}
 
 // Lookup returns the named pipeline, or nil.
 func Lookup(name string) *Pipeline {
