@@ -11,7 +11,8 @@ import (
 // outputs; builtin options are not read back), the subgraph's inputs and
 // outputs, the description and, in files litefy wrote, the Provenance
 // record. A file that is not a well-formed TFLite flatbuffer is an error,
-// never a panic.
+// never a panic, and what Read copies out of a file is at most twice its
+// size, however its tables are shared.
 func Read(b []byte) (m *Model, err error) {
 	if len(b) < 8 || string(b[4:8]) != "TFL3" {
 		return nil, fmt.Errorf("lower: not a TFLite file (no TFL3 identifier)")
@@ -29,31 +30,60 @@ func Read(b []byte) (m *Model, err error) {
 	}
 	sg := new(fb.SubGraph)
 	fm.Subgraphs(sg, 0)
-	buffer := func(i uint32) ([]byte, error) {
+	// A flatbuffer's tables can be shared: a file of a few megabytes can
+	// list one tensor, with a big buffer and a long name, a million times.
+	// What Read copies out is charged to a budget of twice the file's size
+	// (a file without shared tables needs at most its size), and a buffer
+	// several tensors use is copied once.
+	budget := 2 * len(b)
+	charge := func(n int, what string) error {
+		if budget -= n; budget < 0 {
+			return fmt.Errorf("lower: corrupt TFLite file: %s: its tables hold more than its %d bytes can (tables shared many times over)", what, len(b))
+		}
+		return nil
+	}
+	copied := map[uint32][]byte{}
+	buffer := func(i uint32, what string) ([]byte, error) {
 		if int(i) >= fm.BuffersLength() {
 			return nil, fmt.Errorf("buffer %d of %d", i, fm.BuffersLength())
 		}
+		if data, ok := copied[i]; ok {
+			return data, nil
+		}
 		var buf fb.Buffer
 		fm.Buffers(&buf, int(i))
-		return buf.DataBytes(), nil
+		var data []byte
+		if d := buf.DataBytes(); len(d) > 0 {
+			if err := charge(len(d), what); err != nil {
+				return nil, err
+			}
+			data = append([]byte(nil), d...)
+		}
+		copied[i] = data
+		return data, nil
 	}
 	m = &Model{Description: string(fm.Description())}
 	nt := sg.TensorsLength()
 	for i := range nt {
 		var t fb.Tensor
 		sg.Tensors(&t, i)
+		what := fmt.Sprintf("tensor %d", i)
+		if err := charge(len(t.Name())+4*t.ShapeLength(), what); err != nil {
+			return nil, err
+		}
 		tt := &Tensor{Name: string(t.Name()), Type: t.Type()}
 		for j := range t.ShapeLength() {
 			tt.Shape = append(tt.Shape, t.Shape(j))
 		}
-		data, err := buffer(t.Buffer())
+		data, err := buffer(t.Buffer(), what)
 		if err != nil {
 			return nil, fmt.Errorf("lower: tensor %q: %v", tt.Name, err)
 		}
-		if len(data) > 0 {
-			tt.Data = append([]byte(nil), data...)
-		}
+		tt.Data = data
 		if q := t.Quantization(nil); q != nil && q.ScaleLength() > 0 {
+			if err := charge(4*q.ScaleLength()+8*q.ZeroPointLength(), what+" quantization"); err != nil {
+				return nil, err
+			}
 			tq := &Quantization{Dim: q.QuantizedDimension()}
 			for j := range q.ScaleLength() {
 				tq.Scale = append(tq.Scale, q.Scale(j))
@@ -88,6 +118,9 @@ func Read(b []byte) (m *Model, err error) {
 	for i := range sg.OperatorsLength() {
 		var op fb.Operator
 		sg.Operators(&op, i)
+		if err := charge(4*(op.InputsLength()+op.OutputsLength()), fmt.Sprintf("operator %d", i)); err != nil {
+			return nil, err
+		}
 		ci := int(op.OpcodeIndex())
 		if ci >= fm.OperatorCodesLength() {
 			return nil, fmt.Errorf("lower: operator %d has opcode %d of %d", i, ci, fm.OperatorCodesLength())
@@ -116,7 +149,10 @@ func Read(b []byte) (m *Model, err error) {
 		if string(md.Name()) != ProvenanceName {
 			continue
 		}
-		data, err := buffer(md.Buffer())
+		if m.Provenance != nil {
+			return nil, fmt.Errorf("lower: the file has more than one %q metadata entry", ProvenanceName)
+		}
+		data, err := buffer(md.Buffer(), "metadata")
 		if err != nil {
 			return nil, fmt.Errorf("lower: metadata %q: %v", ProvenanceName, err)
 		}
