@@ -288,3 +288,66 @@ func TestReadSharedTables(t *testing.T) {
 		}
 	}
 }
+
+// FuzzParseProvenance checks that no bytes in a file's "litefy" metadata
+// make parseProvenance (the record Read returns, from which verify
+// rebuilds the conversion) panic, and that a record it accepts marshals to
+// JSON it parses back equal, and marshals again to the same bytes. Its
+// seeds are records Lower writes (float32; int8 with HardSigmoid ranges,
+// a repair and the XNNPACK legalization), hand-broken ones and
+// testdata/fuzz/FuzzParseProvenance.
+func FuzzParseProvenance(f *testing.F) {
+	for _, p := range []*Provenance{
+		{Format: ProvenanceFormat, Preset: "lite", Quant: "float32", InputShapes: map[string][]int64{"input": {1, 3, 32, 32}}},
+		{Format: ProvenanceFormat, Preset: "none", Quant: "int8", InputShapes: map[string][]int64{"x": {1, 3, 224, 224}, "y": {2}},
+			IO: IOUint8, ZeroTaps: true, XNNPACK: true, Ranges: map[string][2]float32{"/act/HardSigmoid_input": {-3.5, 4.25}},
+			Repair: &RepairRecord{Samples: 16, SHA256: strings.Repeat("ab", 32), DistillEpochs: 40}},
+	} {
+		b, err := p.marshal()
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+		f.Add(b[:len(b)/2])
+	}
+	for _, s := range []string{
+		``, `null`, `{}`, `{"format":1}`, `{"format":2}`, `[1]`, `{"format":1,"input_shapes":{"x":[-1,1e3]}}`,
+		`{"format":1,"ranges":{"x":[1e39,0]}}`, `{"format":1,"ranges":{"x":[1]}}`, `{"format":1,"repair":null}`,
+		`{"format":1,"preset":"\ud800","input_shapes":{"\xff":[]}}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		p, err := parseProvenance(data)
+		if err != nil {
+			return
+		}
+		b, err := p.marshal()
+		if err != nil {
+			t.Fatalf("cannot marshal an accepted record %+v: %v", p, err)
+		}
+		q, err := parseProvenance(b)
+		if err != nil {
+			t.Fatalf("cannot parse the marshaled record %s: %v", b, err)
+		}
+		if !reflect.DeepEqual(emptyMapsNil(p), emptyMapsNil(q)) {
+			t.Fatalf("record %+v marshaled to %s, parsed back as %+v", p, b, q)
+		}
+		if c, _ := q.marshal(); string(c) != string(b) {
+			t.Fatalf("record marshaled to %s, then to %s", b, c)
+		}
+	})
+}
+
+// emptyMapsNil returns a copy of p with empty maps nil: "ranges": {}
+// parses to an empty map, which marshals as no "ranges" at all.
+func emptyMapsNil(p *Provenance) *Provenance {
+	c := *p
+	if len(c.InputShapes) == 0 {
+		c.InputShapes = nil
+	}
+	if len(c.Ranges) == 0 {
+		c.Ranges = nil
+	}
+	return &c
+}
