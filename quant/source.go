@@ -1,6 +1,7 @@
 package quant
 
 import (
+	"bytes"
 	"fmt"
 	"image"
 	_ "image/jpeg" // calibration images
@@ -209,6 +210,9 @@ func Images(g *ir.Graph, dir string, opt ImageOptions) (Source, error) {
 	if err != nil {
 		return nil, err
 	}
+	if c != 1 && c != 3 || h <= 0 || w <= 0 {
+		return nil, fmt.Errorf("quant: input %s is %d×%d pixels of %d channels; image calibration fills 1 (grayscale) or 3 (RGB) channels of at least 1×1", g.Inputs[0], h, w, c)
+	}
 	ents, err := os.ReadDir(dir)
 	if err != nil {
 		return nil, fmt.Errorf("quant: calibration folder: %v", err)
@@ -238,36 +242,66 @@ type imageSource struct {
 func (s *imageSource) Len() int { return len(s.files) }
 
 func (s *imageSource) Sample(i int, dst []*ir.Tensor) error {
-	f, err := os.Open(s.files[i])
+	data, err := os.ReadFile(s.files[i])
 	if err != nil {
 		return fmt.Errorf("quant: %v", err)
 	}
-	defer f.Close()
-	src, _, err := image.Decode(f)
+	planes, err := decodeImage(data, s.files[i], s.h, s.w, s.c, s.opt)
 	if err != nil {
-		return fmt.Errorf("quant: %s: %v", s.files[i], err)
-	}
-	rgba := image.NewRGBA(image.Rect(0, 0, s.w, s.h))
-	draw.CatmullRom.Scale(rgba, rgba.Bounds(), src, src.Bounds(), draw.Src, nil)
-	planes := make([][]float64, s.c)
-	for ch := range planes {
-		planes[ch] = make([]float64, s.h*s.w)
-	}
-	for i := range s.h * s.w {
-		px := rgba.Pix[4*i : 4*i+3]
-		for ch := range s.c {
-			v := float32(px[ch]) / 255
-			if s.c == 1 { // grayscale input: ITU-R BT.601 luma
-				v = (0.299*float32(px[0]) + 0.587*float32(px[1]) + 0.114*float32(px[2])) / 255
-			}
-			planes[ch][i] = float64((v - s.opt.Mean[ch]) / s.opt.Std[ch])
-		}
+		return err
 	}
 	out := dst[0].Float32s()
 	for b := 0; b < len(out)/(s.h*s.w*s.c); b++ {
 		putImage(out[b*s.h*s.w*s.c:], planes, s.c, s.h, s.w, s.nhwc)
 	}
 	return nil
+}
+
+// MaxImagePixels bounds the size of a calibration image: decoding one
+// holds all its pixels in memory (four bytes each and more), so a larger
+// one, or a header claiming to be, is refused before it is decoded.
+const MaxImagePixels = 1 << 26 // 8192×8192
+
+// decodeImage decodes the JPEG or PNG bytes of the file name and returns
+// its c planes of h×w values: resized (Catmull-Rom) and normalised as
+// Images describes, grayscale as ITU-R BT.601 luma when c is 1. Its
+// declared size is checked first, so a small file claiming a huge image
+// is an error naming the file and the dims, not an allocation.
+func decodeImage(data []byte, name string, h, w, c int, opt ImageOptions) ([][]float64, error) {
+	if c != 1 && c != 3 || h <= 0 || w <= 0 {
+		return nil, fmt.Errorf("quant: %s: cannot fill %d×%d pixels of %d channels (want 1 or 3)", name, h, w, c)
+	}
+	cfg, _, err := image.DecodeConfig(bytes.NewReader(data))
+	if err != nil {
+		return nil, fmt.Errorf("quant: %s: %v", name, err)
+	}
+	if cfg.Width <= 0 || cfg.Height <= 0 {
+		return nil, fmt.Errorf("quant: %s: the image is %d×%d pixels: it has none", name, cfg.Width, cfg.Height)
+	}
+	if int64(cfg.Width)*int64(cfg.Height) > MaxImagePixels {
+		return nil, fmt.Errorf("quant: %s: the image is %d×%d pixels, more than the %d a calibration image may have (quant.MaxImagePixels)", name, cfg.Width, cfg.Height, MaxImagePixels)
+	}
+	src, _, err := image.Decode(bytes.NewReader(data))
+	if err != nil {
+		return nil, fmt.Errorf("quant: %s: %v", name, err)
+	}
+	rgba := image.NewRGBA(image.Rect(0, 0, w, h))
+	draw.CatmullRom.Scale(rgba, rgba.Bounds(), src, src.Bounds(), draw.Src, nil)
+	planes := make([][]float64, c)
+	for ch := range planes {
+		planes[ch] = make([]float64, h*w)
+	}
+	for i := range h * w {
+		px := rgba.Pix[4*i : 4*i+3]
+		for ch := range c {
+			v := float32(px[ch]) / 255
+			if c == 1 { // grayscale input: ITU-R BT.601 luma
+				v = (0.299*float32(px[0]) + 0.587*float32(px[1]) + 0.114*float32(px[2])) / 255
+			}
+			planes[ch][i] = float64((v - opt.Mean[ch]) / opt.Std[ch])
+		}
+	}
+	return planes, nil
 }
 
 // Limit returns src cut to its first n samples (all when n ≤ 0 or n ≥ Len).
