@@ -12,6 +12,8 @@ import (
 	"math"
 	"strings"
 	"testing"
+
+	"github.com/litefy/litefy/ir"
 )
 
 // fuzzImages returns tiny PNG and JPEG files of the kinds decodeImage
@@ -141,5 +143,15 @@ func TestDecodeImageRefusesHugeImages(t *testing.T) {
 	planes, err := decodeImage(fuzzImages(t)[0], "x.png", 2, 3, 3, ImageOptions{Mean: [3]float32{0, 0, 0}, Std: [3]float32{1, 1, 1}})
 	if err != nil || len(planes) != 3 || len(planes[0]) != 6 {
 		t.Fatalf("a 5×3 PNG to 3×2: %v", err)
+	}
+}
+
+// TestImagesRefusesChannels: image calibration fills 1 or 3 channels; an
+// input of 4 given as NHWC once indexed past a pixel's RGB.
+func TestImagesRefusesChannels(t *testing.T) {
+	g := &ir.Graph{Name: "g"}
+	g.AddInput("x", ir.Type{DType: ir.Float32, Shape: ir.S(1, 4, 4, 4)})
+	if _, err := Images(g, t.TempDir(), ImageOptions{Layout: NHWC}); err == nil || !strings.Contains(err.Error(), "of 4 channels") {
+		t.Errorf("4 channels: %v", err)
 	}
 }
