@@ -105,3 +105,14 @@ BENCH_FLAGS ?=
 OFFICIAL_TFLITE ?= ../shared/reference/mobilenet_v2_quantized_1x3x224x224.tflite
 bench: models $(ORT_STAMP) $(LITERT_STAMP)
 	go run ./internal/cmd/bench -models $(MODELS_DIR) -json build/bench.json -official $(OFFICIAL_TFLITE) $(BENCH_FLAGS)
+
+# fuzz runs every fuzz target for FUZZTIME each (default 10m), one after another, on one worker.
+FUZZTIME ?= 10m
+.PHONY: fuzz
+fuzz:
+	go test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) -parallel=1 ./ir/onnx/
+	go test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) -parallel=1 ./ir/
+	go test -run '^$$' -fuzz '^FuzzRead$$' -fuzztime $(FUZZTIME) -parallel=1 ./lower/
+	go test -run '^$$' -fuzz '^FuzzParseProvenance$$' -fuzztime $(FUZZTIME) -parallel=1 ./lower/
+	go test -run '^$$' -fuzz '^FuzzDecodeNPY$$' -fuzztime $(FUZZTIME) -parallel=1 ./internal/tensorio/
+	go test -run '^$$' -fuzz '^FuzzDecodeImage$$' -fuzztime $(FUZZTIME) -parallel=1 ./quant/
