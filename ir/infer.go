@@ -38,6 +38,13 @@ func inferTypes(n *Node) ([]Type, error) {
 	if len(ts) < len(n.Outputs) {
 		return nil, n.Errorf("shape rule gave %d output types for %d outputs", len(ts), len(n.Outputs))
 	}
+	for i, t := range ts[:len(n.Outputs)] {
+		if t.Shape.Static() {
+			if _, ok := ShapeBytes(t.DType, t.Shape.Sizes()); !ok {
+				return nil, n.Errorf("output %q would have dims %v, whose size overflows int64", n.Outputs[i].Name, t.Shape.Sizes())
+			}
+		}
+	}
 	return ts[:len(n.Outputs)], nil
 }
 

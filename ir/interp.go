@@ -80,17 +80,19 @@ func (x *Exec) For(n, grain int, fn func(lo, hi int)) {
 	x.wg.Wait()
 }
 
-// Session runs a graph with the reference float interpreter. Every value
-// gets a preallocated buffer and every node a prepared kernel, so Run does
-// no allocation; shapes must therefore be static.
+// Session runs a graph with the reference float interpreter. Every node
+// gets a prepared kernel and every value a buffer in one arena allocated
+// up front, shared by values that are not live at the same time (see
+// plan.go), so Run does no allocation; shapes must therefore be static.
 type Session struct {
 	g      *Graph
 	x      *Exec
 	steps  []step
-	vals   map[*Value]*Tensor
+	vals   map[*Value]*Tensor // what Tensor returns: constants and the values kept after Run
 	inputs []*Tensor
 	outs   []*Tensor
 	obs    func(v *Value, t *Tensor)
+	plan   *MemoryPlan
 }
 
 type step struct {
@@ -105,25 +107,39 @@ type SessionOptions struct {
 	// Observe, when set, is called by Run with every graph input and then
 	// with every node output right after its node runs (see observe.go).
 	Observe func(v *Value, t *Tensor)
+	// Keep lists values besides the graph inputs and outputs whose data
+	// Tensor returns after Run; KeepAll keeps every value (no buffer is
+	// shared). Other values share bytes once their last reader has run.
+	Keep    []*Value
+	KeepAll bool
+	// MaxMemory bounds the bytes of the session's buffers (constants
+	// included, see PlannedBytes); 0 means MemoryLimit().
+	MaxMemory int64
 }
 
-// NewSession prepares g for execution.
+// NewSession prepares g for execution. It refuses, before allocating, a
+// graph whose buffers would take more than opt.MaxMemory (*LimitError).
+// Separate sessions may run concurrently, also over the same graph, as long
+// as nothing modifies the graph meanwhile; one session runs one Run at a
+// time.
 func NewSession(g *Graph, opt SessionOptions) (*Session, error) {
-	s := &Session{g: g, x: NewExec(opt.Threads), vals: map[*Value]*Tensor{}, obs: opt.Observe}
-	alloc := func(v *Value) (*Tensor, error) {
-		if !v.Type.Shape.Static() {
-			return nil, fmt.Errorf("value %s has non-static shape %s; fix input shapes first", v, v.Type.Shape)
-		}
-		t := NewTensor(v.Type.DType, v.Type.Shape.Sizes())
-		s.vals[v] = t
-		return t, nil
+	if _, err := PlannedBytes(g, opt.MaxMemory); err != nil {
+		return nil, err
+	}
+	plan, err := PlanMemory(g, opt)
+	if err != nil {
+		return nil, err
+	}
+	s := &Session{g: g, x: NewExec(opt.Threads), vals: map[*Value]*Tensor{}, obs: opt.Observe, plan: plan}
+	arena := alignedBytes(int(plan.Bytes))
+	buf := make(map[*Value]*Tensor, len(plan.Slots))
+	for _, sl := range plan.Slots {
+		v, end := sl.Value, sl.Offset+sl.Size
+		buf[v] = &Tensor{DType: v.Type.DType, Shape: v.Type.Shape.Sizes(), Data: arena[sl.Offset:end:end]}
 	}
 	for _, v := range g.Inputs {
-		t, err := alloc(v)
-		if err != nil {
-			return nil, err
-		}
-		s.inputs = append(s.inputs, t)
+		s.vals[v] = buf[v]
+		s.inputs = append(s.inputs, buf[v])
 	}
 	for _, v := range g.Consts {
 		s.vals[v] = v.Const
@@ -149,11 +165,8 @@ func NewSession(g *Graph, opt SessionOptions) (*Session, error) {
 			st.in[i] = t
 		}
 		for i, v := range n.Outputs {
-			t, err := alloc(v)
-			if err != nil {
-				return nil, n.Errorf("%v", err)
-			}
-			st.out[i] = t
+			st.out[i] = buf[v]
+			s.vals[v] = buf[v]
 		}
 		s.steps = append(s.steps, st)
 	}
@@ -163,6 +176,11 @@ func NewSession(g *Graph, opt SessionOptions) (*Session, error) {
 			return nil, fmt.Errorf("graph output %s is never computed", v)
 		}
 		s.outs = append(s.outs, t)
+	}
+	for _, sl := range plan.Slots {
+		if sl.Last < len(g.Nodes) {
+			delete(s.vals, sl.Value) // its bytes are reused during Run
+		}
 	}
 	return s, nil
 }
@@ -186,6 +204,13 @@ func (s *Session) Run(inputs ...*Tensor) ([]*Tensor, error) {
 	}
 	for i := range s.steps {
 		st := &s.steps[i]
+		if poisonOutputs {
+			for _, t := range st.out {
+				for j := range t.Data {
+					t.Data[j] = 0xff // float NaN, integer -1
+				}
+			}
+		}
 		if err := st.k(s.x, st.in, st.out); err != nil {
 			return nil, st.n.Errorf("%v", err)
 		}
@@ -196,8 +221,18 @@ func (s *Session) Run(inputs ...*Tensor) ([]*Tensor, error) {
 	return s.outs, nil
 }
 
-// Tensor returns the buffer holding v after the last Run.
+// Tensor returns the buffer holding v after the last Run: a graph input or
+// output, a constant, or a value of SessionOptions.Keep (any value with
+// KeepAll). It returns nil for other values: their bytes were reused.
 func (s *Session) Tensor(v *Value) *Tensor { return s.vals[v] }
+
+// Plan returns the session's memory plan.
+func (s *Session) Plan() *MemoryPlan { return s.plan }
+
+// poisonOutputs, set by tests, makes Run fill every output with 0xff bytes
+// before its node runs, so a kernel that counts on a zeroed or an
+// unshared buffer gives wrong results.
+var poisonOutputs bool
 
 // Close releases the worker goroutines.
 func (s *Session) Close() { s.x.Close() }
