@@ -33,11 +33,27 @@ type Options struct {
 	// a Reshape's target shape) as inputs, which litefy's static shapes
 	// need known at import.
 	Constants map[string]*ir.Tensor
+
+	// MaxMemory bounds, in bytes, the model file, each tensor (constant,
+	// input or node output) and the sum of the constants (initializers and
+	// folded results); 0 means ir.MemoryLimit(). Past it the import stops,
+	// before allocating, with an *ir.LimitError naming the tensor.
+	MaxMemory int64
+}
+
+func (o Options) maxMemory() int64 {
+	if o.MaxMemory > 0 {
+		return o.MaxMemory
+	}
+	return ir.MemoryLimit()
 }
 
 // Load reads an ONNX model file; external data is read relative to the
 // file's folder.
 func Load(path string, opt Options) (*ir.Graph, error) {
+	if fi, err := os.Stat(path); err == nil && fi.Mode().IsRegular() && fi.Size() > opt.maxMemory() {
+		return nil, fmt.Errorf("onnx: %s is %s, more than the memory limit of %s", path, ir.FormatBytes(fi.Size()), ir.FormatBytes(opt.maxMemory()))
+	}
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("onnx: %v", err)
@@ -87,7 +103,7 @@ func convert(m *onnxpb.ModelProto, dir string, opt Options) (*ir.Graph, error) {
 		opsets: opsets,
 		nodes:  gp.Node,
 		values: map[string]*ir.Value{},
-		tr:     tensorReader{dir: dir},
+		tr:     tensorReader{dir: dir, limit: opt.maxMemory()},
 	}
 	if err := b.checkSupported(); err != nil {
 		return nil, err
@@ -205,6 +221,9 @@ func (b *builder) initializers(gp *onnxpb.GraphProto) error {
 		if err != nil {
 			return err
 		}
+		if err := b.tr.hold(tp.GetName(), t, fmt.Sprintf("initializer %q", tp.GetName())); err != nil {
+			return err
+		}
 		if err := b.define(b.g.AddConst(tp.GetName(), t), "an initializer"); err != nil {
 			return err
 		}
@@ -273,7 +292,24 @@ func (b *builder) inputs(gp *onnxpb.GraphProto, opt Options) error {
 			}
 		}
 	}
+	for _, v := range b.g.Inputs {
+		if v.Type.Shape.Static() {
+			if err := ir.CheckTensorSize(v.Name, v.Type.DType, v.Type.Shape.Sizes(), b.tr.limit); err != nil {
+				return namedLimitErr(err, fmt.Sprintf("input %q", v.Name))
+			}
+		}
+	}
 	return nil
+}
+
+// namedLimitErr names the tensor of an *ir.LimitError as what.
+func namedLimitErr(err error, what string) error {
+	if le, ok := err.(*ir.LimitError); ok {
+		c := *le
+		c.What = what
+		err = &c
+	}
+	return fmt.Errorf("onnx: %w", err)
 }
 
 func fixShape(v *ir.Value, dims []int64) error {
@@ -489,11 +525,23 @@ func (b *builder) inferAndFold(i int, n *ir.Node) (err error) {
 		}
 		return b.wrapNodeErr(i, err)
 	}
+	for _, o := range n.Outputs {
+		if o.Type.Shape.Static() {
+			if err := ir.CheckTensorSize(o.Name, o.Type.DType, o.Type.Shape.Sizes(), b.tr.limit); err != nil {
+				return b.nodeErr(i, "%v", err)
+			}
+		}
+	}
 	ts, err := ir.FoldNode(n)
 	if err != nil {
 		return b.wrapNodeErr(i, err)
 	}
 	if ts != nil {
+		for k, t := range ts {
+			if err := b.tr.hold(n.Outputs[k].Name, t, fmt.Sprintf("folded constant %q", n.Outputs[k].Name)); err != nil {
+				return b.nodeErr(i, "%v", strings.TrimPrefix(err.Error(), "onnx: "))
+			}
+		}
 		k := len(b.g.Consts)
 		ir.ReplaceWithConsts(b.g, n, ts)
 		for _, c := range b.g.Consts[k:] {
@@ -524,6 +572,9 @@ func (b *builder) constant(i int, outs []string, attrs ir.Attrs) error {
 		default:
 			return b.nodeErr(i, "attribute %q (%s) is not supported", name, a.Kind)
 		}
+	}
+	if err := b.tr.hold(outs[0], t, fmt.Sprintf("constant %q", outs[0])); err != nil {
+		return err
 	}
 	return b.define(b.g.AddConst(outs[0], t), "a Constant output")
 }

@@ -145,7 +145,7 @@ func TestTensorFields(t *testing.T) {
 		{"negative dim", &onnxpb.TensorProto{Dims: []int64{-1}, DataType: dt(f32)},
 			`onnx: initializer "k" has negative dimension in shape [-1]`},
 		{"huge", &onnxpb.TensorProto{Dims: []int64{1 << 40, 1 << 40}, DataType: dt(f32)},
-			`onnx: initializer "k" is too large: shape [1099511627776 1099511627776]`},
+			`onnx: initializer "k" (f32[1099511627776 1099511627776]): its size overflows int64`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -34,10 +34,23 @@
 // names and non-empty node names must be unique, as the IR requires. Node
 // outputs with an empty name (omitted optional outputs) get fresh names.
 //
-// Tensor data may alias the decoded protobuf's raw_data and the bytes of
-// external data files, which are read once each. External data must lie
-// inside the model's folder: absolute locations, ".." and symbolic links
-// leading out of it are refused.
+// Tensor data may alias the decoded protobuf's raw_data. External data
+// must be a regular file inside the model's folder: absolute locations, any
+// ".." element and symbolic links leading out of it are refused, and so is
+// a declared offset and length past the file's end, before anything is
+// read; only each tensor's own bytes are read.
+//
+// # Limits
+//
+// Options.MaxMemory (default ir.MemoryLimit(): the available memory)
+// bounds the model file, every tensor whose shape is known (initializers,
+// inputs, each node's outputs as inferred) and the sum of the constants,
+// folded ones included; a size overflowing int64 is refused whatever the
+// limit. The import stops at the first tensor past it, before allocating
+// it, with an error naming the tensor (and the node) and its dims. Folding
+// runs once per node in topological order and folds no result larger than
+// ir.FoldLimit elements, so it cannot loop; the constants' sum bounds how
+// far it can grow a model.
 //
 // Errors are one line and start with "onnx: "; errors about a node wrap an
 // *ir.NodeError. Malformed input never panics.

@@ -106,6 +106,13 @@ func TestExternalDataErrors(t *testing.T) {
 		{[]string{"location", "sub/../../secret.bin"},
 			`onnx: initializer "a": external data location "sub/../../secret.bin" is outside the model's folder`},
 		{[]string{"location", ".."}, `onnx: initializer "a": external data location ".." is outside the model's folder`},
+		// ".." is refused even where it would stay inside (as ONNX's checker does).
+		{[]string{"location", "sub/../w.bin"}, `onnx: initializer "a": external data location "sub/../w.bin" is outside the model's folder`},
+		{[]string{"location", "."}, `onnx: initializer "a": external data location "." is not a regular file (d---------)`},
+		{[]string{"location", "w.bin", "length", "1099511627776"},
+			`onnx: initializer "a": external data "w.bin" offset 0 length 1099511627776 is past its end (8 bytes)`},
+		{[]string{"location", "w.bin", "offset", "4611686018427387904", "length", "4611686018427387904"},
+			`onnx: initializer "a": external data "w.bin" offset 4611686018427387904 length 4611686018427387904 is past its end (8 bytes)`},
 		{[]string{"location", "link.bin"}, `onnx: initializer "a": external data location "link.bin": openat link.bin: path escapes from parent`},
 		{[]string{"location", "linkdir/secret.bin"},
 			`onnx: initializer "a": external data location "linkdir/secret.bin": openat linkdir/secret.bin: path escapes from parent`},
@@ -132,6 +139,20 @@ func TestExternalDataErrors(t *testing.T) {
 			wantErr(t, err.Error(), c.want)
 		}
 	}
+}
+
+// TestExternalDataDeclaredHuge: a tensor declaring 1 TB of external data
+// is refused by the memory limit before its file is opened.
+func TestExternalDataDeclaredHuge(t *testing.T) {
+	dir := t.TempDir()
+	writeFloats(t, filepath.Join(dir, "w.bin"), 1, 2)
+	m := externalModel(externalTensor("a", []int64{1 << 38}, "location", "w.bin", "length", "1099511627776"),
+		externalTensor("b", []int64{2}, "location", "w.bin"))
+	_, err := onnx.Decode(marshal(t, m), dir, onnx.Options{MaxMemory: 1 << 30})
+	if err == nil {
+		t.Fatal("no error")
+	}
+	wantErr(t, err.Error(), `onnx: initializer "a" (f32[274877906944]) needs 1 TiB, more than the memory limit of 1 GiB`)
 }
 
 func TestExternalDataNotInDir(t *testing.T) {

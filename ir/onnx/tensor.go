@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -58,10 +59,31 @@ func dtype(t int32, what string) (ir.DType, error) {
 const maxTensorBytes = 1 << 40
 
 // tensorReader decodes TensorProtos, reading external data relative to the
-// model's folder. It reads each external file once; tensors alias its bytes.
+// model's folder, and counts the bytes of the constants it holds.
 type tensorReader struct {
 	dir   string // the model's folder; "" when the model has none
-	files map[string][]byte
+	limit int64  // the memory limit in bytes; 0 for ir.MemoryLimit()
+	held  int64  // the bytes of the constants imported so far
+}
+
+// hold counts t among the model's constants, refusing it when they would
+// take more than the memory limit: folding (Expand, ConstantOfShape,
+// Tile, ...) could otherwise grow a small model into a huge one.
+func (r *tensorReader) hold(name string, t *ir.Tensor, what string) error {
+	limit := r.limitOrDefault()
+	b := int64(len(t.Data))
+	if r.held > limit-b {
+		return fmt.Errorf("onnx: %w", &ir.LimitError{What: what, Value: name, DType: t.DType, Dims: t.Shape, Bytes: b, Total: r.held + b, Limit: limit})
+	}
+	r.held += b
+	return nil
+}
+
+func (r *tensorReader) limitOrDefault() int64 {
+	if r.limit > 0 {
+		return r.limit
+	}
+	return ir.MemoryLimit()
 }
 
 // decode converts t; what names it in errors ("tensor \"w\"").
@@ -74,20 +96,16 @@ func (r *tensorReader) decode(t *onnxpb.TensorProto, what string) (*ir.Tensor, e
 		return nil, fmt.Errorf("onnx: %s is segmented, which litefy does not support", what)
 	}
 	shape := append([]int64{}, t.Dims...)
-	n := int64(1)
 	for _, d := range shape {
 		if d < 0 {
 			return nil, fmt.Errorf("onnx: %s has negative dimension in shape %v", what, shape)
 		}
-		if d > 0 && n > maxTensorBytes/d {
-			return nil, fmt.Errorf("onnx: %s is too large: shape %v", what, shape)
-		}
-		n *= d
 	}
+	if err := ir.CheckTensorSize(t.GetName(), dt, shape, min(r.limitOrDefault(), maxTensorBytes)); err != nil {
+		return nil, namedLimitErr(err, what)
+	}
+	n := int64(ir.NumElements(shape))
 	size := n * int64(dt.Size())
-	if size > maxTensorBytes {
-		return nil, fmt.Errorf("onnx: %s is too large: shape %v", what, shape)
-	}
 	out := &ir.Tensor{DType: dt, Shape: shape}
 	if t.GetDataLocation() == onnxpb.TensorProto_EXTERNAL {
 		b, err := r.external(t, what, size)
@@ -143,8 +161,10 @@ func (r *tensorReader) decode(t *onnxpb.TensorProto, what string) (*ir.Tensor, e
 }
 
 // external reads the data of a tensor stored outside the model file. The
-// location must stay inside the model's folder: absolute paths, ".." and
-// symbolic links leading out of it are refused.
+// location must be a regular file inside the model's folder: absolute
+// paths, ".." and symbolic links leading out of it are refused, and so is a
+// range past the file's end, before anything is read. Only the tensor's
+// bytes are read.
 func (r *tensorReader) external(t *onnxpb.TensorProto, what string, size int64) ([]byte, error) {
 	var loc string
 	offset, length := int64(0), int64(-1)
@@ -169,37 +189,43 @@ func (r *tensorReader) external(t *onnxpb.TensorProto, what string, size int64) 
 		return nil, fmt.Errorf("onnx: %s: external data %q but the model has no folder to read it from", what, loc)
 	}
 	clean := filepath.Clean(filepath.FromSlash(loc))
-	if filepath.IsAbs(clean) || filepath.VolumeName(clean) != "" || strings.HasPrefix(loc, "/") ||
-		clean == ".." || strings.HasPrefix(clean, ".."+string(filepath.Separator)) {
+	if filepath.IsAbs(clean) || filepath.VolumeName(clean) != "" || strings.HasPrefix(loc, "/") || strings.HasPrefix(loc, `\`) ||
+		slices.Contains(strings.FieldsFunc(loc, func(c rune) bool { return c == '/' || c == '\\' }), "..") {
 		return nil, fmt.Errorf("onnx: %s: external data location %q is outside the model's folder", what, loc)
 	}
-	data, ok := r.files[clean]
-	if !ok {
-		// os.Root refuses paths, symbolic links included, that leave dir.
-		root, err := os.OpenRoot(r.dir)
-		if err != nil {
-			return nil, fmt.Errorf("onnx: %s: external data location %q: %v", what, loc, err)
-		}
-		data, err = root.ReadFile(clean)
-		root.Close()
-		if err != nil {
-			return nil, fmt.Errorf("onnx: %s: external data location %q: %v", what, loc, err)
-		}
-		if r.files == nil {
-			r.files = map[string][]byte{}
-		}
-		r.files[clean] = data
+	// os.Root refuses paths, symbolic links included, that leave dir.
+	root, err := os.OpenRoot(r.dir)
+	if err != nil {
+		return nil, fmt.Errorf("onnx: %s: external data location %q: %v", what, loc, err)
 	}
+	defer root.Close()
+	f, err := root.Open(clean)
+	if err != nil {
+		return nil, fmt.Errorf("onnx: %s: external data location %q: %v", what, loc, err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("onnx: %s: external data location %q: %v", what, loc, err)
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("onnx: %s: external data location %q is not a regular file (%s)", what, loc, fi.Mode().Type())
+	}
+	end := fi.Size()
 	if length < 0 {
-		length = int64(len(data)) - offset
+		length = max(end-offset, 0)
 	}
-	if offset > int64(len(data)) || length > int64(len(data))-offset {
-		return nil, fmt.Errorf("onnx: %s: external data %q offset %d length %d is past its end (%d bytes)", what, loc, offset, length, len(data))
+	if offset > end || length > end-offset {
+		return nil, fmt.Errorf("onnx: %s: external data %q offset %d length %d is past its end (%d bytes)", what, loc, offset, length, end)
 	}
 	if length != size {
 		return nil, fmt.Errorf("onnx: %s: external data %q has %d bytes, want %d", what, loc, length, size)
 	}
-	return data[offset : offset+length : offset+length], nil
+	data := make([]byte, length)
+	if _, err := f.ReadAt(data, offset); err != nil {
+		return nil, fmt.Errorf("onnx: %s: external data location %q: %v", what, loc, err)
+	}
+	return data, nil
 }
 
 // encodeTensor converts t to a TensorProto with little-endian raw data.
