@@ -129,7 +129,7 @@ func EvaluateWith(g *ir.Graph, src Source, workers int, progress func(done, tota
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			fs, err := ir.NewSession(g, ir.SessionOptions{Threads: 1})
+			fs, err := ir.NewSession(g, ir.SessionOptions{Threads: 1, Keep: vals}) // read after Run
 			if err != nil {
 				errs[w] = err
 				return

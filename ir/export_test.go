@@ -1,0 +1,4 @@
+package ir
+
+// PoisonOutputs exposes poisonOutputs to the package's external tests.
+var PoisonOutputs = &poisonOutputs
