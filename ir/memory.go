@@ -91,7 +91,8 @@ type LimitError struct {
 	DType DType   // its element type
 	Dims  []int64 // its dims
 	Bytes int64   // its size; -1 when it overflows int64
-	Total int64   // the buffers planned so far, this tensor included; 0 for a tensor on its own
+	Total int64   // the sum planned so far, this tensor included; 0 for a tensor on its own
+	Sum   string  // what Total sums ("the session's buffers"), when it is set
 	Limit int64   // the limit in bytes
 }
 
@@ -104,8 +105,8 @@ func (e *LimitError) Error() string {
 		return fmt.Sprintf("%s (%s%v): its size overflows int64", what, e.DType, e.Dims)
 	}
 	if e.Total > 0 {
-		return fmt.Sprintf("%s (%s%v, %s) takes the total to %s, more than the memory limit of %s",
-			what, e.DType, e.Dims, FormatBytes(e.Bytes), FormatBytes(e.Total), FormatBytes(e.Limit))
+		return fmt.Sprintf("%s (%s%v, %s) takes %s to %s, more than the memory limit of %s",
+			what, e.DType, e.Dims, FormatBytes(e.Bytes), e.Sum, FormatBytes(e.Total), FormatBytes(e.Limit))
 	}
 	return fmt.Sprintf("%s (%s%v) needs %s, more than the memory limit of %s",
 		what, e.DType, e.Dims, FormatBytes(e.Bytes), FormatBytes(e.Limit))
@@ -150,7 +151,8 @@ func PlannedBytes(g *Graph, limit int64) (int64, error) {
 			return &LimitError{Value: v.Name, DType: v.Type.DType, Dims: dims, Bytes: -1, Limit: limit}
 		}
 		if total > limit-b {
-			return &LimitError{Value: v.Name, DType: v.Type.DType, Dims: dims, Bytes: b, Total: total + min(b, math.MaxInt64-total), Limit: limit}
+			return &LimitError{Value: v.Name, DType: v.Type.DType, Dims: dims, Bytes: b,
+				Total: total + min(b, math.MaxInt64-total), Sum: "the session's buffers", Limit: limit}
 		}
 		total += b
 		return nil

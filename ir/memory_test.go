@@ -25,7 +25,7 @@ output %b
 	if !errors.As(err, &le) || le.Value != "b" {
 		t.Fatalf("NewSession: %v", err)
 	}
-	want := `tensor "b" (f32[1024], 4 KiB) takes the total to 16 KiB, more than the memory limit of 12.1 KiB`
+	want := `tensor "b" (f32[1024], 4 KiB) takes the session's buffers to 16 KiB, more than the memory limit of 12.1 KiB`
 	if err.Error() != want {
 		t.Errorf("error\n got: %s\nwant: %s", err, want)
 	}

@@ -100,7 +100,7 @@ func TestFoldingExplosion(t *testing.T) {
 	if err == nil {
 		t.Fatal("no error")
 	}
-	wantErr(t, err.Error(), `onnx: node "cos15" (ConstantOfShape, opset 13): folded constant "c15" (f32[4194304], 16 MiB) takes the total to 256 MiB, more than the memory limit of 256 MiB`)
+	wantErr(t, err.Error(), `onnx: node "cos15" (ConstantOfShape, opset 13): folded constant "c15" (f32[4194304], 16 MiB) takes the model's constants to 256 MiB, more than the memory limit of 256 MiB`)
 	if _, err := onnx.Decode(marshal(t, model(13, g)), "", onnx.Options{MaxMemory: 2 << 30}); err != nil {
 		t.Errorf("under a 2 GiB limit: %v", err)
 	}

@@ -73,7 +73,8 @@ func (r *tensorReader) hold(name string, t *ir.Tensor, what string) error {
 	limit := r.limitOrDefault()
 	b := int64(len(t.Data))
 	if r.held > limit-b {
-		return fmt.Errorf("onnx: %w", &ir.LimitError{What: what, Value: name, DType: t.DType, Dims: t.Shape, Bytes: b, Total: r.held + b, Limit: limit})
+		return fmt.Errorf("onnx: %w", &ir.LimitError{What: what, Value: name, DType: t.DType, Dims: t.Shape, Bytes: b, Total: r.held + b,
+			Sum: "the model's constants", Limit: limit})
 	}
 	r.held += b
 	return nil
