@@ -3,7 +3,8 @@
 // library packages (ir, ir/onnx, ...), so a training pipeline can make the
 // same calls.
 //
-// Exit status: 0 success, 1 bad input (the model, a file, a value), 2 usage.
+// Exit status: 0 success, 1 bad input (the model, a file, a value), 2 usage,
+// 130 and 143 interrupted by SIGINT and SIGTERM.
 package main
 
 import (
@@ -11,15 +12,40 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"strings"
+	"syscall"
 
 	"github.com/spf13/cobra"
 
+	"github.com/litefy/litefy/internal/tensorio"
+	"github.com/litefy/litefy/ir"
 	"github.com/litefy/litefy/lower"
 )
 
 func main() {
-	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+	os.Exit(runInterruptible(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// runInterruptible is run with SIGINT and SIGTERM handled: a signal waits
+// for a file being written to be renamed into place (or its temporary file
+// removed), stops every later write, and exits with 128 + the signal's
+// number after one line on stderr. Every output is therefore complete or
+// absent, and no temporary file is left.
+func runInterruptible(args []string, stdout, stderr io.Writer) int {
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		s := <-sigs
+		tensorio.StopWrites()
+		name, code := "SIGINT", 130
+		if s == syscall.SIGTERM {
+			name, code = "SIGTERM", 143
+		}
+		fmt.Fprintf(stderr, "litefy: interrupted by %s\n", name)
+		os.Exit(code)
+	}()
+	return run(args, stdout, stderr)
 }
 
 // usageError marks errors in how litefy was called (exit status 2).
@@ -38,6 +64,7 @@ func run(args []string, stdout, stderr io.Writer) (code int) {
 			code = 1
 		}
 	}()
+	defer ir.SetMemoryLimit(ir.SetMemoryLimit(0)) // --max-memory lasts one command
 	root := newRootCmd()
 	root.SetArgs(args)
 	root.SetOut(stdout)
@@ -111,6 +138,19 @@ func newRootCmd() *cobra.Command {
 	root.Flags().DurationVar(&opt.distillBudget, "distill-budget", 0, "stop the distillation at the first epoch end past this time (the file then depends on the machine's speed)")
 	root.Flags().StringVar(&opt.report, "report", "", "int8 TFLite: write verify's JSON report (per-tensor SQNR, output agreement) for the written file")
 	root.Flags().StringVar(&opt.dumpAfter, "dump-after", "", "print the IR text to stderr after the named pass")
+	var maxMemory string
+	root.PersistentFlags().StringVar(&maxMemory, "max-memory", "", "refuse, naming the tensor, models whose tensors or interpreter buffers would take more than this (4GiB, 512MB; default: the available memory)")
+	root.PersistentPreRunE = func(cmd *cobra.Command, args []string) error {
+		if maxMemory == "" {
+			return nil
+		}
+		n, err := ir.ParseBytes(maxMemory)
+		if err != nil {
+			return usagef("--max-memory: %v", err)
+		}
+		ir.SetMemoryLimit(n)
+		return nil
+	}
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(newInspectCmd(), newRunCmd(), newPassesCmd(), newDiffCmd(), newCheckCmd(), newQuantizeReportCmd(), newVerifyCmd())
 	for _, c := range root.Commands() {

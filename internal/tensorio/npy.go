@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"codeberg.org/sbinet/npyio/npy"
 
@@ -285,9 +286,29 @@ func WriteNPY(path string, t *ir.Tensor) error {
 	return WriteFileAtomic(path, b)
 }
 
+var writes struct {
+	sync.Mutex
+	stopped bool
+}
+
+// StopWrites waits for a WriteFileAtomic in progress to finish (its file
+// renamed into place, or its temporary file removed) and makes every later
+// call fail: a process exiting on a signal after it leaves each output
+// complete or absent, and no temporary file.
+func StopWrites() {
+	writes.Lock()
+	writes.stopped = true
+	writes.Unlock()
+}
+
 // WriteFileAtomic writes data to a temporary file beside path and renames
 // it into place, so a failure never leaves a half-written file.
 func WriteFileAtomic(path string, data []byte) error {
+	writes.Lock()
+	defer writes.Unlock()
+	if writes.stopped {
+		return fmt.Errorf("%s: not written: writes are stopped (interrupted)", path)
+	}
 	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
 	if err != nil {
 		return err
