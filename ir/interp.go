@@ -112,8 +112,8 @@ type SessionOptions struct {
 	// shared). Other values share bytes once their last reader has run.
 	Keep    []*Value
 	KeepAll bool
-	// MaxMemory bounds the bytes of the session's buffers (constants
-	// included, see PlannedBytes); 0 means MemoryLimit().
+	// MaxMemory bounds the bytes of the session's buffers: its constants
+	// and arena (PlanSession); 0 means MemoryLimit().
 	MaxMemory int64
 }
 
@@ -123,10 +123,7 @@ type SessionOptions struct {
 // as nothing modifies the graph meanwhile; one session runs one Run at a
 // time.
 func NewSession(g *Graph, opt SessionOptions) (*Session, error) {
-	if _, err := PlannedBytes(g, opt.MaxMemory); err != nil {
-		return nil, err
-	}
-	plan, err := PlanMemory(g, opt)
+	plan, _, err := PlanSession(g, opt)
 	if err != nil {
 		return nil, err
 	}

@@ -25,8 +25,8 @@ var (
 // or one session's buffers may take: the value given to SetMemoryLimit, or
 // else the available memory when first asked (MemAvailable of
 // /proc/meminfo; DefaultMemoryFallback where it cannot be read). Import
-// (package onnx) and NewSession refuse, before allocating, tensors and
-// graphs past it.
+// (package onnx) and NewSession (PlanSession) refuse, before allocating,
+// tensors and graphs past it.
 func MemoryLimit() int64 {
 	if n := memoryLimit.Load(); n > 0 {
 		return n
@@ -128,50 +128,65 @@ func CheckTensorSize(name string, dt DType, dims []int64, limit int64) error {
 	return nil
 }
 
-// PlannedBytes returns the bytes a Session of g holds: every constant and
-// one buffer per graph input and node output. It stops with a *LimitError
-// at the first tensor that takes the sum past limit (limit ≤ 0:
-// MemoryLimit), before anything is allocated. Values of non-static shape
-// are skipped (NewSession refuses them).
-func PlannedBytes(g *Graph, limit int64) (int64, error) {
+// PlanSession plans the buffers of a Session of g under opt, refusing,
+// before anything is allocated, a graph input or node output whose size
+// overflows int64 or passes the limit (opt.MaxMemory; 0: MemoryLimit()) on
+// its own, and a plan whose constants and arena (PlanMemory) together pass
+// it, naming the tensor placed at the arena's end. It returns the plan and
+// the bytes the session holds: the constants and the arena.
+func PlanSession(g *Graph, opt SessionOptions) (*MemoryPlan, int64, error) {
+	limit := opt.MaxMemory
 	if limit <= 0 {
 		limit = MemoryLimit()
 	}
-	var total int64
-	add := func(v *Value) error {
+	check := func(v *Value) error {
 		if !v.Type.Shape.Static() {
-			return nil
+			return nil // PlanMemory refuses it
 		}
-		dims := v.Type.Shape.Sizes()
-		if v.Const != nil {
-			dims = v.Const.Shape
-		}
-		b, ok := ShapeBytes(v.Type.DType, dims)
-		if !ok {
-			return &LimitError{Value: v.Name, DType: v.Type.DType, Dims: dims, Bytes: -1, Limit: limit}
-		}
-		if total > limit-b {
-			return &LimitError{Value: v.Name, DType: v.Type.DType, Dims: dims, Bytes: b,
-				Total: total + min(b, math.MaxInt64-total), Sum: "the session's buffers", Limit: limit}
-		}
-		total += b
-		return nil
+		return CheckTensorSize(v.Name, v.Type.DType, v.Type.Shape.Sizes(), limit)
 	}
-	for _, vs := range [][]*Value{g.Consts, g.Inputs} {
-		for _, v := range vs {
-			if err := add(v); err != nil {
-				return total, err
-			}
+	var consts int64
+	for _, v := range g.Consts {
+		if v.Const != nil {
+			consts += int64(len(v.Const.Data))
+		}
+	}
+	for _, v := range g.Inputs {
+		if err := check(v); err != nil {
+			return nil, 0, err
 		}
 	}
 	for _, n := range g.Nodes {
 		for _, v := range n.Outputs {
-			if err := add(v); err != nil {
-				return total, err
+			if v == nil {
+				continue
+			}
+			if err := check(v); err != nil {
+				return nil, 0, n.Errorf("%v", err)
 			}
 		}
 	}
-	return total, nil
+	plan, err := PlanMemory(g, opt)
+	if err != nil {
+		return nil, 0, err
+	}
+	total := consts + plan.Bytes
+	if total > limit {
+		var last *Slot
+		for i := range plan.Slots {
+			if sl := &plan.Slots[i]; last == nil || sl.Offset+sl.Size > last.Offset+last.Size {
+				last = sl
+			}
+		}
+		e := &LimitError{Total: total, Sum: "the session's buffers (constants and arena)", Limit: limit}
+		if last != nil {
+			e.Value, e.DType, e.Dims, e.Bytes = last.Value.Name, last.Value.Type.DType, last.Value.Type.Shape.Sizes(), last.Size
+		} else {
+			e.What = "the constants"
+		}
+		return nil, 0, e
+	}
+	return plan, total, nil
 }
 
 // FormatBytes prints n with a binary unit: 512 B, 1.5 KiB, 4 GiB.

@@ -17,15 +17,16 @@ output %b
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n, err := PlannedBytes(g, 16<<10); err != nil || n != 16<<10 {
-		t.Errorf("PlannedBytes = %d, %v; want 16384", n, err)
+	// a and b are live at once (Relu reads a while writing b): no sharing.
+	if _, n, err := PlanSession(g, SessionOptions{MaxMemory: 16 << 10}); err != nil || n != 16<<10 {
+		t.Errorf("PlanSession = %d, %v; want 16384", n, err)
 	}
 	_, err = NewSession(g, SessionOptions{MaxMemory: 12<<10 + 100})
 	var le *LimitError
 	if !errors.As(err, &le) || le.Value != "b" {
 		t.Fatalf("NewSession: %v", err)
 	}
-	want := `tensor "b" (f32[1024], 4 KiB) takes the session's buffers to 16 KiB, more than the memory limit of 12.1 KiB`
+	want := `tensor "b" (f32[1024], 4 KiB) takes the session's buffers (constants and arena) to 16 KiB, more than the memory limit of 12.1 KiB`
 	if err.Error() != want {
 		t.Errorf("error\n got: %s\nwant: %s", err, want)
 	}
@@ -44,6 +45,39 @@ output %b
 	}
 	if MemoryLimit() <= 0 {
 		t.Errorf("MemoryLimit() = %d", MemoryLimit())
+	}
+}
+
+// TestSessionLimitCountsTheArena: the limit applies to what a session
+// allocates (the arena, where values share bytes), not to the sum of all
+// values.
+func TestSessionLimitCountsTheArena(t *testing.T) {
+	g, err := Parse(`graph "g" opset=13
+input %x:f32[1024]
+%a:f32[1024] = Relu %x
+%b:f32[1024] = Relu %a
+%c:f32[1024] = Relu %b
+%d:f32[1024] = Relu %c
+%e:f32[1024] = Relu %d
+output %e
+`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan, n, err := PlanSession(g, SessionOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n >= plan.Unplanned {
+		t.Fatalf("arena %d, unplanned %d: no sharing to test", n, plan.Unplanned)
+	}
+	s, err := NewSession(g, SessionOptions{MaxMemory: n})
+	if err != nil {
+		t.Fatalf("under a limit of the arena's size: %v", err)
+	}
+	s.Close()
+	if _, err := NewSession(g, SessionOptions{MaxMemory: n - 1}); err == nil {
+		t.Error("a limit one byte below the arena: no error")
 	}
 }
 

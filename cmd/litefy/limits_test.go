@@ -69,7 +69,7 @@ func TestMaxMemory(t *testing.T) {
 	// Past the import, the interpreter's buffers: the fixture's constants fit
 	// in 1 MB but not its constants and activations together.
 	code, _, stderr := litefy(t, tiny, "-o", out, "--max-memory", "300KB", "-q")
-	if code != 1 || !strings.Contains(stderr, "takes the session's buffers to") {
+	if code != 1 || !strings.Contains(stderr, "takes the session's buffers") {
 		t.Errorf("--max-memory 300KB: exit %d, stderr %q", code, stderr)
 	}
 	if code, _, stderr := litefy(t, "inspect", tiny, "--max-memory", "lots"); code != 2 || !strings.Contains(stderr, "--max-memory") {
