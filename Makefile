@@ -107,12 +107,15 @@ bench: models $(ORT_STAMP) $(LITERT_STAMP)
 	go run ./internal/cmd/bench -models $(MODELS_DIR) -json build/bench.json -official $(OFFICIAL_TFLITE) $(BENCH_FLAGS)
 
 # fuzz runs every fuzz target for FUZZTIME each (default 10m), one after another, on one worker.
+# FUZZMINIMIZE bounds the minimization of each new interesting input (Go's default, 60s, spent
+# most of FuzzDecode's 10 minutes minimizing 100 KB fixtures, at 0 execs/s).
 FUZZTIME ?= 10m
+FUZZMINIMIZE ?= 5s
 .PHONY: fuzz
 fuzz:
-	go test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) -parallel=1 ./ir/onnx/
-	go test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) -parallel=1 ./ir/
-	go test -run '^$$' -fuzz '^FuzzRead$$' -fuzztime $(FUZZTIME) -parallel=1 ./lower/
-	go test -run '^$$' -fuzz '^FuzzParseProvenance$$' -fuzztime $(FUZZTIME) -parallel=1 ./lower/
-	go test -run '^$$' -fuzz '^FuzzDecodeNPY$$' -fuzztime $(FUZZTIME) -parallel=1 ./internal/tensorio/
-	go test -run '^$$' -fuzz '^FuzzDecodeImage$$' -fuzztime $(FUZZTIME) -parallel=1 ./quant/
+	go test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZE) -parallel=1 ./ir/onnx/
+	go test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZE) -parallel=1 ./ir/
+	go test -run '^$$' -fuzz '^FuzzRead$$' -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZE) -parallel=1 ./lower/
+	go test -run '^$$' -fuzz '^FuzzParseProvenance$$' -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZE) -parallel=1 ./lower/
+	go test -run '^$$' -fuzz '^FuzzDecodeNPY$$' -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZE) -parallel=1 ./internal/tensorio/
+	go test -run '^$$' -fuzz '^FuzzDecodeImage$$' -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZE) -parallel=1 ./quant/
