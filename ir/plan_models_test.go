@@ -57,6 +57,28 @@ func checkPlannedSession(t *testing.T, p string, pl *passes.Pipeline) {
 	if err := plan.Check(); err != nil {
 		t.Fatal(err)
 	}
+	// Check trusts the lifetimes: check them against the graph.
+	slot := map[*ir.Value]*ir.Slot{}
+	for i := range plan.Slots {
+		slot[plan.Slots[i].Value] = &plan.Slots[i]
+	}
+	for i, n := range g.Nodes {
+		for _, v := range n.Inputs {
+			if sl := slot[v]; sl != nil && (sl.First >= i || sl.Last < i) {
+				t.Errorf("%s read at step %d lives over steps %d..%d", v, i, sl.First, sl.Last)
+			}
+		}
+		for _, v := range n.Outputs {
+			if sl := slot[v]; sl == nil || sl.First != i {
+				t.Errorf("%s written at step %d has slot %+v", v, i, sl)
+			}
+		}
+	}
+	for _, v := range append(append([]*ir.Value{}, g.Inputs...), g.Outputs...) {
+		if sl := slot[v]; sl != nil && sl.Last != len(g.Nodes) {
+			t.Errorf("graph input or output %s lives to step %d, not the end", v, sl.Last)
+		}
+	}
 	if len(g.Nodes) > 2 && plan.Bytes >= plan.Unplanned {
 		t.Errorf("planned %d bytes, no less than the %d of one buffer per value", plan.Bytes, plan.Unplanned)
 	}

@@ -12,6 +12,12 @@ type Summary struct {
 	Ops     []OpCount  `json:"ops"`    // by count, descending, then name
 	Params  int64      `json:"params"` // elements of floating-point constants
 	MACs    int64      `json:"macs"`   // multiply-accumulates per inference
+	// PlannedBytes is the arena a Session allocates for the graph inputs
+	// and node outputs (PlanMemory), UnplannedBytes their sum (one buffer
+	// per value); constants are not counted. Both are absent (zero) when a
+	// shape is not static.
+	PlannedBytes   int64 `json:"planned_bytes,omitempty"`
+	UnplannedBytes int64 `json:"unplanned_bytes,omitempty"`
 }
 
 // ValueDoc is a value's name and type as text.
@@ -27,8 +33,8 @@ type OpCount struct {
 	Count int    `json:"count"`
 }
 
-// Summarize counts a graph's ops, parameters and MACs. MACs come from the
-// registry's MACs rules.
+// Summarize counts a graph's ops, parameters and MACs and plans its
+// memory. MACs come from the registry's MACs rules.
 func Summarize(g *Graph) Summary {
 	s := Summary{Name: g.Name, Opset: g.Opset, Nodes: len(g.Nodes)}
 	doc := func(v *Value) ValueDoc {
@@ -60,6 +66,9 @@ func Summarize(g *Graph) Summary {
 		if v.Type.DType.IsFloat() {
 			s.Params += int64(v.Const.Len())
 		}
+	}
+	if p, err := PlanMemory(g, SessionOptions{}); err == nil {
+		s.PlannedBytes, s.UnplannedBytes = p.Bytes, p.Unplanned
 	}
 	return s
 }

@@ -94,6 +94,18 @@ func TestInspectJSON(t *testing.T) {
 	if s.MACs == 0 || s.Params == 0 || len(s.Ops) == 0 || s.Inputs[0].Shape != "[1,3,32,32]" {
 		t.Errorf("summary %+v", s)
 	}
+	if s.PlannedBytes <= 0 || s.PlannedBytes >= s.UnplannedBytes {
+		t.Errorf("planned %d bytes of %d unplanned", s.PlannedBytes, s.UnplannedBytes)
+	}
+	// A dynamic batch is planned as 1: the same bytes as the static model's.
+	stdout, _ = ok(t, "inspect", "../../testdata/models/tiny_effnet_dynbatch_op13.onnx", "--json")
+	var d ir.Summary
+	if err := json.Unmarshal([]byte(stdout), &d); err != nil {
+		t.Fatal(err)
+	}
+	if d.Inputs[0].Shape == "[1,3,32,32]" || d.PlannedBytes != s.PlannedBytes || d.UnplannedBytes != s.UnplannedBytes {
+		t.Errorf("dynamic batch %s: planned %d of %d bytes, want the static model's %d of %d", d.Inputs[0].Shape, d.PlannedBytes, d.UnplannedBytes, s.PlannedBytes, s.UnplannedBytes)
+	}
 }
 
 func TestCheckAndDiff(t *testing.T) {

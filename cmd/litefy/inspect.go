@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/litefy/litefy/convert"
 	"github.com/litefy/litefy/ir"
 )
 
@@ -24,12 +25,22 @@ func newInspectCmd() *cobra.Command {
 				return err
 			}
 			s := ir.Summarize(g)
+			dynamic := s.PlannedBytes == 0 && len(g.Nodes) > 0
+			if dynamic {
+				// Plan at the shapes TFLite would use: dynamic dims as 1.
+				fixed, _ := parseInputShapes(shapes) // load parsed them
+				if g1, err := convert.Load(args[0], fixed, true, nil); err == nil {
+					if p, err := ir.PlanMemory(g1, ir.SessionOptions{}); err == nil {
+						s.PlannedBytes, s.UnplannedBytes = p.Bytes, p.Unplanned
+					}
+				}
+			}
 			if asJSON {
 				enc := json.NewEncoder(cmd.OutOrStdout())
 				enc.SetIndent("", "  ")
 				return enc.Encode(s)
 			}
-			printSummary(cmd.OutOrStdout(), s)
+			printSummary(cmd.OutOrStdout(), s, dynamic)
 			return nil
 		},
 	}
@@ -38,7 +49,7 @@ func newInspectCmd() *cobra.Command {
 	return c
 }
 
-func printSummary(w io.Writer, s ir.Summary) {
+func printSummary(w io.Writer, s ir.Summary, dynamic bool) {
 	fmt.Fprintf(w, "graph %q, opset %d, %d nodes\n", s.Name, s.Opset, s.Nodes)
 	for _, v := range s.Inputs {
 		fmt.Fprintf(w, "  input  %s: %s%s\n", v.Name, v.DType, v.Shape)
@@ -46,7 +57,15 @@ func printSummary(w io.Writer, s ir.Summary) {
 	for _, v := range s.Outputs {
 		fmt.Fprintf(w, "  output %s: %s%s\n", v.Name, v.DType, v.Shape)
 	}
-	fmt.Fprintf(w, "params %s (%d)\nMACs   %s (%d)\nops:\n", human(s.Params), s.Params, human(s.MACs), s.MACs)
+	fmt.Fprintf(w, "params %s (%d)\nMACs   %s (%d)\n", human(s.Params), s.Params, human(s.MACs), s.MACs)
+	if s.PlannedBytes > 0 {
+		at := ""
+		if dynamic {
+			at = ", dynamic dims as 1"
+		}
+		fmt.Fprintf(w, "values %s planned (%d bytes; %s without sharing%s)\n", ir.FormatBytes(s.PlannedBytes), s.PlannedBytes, ir.FormatBytes(s.UnplannedBytes), at)
+	}
+	fmt.Fprintf(w, "ops:\n")
 	for _, o := range s.Ops {
 		fmt.Fprintf(w, "  %-20s %5d\n", o.Op, o.Count)
 	}
