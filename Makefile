@@ -1,8 +1,10 @@
 .PHONY: generate test
 
-# test is the fast, pure-Go check: vet and unit tests (no models, no oracles).
+# test is the fast, pure-Go check: vet and unit tests (no models, no oracles), then the
+# concurrency tests under the race detector (separate sessions, Convert in parallel).
 test:
 	go vet ./... && go test ./...
+	go test -race -run 'Concurrent' ./ir/... ./convert/...
 
 
 # generate recreates generated code: the ONNX protobuf bindings and the TFLite flatbuffer

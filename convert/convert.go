@@ -9,6 +9,12 @@
 // (Legalization): a .tflite needs BatchNormalization folded or decomposed,
 // an int8 .tflite the whole cleanup pipeline, which the quantizer's rules
 // assume; an .onnx needs nothing.
+//
+// Convert, ConvertGraph (on separate graphs), Check and Verify may be
+// called from several goroutines at once; each call's result depends only
+// on its arguments. What they allocate is bounded by ir.MemoryLimit
+// (ir.SetMemoryLimit; the CLI's --max-memory): models whose tensors or
+// interpreter buffers would pass it are refused, naming the tensor.
 package convert
 
 import (

@@ -6,4 +6,20 @@
 // (InferShapes), constant folding (FoldConstants), the verifier (Verify),
 // the text form (Print, Parse) and the reference interpreter (NewSession)
 // all read it.
+//
+// # Concurrency
+//
+// A Graph is not safe for concurrent modification; reading one (Print,
+// Verify, NewSession) from several goroutines is. Separate Sessions, also
+// of the same graph, may Run concurrently; one Session runs one Run at a
+// time. The registry is filled at init and read-only after it.
+//
+// # Limits
+//
+// MemoryLimit (the available memory by default; SetMemoryLimit or
+// SessionOptions.MaxMemory override it) bounds what a Session allocates:
+// NewSession refuses, before allocating, a value too large on its own or a
+// plan whose constants and arena pass it, with a *LimitError naming the
+// tensor and its dims. Shape inference refuses dims whose size overflows
+// int64.
 package ir
