@@ -10,9 +10,9 @@
 // an int8 .tflite the whole cleanup pipeline, which the quantizer's rules
 // assume; an .onnx needs nothing.
 //
-// Convert, ConvertGraph (on separate graphs), Check and Verify may be
-// called from several goroutines at once; each call's result depends only
-// on its arguments. What they allocate is bounded by ir.MemoryLimit
+// Convert and ConvertGraph (on separate graphs) may be called from several
+// goroutines at once (make test checks it under the race detector); each
+// call's result depends only on its arguments. What they allocate is bounded by ir.MemoryLimit
 // (ir.SetMemoryLimit; the CLI's --max-memory): models whose tensors or
 // interpreter buffers would pass it are refused, naming the tensor.
 package convert
