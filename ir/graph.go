@@ -115,6 +115,10 @@ type Graph struct {
 	Consts  []*Value // constants in declaration order
 	Nodes   []*Node  // in topological order
 	Meta    Meta
+
+	// The bytes of constants the graph had when it first folded, and the
+	// bytes folding has added since (FoldNode's budget).
+	foldBase, folded int64
 }
 
 // Meta carries model-level fields that export preserves.

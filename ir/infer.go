@@ -62,9 +62,24 @@ func InferShapes(g *Graph) error {
 // blows a small expression (Expand, ConstantOfShape) up into a huge weight.
 const FoldLimit = 1 << 22
 
+// FoldBudget and FoldGrowth bound what folding may add to a graph's
+// constants: FoldBudget bytes plus FoldGrowth times the bytes of constants
+// it had when it first folded (weights cast from float16, transposed or
+// dequantized double or quadruple them). Past that, FoldNode leaves nodes
+// whose results take more than FoldSmall bytes unfolded, as it does
+// results of more than FoldLimit elements, so a model of many small
+// Expand or ConstantOfShape nodes cannot grow into gigabytes of constants;
+// shape arithmetic (results of at most FoldSmall bytes) always folds.
+const (
+	FoldBudget = 64 << 20
+	FoldGrowth = 4
+	FoldSmall  = 64 << 10
+)
+
 // FoldNode evaluates n when its result depends only on constants (or, for
 // ops with a Fold rule such as Shape, on static shapes). It returns nil when
-// n cannot be folded.
+// n cannot be folded, or when its result would pass the graph's folding
+// budget (FoldBudget).
 func FoldNode(n *Node) ([]*Tensor, error) {
 	d := n.Def()
 	if d == nil || d.NoFold {
@@ -88,11 +103,27 @@ func FoldNode(n *Node) ([]*Tensor, error) {
 		}
 		in[i] = v.Const
 	}
-	out := make([]*Tensor, len(n.Outputs))
-	for i, o := range n.Outputs {
+	var bytes int64
+	for _, o := range n.Outputs {
 		if !o.Type.Shape.Static() || o.Type.Shape.NumElements() > FoldLimit {
 			return nil, nil
 		}
+		bytes += o.Type.Shape.NumElements() * int64(o.Type.DType.Size())
+	}
+	if g := n.graph; g != nil {
+		if g.foldBase == 0 && g.folded == 0 {
+			for _, c := range g.Consts {
+				if c.Const != nil {
+					g.foldBase += int64(len(c.Const.Data))
+				}
+			}
+		}
+		if bytes > FoldSmall && g.folded+bytes > FoldBudget+FoldGrowth*g.foldBase {
+			return nil, nil
+		}
+	}
+	out := make([]*Tensor, len(n.Outputs))
+	for i, o := range n.Outputs {
 		out[i] = NewTensor(o.Type.DType, o.Type.Shape.Sizes())
 	}
 	k, err := d.Kernel(n)
@@ -101,6 +132,9 @@ func FoldNode(n *Node) ([]*Tensor, error) {
 	}
 	if err := k(serialExec, in, out); err != nil {
 		return nil, n.Errorf("folding: %v", err)
+	}
+	if n.graph != nil {
+		n.graph.folded += bytes
 	}
 	return out, nil
 }

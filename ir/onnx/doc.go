@@ -48,9 +48,10 @@
 // folded ones included; a size overflowing int64 is refused whatever the
 // limit. The import stops at the first tensor past it, before allocating
 // it, with an error naming the tensor (and the node) and its dims. Folding
-// runs once per node in topological order and folds no result larger than
-// ir.FoldLimit elements, so it cannot loop; the constants' sum bounds how
-// far it can grow a model.
+// runs once per node in topological order, so it cannot loop, and folds no
+// result larger than ir.FoldLimit elements nor past the graph's folding
+// budget (ir.FoldBudget): nodes past it stay nodes, so a model cannot fold
+// itself into gigabytes of constants.
 //
 // Errors are one line and start with "onnx: "; errors about a node wrap an
 // *ir.NodeError. Malformed input never panics.

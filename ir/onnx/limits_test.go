@@ -88,7 +88,8 @@ func TestMemoryLimits(t *testing.T) {
 }
 
 // TestFoldingExplosion: folding that keeps producing constants (each one
-// under ir.FoldLimit) stops at the memory limit, naming the node.
+// under ir.FoldLimit) stops at the folding budget, leaving the rest of the
+// nodes unfolded; the constants themselves stop at the memory limit.
 func TestFoldingExplosion(t *testing.T) {
 	g := &onnxpb.GraphProto{Initializer: []*onnxpb.TensorProto{ints("s", []int64{1}, ir.FoldLimit)}}
 	for i := range 64 {
@@ -96,14 +97,32 @@ func TestFoldingExplosion(t *testing.T) {
 		g.Node = append(g.Node, node("ConstantOfShape", "cos"+out[1:], []string{"s"}, []string{out}))
 		g.Output = append(g.Output, value(out, f32))
 	}
-	_, err := onnx.Decode(marshal(t, model(13, g)), "", onnx.Options{MaxMemory: 256 << 20})
+	ig, err := onnx.Decode(marshal(t, model(13, g)), "", onnx.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var held int64
+	for _, c := range ig.Consts {
+		held += int64(len(c.Const.Data))
+	}
+	// 16 MiB each: four fold within the 64 MiB budget.
+	if len(ig.Nodes) != 60 || held > ir.FoldBudget+ir.FoldGrowth*8 {
+		t.Errorf("%d nodes left unfolded, constants of %d bytes; want 60 and at most %d", len(ig.Nodes), held, ir.FoldBudget+ir.FoldGrowth*8)
+	}
+
+	// Initializers and Constant nodes count toward the memory limit.
+	g = &onnxpb.GraphProto{Input: []*onnxpb.ValueInfoProto{value("x", f32, 1)}}
+	for i := range 4 {
+		name := fmt.Sprintf("w%d", i)
+		g.Initializer = append(g.Initializer, floats(name, []int64{32 << 10}, make([]float32, 32<<10)...))
+		g.Node = append(g.Node, node("Add", "add"+name, []string{"x", name}, []string{"y" + name}))
+		g.Output = append(g.Output, value("y"+name, f32))
+	}
+	_, err = onnx.Decode(marshal(t, model(13, g)), "", onnx.Options{MaxMemory: 300 << 10})
 	if err == nil {
 		t.Fatal("no error")
 	}
-	wantErr(t, err.Error(), `onnx: node "cos15" (ConstantOfShape, opset 13): folded constant "c15" (f32[4194304], 16 MiB) takes the model's constants to 256 MiB, more than the memory limit of 256 MiB`)
-	if _, err := onnx.Decode(marshal(t, model(13, g)), "", onnx.Options{MaxMemory: 2 << 30}); err != nil {
-		t.Errorf("under a 2 GiB limit: %v", err)
-	}
+	wantErr(t, err.Error(), `onnx: initializer "w2" (f32[32768], 128 KiB) takes the model's constants to 384 KiB, more than the memory limit of 300 KiB`)
 }
 
 func TestLoadFileLimit(t *testing.T) {
