@@ -202,11 +202,7 @@ func (s *Session) Run(inputs ...*Tensor) ([]*Tensor, error) {
 	for i := range s.steps {
 		st := &s.steps[i]
 		if poisonOutputs {
-			for _, t := range st.out {
-				for j := range t.Data {
-					t.Data[j] = 0xff // float NaN, integer -1
-				}
-			}
+			st.poison()
 		}
 		if err := st.k(s.x, st.in, st.out); err != nil {
 			return nil, st.n.Errorf("%v", err)
@@ -230,6 +226,24 @@ func (s *Session) Plan() *MemoryPlan { return s.plan }
 // before its node runs, so a kernel that counts on a zeroed or an
 // unshared buffer gives wrong results.
 var poisonOutputs bool
+
+// poison fills the outputs of st that are not written in place.
+func (st *step) poison() {
+outs:
+	for _, t := range st.out {
+		if len(t.Data) == 0 {
+			continue
+		}
+		for _, in := range st.in {
+			if in != nil && len(in.Data) > 0 && &in.Data[0] == &t.Data[0] {
+				continue outs
+			}
+		}
+		for j := range t.Data {
+			t.Data[j] = 0xff // float NaN, integer -1
+		}
+	}
+}
 
 // Close releases the worker goroutines.
 func (s *Session) Close() { s.x.Close() }

@@ -25,7 +25,8 @@ func init() {
 		Inputs: Arity{1, -1}, Outputs: Fixed(1), Infer: inferVariadic, Kernel: minMaxKernel(false)})
 	Register(&OpDef{Name: "Max", Doc: "the elementwise maximum of the inputs, with broadcasting",
 		Inputs: Arity{1, -1}, Outputs: Fixed(1), Infer: inferVariadic, Kernel: minMaxKernel(true)})
-	Register(&OpDef{Name: "Clip", Doc: "the input limited to [min, max]",
+	// clipConstF32 and clipTyped read x[i], then write y[i].
+	Register(&OpDef{Name: "Clip", Doc: "the input limited to [min, max]", InPlace: []int{0},
 		Inputs: Arity{1, 3}, Outputs: Fixed(1), Attrs: []AttrDef{{"min", AttrFloat}, {"max", AttrFloat}},
 		Infer: inferClip, Kernel: clipKernel})
 }

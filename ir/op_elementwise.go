@@ -9,12 +9,14 @@ import (
 
 func init() {
 	unary := func(name, doc string, f func(x float32) float32) {
-		Register(&OpDef{Name: name, Doc: doc, Inputs: Fixed(1), Outputs: Fixed(1),
+		Register(&OpDef{Name: name, Doc: doc, Inputs: Fixed(1), Outputs: Fixed(1), InPlace: []int{0},
 			Infer: inferSameAsInput0, Kernel: unaryKernel(func(*Node) func(float32) float32 { return f })})
 	}
-	Register(&OpDef{Name: "Relu", Doc: "max(x, 0)", Inputs: Fixed(1), Outputs: Fixed(1),
+	// The activations' loops (fastmath.go, fastmath_amd64.s) and unaryKernel
+	// read element i, then write element i: they may run in place.
+	Register(&OpDef{Name: "Relu", Doc: "max(x, 0)", Inputs: Fixed(1), Outputs: Fixed(1), InPlace: []int{0},
 		Infer: inferSameAsInput0, Kernel: activationKernel(loop(reluSlice))})
-	Register(&OpDef{Name: "Sigmoid", Doc: "1 / (1 + exp(-x))", Inputs: Fixed(1), Outputs: Fixed(1),
+	Register(&OpDef{Name: "Sigmoid", Doc: "1 / (1 + exp(-x))", Inputs: Fixed(1), Outputs: Fixed(1), InPlace: []int{0},
 		Infer: inferSameAsInput0, Kernel: activationKernel(loop(sigmoidSlice))})
 	unary("Tanh", "tanh(x)", func(x float32) float32 { return float32(math.Tanh(float64(x))) })
 	unary("Sqrt", "square root", func(x float32) float32 { return float32(math.Sqrt(float64(x))) })
@@ -24,16 +26,16 @@ func init() {
 	unary("Exp", "exp(x)", func(x float32) float32 { return float32(math.Exp(float64(x))) })
 	unary("Reciprocal", "1/x", func(x float32) float32 { return 1 / x })
 	Register(&OpDef{Name: "HardSwish", Doc: "x * max(0, min(1, x/6 + 1/2))", Since: 14,
-		Inputs: Fixed(1), Outputs: Fixed(1), Infer: inferSameAsInput0,
+		Inputs: Fixed(1), Outputs: Fixed(1), Infer: inferSameAsInput0, InPlace: []int{0},
 		Kernel: activationKernel(loop(hardSwishSlice))})
 	Register(&OpDef{Name: "Swish", Doc: "x * sigmoid(x), the canonical form of SiLU", Domain: InternalDomain,
-		Inputs: Fixed(1), Outputs: Fixed(1), Infer: inferSameAsInput0,
+		Inputs: Fixed(1), Outputs: Fixed(1), Infer: inferSameAsInput0, InPlace: []int{0},
 		Kernel: activationKernel(loop(swishSlice))})
 	Register(&OpDef{Name: "Relu6", Doc: "min(max(x, 0), 6), the canonical form of Clip(x, 0, 6)", Domain: InternalDomain,
-		Inputs: Fixed(1), Outputs: Fixed(1), Infer: inferSameAsInput0,
+		Inputs: Fixed(1), Outputs: Fixed(1), Infer: inferSameAsInput0, InPlace: []int{0},
 		Kernel: activationKernel(loop(relu6Slice))})
 	Register(&OpDef{Name: "Gelu", Doc: "x * Φ(x) (approximate=\"tanh\": x/2 · (1 + tanh(√(2/π)·(x + 0.044715x³)))), the canonical form of GELU", Domain: InternalDomain,
-		Inputs: Fixed(1), Outputs: Fixed(1), Infer: inferSameAsInput0, Attrs: []AttrDef{{"approximate", AttrString}},
+		Inputs: Fixed(1), Outputs: Fixed(1), Infer: inferSameAsInput0, Attrs: []AttrDef{{"approximate", AttrString}}, InPlace: []int{0},
 		Kernel: unaryKernel(func(n *Node) func(float32) float32 {
 			if n.Attrs.Str("approximate", "none") == "tanh" {
 				return geluTanh
@@ -41,14 +43,14 @@ func init() {
 			return gelu
 		})})
 	Register(&OpDef{Name: "HardSigmoid", Doc: "max(0, min(1, alpha*x + beta))",
-		Inputs: Fixed(1), Outputs: Fixed(1), Infer: inferSameAsInput0,
+		Inputs: Fixed(1), Outputs: Fixed(1), Infer: inferSameAsInput0, InPlace: []int{0},
 		Attrs: []AttrDef{{"alpha", AttrFloat}, {"beta", AttrFloat}},
 		Kernel: unaryKernel(func(n *Node) func(float32) float32 {
 			a, b := n.Attrs.Float("alpha", 0.2), n.Attrs.Float("beta", 0.5)
 			return func(x float32) float32 { return max(0, min(1, a*x+b)) }
 		})})
 	Register(&OpDef{Name: "LeakyRelu", Doc: "x if x >= 0 else alpha*x",
-		Inputs: Fixed(1), Outputs: Fixed(1), Infer: inferSameAsInput0,
+		Inputs: Fixed(1), Outputs: Fixed(1), Infer: inferSameAsInput0, InPlace: []int{0},
 		Attrs: []AttrDef{{"alpha", AttrFloat}},
 		Kernel: unaryKernel(func(n *Node) func(float32) float32 {
 			a := n.Attrs.Float("alpha", 0.01)
@@ -60,8 +62,10 @@ func init() {
 			}
 		})})
 
+	// binaryKernel walks an input of the output's shape at the output's
+	// index (binLoop and the loops beside it): in place on either.
 	binary := func(name, doc string, f func(a, b float32) float32, fi func(a, b int64) (int64, error)) {
-		Register(&OpDef{Name: name, Doc: doc, Inputs: Fixed(2), Outputs: Fixed(1),
+		Register(&OpDef{Name: name, Doc: doc, Inputs: Fixed(2), Outputs: Fixed(1), InPlace: []int{0, 1},
 			Infer: inferBroadcast, Kernel: binaryKernel(f, fi)})
 	}
 	binary("Add", "a + b with broadcasting", func(a, b float32) float32 { return a + b },

@@ -14,11 +14,13 @@ import (
 // over its whole lifetime (the lowest offset among equals), else past the
 // end. It depends only on the graph, so it is deterministic.
 //
-// No value shares bytes with an input of the node that writes it: the node
-// reads that input at its own step, so their lifetimes overlap. Kernels
-// therefore never see aliased inputs and outputs, and every kernel
-// overwrites all of its output (none may count on zeroed buffers; the
-// tests poison each output before its node runs).
+// A value shares no bytes with an input of the node that writes it (the
+// node reads that input at its own step, so their lifetimes overlap),
+// except in place: an op whose OpDef.InPlace lists the input, when the
+// output has its dtype and shape and the node is its last reader, writes
+// its output over it (a Relu after a Conv, the Mul of a swish, a residual
+// Add). Every kernel overwrites all of its output: none may count on
+// zeroed buffers (the tests poison each output before its node runs).
 
 // planAlign is the alignment of every buffer in the arena: a cache line,
 // more than any typed view needs.
@@ -46,6 +48,9 @@ type Slot struct {
 	// is len(g.Nodes) for a value read after Run (graph inputs and outputs,
 	// SessionOptions.Keep and KeepAll).
 	First, Last int
+	// InPlaceOf is the input whose bytes the value takes (OpDef.InPlace),
+	// or nil.
+	InPlaceOf *Value
 }
 
 // Overlaps reports whether a and b must hold their data at the same time.
@@ -102,21 +107,53 @@ func PlanMemory(g *Graph, opt SessionOptions) (*MemoryPlan, error) {
 			}
 		}
 	}
-	p.place()
+	// In place: an output joins the group of the input whose bytes it
+	// takes; a group is placed as one slot over its members' lifetimes.
+	group := make([]int, len(p.Slots)) // slot → its group's first slot
+	for k := range group {
+		group[k] = k
+	}
+	for i, n := range g.Nodes {
+		d := n.Def()
+		if d == nil || len(d.InPlace) == 0 || len(n.Outputs) == 0 || n.Outputs[0] == nil {
+			continue
+		}
+		out := index[n.Outputs[0]]
+		for _, j := range d.InPlace {
+			v := n.Input(j)
+			k, ok := index[v]
+			if !ok || p.Slots[k].Last != i || !v.Type.Shape.Static() || v.Type.DType != n.Outputs[0].Type.DType ||
+				!sameInts(v.Type.Shape.Sizes(), n.Outputs[0].Type.Shape.Sizes()) {
+				continue
+			}
+			p.Slots[out].InPlaceOf = v
+			group[out] = group[k]
+			break
+		}
+	}
+	p.place(group)
 	return p, nil
 }
 
-// place assigns offsets, largest value first.
-func (p *MemoryPlan) place() {
-	order := make([]int, len(p.Slots))
-	for i := range order {
-		order[i] = i
+// place assigns offsets to groups, largest first.
+func (p *MemoryPlan) place(group []int) {
+	// A group's slot: its first member's, over all of its members' steps.
+	gs := map[int]*Slot{}
+	var order []int
+	for k := range p.Slots {
+		s, r := &p.Slots[k], group[k]
+		if g, ok := gs[r]; ok {
+			g.Last = max(g.Last, s.Last)
+			continue
+		}
+		gs[r] = &Slot{Size: s.Size, First: s.First, Last: s.Last}
+		order = append(order, r)
 	}
-	sort.SliceStable(order, func(i, j int) bool { return p.Slots[order[i]].Size > p.Slots[order[j]].Size })
+	sort.SliceStable(order, func(i, j int) bool { return gs[order[i]].Size > gs[order[j]].Size })
 	var placed []*Slot // sorted by offset
 	var live []*Slot
 	for _, k := range order {
-		s := &p.Slots[k]
+		s := gs[k]
 		if s.Size == 0 {
 			continue // no bytes: offset 0 is as good as any
 		}
@@ -145,6 +182,9 @@ func (p *MemoryPlan) place() {
 		copy(placed[i+1:], placed[i:])
 		placed[i] = s
 	}
+	for k := range p.Slots {
+		p.Slots[k].Offset = gs[group[k]].Offset
+	}
 	p.Bytes = alignUp(p.Bytes)
 }
 
@@ -152,7 +192,8 @@ func alignUp(n int64) int64 { return (n + planAlign - 1) &^ (planAlign - 1) }
 
 // Check verifies the plan's invariant: every value lies inside the arena at
 // an aligned offset, and no two values that hold their data at the same
-// time share a byte.
+// time share a byte, except a value written in place over its input (the
+// same bytes, the input's last step the value's first).
 func (p *MemoryPlan) Check() error {
 	for i := range p.Slots {
 		a := &p.Slots[i]
@@ -161,6 +202,9 @@ func (p *MemoryPlan) Check() error {
 		}
 		for j := range i {
 			b := &p.Slots[j]
+			if a.InPlaceOf != nil && a.InPlaceOf == b.Value && a.Offset == b.Offset && a.Size == b.Size && b.Last == a.First {
+				continue
+			}
 			if a.Size > 0 && b.Size > 0 && a.Overlaps(b) && a.Offset < b.Offset+b.Size && b.Offset < a.Offset+a.Size {
 				return fmt.Errorf("values %s (steps %d..%d, bytes [%d,%d)) and %s (steps %d..%d, bytes [%d,%d)) share memory while both live",
 					a.Value, a.First, a.Last, a.Offset, a.Offset+a.Size, b.Value, b.First, b.Last, b.Offset, b.Offset+b.Size)

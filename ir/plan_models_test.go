@@ -68,9 +68,21 @@ func checkPlannedSession(t *testing.T, p string, pl *passes.Pipeline) {
 				t.Errorf("%s read at step %d lives over steps %d..%d", v, i, sl.First, sl.Last)
 			}
 		}
-		for _, v := range n.Outputs {
-			if sl := slot[v]; sl == nil || sl.First != i {
+		for k, v := range n.Outputs {
+			sl := slot[v]
+			if sl == nil || sl.First != i {
 				t.Errorf("%s written at step %d has slot %+v", v, i, sl)
+				continue
+			}
+			if sl.InPlaceOf == nil {
+				continue
+			}
+			declared := false
+			for _, j := range n.Def().InPlace {
+				declared = declared || (k == 0 && n.Input(j) == sl.InPlaceOf)
+			}
+			if !declared || sl.InPlaceOf.Type.String() != v.Type.String() {
+				t.Errorf("%s (%s) written in place of %s, which %s does not declare", v, v.Type, sl.InPlaceOf, n.Op)
 			}
 		}
 	}

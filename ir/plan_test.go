@@ -19,19 +19,19 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// chainText is a chain of n Relu nodes on [1,1024] float32: 4 KiB each.
-func chainText(n int) string {
+// chainText is a chain of n op nodes on [1,1024] float32: 4 KiB each.
+func chainText(op string, n int) string {
 	var b strings.Builder
 	b.WriteString("graph \"chain\" opset=13\ninput %v0:f32[1,1024]\n")
 	for i := 1; i <= n; i++ {
-		fmt.Fprintf(&b, "%%v%d:f32[1,1024] = Relu %%v%d\n", i, i-1)
+		fmt.Fprintf(&b, "%%v%d:f32[1,1024] = %s %%v%d\n", i, op, i-1)
 	}
 	fmt.Fprintf(&b, "output %%v%d\n", n)
 	return b.String()
 }
 
 func TestPlanSharesOnAChain(t *testing.T) {
-	g := mustParse(t, chainText(10))
+	g := mustParse(t, chainText("Softmax", 10)) // not in place
 	p, err := PlanMemory(g, SessionOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -56,8 +56,68 @@ func TestPlanSharesOnAChain(t *testing.T) {
 	}
 }
 
+func TestPlanInPlace(t *testing.T) {
+	// v1 = Relu(v0) may not overwrite the graph input; v2..v5 each
+	// overwrite their input.
+	g := mustParse(t, chainText("Relu", 5))
+	p, err := PlanMemory(g, SessionOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Check(); err != nil {
+		t.Fatal(err)
+	}
+	if p.Bytes != 2*4096 {
+		t.Errorf("planned %d bytes, want %d", p.Bytes, 2*4096)
+	}
+	for i, s := range p.Slots {
+		var want *Value
+		if i >= 2 {
+			want = p.Slots[i-1].Value
+		}
+		if s.InPlaceOf != want {
+			t.Errorf("%s in place of %v, want %v", s.Value, s.InPlaceOf, want)
+		}
+	}
+	// Kept, v2 is not overwritten: v3 gets bytes of its own.
+	keep, err := PlanMemory(g, SessionOptions{Keep: []*Value{g.Nodes[1].Outputs[0]}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := keep.Check(); err != nil {
+		t.Fatal(err)
+	}
+	if keep.Slots[3].InPlaceOf != nil || keep.Slots[4].InPlaceOf != keep.Slots[3].Value {
+		t.Errorf("with v2 kept: v3 in place of %v, v4 of %v", keep.Slots[3].InPlaceOf, keep.Slots[4].InPlaceOf)
+	}
+	// Check accepts sharing only with the value written in place.
+	p.Slots[3].InPlaceOf = nil
+	if err := p.Check(); err == nil {
+		t.Error("Check of v3 over v2 without InPlaceOf: no error")
+	}
+	// The session: each element read before it is overwritten.
+	x := NewTensor(Float32, []int64{1, 1024})
+	for i := range x.Float32s() {
+		x.Float32s()[i] = float32(i%7) - 3
+	}
+	s, err := NewSession(g, SessionOptions{Threads: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	out, err := s.Run(x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, f := range out[0].Float32s() {
+		if want := max(x.Float32s()[i], 0); f != want {
+			t.Fatalf("[%d] = %v, want %v", i, f, want)
+		}
+	}
+}
+
 func TestPlanCheckFindsOverlap(t *testing.T) {
-	g := mustParse(t, chainText(3))
+	g := mustParse(t, chainText("Softmax", 3))
 	p, err := PlanMemory(g, SessionOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -78,7 +138,7 @@ func TestPlanCheckFindsOverlap(t *testing.T) {
 }
 
 func TestSessionKeep(t *testing.T) {
-	g := mustParse(t, chainText(4))
+	g := mustParse(t, chainText("Relu", 4)) // in place unless kept
 	x := NewTensor(Float32, []int64{1, 1024})
 	for i := range x.Float32s() {
 		x.Float32s()[i] = float32(i%7) - 3

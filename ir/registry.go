@@ -46,6 +46,13 @@ type OpDef struct {
 	// NoFold marks ops whose outputs must not be folded into constants
 	// even when every input is constant.
 	NoFold bool
+
+	// InPlace lists the inputs whose bytes output 0 may take when it has
+	// their dtype and shape and the node is their last reader (the memory
+	// plan decides, see plan.go). An op may list an input only if its
+	// kernel reads each element of that input before writing the same
+	// element of the output, and never after: elementwise maps.
+	InPlace []int
 }
 
 // Arity bounds the number of inputs or outputs; Max -1 means unbounded.

@@ -68,9 +68,9 @@ func TestMaxMemory(t *testing.T) {
 	}
 	// Past the import, the interpreter's buffers: the fixture's constants fit
 	// in 1 MB but not its constants and activations together.
-	code, _, stderr := litefy(t, tiny, "-o", out, "--max-memory", "300KB", "-q")
+	code, _, stderr := litefy(t, tiny, "-o", out, "--max-memory", "250KB", "-q")
 	if code != 1 || !strings.Contains(stderr, "takes the session's buffers") {
-		t.Errorf("--max-memory 300KB: exit %d, stderr %q", code, stderr)
+		t.Errorf("--max-memory 250KB: exit %d, stderr %q", code, stderr)
 	}
 	if code, _, stderr := litefy(t, "inspect", tiny, "--max-memory", "lots"); code != 2 || !strings.Contains(stderr, "--max-memory") {
 		t.Errorf("--max-memory lots: exit %d, stderr %q", code, stderr)
