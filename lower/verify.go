@@ -30,7 +30,7 @@ func Verify(g *ir.Graph, file []byte) (*Model, error) {
 	if p == nil {
 		return nil, fmt.Errorf("lower: the file has no %q metadata: it was not written by litefy", ProvenanceName)
 	}
-	opt := Options{IO: p.IO, ZeroTaps: p.ZeroTaps, Provenance: &Provenance{Preset: p.Preset, Quant: p.Quant, Repair: p.Repair, XNNPACK: p.XNNPACK}}
+	opt := Options{IO: p.IO, ZeroTaps: p.ZeroTaps, Provenance: &Provenance{Preset: p.Preset, Quant: p.Quant, Repair: p.Repair, XNNPACK: p.XNNPACK, XNNPACKKernels: p.XNNPACKKernels}}
 	switch p.Quant {
 	case "int8":
 		if err := AttachParams(g, m); err != nil {
@@ -101,9 +101,19 @@ func AttachParams(g *ir.Graph, m *Model) error {
 			acts = append(acts, o)
 		}
 	}
+	// A same-scale op's output can be no tensor of its own: the layout
+	// assignment cancels a Transpose, a Reshape can alias. It takes its
+	// input's parameters below.
+	elided := map[*ir.Value]bool{}
+	for _, v := range acts {
+		if p := v.Producer(); p != nil && v.Type.DType == ir.Float32 && tensorOf(v) == nil &&
+			entry(p.Op).int8.sameScale && p.Inputs[0] != nil && p.Inputs[0].Type.DType == ir.Float32 {
+			elided[v] = true
+		}
+	}
 	ranges := map[*ir.Value]Range{}
 	for _, v := range acts {
-		if v.Type.DType != ir.Float32 {
+		if v.Type.DType != ir.Float32 || elided[v] {
 			continue
 		}
 		t := tensorOf(v)
@@ -147,7 +157,7 @@ func AttachParams(g *ir.Graph, m *Model) error {
 		return nil
 	}
 	for _, v := range acts {
-		if v.Type.DType == ir.Float32 {
+		if v.Type.DType == ir.Float32 && !elided[v] {
 			if err := set(v, tensorOf(v)); err != nil {
 				return err
 			}
@@ -167,6 +177,11 @@ func AttachParams(g *ir.Graph, m *Model) error {
 	}
 	for _, n := range g.Nodes {
 		switch {
+		case len(n.Outputs) > 0 && elided[n.Outputs[0]]:
+			for _, o := range n.Outputs {
+				q := *n.Inputs[0].Quant
+				o.Quant = &q
+			}
 		case IsFusedActivation(n):
 			q := *n.Outputs[0].Quant
 			n.Inputs[0].Quant = &q

@@ -53,6 +53,9 @@ func TestVerifyAttachesFileParams(t *testing.T) {
 		{"tiny_effnet_op13", "lite", Options{}},
 		{"tiny_mnv3_op14", "none", Options{IO: IOFloat32}},
 		{"tiny_mnv2_op13", "lite", Options{ZeroTaps: true, IO: IOUint8}},
+		// Transposes the layout assignment cancels are no tensors of the
+		// file; they take their input's parameters.
+		{"other_tf_op11", "none", Options{}},
 	} {
 		q := quantized(t, c.name, c.preset)
 		b := written(t, q, c.preset, "int8", c.opt, nil)
@@ -150,5 +153,46 @@ func TestVerifyRefusesInconsistentFiles(t *testing.T) {
 	flipped := written(t, f, "lite", WeightsFloat32, Options{}, func(m *Model) { tensor(m, w).Data[5] ^= 0x40 })
 	if _, err := Verify(reference(t, "tiny_effnet_op13", "lite"), flipped); err == nil || !strings.Contains(err.Error(), `"`+w+`": 1 of`) {
 		t.Errorf("float32 file with a changed weight: %v", err)
+	}
+}
+
+// TestVerifyElidedTranspose: a Transpose the layout assignment cancels
+// (ConvNeXt's NCHW → NHWC before each LayerNorm) is no tensor of the file;
+// Verify gives it its input's parameters instead of refusing the file.
+func TestVerifyElidedTranspose(t *testing.T) {
+	prepare := func() *ir.Graph {
+		g := reference(t, "tiny_vit_op13", "none")
+		for _, p := range []*passes.Pipeline{passes.Legalize, passes.LegalizeInt8} {
+			if _, err := p.Run(g, passes.Options{Verify: true}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return g
+	}
+	q := prepare()
+	calibrateMinMax(t, q, 4)
+	m, err := Lower(q, Options{Provenance: &Provenance{Preset: "none", Quant: "int8"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := map[string]bool{}
+	for _, x := range m.Tensors {
+		names[x.Name] = true
+	}
+	elided := 0
+	for _, n := range q.Nodes {
+		if n.Op == "Transpose" && !names[n.Outputs[0].Name] {
+			elided++
+		}
+	}
+	if elided == 0 {
+		t.Fatal("no Transpose of the fixture is elided: the test no longer tests what it says")
+	}
+	b, err := m.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Verify(prepare(), b); err != nil {
+		t.Fatalf("%d elided Transposes: %v", elided, err)
 	}
 }
