@@ -98,6 +98,8 @@ type Options struct {
 	// xnnpack, when set, overrides forXNNPACK's choice (verify rebuilds a
 	// file as its record says it was made).
 	xnnpack *bool
+	// xnnpackKernels, when set, overrides forXNNPACKKernels's choice.
+	xnnpackKernels *bool
 	// Log receives notes and warnings (nil: discarded).
 	Log io.Writer
 }
@@ -284,14 +286,21 @@ func Rewrite(g *ir.Graph, opt Options) error {
 }
 
 func rewrite(g *ir.Graph, opt Options) error {
+	_, err := rewriteKernels(g, opt)
+	return err
+}
+
+// rewriteKernels is rewrite; it also reports whether passes.XNNPACKKernels
+// changed the graph (the file's record says so, for verify).
+func rewriteKernels(g *ir.Graph, opt Options) (bool, error) {
 	pl, _ := Pipeline(opt.Preset)
 	popt := passes.Options{Verify: opt.Verify, DumpAfter: opt.DumpAfter, Dump: opt.Log}
 	if pl != nil {
 		if _, err := pl.Run(g, popt); err != nil {
-			return err
+			return false, err
 		}
 	} else if opt.DumpAfter != "" {
-		return fmt.Errorf("convert: dumping after %s needs a preset", opt.DumpAfter)
+		return false, fmt.Errorf("convert: dumping after %s needs a preset", opt.DumpAfter)
 	}
 	lgs := Legalization(opt.Format, opt.Quant)
 	if forXNNPACK(opt) {
@@ -299,10 +308,14 @@ func rewrite(g *ir.Graph, opt Options) error {
 	}
 	for _, lg := range lgs {
 		if _, err := lg.Run(g, passes.Options{Verify: opt.Verify}); err != nil {
-			return err
+			return false, err
 		}
 	}
-	return nil
+	if !forXNNPACKKernels(opt) {
+		return false, nil
+	}
+	notes, err := passes.XNNPACKKernels.Run(g, passes.Options{Verify: opt.Verify})
+	return len(notes) > 0, err
 }
 
 // forXNNPACK reports whether an int8 file is made for XNNPACK (LiteRT's
@@ -315,6 +328,19 @@ func forXNNPACK(opt Options) bool {
 	}
 	if opt.xnnpack != nil {
 		return *opt.xnnpack
+	}
+	return opt.Target == nil || opt.Target.Name == lower.XNNPACK.Name
+}
+
+// forXNNPACKKernels reports whether a TFLite file of any number format is
+// made for XNNPACK, whose kernels want some shapes spelled otherwise
+// (passes.XNNPACKKernels: large depthwise kernels split).
+func forXNNPACKKernels(opt Options) bool {
+	if opt.Format != TFLite {
+		return false
+	}
+	if opt.xnnpackKernels != nil {
+		return *opt.xnnpackKernels
 	}
 	return opt.Target == nil || opt.Target.Name == lower.XNNPACK.Name
 }
@@ -346,7 +372,8 @@ func ConvertGraph(ctx context.Context, g *ir.Graph, opt Options) (*Result, error
 			return nil, err
 		}
 	}
-	if err := rewrite(g, opt); err != nil {
+	split, err := rewriteKernels(g, opt)
+	if err != nil {
 		return nil, err
 	}
 	res := &Result{Graph: g, Options: opt}
@@ -396,7 +423,7 @@ func ConvertGraph(ctx context.Context, g *ir.Graph, opt Options) (*Result, error
 	if opt.Quant != Int8 {
 		lopt.IO, lopt.Weights = "", opt.Quant // float16, dynamic: weights only
 	}
-	lopt.Provenance = &lower.Provenance{Preset: opt.Preset, Quant: opt.Quant, XNNPACK: forXNNPACK(opt)}
+	lopt.Provenance = &lower.Provenance{Preset: opt.Preset, Quant: opt.Quant, XNNPACK: forXNNPACK(opt), XNNPACKKernels: split}
 	if res.Repair != nil && opt.Repair == "fit" {
 		lopt.Provenance.Repair = &lower.RepairRecord{Samples: res.Repair.Samples, SHA256: res.Repair.DataSHA256}
 		if d := res.Repair.Distilled; d != nil {

@@ -58,8 +58,8 @@ type Evaluation struct {
 // A repaired file is rebuilt by repairing again: samples must give the
 // data the conversion fitted on (the record's hash says whether they do).
 func Reference(path string, p *lower.Provenance, samples func(g *ir.Graph) (quant.Source, string, error)) (*ir.Graph, *repair.Report, error) {
-	xnn := p.XNNPACK
-	opt, err := withDefaults(Options{Format: TFLite, Preset: p.Preset, Quant: p.Quant, xnnpack: &xnn})
+	xnn, kernels := p.XNNPACK, p.XNNPACKKernels
+	opt, err := withDefaults(Options{Format: TFLite, Preset: p.Preset, Quant: p.Quant, xnnpack: &xnn, xnnpackKernels: &kernels})
 	if err != nil {
 		return nil, nil, fmt.Errorf("the file's metadata names preset %q and quant %q, which this litefy does not write", p.Preset, p.Quant)
 	}

@@ -37,6 +37,9 @@ type Provenance struct {
 	// XNNPACK says the int8 legalization for XNNPACK ran
 	// (passes.LegalizeXNNPACK: HardSwish decomposed).
 	XNNPACK bool `json:"xnnpack,omitempty"`
+	// XNNPACKKernels says passes.XNNPACKKernels changed the graph (a
+	// depthwise convolution of more than 25 taps split into bands).
+	XNNPACKKernels bool `json:"xnnpack_kernels,omitempty"`
 	// Ranges are the calibrated float ranges, by value name, that the file's
 	// int8 parameters depend on beyond the values' own scale and zero point:
 	// those of HardSigmoid inputs, from which PlanHardSigmoid derives

@@ -105,7 +105,7 @@ var preservesSemantics = map[string]bool{
 	"RemoveIdentity": true, "FoldConstants": true, "FoldBatchNorm": true, "EliminateDeadCode": true,
 	"CanonicalizeActivations": true, "LocalPooling": true, "ToONNX": true, "FoldPad": true,
 	"FuseGelu": true, "DecomposeLayerNormalization": true, "DecomposeHardSwish": true, "GlobalPooling": true,
-	"FoldAffine": true, "InvertSqrt": true, "DivideByConstant": true,
+	"FoldAffine": true, "InvertSqrt": true, "DivideByConstant": true, "SplitDepthwise": true,
 }
 
 func compareOutputs(t *testing.T, a, b *ir.Graph) {

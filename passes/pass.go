@@ -195,8 +195,18 @@ var LegalizeXNNPACK = &Pipeline{
 	Passes: []*Pass{DecomposeHardSwish, GlobalPooling},
 }
 
+// XNNPACKKernels is what any TFLite file for XNNPACK (float32, float16,
+// dynamic or int8) needs on top of Legalize: the shapes XNNPACK has no
+// fast kernel for, in ones it has (package convert runs it unless the
+// target is another device). It is not a preset.
+var XNNPACKKernels = &Pipeline{
+	Name:   "xnnpack-kernels",
+	Doc:    "depthwise convolutions of more than 25 taps split into bands XNNPACK has a kernel for (before TFLite lowering for XNNPACK)",
+	Passes: []*Pass{SplitDepthwise},
+}
+
 // Pipelines lists every pipeline by name.
-var Pipelines = []*Pipeline{Cleanup, Lite, ONNXExport, Legalize, LegalizeInt8, LegalizeXNNPACK}
+var Pipelines = []*Pipeline{Cleanup, Lite, ONNXExport, Legalize, LegalizeInt8, LegalizeXNNPACK, XNNPACKKernels}
 
 // Lookup returns the named pipeline, or nil.
 func Lookup(name string) *Pipeline {
