@@ -13,22 +13,22 @@ import (
 func init() {
 	Register(&OpDef{Name: "Reshape", Doc: "the input with a new shape (0 copies an input dim, -1 is inferred)",
 		Inputs: Fixed(2), Outputs: Fixed(1), Attrs: []AttrDef{{"allowzero", AttrInt}},
-		Infer: inferReshape, Kernel: copyKernel})
+		Infer: inferReshape, Kernel: copyKernel, InPlace: []int{0}})
 	Register(&OpDef{Name: "Flatten", Doc: "the input as a 2-D matrix split before dim axis",
 		Inputs: Fixed(1), Outputs: Fixed(1), Attrs: []AttrDef{{"axis", AttrInt}},
-		Infer: inferFlatten, Kernel: copyKernel})
+		Infer: inferFlatten, Kernel: copyKernel, InPlace: []int{0}})
 	Register(&OpDef{Name: "Squeeze", Doc: "the input without the given size-1 dims (all of them by default)",
 		Inputs: Arity{1, 2}, Outputs: Fixed(1), Attrs: []AttrDef{{"axes", AttrInts}},
-		Infer: inferSqueeze, Kernel: copyKernel})
+		Infer: inferSqueeze, Kernel: copyKernel, InPlace: []int{0}})
 	Register(&OpDef{Name: "Unsqueeze", Doc: "the input with size-1 dims inserted at the given output axes",
 		Inputs: Arity{1, 2}, Outputs: Fixed(1), Attrs: []AttrDef{{"axes", AttrInts}},
-		Infer: inferUnsqueeze, Kernel: copyKernel})
+		Infer: inferUnsqueeze, Kernel: copyKernel, InPlace: []int{0}})
 	Register(&OpDef{Name: "Identity", Doc: "the input unchanged",
-		Inputs: Fixed(1), Outputs: Fixed(1), Infer: inferSameAsInput0, Kernel: copyKernel})
+		Inputs: Fixed(1), Outputs: Fixed(1), Infer: inferSameAsInput0, Kernel: copyKernel, InPlace: []int{0}})
 	Register(&OpDef{Name: "Dropout", Doc: "the input unchanged (inference mode), with an all-true mask",
 		Inputs: Arity{1, 3}, Outputs: Arity{1, 2},
 		Attrs: []AttrDef{{"ratio", AttrFloat}, {"seed", AttrInt}},
-		Infer: inferDropout, Kernel: dropoutKernel})
+		Infer: inferDropout, Kernel: dropoutKernel, InPlace: []int{0}})
 	Register(&OpDef{Name: "Shape", Doc: "the input's shape (dims start to end) as a 1-D int64 tensor",
 		Inputs: Fixed(1), Outputs: Fixed(1), Attrs: []AttrDef{{"start", AttrInt}, {"end", AttrInt}},
 		Infer: inferShape, Kernel: shapeKernel, Fold: foldShape})
@@ -123,12 +123,21 @@ func dimProduct(ds Shape) Dim {
 }
 
 // copyKernel copies the input bytes: the kernel of every op that only
-// changes the shape.
+// changes the shape. In place (the memory plan gave the output the
+// input's bytes) there is nothing to copy.
 func copyKernel(n *Node) (Kernel, error) {
 	return func(e *Exec, in, out []*Tensor) error {
-		copy(out[0].Data, in[0].Data)
+		copyBytes(out[0].Data, in[0].Data)
 		return nil
 	}, nil
+}
+
+// copyBytes copies src to dst unless they are the same bytes.
+func copyBytes(dst, src []byte) {
+	if len(dst) > 0 && len(src) > 0 && &dst[0] == &src[0] {
+		return
+	}
+	copy(dst, src)
 }
 
 func inferReshape(n *Node) ([]Type, error) {
@@ -364,7 +373,7 @@ func dropoutKernel(n *Node) (Kernel, error) {
 				return fmt.Errorf("training_mode=true with a nonzero ratio is not supported (inference only)")
 			}
 		}
-		copy(out[0].Data, in[0].Data)
+		copyBytes(out[0].Data, in[0].Data)
 		if len(out) > 1 && out[1] != nil {
 			fillPattern(out[1].Data, one)
 		}

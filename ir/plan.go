@@ -17,9 +17,9 @@ import (
 // A value shares no bytes with an input of the node that writes it (the
 // node reads that input at its own step, so their lifetimes overlap),
 // except in place: an op whose OpDef.InPlace lists the input, when the
-// output has its dtype and shape and the node is its last reader, writes
+// output has its dtype and size and the node is its last reader, writes
 // its output over it (a Relu after a Conv, the Mul of a swish, a residual
-// Add). Every kernel overwrites all of its output: none may count on
+// Add, a Reshape, which then copies nothing). Every kernel overwrites all of its output: none may count on
 // zeroed buffers (the tests poison each output before its node runs).
 
 // planAlign is the alignment of every buffer in the arena: a cache line,
@@ -122,8 +122,7 @@ func PlanMemory(g *Graph, opt SessionOptions) (*MemoryPlan, error) {
 		for _, j := range d.InPlace {
 			v := n.Input(j)
 			k, ok := index[v]
-			if !ok || p.Slots[k].Last != i || !v.Type.Shape.Static() || v.Type.DType != n.Outputs[0].Type.DType ||
-				!sameInts(v.Type.Shape.Sizes(), n.Outputs[0].Type.Shape.Sizes()) {
+			if !ok || p.Slots[k].Last != i || v.Type.DType != n.Outputs[0].Type.DType || p.Slots[k].Size != p.Slots[out].Size {
 				continue
 			}
 			p.Slots[out].InPlaceOf = v

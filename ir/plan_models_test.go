@@ -81,7 +81,7 @@ func checkPlannedSession(t *testing.T, p string, pl *passes.Pipeline) {
 			for _, j := range n.Def().InPlace {
 				declared = declared || (k == 0 && n.Input(j) == sl.InPlaceOf)
 			}
-			if !declared || sl.InPlaceOf.Type.String() != v.Type.String() {
+			if !declared || sl.InPlaceOf.Type.DType != v.Type.DType || sl.InPlaceOf.Type.Shape.NumElements() != v.Type.Shape.NumElements() {
 				t.Errorf("%s (%s) written in place of %s, which %s does not declare", v, v.Type, sl.InPlaceOf, n.Op)
 			}
 		}

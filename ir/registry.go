@@ -48,10 +48,12 @@ type OpDef struct {
 	NoFold bool
 
 	// InPlace lists the inputs whose bytes output 0 may take when it has
-	// their dtype and shape and the node is their last reader (the memory
-	// plan decides, see plan.go). An op may list an input only if its
-	// kernel reads each element of that input before writing the same
-	// element of the output, and never after: elementwise maps.
+	// their dtype and element count and the node is their last reader (the
+	// memory plan decides, see plan.go). An op may list an input only if
+	// its kernel reads each element of that input before writing the same
+	// element of the output, and never after: elementwise maps (equal
+	// counts under broadcasting mean the same layout) and the shape ops'
+	// copy.
 	InPlace []int
 }
 
