@@ -105,11 +105,13 @@ type step struct {
 type SessionOptions struct {
 	Threads int // worker threads; 0 means one per core
 	// Observe, when set, is called by Run with every graph input and then
-	// with every node output right after its node runs (see observe.go).
+	// with every node output right after its node runs (see observe.go);
+	// t is valid during the call only.
 	Observe func(v *Value, t *Tensor)
 	// Keep lists values besides the graph inputs and outputs whose data
 	// Tensor returns after Run; KeepAll keeps every value (no buffer is
-	// shared). Other values share bytes once their last reader has run.
+	// shared). Other values' bytes are reused once their last reader has
+	// run, or by that reader's output (in place).
 	Keep    []*Value
 	KeepAll bool
 	// MaxMemory bounds the bytes of the session's buffers: its constants
