@@ -50,6 +50,7 @@ func Lower(g *ir.Graph, opt Options) (*Model, error) {
 		l.m.OutputLayouts = append(l.m.OutputLayouts, l.layoutOf(v))
 	}
 	l.m.Provenance = l.provenance()
+	collapseMoves(l.m)
 	for _, op := range l.m.Operators {
 		// op_version.cc: a TRANSPOSE of more than 4 dims is version 5.
 		if op.Builtin == fb.BuiltinOperatorTRANSPOSE && len(l.m.Tensors[op.Inputs[0]].Shape) > 4 {
