@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 
 	"google.golang.org/protobuf/proto"
@@ -92,6 +93,9 @@ func TestExternalDataErrors(t *testing.T) {
 	}
 	os.Symlink(outside, filepath.Join(dir, "linkdir"))
 	os.Symlink("w.bin", filepath.Join(dir, "inside.bin")) // a link that stays inside is fine
+	if err := syscall.Mkfifo(filepath.Join(dir, "fifo.bin"), 0o644); err != nil {
+		t.Fatal(err) // opening it for reading would block: the test would hang
+	}
 
 	ok := externalTensor("b", []int64{2}, "location", "inside.bin")
 	for _, c := range []struct {
@@ -108,6 +112,7 @@ func TestExternalDataErrors(t *testing.T) {
 		{[]string{"location", ".."}, `onnx: initializer "a": external data location ".." is outside the model's folder`},
 		// ".." is refused even where it would stay inside (as ONNX's checker does).
 		{[]string{"location", "sub/../w.bin"}, `onnx: initializer "a": external data location "sub/../w.bin" is outside the model's folder`},
+		{[]string{"location", "fifo.bin"}, `onnx: initializer "a": external data location "fifo.bin" is not a regular file (p---------)`},
 		{[]string{"location", "."}, `onnx: initializer "a": external data location "." is not a regular file (d---------)`},
 		{[]string{"location", "w.bin", "length", "1099511627776"},
 			`onnx: initializer "a": external data "w.bin" offset 0 length 1099511627776 is past its end (8 bytes)`},

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 
 	"github.com/litefy/litefy/ir"
 	"github.com/litefy/litefy/ir/onnx/onnxpb"
@@ -200,7 +201,12 @@ func (r *tensorReader) external(t *onnxpb.TensorProto, what string, size int64) 
 		return nil, fmt.Errorf("onnx: %s: external data location %q: %v", what, loc, err)
 	}
 	defer root.Close()
-	f, err := root.Open(clean)
+	// Stat first and open without blocking: opening a FIFO for reading
+	// would wait for a writer.
+	if fi, err := root.Stat(clean); err == nil && !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("onnx: %s: external data location %q is not a regular file (%s)", what, loc, fi.Mode().Type())
+	}
+	f, err := root.OpenFile(clean, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return nil, fmt.Errorf("onnx: %s: external data location %q: %v", what, loc, err)
 	}
