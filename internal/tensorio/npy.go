@@ -144,6 +144,11 @@ func npyDataStart(data []byte) (int, error) {
 	if len(data) < start || n > len(data)-start {
 		return 0, fmt.Errorf("header of %d bytes, but the file holds %d bytes after the magic string and version", n, len(data)-len(magic)-2)
 	}
+	// A dict literal padded with spaces and ended by a newline; npyio
+	// panics on some headers whose declared length cuts the dict short.
+	if h := bytes.TrimRight(data[start:start+n], " \n\x00"); !bytes.HasPrefix(bytes.TrimLeft(h, " "), []byte("{")) || !bytes.HasSuffix(h, []byte("}")) {
+		return 0, fmt.Errorf("header of %d bytes is not one Python dict {...} (a wrong header length?)", n)
+	}
 	return start + n, nil
 }
 
