@@ -85,7 +85,7 @@ func valueDiff(x, y *Value) string {
 // Clone returns a copy of g with its own nodes and values; constant
 // tensors are shared, since graphs never modify them in place.
 func Clone(g *Graph) *Graph {
-	h := &Graph{Name: g.Name, Opset: g.Opset, Meta: g.Meta}
+	h := &Graph{Name: g.Name, Opset: g.Opset, Meta: g.Meta, foldBase: g.foldBase, folded: g.folded} // a clone keeps the folding budget spent
 	h.Meta.Props = append([][2]string(nil), g.Meta.Props...)
 	m := map[*Value]*Value{}
 	cp := func(v *Value) *Value {
