@@ -16,16 +16,50 @@ import (
 // exit 1 with exactly one stderr line naming the broken element, without a
 // panic and without writing an output file.
 func TestMalformedModels(t *testing.T) {
+	for _, tc := range malformedModels(t) {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			tmp := t.TempDir()
+			dir := filepath.Join(tmp, "model")
+			outDir := filepath.Join(tmp, "out")
+			for _, d := range []string{dir, outDir} {
+				if err := os.Mkdir(d, 0o755); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for name, data := range tc.extra {
+				if err := os.WriteFile(filepath.Join(tmp, name), data, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			in := filepath.Join(dir, "model.onnx")
+			if err := os.WriteFile(in, tc.model, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			badInputRun(t, []string{in, "-o", filepath.Join(outDir, "out.onnx")}, tc.want)
+			if left, _ := os.ReadDir(outDir); len(left) > 0 {
+				t.Errorf("litefy left %d files in the output folder (first %q)", len(left), left[0].Name())
+			}
+		})
+	}
+}
+
+// malformedModel is a broken model and what litefy must say about it.
+type malformedModel struct {
+	name  string
+	model []byte
+	extra map[string][]byte // files written next to the case's folder
+	want  []string          // substrings of the stderr line
+}
+
+// malformedModels is the corpus of broken models (TestMalformedModels,
+// TestHostileInputs).
+func malformedModels(t testing.TB) []malformedModel {
 	good, err := os.ReadFile(filepath.Join(root, "testdata", "models", "tiny_mnv2_op13.onnx"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, tc := range []struct {
-		name  string
-		model []byte
-		extra map[string][]byte // files written next to the case's folder
-		want  []string          // substrings of the stderr line
-	}{
+	return []malformedModel{
 		{name: "truncated", model: good[:len(good)/2], want: []string{"model.onnx"}},
 		{name: "garbage", model: []byte("\xff\xfe\xfdnot a protobuf at all\x00\x01"), want: []string{"model.onnx"}},
 		// A TFLite flatbuffer header where ONNX protobuf is expected.
@@ -57,31 +91,6 @@ func TestMalformedModels(t *testing.T) {
 			}}, "y"),
 			extra: map[string][]byte{"outside.bin": make([]byte, 16)},
 			want:  []string{`"w"`, "../outside.bin", "outside the model's folder"}},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			tmp := t.TempDir()
-			dir := filepath.Join(tmp, "model")
-			outDir := filepath.Join(tmp, "out")
-			for _, d := range []string{dir, outDir} {
-				if err := os.Mkdir(d, 0o755); err != nil {
-					t.Fatal(err)
-				}
-			}
-			for name, data := range tc.extra {
-				if err := os.WriteFile(filepath.Join(tmp, name), data, 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			in := filepath.Join(dir, "model.onnx")
-			if err := os.WriteFile(in, tc.model, 0o644); err != nil {
-				t.Fatal(err)
-			}
-			badInputRun(t, []string{in, "-o", filepath.Join(outDir, "out.onnx")}, tc.want)
-			if left, _ := os.ReadDir(outDir); len(left) > 0 {
-				t.Errorf("litefy left %d files in the output folder (first %q)", len(left), left[0].Name())
-			}
-		})
 	}
 }
 
