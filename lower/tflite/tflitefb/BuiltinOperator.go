@@ -42,6 +42,8 @@ const (
 	BuiltinOperatorLESS                    BuiltinOperator = 58
 	BuiltinOperatorNEG                     BuiltinOperator = 59
 	BuiltinOperatorGREATER                 BuiltinOperator = 61
+	BuiltinOperatorGREATER_EQUAL           BuiltinOperator = 62
+	BuiltinOperatorLESS_EQUAL              BuiltinOperator = 63
 	BuiltinOperatorSLICE                   BuiltinOperator = 65
 	BuiltinOperatorTRANSPOSE_CONV          BuiltinOperator = 67
 	BuiltinOperatorEQUAL                   BuiltinOperator = 71
@@ -50,6 +52,7 @@ const (
 	BuiltinOperatorRSQRT                   BuiltinOperator = 76
 	BuiltinOperatorPOW                     BuiltinOperator = 78
 	BuiltinOperatorREDUCE_MAX              BuiltinOperator = 82
+	BuiltinOperatorLOGICAL_NOT             BuiltinOperator = 87
 	BuiltinOperatorFLOOR_MOD               BuiltinOperator = 95
 	BuiltinOperatorRESIZE_NEAREST_NEIGHBOR BuiltinOperator = 97
 	BuiltinOperatorLEAKY_RELU              BuiltinOperator = 98
@@ -60,6 +63,7 @@ const (
 	BuiltinOperatorHARD_SWISH              BuiltinOperator = 117
 	BuiltinOperatorSELECT_V2               BuiltinOperator = 123
 	BuiltinOperatorBATCH_MATMUL            BuiltinOperator = 126
+	BuiltinOperatorBROADCAST_TO            BuiltinOperator = 130
 	BuiltinOperatorGELU                    BuiltinOperator = 150
 )
 
@@ -99,6 +103,8 @@ var EnumNamesBuiltinOperator = map[BuiltinOperator]string{
 	BuiltinOperatorLESS:                    "LESS",
 	BuiltinOperatorNEG:                     "NEG",
 	BuiltinOperatorGREATER:                 "GREATER",
+	BuiltinOperatorGREATER_EQUAL:           "GREATER_EQUAL",
+	BuiltinOperatorLESS_EQUAL:              "LESS_EQUAL",
 	BuiltinOperatorSLICE:                   "SLICE",
 	BuiltinOperatorTRANSPOSE_CONV:          "TRANSPOSE_CONV",
 	BuiltinOperatorEQUAL:                   "EQUAL",
@@ -107,6 +113,7 @@ var EnumNamesBuiltinOperator = map[BuiltinOperator]string{
 	BuiltinOperatorRSQRT:                   "RSQRT",
 	BuiltinOperatorPOW:                     "POW",
 	BuiltinOperatorREDUCE_MAX:              "REDUCE_MAX",
+	BuiltinOperatorLOGICAL_NOT:             "LOGICAL_NOT",
 	BuiltinOperatorFLOOR_MOD:               "FLOOR_MOD",
 	BuiltinOperatorRESIZE_NEAREST_NEIGHBOR: "RESIZE_NEAREST_NEIGHBOR",
 	BuiltinOperatorLEAKY_RELU:              "LEAKY_RELU",
@@ -117,6 +124,7 @@ var EnumNamesBuiltinOperator = map[BuiltinOperator]string{
 	BuiltinOperatorHARD_SWISH:              "HARD_SWISH",
 	BuiltinOperatorSELECT_V2:               "SELECT_V2",
 	BuiltinOperatorBATCH_MATMUL:            "BATCH_MATMUL",
+	BuiltinOperatorBROADCAST_TO:            "BROADCAST_TO",
 	BuiltinOperatorGELU:                    "GELU",
 }
 
@@ -156,6 +164,8 @@ var EnumValuesBuiltinOperator = map[string]BuiltinOperator{
 	"LESS":                    BuiltinOperatorLESS,
 	"NEG":                     BuiltinOperatorNEG,
 	"GREATER":                 BuiltinOperatorGREATER,
+	"GREATER_EQUAL":           BuiltinOperatorGREATER_EQUAL,
+	"LESS_EQUAL":              BuiltinOperatorLESS_EQUAL,
 	"SLICE":                   BuiltinOperatorSLICE,
 	"TRANSPOSE_CONV":          BuiltinOperatorTRANSPOSE_CONV,
 	"EQUAL":                   BuiltinOperatorEQUAL,
@@ -164,6 +174,7 @@ var EnumValuesBuiltinOperator = map[string]BuiltinOperator{
 	"RSQRT":                   BuiltinOperatorRSQRT,
 	"POW":                     BuiltinOperatorPOW,
 	"REDUCE_MAX":              BuiltinOperatorREDUCE_MAX,
+	"LOGICAL_NOT":             BuiltinOperatorLOGICAL_NOT,
 	"FLOOR_MOD":               BuiltinOperatorFLOOR_MOD,
 	"RESIZE_NEAREST_NEIGHBOR": BuiltinOperatorRESIZE_NEAREST_NEIGHBOR,
 	"LEAKY_RELU":              BuiltinOperatorLEAKY_RELU,
@@ -174,6 +185,7 @@ var EnumValuesBuiltinOperator = map[string]BuiltinOperator{
 	"HARD_SWISH":              BuiltinOperatorHARD_SWISH,
 	"SELECT_V2":               BuiltinOperatorSELECT_V2,
 	"BATCH_MATMUL":            BuiltinOperatorBATCH_MATMUL,
+	"BROADCAST_TO":            BuiltinOperatorBROADCAST_TO,
 	"GELU":                    BuiltinOperatorGELU,
 }
 
