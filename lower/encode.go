@@ -263,14 +263,20 @@ func (o *geluOptions) build(b *flatbuffers.Builder) (fb.BuiltinOptions, flatbuff
 }
 
 // The option tables without fields, as the official converter writes them
-// for EXP, NEG, ABS, POW and LOG_SOFTMAX.
+// for EXP, NEG, ABS, POW, LOG_SOFTMAX and SELECT_V2.
 type (
 	expOptions        struct{}
 	negOptions        struct{}
 	absOptions        struct{}
 	powOptions        struct{}
 	logSoftmaxOptions struct{}
+	selectV2Options   struct{}
 )
+
+func (selectV2Options) build(b *flatbuffers.Builder) (fb.BuiltinOptions, flatbuffers.UOffsetT) {
+	fb.SelectV2OptionsStart(b)
+	return fb.BuiltinOptionsSelectV2Options, fb.SelectV2OptionsEnd(b)
+}
 
 func (expOptions) build(b *flatbuffers.Builder) (fb.BuiltinOptions, flatbuffers.UOffsetT) {
 	fb.ExpOptionsStart(b)
@@ -322,6 +328,11 @@ var minRuntime = map[fb.BuiltinOperator]map[int32]string{
 	fb.BuiltinOperatorEQUAL:                   {1: "1.14.0", 2: "1.14.0"},
 	fb.BuiltinOperatorLESS:                    {1: "1.14.0", 2: "1.14.0"},
 	fb.BuiltinOperatorGREATER:                 {1: "1.14.0", 2: "1.14.0"},
+	fb.BuiltinOperatorGREATER_EQUAL:           {1: "1.14.0", 2: "1.14.0"},
+	fb.BuiltinOperatorLESS_EQUAL:              {1: "1.14.0", 2: "1.14.0"},
+	fb.BuiltinOperatorLOGICAL_NOT:             {1: "1.11.0"},
+	fb.BuiltinOperatorSELECT_V2:               {1: "2.2.0"},
+	fb.BuiltinOperatorBROADCAST_TO:            {2: "2.5.0", 3: "2.5.0"},
 	fb.BuiltinOperatorADD:                     {1: "1.5.0", 2: "1.14.0"},
 	fb.BuiltinOperatorAVERAGE_POOL_2D:         {1: "1.5.0", 2: "1.14.0"},
 	fb.BuiltinOperatorBATCH_MATMUL:            {1: "2.3.0", 2: "2.3.0"},
@@ -365,7 +376,7 @@ var minRuntime = map[fb.BuiltinOperator]map[int32]string{
 	fb.BuiltinOperatorSUB:                     {1: "1.6.0", 2: "1.14.0"},
 	fb.BuiltinOperatorSUM:                     {1: "1.10.0", 2: "1.15.0"},
 	fb.BuiltinOperatorTANH:                    {1: "1.14.0", 2: "1.14.0"},
-	fb.BuiltinOperatorTRANSPOSE:               {1: "1.6.0", 2: "1.14.0", 5: "2.4.0"},
+	fb.BuiltinOperatorTRANSPOSE:               {1: "1.6.0", 2: "1.14.0", 3: "1.15.0", 5: "2.4.0"},
 	fb.BuiltinOperatorTRANSPOSE_CONV:          {1: "1.9.0", 2: "2.2.0", 3: "2.3.0"},
 }
 

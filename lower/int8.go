@@ -211,7 +211,7 @@ func int8Version(m *Model, op *Operator) int32 {
 		in = m.Tensors[op.Inputs[1]] // input 0 is the axis
 	}
 	if in.Type != fb.TensorTypeINT8 {
-		return op.Version // QUANTIZE from float or uint8: version 1
+		return op.Version // QUANTIZE from float or uint8, SELECT_V2 and LOGICAL_NOT (a bool input 0): version 1
 	}
 	switch op.Builtin {
 	case fb.BuiltinOperatorCONV_2D, fb.BuiltinOperatorDEPTHWISE_CONV_2D:
@@ -225,6 +225,8 @@ func int8Version(m *Model, op *Operator) int32 {
 		return 2
 	case fb.BuiltinOperatorRESIZE_BILINEAR, fb.BuiltinOperatorRESIZE_NEAREST_NEIGHBOR:
 		return op.Options.(*resizeOptions).int8Version()
+	case fb.BuiltinOperatorBROADCAST_TO:
+		return 3
 	case fb.BuiltinOperatorTRANSPOSE:
 		if len(in.Shape) > 4 {
 			return 5
@@ -243,6 +245,7 @@ func int8Version(m *Model, op *Operator) int32 {
 		fb.BuiltinOperatorSPLIT, fb.BuiltinOperatorSPLIT_V, fb.BuiltinOperatorSTRIDED_SLICE, fb.BuiltinOperatorGATHER,
 		fb.BuiltinOperatorLEAKY_RELU, fb.BuiltinOperatorGELU, fb.BuiltinOperatorRSQRT,
 		fb.BuiltinOperatorEQUAL, fb.BuiltinOperatorLESS, fb.BuiltinOperatorGREATER, fb.BuiltinOperatorBATCH_MATMUL,
+		fb.BuiltinOperatorGREATER_EQUAL, fb.BuiltinOperatorLESS_EQUAL,
 		fb.BuiltinOperatorABS, fb.BuiltinOperatorREDUCE_MAX:
 		return 2
 	}

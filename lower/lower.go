@@ -55,6 +55,8 @@ func Lower(g *ir.Graph, opt Options) (*Model, error) {
 		// op_version.cc: a TRANSPOSE of more than 4 dims is version 5.
 		if op.Builtin == fb.BuiltinOperatorTRANSPOSE && len(l.m.Tensors[op.Inputs[0]].Shape) > 4 {
 			op.Version = 5
+		} else if op.Builtin == fb.BuiltinOperatorTRANSPOSE && l.m.Tensors[op.Inputs[0]].Type == fb.TensorTypeBOOL {
+			op.Version = 3 // a bool mask laid out for a Where
 		}
 	}
 	if l.int8 {
@@ -286,8 +288,8 @@ func (l *lowerer) constAs(v *ir.Value, want layout) (int32, error) {
 	if t, ok := l.consts[key]; ok {
 		return t, nil
 	}
-	if v.Const.DType != ir.Float32 {
-		return 0, fmt.Errorf("constant %s is %s; only float32 operands lower so far", v, v.Const.DType)
+	if v.Const.DType != ir.Float32 && v.Const.DType != ir.Bool {
+		return 0, fmt.Errorf("constant %s is %s; only float32 and bool operands lower so far", v, v.Const.DType)
 	}
 	shape := v.Const.Shape
 	if len(shape) > rank {
@@ -300,7 +302,12 @@ func (l *lowerer) constAs(v *ir.Value, want layout) (int32, error) {
 	copy(full[rank-len(shape):], shape)
 	out := want.permuted(full)
 	var t int32
-	if l.int8 {
+	switch {
+	case v.Const.DType == ir.Bool:
+		// A bool operand (a Where's constant mask) is a BOOL tensor of one
+		// byte per element, in int8 files too.
+		t = l.addTensor(&Tensor{Name: v.Name, Type: fb.TensorTypeBOOL, Shape: out, Data: permuteData(v.Const.Data, full, want)})
+	case l.int8:
 		q, err := l.int8Const(v)
 		if err != nil {
 			return 0, err
@@ -309,7 +316,7 @@ func (l *lowerer) constAs(v *ir.Value, want layout) (int32, error) {
 			return 0, fmt.Errorf("constant operand %s is quantized per channel; TFLite's elementwise ops take one scale", v)
 		}
 		t = l.int8Tensor(v.Name, out, permuteData(q.data, full, want), perTensor(v.Quant))
-	} else {
+	default:
 		t = l.float32Tensor(v.Name, out, permuteData(v.Const.AsFloat32s(), full, want))
 	}
 	l.consts[key] = t

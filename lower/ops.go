@@ -34,7 +34,7 @@ func (l *lowerer) node(n *ir.Node) error {
 }
 
 // boolOutputs are the ops whose bool output lowers (a BOOL tensor).
-var boolOutputs = map[string]bool{"Equal": true, "Less": true, "Greater": true}
+var boolOutputs = map[string]bool{"Equal": true, "Less": true, "Greater": true, "GreaterOrEqual": true, "LessOrEqual": true, "Not": true}
 
 // compare lowers a comparison of two float32 operands (broadcast like an
 // elementwise op) to its builtin with a BOOL output.

@@ -45,8 +45,8 @@ func QuantizeInt8(g *ir.Graph, ranges map[*ir.Value]Range) error {
 	for _, n := range g.Nodes {
 		rule := entry(n.Op).int8
 		switch {
-		case rule.sameScale && rule.allInputs:
-			for _, in := range n.Inputs {
+		case rule.sameScale && (rule.allInputs || rule.inputs != nil):
+			for _, in := range rule.tied(n) {
 				uf.union(in, n.Outputs[0])
 			}
 		case rule.sameScale:
@@ -133,17 +133,18 @@ func QuantizeInt8(g *ir.Graph, ranges map[*ir.Value]Range) error {
 			if b := n.Input(2); b != nil {
 				b.Quant = biasParams(inScale, w.Quant)
 			}
-		case entry(n.Op).int8.sameScale && entry(n.Op).int8.allInputs:
-			// A constant joined to activations (a Concat's zero channels)
-			// takes their one scale: its own range (0 for zeros) would give
-			// a scale the runtimes reject, and CONCATENATION needs one.
+		default:
+			// A constant tied to the output (a Concat's zero channels, a
+			// Where's fill value) takes its quantization: its own range (0
+			// for zeros) would give a scale the runtimes reject, and the
+			// kernel copies codes.
+			tied := entry(n.Op).int8.tied(n)
 			for _, in := range n.Inputs {
-				if in != nil && in.IsConst() && in.Type.DType == ir.Float32 && in.Quant == nil {
+				if in != nil && in.IsConst() && in.Type.DType == ir.Float32 && in.Quant == nil && slices.Contains(tied, in) {
 					q := *n.Outputs[0].Quant
 					in.Quant = &q
 				}
 			}
-		default:
 			for _, in := range n.Inputs {
 				if in != nil && in.IsConst() && in.Type.DType == ir.Float32 && in.Quant == nil {
 					lo, hi := tensorRange(in.Const)

@@ -48,8 +48,11 @@ type opEntry struct {
 type int8Rule struct {
 	// sameScale: the op moves or selects values without arithmetic; its
 	// output shares input 0's scale and zero point (all inputs' when
-	// allInputs is set, as CONCATENATION's).
+	// allInputs is set, as CONCATENATION's; those listed in inputs when
+	// set, as SELECT_V2's x and y but not its bool condition). A constant
+	// among them takes the output's quantization.
 	sameScale, allInputs bool
+	inputs               []int
 	// fixed is the output quantization the int8 kernel requires.
 	fixed *ir.QuantParams
 	// weights quantizes input 1 symmetrically, per output channel (axis 0)
@@ -161,16 +164,39 @@ func init() {
 		"Range":           {none: folded},
 	}
 	for op, b := range map[string]fb.BuiltinOperator{"Equal": fb.BuiltinOperatorEQUAL, "Less": fb.BuiltinOperatorLESS,
-		"Greater": fb.BuiltinOperatorGREATER} {
+		"Greater": fb.BuiltinOperatorGREATER, "GreaterOrEqual": fb.BuiltinOperatorGREATER_EQUAL,
+		"LessOrEqual": fb.BuiltinOperatorLESS_EQUAL} {
 		ops[op] = &opEntry{lower: compare(b), int8: computes, layout: sameLayout}
 	}
+	// Not is bool to bool: nothing to quantize.
+	ops["Not"] = &opEntry{lower: (*lowerer).logicalNot, int8: &int8Rule{}, layout: sameLayout}
+	// SELECT_V2 copies codes of x or y: they and the output share one scale.
+	ops["Where"] = &opEntry{lower: (*lowerer).where, int8: &int8Rule{sameScale: true, inputs: []int{1, 2}}, layout: sameLayout}
+	ops["Expand"] = &opEntry{lower: (*lowerer).expand, int8: moves, layout: sameLayout}
 	// A bool cast to float32 is an int8 of scale 1 and zero point 0: its
 	// codes are the bool's 0 and 1.
 	ops["Cast"] = &opEntry{lower: (*lowerer).cast, int8: &int8Rule{fixed: &ir.QuantParams{DType: ir.Int8, Scale: []float32{1}, ZeroPoint: []int64{0}, Min: 0, Max: 1},
 		check: castInt8}, layout: sameLayout}
-	for _, op := range []string{"Expand", "GreaterOrEqual", "LessOrEqual", "Not", "Where"} {
-		ops[op] = &opEntry{none: "litefy has no TFLite lowering for " + op}
+}
+
+// tied returns the inputs of n that share its output's quantization under
+// r (sameScale).
+func (r *int8Rule) tied(n *ir.Node) []*ir.Value {
+	switch {
+	case !r.sameScale:
+		return nil
+	case r.allInputs:
+		return n.Inputs
+	case r.inputs != nil:
+		var vs []*ir.Value
+		for _, i := range r.inputs {
+			if v := n.Input(i); v != nil {
+				vs = append(vs, v)
+			}
+		}
+		return vs
 	}
+	return n.Inputs[:1]
 }
 
 // entry returns the table entry of op, or nil.

@@ -45,7 +45,8 @@ var (
 			"MAX_POOL_2D", "MEAN", "SUM", "SOFTMAX", "LOGISTIC", "TANH", "RELU", "RELU6", "RELU_N1_TO_1", "HARD_SWISH",
 			"LEAKY_RELU", "PRELU", "RESHAPE", "SQUEEZE", "EXPAND_DIMS", "CONCATENATION", "PAD", "TRANSPOSE",
 			"RESIZE_BILINEAR", "RESIZE_NEAREST_NEIGHBOR", "SPLIT", "SPLIT_V", "SLICE", "STRIDED_SLICE", "GATHER",
-			"TRANSPOSE_CONV", "RSQRT", "EXP", "GELU", "BATCH_MATMUL", "MAXIMUM", "MINIMUM", "QUANTIZE", "DEQUANTIZE").
+			"TRANSPOSE_CONV", "RSQRT", "EXP", "GELU", "BATCH_MATMUL", "MAXIMUM", "MINIMUM", "QUANTIZE", "DEQUANTIZE",
+			"EQUAL", "LESS", "GREATER", "GREATER_EQUAL", "LESS_EQUAL", "LOGICAL_NOT", "SELECT_V2", "BROADCAST_TO").
 			no("DIV", "int8 DIV exists only from LiteRT 1.4.0; TensorFlow Lite's div.cc takes float32, int32 and uint8").
 			no("POW", "POW has float32 and int32 kernels only").
 			no("SQRT", "int8 SQRT needs runtime 2.21 (op version 2); older runtimes are float-only").
@@ -96,7 +97,15 @@ var (
 			no("ABS", "not in Arm NN 20.08's TfLite parser").
 			no("REDUCE_MAX", "not in Arm NN 20.08's TfLite parser").
 			no("LOG_SOFTMAX", "not in Arm NN 20.08's TfLite parser").
-			no("BATCH_MATMUL", "not in Arm NN 20.08's TfLite parser").m,
+			no("BATCH_MATMUL", "not in Arm NN 20.08's TfLite parser").
+			no("EQUAL", "not in Arm NN 20.08's TfLite parser").
+			no("LESS", "not in Arm NN 20.08's TfLite parser").
+			no("GREATER", "not in Arm NN 20.08's TfLite parser").
+			no("GREATER_EQUAL", "not in Arm NN 20.08's TfLite parser").
+			no("LESS_EQUAL", "not in Arm NN 20.08's TfLite parser").
+			no("LOGICAL_NOT", "not in Arm NN 20.08's TfLite parser").
+			no("SELECT_V2", "not in Arm NN 20.08's TfLite parser").
+			no("BROADCAST_TO", "not in Arm NN 20.08's TfLite parser").m,
 		RejectsModel: true,
 		// Arm NN 20.08 fills an int8 PAD with 0, not the zero point.
 		ZeroTaps: true,

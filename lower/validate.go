@@ -33,7 +33,7 @@ var sameScaleBuiltins = map[fb.BuiltinOperator]bool{
 	fb.BuiltinOperatorMAX_POOL_2D: true, fb.BuiltinOperatorCONCATENATION: true, fb.BuiltinOperatorSPLIT: true,
 	fb.BuiltinOperatorSPLIT_V: true, fb.BuiltinOperatorSLICE: true, fb.BuiltinOperatorSTRIDED_SLICE: true,
 	fb.BuiltinOperatorSQUEEZE: true, fb.BuiltinOperatorGATHER: true, fb.BuiltinOperatorMAXIMUM: true, fb.BuiltinOperatorMINIMUM: true,
-	fb.BuiltinOperatorREDUCE_MAX: true,
+	fb.BuiltinOperatorREDUCE_MAX: true, fb.BuiltinOperatorSELECT_V2: true, fb.BuiltinOperatorBROADCAST_TO: true,
 }
 
 // Validate checks what the runtimes require of m; the error names the

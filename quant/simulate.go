@@ -191,6 +191,13 @@ func (s *Simulator) constInt8(v *ir.Value) ([]int8, error) {
 
 func (s *Simulator) input(n *ir.Node, i int) ([]int8, error) {
 	v := n.Inputs[i]
+	if v.IsConst() && v.Type.DType == ir.Bool { // a constant mask: its 0 and 1 bytes
+		b := make([]int8, v.Const.Len())
+		for j := range b {
+			b[j] = int8(v.Const.Data[j])
+		}
+		return b, nil
+	}
 	if v.IsConst() {
 		return s.constInt8(v)
 	}
@@ -236,6 +243,11 @@ func init() {
 		"Equal":             (*Simulator).prepareCompare,
 		"Less":              (*Simulator).prepareCompare,
 		"Greater":           (*Simulator).prepareCompare,
+		"GreaterOrEqual":    (*Simulator).prepareCompare,
+		"LessOrEqual":       (*Simulator).prepareCompare,
+		"Not":               (*Simulator).prepareNot,
+		"Where":             (*Simulator).prepareWhere,
+		"Expand":            (*Simulator).prepareExpand,
 		"Cast":              (*Simulator).prepareCast,
 		"MaxPool":           (*Simulator).preparePool,
 		"HardSwish":         (*Simulator).prepareHardSwish,

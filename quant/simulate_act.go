@@ -300,9 +300,10 @@ func invSqrtMultiplierExp(input int32) (int32, int) {
 	return r, -shift
 }
 
-// prepareCompare simulates an int8 EQUAL, LESS or GREATER (TFLite's
-// comparisons.cc, ComparisonWithScaling; XNNPACK does not take them and
-// Arm NN 20.08 has none): each operand's x − z shifted left by 8 and
+// prepareCompare simulates an int8 EQUAL, LESS, GREATER, GREATER_EQUAL or
+// LESS_EQUAL (TFLite's comparisons.cc, ComparisonWithScaling; XNNPACK does
+// not take them and Arm NN 20.08 has none, so every profile runs this
+// integer kernel): each operand's x − z shifted left by 8 and
 // rescaled by the fixed-point multiplier of its scale, the two results
 // compared; the bool output is 0 or 1.
 func (s *Simulator) prepareCompare(n *ir.Node) (func(), error) {
@@ -325,9 +326,11 @@ func (s *Simulator) prepareCompare(n *ir.Node) (func(), error) {
 	}
 	sa, sb := scaled(a), scaled(b)
 	cmp := map[string]func(x, y int32) bool{
-		"Equal":   func(x, y int32) bool { return x == y },
-		"Less":    func(x, y int32) bool { return x < y },
-		"Greater": func(x, y int32) bool { return x > y },
+		"Equal":          func(x, y int32) bool { return x == y },
+		"Less":           func(x, y int32) bool { return x < y },
+		"Greater":        func(x, y int32) bool { return x > y },
+		"GreaterOrEqual": func(x, y int32) bool { return x >= y },
+		"LessOrEqual":    func(x, y int32) bool { return x <= y },
 	}[n.Op]
 	at := func(q []int8, idx []int32, i int) int8 {
 		if idx == nil {
@@ -497,6 +500,84 @@ func (s *Simulator) prepareMaxMin(n *ir.Node) (func(), error) {
 				}
 			}
 			dst[i] = r
+		}
+	}, nil
+}
+
+// prepareNot simulates LOGICAL_NOT: bool in, bool out (0 and 1).
+func (s *Simulator) prepareNot(n *ir.Node) (func(), error) {
+	in, err := s.input(n, 0)
+	if err != nil {
+		return nil, err
+	}
+	out := s.vals[n.Outputs[0]]
+	return func() {
+		for i, x := range in {
+			out[i] = 1 - x
+		}
+	}, nil
+}
+
+// prepareWhere simulates an int8 SELECT_V2 (TFLite's select.cc; XNNPACK
+// does not take it and Arm NN 20.08 has none, so every profile runs this
+// copy): the code of x where the broadcast condition holds, of y
+// elsewhere. x, y and the output share one quantization (the int8 rule),
+// so no code is rescaled.
+func (s *Simulator) prepareWhere(n *ir.Node) (func(), error) {
+	out := n.Outputs[0]
+	var ins [3][]int8
+	var idx [3][]int32
+	os := out.Type.Shape.Sizes()
+	for i, v := range n.Inputs {
+		b, err := s.input(n, i)
+		if err != nil {
+			return nil, err
+		}
+		if i > 0 {
+			if err := sameParams(n, v, out); err != nil {
+				return nil, err
+			}
+		}
+		ins[i], idx[i] = b, broadcastIndex(v.Type.Shape.Sizes(), os)
+	}
+	at := func(k, i int) int8 {
+		if idx[k] == nil {
+			return ins[k][i]
+		}
+		return ins[k][idx[k][i]]
+	}
+	dst := s.vals[out]
+	return func() {
+		for i := range dst {
+			if at(0, i) != 0 {
+				dst[i] = at(1, i)
+			} else {
+				dst[i] = at(2, i)
+			}
+		}
+	}, nil
+}
+
+// prepareExpand simulates BROADCAST_TO: each output code is the code of
+// the input element it broadcasts from, with the input's quantization.
+func (s *Simulator) prepareExpand(n *ir.Node) (func(), error) {
+	x, out := n.Inputs[0], n.Outputs[0]
+	in, err := s.input(n, 0)
+	if err != nil {
+		return nil, err
+	}
+	if err := sameParams(n, x, out); err != nil {
+		return nil, err
+	}
+	idx := broadcastIndex(x.Type.Shape.Sizes(), out.Type.Shape.Sizes())
+	dst := s.vals[out]
+	return func() {
+		if idx == nil {
+			copy(dst, in)
+			return
+		}
+		for i, j := range idx {
+			dst[i] = in[j]
 		}
 	}, nil
 }
