@@ -21,7 +21,8 @@ import (
 
 // opsCases are small graphs of the ops lowered to TRANSPOSE_CONV, grouped
 // CONV_2D, FULLY_CONNECTED on rank > 2, BATCH_MATMUL, STRIDED_SLICE,
-// SPLIT(_V) and GATHER, converted to float32 TFLite and run in LiteRT.js
+// SPLIT(_V), GATHER, GREATER_EQUAL, LESS_EQUAL, LOGICAL_NOT, SELECT_V2 and
+// BROADCAST_TO, converted to float32 TFLite and run in LiteRT.js
 // and Arm NN 20.08 against onnxruntime; int8 ones are also quantized and
 // compared with litefy's int8 simulation.
 var opsCases = []struct {
@@ -145,6 +146,58 @@ output %y
 input %x:f32[1,5,6]
 const %i:i64[3] = {4, 0, -3}
 %y:f32[1,5,3] = Gather %x, %i {axis=2} @gather
+output %y
+`},
+	{name: "compare_ge_le_not", int8: true, armnn: "Operator not supported. subgraph:0 operator:1 opcode_index:1 opcode:> / GREATER_EQUAL", ops: "CAST 2, ADD 1, CONV_2D 1, GREATER_EQUAL 1, LESS_EQUAL 1, LOGICAL_NOT 1", text: `graph "g" opset=13
+input %x:f32[1,3,4,4]
+const %w:f32[4,3,1,1] = {` + constVals(12, 0.2) + `}
+const %k:f32[] = {0.1}
+%c:f32[1,4,4,4] = Conv %x, %w @conv
+%ge:bool[1,4,4,4] = GreaterOrEqual %c, %k @ge
+%le:bool[1,4,4,4] = LessOrEqual %c, %k @le
+%n:bool[1,4,4,4] = Not %le @not
+%a:f32[1,4,4,4] = Cast %ge {to=1} @ge_f
+%b:f32[1,4,4,4] = Cast %n {to=1} @not_f
+%y:f32[1,4,4,4] = Add %a, %b @sum
+output %y
+`},
+	{name: "where_mask_const_fill", int8: true, armnn: "Operator not supported. subgraph:0 operator:1 opcode_index:1 opcode:= / GREATER", ops: "CONV_2D 1, GREATER 1, RESHAPE 1, SELECT_V2 1", text: `graph "g" opset=13
+input %x:f32[1,3,4,4]
+input %m:f32[4,4]
+const %w:f32[4,3,1,1] = {` + constVals(12, 0.2) + `}
+const %z:f32[] = {0}
+const %fill:f32[] = {-1.5}
+%c:f32[1,4,4,4] = Conv %x, %w @conv
+%e:bool[4,4] = Greater %m, %z @mask
+%y:f32[1,4,4,4] = Where %e, %c, %fill @masked_fill
+output %y
+`},
+	{name: "where_broadcast_min", int8: true, armnn: "Operator not supported. subgraph:0 operator:1 opcode_index:1 opcode:: / LESS", ops: "LESS 1, RESHAPE 1, SELECT_V2 1", text: `graph "g" opset=13
+input %a:f32[1,2,3,4]
+input %b:f32[3,1]
+%e:bool[1,2,3,4] = Less %a, %b @less
+%y:f32[1,2,3,4] = Where %e, %a, %b @select
+output %y
+`},
+	{name: "where_const_mask", int8: true, armnn: "Operator code { is out of range 0-w. subgraph:0 operator idx:0.", ops: "SELECT_V2 1", text: `graph "g" opset=13
+input %x:f32[1,3,4]
+const %m:bool[4] = {1, 0, 0, 1}
+const %fill:f32[] = {0}
+%y:f32[1,3,4] = Where %m, %x, %fill @keep_ends
+output %y
+`},
+	{name: "expand_se_gate", int8: true, armnn: "Operator code \x7f is out of range 0-w. subgraph:0 operator idx:1.", ops: "BROADCAST_TO 1, MEAN 1, MUL 1", text: `graph "g" opset=13
+input %x:f32[1,3,4,4]
+const %s:i64[4] = {1, 3, 4, 4}
+%p:f32[1,3,1,1] = GlobalAveragePool %x @pool
+%e:f32[1,3,4,4] = Expand %p, %s @expand
+%y:f32[1,3,4,4] = Mul %x, %e @gate
+output %y
+`},
+	{name: "expand_rank", int8: true, armnn: "Operator code \x7f is out of range 0-w. subgraph:0 operator idx:1.", ops: "BROADCAST_TO 1, RESHAPE 1", text: `graph "g" opset=13
+input %x:f32[3,1]
+const %s:i64[3] = {2, 3, 4}
+%y:f32[2,3,4] = Expand %x, %s @expand
 output %y
 `},
 	{name: "gather_progression", ops: "CONV_2D 1, STRIDED_SLICE 1", text: `graph "g" opset=13
