@@ -163,6 +163,22 @@ output %y
 			}
 		}
 	}
+	// LiteRT.js's XNNPACK delegate maps none of them.
+	var fell []string
+	for _, f := range m.XNNPACKFallbacks(XNNPACKLiteRTJS) {
+		fell = append(fell, f.Builtin+":"+f.Rule)
+	}
+	if got, want := strings.Join(fell, " "), "GREATER_EQUAL:no-kernel LOGICAL_NOT:no-kernel SELECT_V2:no-kernel BROADCAST_TO:no-kernel"; got != want {
+		t.Errorf("XNNPACK fallbacks %s, want %s", got, want)
+	}
+	// TFLite has int8 (or bool) kernels for all four; Arm NN 20.08 parses
+	// none, so it rejects the model.
+	if r := CheckTarget(g, TFLiteInt8, Options{}); r.FallbackNodes != 0 {
+		t.Errorf("tflite-int8: %d fallbacks: %s", r.FallbackNodes, r.Summary())
+	}
+	if r := CheckTarget(g, ArmNN, Options{}); r.FallbackNodes != 4 || r.Rejected == "" {
+		t.Errorf("armnn: %d fallbacks, rejected %q: %s", r.FallbackNodes, r.Rejected, r.Summary())
+	}
 }
 
 // TestWhereInt8RefusesMixedScales: Validate refuses a SELECT_V2 whose
