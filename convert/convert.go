@@ -107,8 +107,10 @@ type Options struct {
 // Calibration says how an int8 conversion calibrates.
 type Calibration struct {
 	// Source returns the samples for the graph being quantized (it sees
-	// the rewritten graph's inputs). Nil: Synthetic(100, 1, ImageNet's
-	// normalisation), with a warning on Log.
+	// the rewritten graph's inputs). Nil: 100 synthetic images, fed as
+	// raw pixels when the model normalises its input itself
+	// (quant.DetectInputNorm), else with ImageNet's normalisation and a
+	// warning on Log.
 	Source func(g *ir.Graph) (quant.Source, error)
 	// Method is quant.MinMax (default), quant.Percentile or quant.MSE;
 	// Percentile is the share kept for quant.Percentile.
@@ -447,7 +449,14 @@ func calibrate(ctx context.Context, g *ir.Graph, opt Options) error {
 		src, err = c.Source(g)
 	} else {
 		fmt.Fprintf(opt.Log, "litefy: warning: no --calib data: calibrating on %d synthetic images; the int8 model's accuracy needs real data\n", 100)
-		src = quant.SyntheticNormalized(g, 100, 1, quant.ImageOptions{})
+		norm := quant.ImageNetNorm
+		if n, ok := quant.DetectInputNorm(g); ok {
+			fmt.Fprintf(opt.Log, "litefy: note: %s; synthetic images are fed so\n", n)
+			norm = n.Options(quant.LayoutAuto)
+		} else {
+			fmt.Fprintf(opt.Log, "litefy: warning: synthetic images assume ImageNet's normalisation and the model does not normalise its input itself: no accuracy figure measured on them can be trusted\n")
+		}
+		src = quant.SyntheticNormalized(g, 100, 1, norm)
 	}
 	if err != nil {
 		return err

@@ -94,6 +94,9 @@ func EvaluateWith(g *ir.Graph, src Source, workers int, progress func(done, tota
 			if us := o.Uses(); len(us) == 1 && lower.IsFusedActivation(us[0]) && !g.IsOutput(o) {
 				continue // lowering fuses the activation: this tensor does not exist
 			}
+			if o.Type.DType != ir.Float32 {
+				continue // a comparison's bool: no signal-to-noise ratio
+			}
 			vals, ops = append(vals, o), append(ops, nd.Op)
 		}
 	}

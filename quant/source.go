@@ -49,8 +49,12 @@ func imageDims(v *ir.Value, l Layout) (h, w, c int, nhwc bool, err error) {
 			l = NCHW
 		case s[3] == 3 || s[3] == 1:
 			l = NHWC
+		case s[1] == 4 && s[3] > 4: // RGBA
+			l = NCHW
+		case s[3] == 4 && s[1] > 4:
+			l = NHWC
 		default:
-			return 0, 0, 0, false, fmt.Errorf("quant: input %s %v has no 1- or 3-channel axis; give the layout", v, s)
+			return 0, 0, 0, false, fmt.Errorf("quant: input %s %v has no 1-, 3- or 4-channel axis; give the layout", v, s)
 		}
 	}
 	if l == NHWC {

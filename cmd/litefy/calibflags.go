@@ -27,9 +27,11 @@ type calibFlags struct {
 	seed       uint64
 	quiet      bool
 	workers    int
+	cmd        *cobra.Command
 }
 
 func (f *calibFlags) register(c *cobra.Command) {
+	f.cmd = c
 	fl := c.Flags()
 	fl.StringVar(&f.path, "calib", "", "calibration data: a folder of JPEG/PNG images or a .npy of samples (default: synthetic images)")
 	fl.IntVar(&f.count, "calib-count", 100, "calibration samples to use (all of --calib when 0)")
@@ -86,12 +88,8 @@ func (f *calibFlags) source(g *ir.Graph, stderr io.Writer) (quant.Source, string
 		if n == 0 {
 			n = 100
 		}
-		norm := quant.ImageOptions{}
-		var err error
-		if norm.Mean, err = parseTriple("mean", f.mean); err != nil {
-			return nil, "", err
-		}
-		if norm.Std, err = parseTriple("std", f.std); err != nil {
+		norm, err := f.imageOptions(g, stderr, true)
+		if err != nil {
 			return nil, "", err
 		}
 		fmt.Fprintf(stderr, "litefy: warning: no --calib data: calibrating on %d synthetic images; the int8 model's accuracy needs real data\n", n)
@@ -104,11 +102,8 @@ func (f *calibFlags) source(g *ir.Graph, stderr io.Writer) (quant.Source, string
 	var src quant.Source
 	kind := f.path
 	if st.IsDir() {
-		opt := quant.ImageOptions{}
-		if opt.Mean, err = parseTriple("mean", f.mean); err != nil {
-			return nil, "", err
-		}
-		if opt.Std, err = parseTriple("std", f.std); err != nil {
+		var opt quant.ImageOptions
+		if opt, err = f.imageOptions(g, stderr, false); err != nil {
 			return nil, "", err
 		}
 		switch f.layout {
@@ -128,6 +123,32 @@ func (f *calibFlags) source(g *ir.Graph, stderr io.Writer) (quant.Source, string
 		return nil, "", err
 	}
 	return quant.Limit(src, f.count), kind, nil
+}
+
+// imageOptions is the normalisation images are fed with: --mean/--std
+// when given; else the model's own, when it normalises its input itself
+// (it then wants raw pixels); else ImageNet's, with a warning when the
+// images are synthetic (nothing says the model wants them so).
+func (f *calibFlags) imageOptions(g *ir.Graph, stderr io.Writer, synthetic bool) (quant.ImageOptions, error) {
+	var opt quant.ImageOptions
+	var err error
+	if opt.Mean, err = parseTriple("mean", f.mean); err != nil {
+		return opt, err
+	}
+	if opt.Std, err = parseTriple("std", f.std); err != nil {
+		return opt, err
+	}
+	if f.cmd != nil && (f.cmd.Flags().Changed("mean") || f.cmd.Flags().Changed("std")) {
+		return opt, nil
+	}
+	if n, ok := quant.DetectInputNorm(g); ok {
+		fmt.Fprintf(stderr, "litefy: note: %s; images are fed so (give --mean/--std to override)\n", n)
+		return n.Options(quant.LayoutAuto), nil
+	}
+	if synthetic {
+		fmt.Fprintf(stderr, "litefy: warning: synthetic images assume ImageNet's normalisation (--mean %s --std %s) and the model does not normalise its input itself: give --mean/--std as it was trained, or no accuracy figure measured on them can be trusted\n", f.mean, f.std)
+	}
+	return opt, nil
 }
 
 // progress returns a progress callback drawing a bar on stderr, or nil

@@ -69,7 +69,11 @@ calibration, or the first samples of --calib.`,
 			}
 			eval := quant.Limit(src, evalCount)
 			if kind == "synthetic" {
-				eval = quant.Synthetic(g, evalCount, cf.seed+evaluationSeed)
+				norm, err := cf.imageOptions(g, io.Discard, true) // said once already
+				if err != nil {
+					return err
+				}
+				eval = quant.SyntheticNormalized(g, evalCount, cf.seed+evaluationSeed, norm)
 			}
 			prog, done = cf.progress(stderr, "simulating int8")
 			rep, err := quant.Evaluate(g, eval, cf.workers, prog)

@@ -19,7 +19,10 @@ func TestQuantizeReport(t *testing.T) {
 	if !strings.Contains(stderr, "synthetic") {
 		t.Errorf("no synthetic-data warning: %q", stderr)
 	}
-	if strings.Count(stderr, "\n") != 1 || strings.Contains(stderr, "%") {
+	if !strings.Contains(stderr, "assume ImageNet's normalisation") {
+		t.Errorf("no warning that synthetic images assume a normalisation the model does not state: %q", stderr)
+	}
+	if strings.Count(stderr, "\n") != 2 || strings.Contains(stderr, "%") {
 		t.Errorf("progress bar drawn on a non-terminal: %q", stderr)
 	}
 	var r quantizeReport

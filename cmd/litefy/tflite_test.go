@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -134,5 +135,66 @@ output %y
 	stdout, _ = ok(t, "check", model, "--target", "xnnpack", "--calib", calib, "-q", "--json")
 	if !strings.Contains(stdout, `"falls_back_after_quantization"`) || !strings.Contains(stdout, `"builtin": "RESHAPE"`) {
 		t.Errorf("check --calib --json:\n%s", stdout)
+	}
+}
+
+// TestInputNormInGraph: a model that normalises its input itself (Keras'
+// x/127.5 − 1, as tf2onnx writes it) is calibrated and evaluated on
+// pixels in [0,255], not on ImageNet-normalised values, unless --mean or
+// --std say otherwise; a model that does not gets the warning that its
+// synthetic figures cannot be trusted.
+func TestInputNormInGraph(t *testing.T) {
+	dir := t.TempDir()
+	save := func(name, norm string) string {
+		g, err := ir.Parse(`graph "g" opset=13
+input %x:f32[1,8,8,3]
+const %k:f32[] = {0.007843138}
+const %one:f32[] = {1}
+const %w:f32[4,3,1,1] = {1, 0, 0, 0, 1, 0, 0, 0, 1, 1, 1, 1}
+` + norm + `
+%y:f32[1,4,8,8] = Conv %n, %w
+output %y
+`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := filepath.Join(dir, name+".onnx")
+		if err := onnx.Save(g, p); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	keras := save("keras", `%a:f32[1,8,8,3] = Mul %x, %k
+%b:f32[1,8,8,3] = Sub %a, %one
+%n:f32[1,3,8,8] = Transpose %b {perm=[0,3,1,2]}`)
+	plain := save("plain", `%n:f32[1,3,8,8] = Transpose %x {perm=[0,3,1,2]}`)
+	out := filepath.Join(dir, "out.tflite")
+	_, stderr := ok(t, keras, "-o", out, "--preset", "none", "--calib-count", "4")
+	if !strings.Contains(stderr, `input "x" is normalised in the model (2 nodes: x·0.007843 -1): it wants pixels in [0,255]`) || strings.Contains(stderr, "assume ImageNet") {
+		t.Errorf("keras-style model: %q", stderr)
+	}
+	stdout, stderr := ok(t, "verify", out, "--ref", keras, "--calib-count", "4", "--json")
+	if !strings.Contains(stderr, "wants pixels in [0,255]") {
+		t.Errorf("verify does not evaluate on the model's pixels: %q", stderr)
+	}
+	var rep struct {
+		Tensors []struct {
+			Name string  `json:"tensor"`
+			SQNR float64 `json:"sqnr_db"`
+		} `json:"tensors"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Tensors) == 0 || rep.Tensors[0].SQNR < 40 {
+		t.Errorf("the int8 input (scale 1 over [0,255]) of pixel samples should be near exact: %+v", rep.Tensors)
+	}
+	_, stderr = ok(t, keras, "-o", out, "--preset", "none", "--calib-count", "4", "--mean", "0.5", "--std", "0.5")
+	if strings.Contains(stderr, "normalised in the model") {
+		t.Errorf("--mean/--std given, yet the model's own normalisation was used: %q", stderr)
+	}
+	_, stderr = ok(t, plain, "-o", out, "--preset", "none", "--calib-count", "4")
+	if !strings.Contains(stderr, "assume ImageNet's normalisation") {
+		t.Errorf("no warning for a model without its own normalisation: %q", stderr)
 	}
 }

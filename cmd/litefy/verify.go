@@ -91,6 +91,7 @@ Samples: --calib DIR|x.npy (its first --calib-count samples), or
 // registerSamples registers the flags of evaluation samples: the
 // calibration flags without the range estimate.
 func (f *calibFlags) registerSamples(c *cobra.Command) {
+	f.cmd = c
 	fl := c.Flags()
 	fl.StringVar(&f.path, "calib", "", "evaluation data: a folder of JPEG/PNG images or a .npy of samples (default: synthetic images)")
 	fl.IntVar(&f.count, "calib-count", 100, "evaluation samples to use (all of --calib when 0)")
@@ -117,8 +118,12 @@ func (f *calibFlags) evaluationSource(g *ir.Graph, stderr io.Writer) (quant.Sour
 	if n == 0 {
 		n = 100
 	}
+	norm, err := f.imageOptions(g, stderr, true)
+	if err != nil {
+		return nil, "", err
+	}
 	fmt.Fprintf(stderr, "litefy: warning: no --calib data: evaluating on %d synthetic images; the int8 model's accuracy needs real data\n", n)
-	return quant.Synthetic(g, n, f.seed+evaluationSeed), "synthetic", nil
+	return quant.SyntheticNormalized(g, n, f.seed+evaluationSeed, norm), "synthetic", nil
 }
 
 func writeJSON(w io.Writer, v any) error {
