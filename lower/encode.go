@@ -376,7 +376,7 @@ var minRuntime = map[fb.BuiltinOperator]map[int32]string{
 	fb.BuiltinOperatorSUB:                     {1: "1.6.0", 2: "1.14.0"},
 	fb.BuiltinOperatorSUM:                     {1: "1.10.0", 2: "1.15.0"},
 	fb.BuiltinOperatorTANH:                    {1: "1.14.0", 2: "1.14.0"},
-	fb.BuiltinOperatorTRANSPOSE:               {1: "1.6.0", 2: "1.14.0", 3: "1.15.0", 5: "2.4.0"},
+	fb.BuiltinOperatorTRANSPOSE:               {1: "1.6.0", 2: "1.14.0", 3: "1.15.0", 4: "2.3.0"},
 	fb.BuiltinOperatorTRANSPOSE_CONV:          {1: "1.9.0", 2: "2.2.0", 3: "2.3.0"},
 }
 

@@ -229,7 +229,7 @@ func int8Version(m *Model, op *Operator) int32 {
 		return 3
 	case fb.BuiltinOperatorTRANSPOSE:
 		if len(in.Shape) > 4 {
-			return 5
+			return 4 // op_version.cc: more than 4 dims (5 is int16)
 		}
 		return 2
 	case fb.BuiltinOperatorMUL:

@@ -52,9 +52,10 @@ func Lower(g *ir.Graph, opt Options) (*Model, error) {
 	l.m.Provenance = l.provenance()
 	collapseMoves(l.m)
 	for _, op := range l.m.Operators {
-		// op_version.cc: a TRANSPOSE of more than 4 dims is version 5.
+		// op_version.cc: a TRANSPOSE of more than 4 dims is version 4
+		// (5 is an int16 one, 6 more than 5 dims).
 		if op.Builtin == fb.BuiltinOperatorTRANSPOSE && len(l.m.Tensors[op.Inputs[0]].Shape) > 4 {
-			op.Version = 5
+			op.Version = 4
 		} else if op.Builtin == fb.BuiltinOperatorTRANSPOSE && l.m.Tensors[op.Inputs[0]].Type == fb.TensorTypeBOOL {
 			op.Version = 3 // a bool mask laid out for a Where
 		}

@@ -20,7 +20,7 @@ import (
 // and fewer operators). The values are moved, never changed, so a
 // quantized chain keeps its one scale.
 
-// maxMoveRank is the largest TRANSPOSE the lowering writes (version 5
+// maxMoveRank is the largest TRANSPOSE the lowering writes (version 4
 // above 4 dims).
 const maxMoveRank = 5
 
