@@ -10,10 +10,10 @@
 //
 // # Concurrency
 //
-// A Graph is not safe for concurrent modification; reading one (Print,
-// Verify, NewSession) from several goroutines is. Separate Sessions, also
-// of the same graph, may Run concurrently; one Session runs one Run at a
-// time. The registry is filled at init and read-only after it.
+// A Graph is not safe for concurrent modification. Separate Sessions,
+// also made by NewSession from one graph at the same time, may Run
+// concurrently (TestConcurrentSessions, under -race in make test); one
+// Session runs one Run at a time. The registry is filled at init and read-only after it.
 //
 // # Limits
 //
