@@ -97,6 +97,56 @@ func init() {
 	// Pow's exponent may have another type than its base (opset 12+).
 	Register(&OpDef{Name: "Pow", Doc: "a ** b with broadcasting", Inputs: Fixed(2), Outputs: Fixed(1),
 		Infer: inferPow, Kernel: powKernel})
+	Register(&OpDef{Name: "Mod", Doc: "the remainder of a / b with broadcasting: the divisor's sign (fmod=0, integers), the dividend's (fmod=1, C fmod)",
+		Since: 10, Inputs: Fixed(2), Outputs: Fixed(1), InPlace: []int{0, 1}, Attrs: []AttrDef{{"fmod", AttrInt}},
+		Infer: inferMod, Kernel: modKernel})
+}
+
+// inferMod is inferBroadcast for the types Mod's kernel takes. Float
+// operands need fmod=1, as the ONNX spec says and onnxruntime enforces
+// ("fmod attribute must be true for floating point types").
+func inferMod(n *Node) ([]Type, error) {
+	fm := n.Attrs.Int("fmod", 0)
+	if fm != 0 && fm != 1 {
+		return nil, n.Errorf("fmod=%d; it must be 0 or 1", fm)
+	}
+	switch dt := n.Inputs[0].Type.DType; {
+	case dt == Float32 && fm == 0:
+		return nil, n.Errorf("fmod=0 on f32 operands: ONNX requires fmod=1 for floating point")
+	case dt != Float32 && dt != Int64 && dt != Int32 && dt != Int8 && dt != Uint8:
+		return nil, n.Errorf("input type %s is not supported (f32, i64, i32, i8 and u8 only)", dt)
+	}
+	return inferBroadcast(n)
+}
+
+// modKernel: fmod=1 is C's fmod (math.Mod is exact, its result has the
+// dividend's sign); fmod=0 on integers is Python's a % b, the divisor's
+// sign. An integer divisor of zero is an error, as in onnxruntime
+// ("Integer modulo by zero"); a float one gives NaN.
+func modKernel(n *Node) (Kernel, error) {
+	fmod := func(a, b float32) float32 { return float32(math.Mod(float64(a), float64(b))) }
+	if n.Attrs.Int("fmod", 0) == 1 {
+		return binaryKernel(fmod, func(a, b int64) (int64, error) {
+			if b == 0 {
+				return 0, fmt.Errorf("integer modulo by zero")
+			}
+			return a % b, nil
+		})(n)
+	}
+	return binaryKernel(fmod, floorModInt)(n)
+}
+
+// floorModInt is a mod b with the sign of b (a % b of Go truncates; the
+// most negative a mod −1 is 0, no overflow).
+func floorModInt(a, b int64) (int64, error) {
+	if b == 0 {
+		return 0, fmt.Errorf("integer modulo by zero")
+	}
+	r := a % b
+	if r != 0 && (r < 0) != (b < 0) {
+		r += b
+	}
+	return r, nil
 }
 
 // gelu is x·Φ(x) in float64.

@@ -3,6 +3,7 @@ package ir
 import (
 	"math"
 	"math/rand"
+	"strings"
 	"testing"
 )
 
@@ -173,5 +174,99 @@ output %d
 	}
 	if got := out[1].Data; got[0] != 2 || got[1] != 2 || got[2] != 85 {
 		t.Errorf("u8 div = %v, want [2 2 85]", got)
+	}
+}
+
+func TestMod(t *testing.T) {
+	g := mustParse(t, `graph "m" opset=13
+input %a:f32[2,4]
+const %b:f32[4] = {3, -3, 2.5, 0}
+%y:f32[2,4] = Mod %a, %b {fmod=1} @fmod
+output %y
+`)
+	s, err := NewSession(g, SessionOptions{Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := s.Run(FromFloat32([]int64{2, 4}, []float32{7, 7, -6.25, 1, -7, -7, 6.25, -1}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// C fmod: the dividend's sign; a zero divisor is NaN.
+	want := []float32{1, 1, -1.25, float32(math.NaN()), -1, -1, 1.25, float32(math.NaN())}
+	for i, v := range out[0].Float32s() {
+		if v != want[i] && !(v != v && want[i] != want[i]) {
+			t.Errorf("fmod element %d = %v, want %v", i, v, want[i])
+		}
+	}
+
+	// Integers fold (shape and index paths): fmod=0 is Python's %, fmod=1 C's.
+	g = mustParse(t, `graph "i" opset=13
+const %a:i64[2,3] = {7, -7, 7, -7, -9223372036854775808, 0}
+const %b:i64[3] = {3, 3, -3}
+const %m1:i64[] = {-1}
+%p:i64[2,3] = Mod %a, %b @floor
+%c:i64[2,3] = Mod %a, %b {fmod=1} @trunc
+%q:i64[2,3] = Mod %a, %m1 @minus_one
+output %p
+output %c
+output %q
+`)
+	if n, err := FoldConstants(g); err != nil || n != 3 {
+		t.Fatalf("FoldConstants = %d, %v", n, err)
+	}
+	for k, want := range [][]int64{{1, 2, -2, 2, 1, 0}, {1, -1, 1, -1, -2, 0}, {0, 0, 0, 0, 0, 0}} {
+		got := g.Outputs[k].Const.Int64s()
+		for i := range want {
+			if got[i] != want[i] {
+				t.Errorf("output %d = %v, want %v", k, got, want)
+				break
+			}
+		}
+	}
+
+	g = mustParse(t, `graph "u" opset=13
+input %a:i8[4]
+const %b:i8[4] = {3, -3, 5, -128}
+%y:i8[4] = Mod %a, %b @m
+output %y
+`)
+	s, err = NewSession(g, SessionOptions{Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := NewTensor(Int8, []int64{4})
+	for i, v := range []int8{-128, 127, -1, -1} {
+		a.Data[i] = byte(v)
+	}
+	out, err = s.Run(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range []int8{1, -2, 4, -1} {
+		if got := int8(out[0].Data[i]); got != want {
+			t.Errorf("i8 mod element %d = %d, want %d", i, got, want)
+		}
+	}
+}
+
+func TestModRefuses(t *testing.T) {
+	g := mustParse(t, `graph "z" opset=13
+const %a:i64[2] = {4, 5}
+const %b:i64[2] = {2, 0}
+%y:i64[2] = Mod %a, %b @index_mod
+output %y
+`)
+	if _, err := FoldConstants(g); err == nil || !strings.Contains(err.Error(), `"index_mod"`) || !strings.Contains(err.Error(), "modulo by zero") {
+		t.Errorf("FoldConstants of a zero divisor: %v, want an error naming node index_mod", err)
+	}
+	for _, c := range []struct{ text, want string }{
+		{`%y:f32[2] = Mod %a, %a @m`, "ONNX requires fmod=1 for floating point"},
+		{`%y:f32[2] = Mod %a, %a {fmod=2} @m`, "fmod=2; it must be 0 or 1"},
+	} {
+		g := mustParse(t, "graph \"f\" opset=13\ninput %a:f32[2]\n"+c.text+"\noutput %y\n")
+		if err := InferShapes(g); err == nil || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), `"m"`) {
+			t.Errorf("%s: %v, want %q naming node m", c.text, err, c.want)
+		}
 	}
 }
