@@ -263,9 +263,10 @@ func (o *geluOptions) build(b *flatbuffers.Builder) (fb.BuiltinOptions, flatbuff
 }
 
 // The option tables without fields, as the official converter writes them
-// for EXP, NEG, ABS, POW, LOG_SOFTMAX and SELECT_V2.
+// for EXP, NEG, ABS, POW, LOG_SOFTMAX, SELECT_V2 and FLOOR_MOD.
 type (
 	expOptions        struct{}
+	floorModOptions   struct{}
 	negOptions        struct{}
 	absOptions        struct{}
 	powOptions        struct{}
@@ -276,6 +277,11 @@ type (
 func (selectV2Options) build(b *flatbuffers.Builder) (fb.BuiltinOptions, flatbuffers.UOffsetT) {
 	fb.SelectV2OptionsStart(b)
 	return fb.BuiltinOptionsSelectV2Options, fb.SelectV2OptionsEnd(b)
+}
+
+func (floorModOptions) build(b *flatbuffers.Builder) (fb.BuiltinOptions, flatbuffers.UOffsetT) {
+	fb.FloorModOptionsStart(b)
+	return fb.BuiltinOptionsFloorModOptions, fb.FloorModOptionsEnd(b)
 }
 
 func (expOptions) build(b *flatbuffers.Builder) (fb.BuiltinOptions, flatbuffers.UOffsetT) {
@@ -342,6 +348,7 @@ var minRuntime = map[fb.BuiltinOperator]map[int32]string{
 	fb.BuiltinOperatorDEQUANTIZE:              {2: "1.14.0", 3: "1.15.0"},
 	fb.BuiltinOperatorDIV:                     {1: "1.6.0"},
 	fb.BuiltinOperatorEXP:                     {1: "1.7.0"},
+	fb.BuiltinOperatorFLOOR_MOD:               {1: "1.13.0"},
 	fb.BuiltinOperatorFULLY_CONNECTED:         {1: "1.5.0", 4: "1.14.0", 9: "2.3.0"},
 	fb.BuiltinOperatorGATHER:                  {1: "1.6.0", 2: "1.14.0"},
 	fb.BuiltinOperatorGELU:                    {1: "2.9.0", 2: "2.9.0"},

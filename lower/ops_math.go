@@ -2,6 +2,7 @@ package lower
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/litefy/litefy/ir"
 	fb "github.com/litefy/litefy/lower/tflite/tflitefb"
@@ -9,6 +10,7 @@ import (
 
 // Lowerings of float arithmetic: activations with options (LEAKY_RELU,
 // PRELU, GELU), MAXIMUM/MINIMUM, Pow by a constant exponent, Reciprocal,
+// Mod (fmod through FLOOR_MOD),
 // the reductions MEAN, SUM and REDUCE_MAX on layout-mapped axes, and
 // LOG_SOFTMAX.
 
@@ -262,4 +264,65 @@ func reducedBefore(red []bool, d int) int {
 // logSoftmax lowers LogSoftmax as softmax does, with LOG_SOFTMAX.
 func (l *lowerer) logSoftmax(n *ir.Node) error {
 	return l.normalizeLast(n, fb.BuiltinOperatorLOG_SOFTMAX, logSoftmaxOptions{})
+}
+
+// mod lowers Mod. Only fmod=1 reaches it on float32 (the IR refuses
+// fmod=0 on floats, as ONNX and onnxruntime do), and TFLite has no
+// builtin for C's fmod, so it is computed exactly from FLOOR_MOD of the
+// magnitudes: TFLite's FloorMod is std::fmod(x, y), plus y when the two
+// differ in sign, which for x, y ≥ 0 never happens; and fmod(a, b) is
+// fmod(|a|, |b|) with a's sign. So ABS (a constant divisor's |b| is
+// folded), FLOOR_MOD, NEG, LESS(a, 0) and SELECT_V2 — each exact, no
+// rounding anywhere.
+func (l *lowerer) mod(n *ir.Node) error {
+	if dt := n.Inputs[0].Type.DType; dt != ir.Float32 {
+		return fmt.Errorf("operands are %s; only float32 Mod lowers (integer Mod folds on shape paths)", dt)
+	}
+	a, b := l.resolve(n.Inputs[0]), l.resolve(n.Inputs[1])
+	switch {
+	case a.Const != nil && b.Const != nil:
+		return fmt.Errorf("both operands are constants; run the cleanup passes first")
+	case a.Const != nil:
+		return fmt.Errorf("a constant dividend %s with a computed divisor has no lowering yet", a)
+	}
+	name := nodeName(n)
+	out := l.activation(n.Outputs[0])
+	x, err := l.operand(n, 0)
+	if err != nil {
+		return err
+	}
+	xs := l.m.Tensors[x].Shape
+	ax := l.addTensor(&Tensor{Name: name + "/abs_a", Type: fb.TensorTypeFLOAT32, Shape: xs})
+	l.emit(n, fb.BuiltinOperatorABS, absOptions{}, []int32{x}, ax)
+	var ay int32
+	if b.Const != nil {
+		f := b.Const.AsFloat32s()
+		abs := make([]float32, len(f))
+		for i, v := range f {
+			abs[i] = float32(math.Abs(float64(v)))
+		}
+		if ay, err = l.constAs(&ir.Value{Name: b.Name + "/abs", Const: ir.FromFloat32(b.Const.Shape, abs)}, l.layoutOf(n.Outputs[0])); err != nil {
+			return err
+		}
+	} else {
+		y, err := l.operand(n, 1)
+		if err != nil {
+			return err
+		}
+		ay = l.addTensor(&Tensor{Name: name + "/abs_b", Type: fb.TensorTypeFLOAT32, Shape: l.m.Tensors[y].Shape})
+		l.emit(n, fb.BuiltinOperatorABS, absOptions{}, []int32{y}, ay)
+	}
+	shape := l.m.Tensors[out].Shape
+	r := l.addTensor(&Tensor{Name: name + "/abs_mod", Type: fb.TensorTypeFLOAT32, Shape: shape})
+	l.emit(n, fb.BuiltinOperatorFLOOR_MOD, floorModOptions{}, []int32{ax, ay}, r)
+	neg := l.addTensor(&Tensor{Name: name + "/neg_mod", Type: fb.TensorTypeFLOAT32, Shape: shape})
+	l.emit(n, fb.BuiltinOperatorNEG, negOptions{}, []int32{r}, neg)
+	ones := make([]int32, len(xs))
+	for i := range ones {
+		ones[i] = 1
+	}
+	isNeg := l.addTensor(&Tensor{Name: name + "/a_negative", Type: fb.TensorTypeBOOL, Shape: xs})
+	l.emit(n, fb.BuiltinOperatorLESS, nil, []int32{x, l.float32Tensor(name+"/zero", ones, []float32{0})}, isNeg)
+	l.emit(n, fb.BuiltinOperatorSELECT_V2, selectV2Options{}, []int32{isNeg, neg, r}, out)
+	return nil
 }

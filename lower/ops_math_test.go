@@ -65,6 +65,9 @@ func TestMathLowerings(t *testing.T) {
 		{"pow_one", "[1,4]", "const %e:f32[] = {1}\n%p:f32[1,4] = Pow %i, %e\n%y:f32[1,4] = Relu %p", "RELU"},
 		{"pow3", "[1,4]", "const %e:i64[] = {3}\n%y:f32[1,4] = Pow %i, %e", "POW"},
 		{"reciprocal", "[1,4]", "%y:f32[1,4] = Reciprocal %i", "DIV"},
+		{"fmod_const", "[1,4]", "const %d:f32[] = {-2.5}\n%y:f32[1,4] = Mod %i, %d {fmod=1}", "ABS FLOOR_MOD NEG LESS SELECT_V2"},
+		{"fmod", "[1,4]", "%y:f32[1,4] = Mod %i, %i {fmod=1}", "ABS ABS FLOOR_MOD NEG LESS SELECT_V2"},
+		{"fmod_nhwc", "[1,4,3,3]", conv + "const %d:f32[4,1,1] = {1, -2, 3, 0.5}\n%y:f32[1,4,3,3] = Mod %x, %d {fmod=1}", "CONV_2D ABS FLOOR_MOD NEG LESS SELECT_V2"},
 		{"mean_hw_nhwc", "[1,4,3,3]", conv + "%y:f32[1,4,1,1] = ReduceMean %x {axes=[2,3]}", "CONV_2D MEAN[1,2]k"},
 		{"mean_c_nhwc", "[1,4,3,3]", conv + "%y:f32[1,1,3,3] = ReduceMean %x {axes=[1]}", "CONV_2D MEAN[3]k"},
 		{"sum_hw_drop", "[1,4,3,3]", conv + "const %ax:i64[2] = {2, 3}\n%y:f32[1,4] = ReduceSum %x, %ax {keepdims=0}", "CONV_2D SUM[1,2]"},
@@ -112,6 +115,41 @@ output %y
 	for _, q := range []layout{{0, 1}, {1, 0}} {
 		if got := reduceForward(n, reduceBackward(n, q)); !got.equal(q) {
 			t.Errorf("forward(backward(%v)) = %v", q, got)
+		}
+	}
+}
+
+// TestModRefusals: a constant dividend has no lowering, and Mod has no
+// int8 rule (TFLite's FLOOR_MOD has no int8 kernel before version 2).
+func TestModRefusals(t *testing.T) {
+	g, err := ir.Parse(`graph "g" opset=13
+input %b:f32[1,4]
+const %a:f32[1,4] = {1, -2, 3, -4}
+%y:f32[1,4] = Mod %a, %b {fmod=1} @wrap
+output %y
+`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Lower(g, Options{}); err == nil || !strings.Contains(err.Error(), `"wrap"`) || !strings.Contains(err.Error(), "constant dividend") {
+		t.Errorf("Lower: %v, want the constant dividend refused naming node wrap", err)
+	}
+	g, err = ir.Parse(`graph "g" opset=13
+input %a:f32[1,4]
+const %b:f32[] = {2}
+%y:f32[1,4] = Mod %a, %b {fmod=1} @wrap
+output %y
+`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := CheckInt8(g); err == nil || !strings.Contains(err.Error(), `"wrap"`) || !strings.Contains(err.Error(), "no int8 quantization rule") {
+		t.Errorf("CheckInt8: %v, want no int8 quantization rule for node wrap", err)
+	}
+	for _, tg := range Targets {
+		r := CheckTarget(g, tg, Options{})
+		if c := r.Nodes[0]; c.Level != NoLowering || c.Reason != "no int8 form: no int8 quantization rule" {
+			t.Errorf("%s: node %s is %v (%s), want no int8 form", tg.Name, c.Node, c.Level, c.Reason)
 		}
 	}
 }

@@ -125,6 +125,7 @@ func init() {
 		"Abs":        {lower: oneBuiltin(fb.BuiltinOperatorABS, absOptions{}), int8: computes, layout: sameLayout},
 		"Reciprocal": {lower: (*lowerer).reciprocal, layout: sameLayout},
 		"Pow":        {lower: (*lowerer).pow, int8: &int8Rule{check: powInt8}, layout: sameLayout},
+		"Mod":        {lower: (*lowerer).mod, layout: sameLayout},
 		"Max":        {lower: (*lowerer).maxMin, int8: &int8Rule{sameScale: true, allInputs: true}, layout: sameLayout},
 		"Min":        {lower: (*lowerer).maxMin, int8: &int8Rule{sameScale: true, allInputs: true}, layout: sameLayout},
 

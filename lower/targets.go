@@ -49,6 +49,7 @@ var (
 			"EQUAL", "LESS", "GREATER", "GREATER_EQUAL", "LESS_EQUAL", "LOGICAL_NOT", "SELECT_V2", "BROADCAST_TO").
 			no("DIV", "int8 DIV exists only from LiteRT 1.4.0; TensorFlow Lite's div.cc takes float32, int32 and uint8").
 			no("POW", "POW has float32 and int32 kernels only").
+			no("FLOOR_MOD", "FLOOR_MOD has int32, int64 and float32 kernels only (floor_mod.cc)").
 			no("SQRT", "int8 SQRT needs runtime 2.21 (op version 2); older runtimes are float-only").
 			no("CAST", "CAST is a type conversion, not an int8 compute kernel").m,
 	}
@@ -91,6 +92,7 @@ var (
 			no("GATHER", "not in Arm NN 20.08's TfLite parser").
 			no("SUM", "not in Arm NN 20.08's TfLite parser").
 			no("POW", "not in Arm NN 20.08's TfLite parser").
+			no("FLOOR_MOD", "not in Arm NN 20.08's TfLite parser").
 			no("SQRT", "not in Arm NN 20.08's TfLite parser").
 			no("RSQRT", "not in Arm NN 20.08's TfLite parser").
 			no("GELU", "not in Arm NN 20.08's TfLite parser").

@@ -163,7 +163,7 @@ func both(c xnnCheck) xnnEntry { return xnnEntry{c, c} }
 
 // xnnpackDelegate is the delegate's VisitNode switch, one entry per
 // builtin. Builtins it does not list (GATHER, SQUEEZE, SPLIT_V,
-// RESIZE_NEAREST_NEIGHBOR, LOG_SOFTMAX, POW, CAST, the comparisons EQUAL,
+// RESIZE_NEAREST_NEIGHBOR, LOG_SOFTMAX, POW, FLOOR_MOD, CAST, the comparisons EQUAL,
 // LESS, GREATER, GREATER_EQUAL and LESS_EQUAL, LOGICAL_NOT, SELECT_V2,
 // BROADCAST_TO, ...) have no XNNPACK mapping in either build.
 var xnnpackDelegate = map[fb.BuiltinOperator]xnnEntry{
