@@ -22,7 +22,8 @@ import (
 // opsCases are small graphs of the ops lowered to TRANSPOSE_CONV, grouped
 // CONV_2D, FULLY_CONNECTED on rank > 2, BATCH_MATMUL, STRIDED_SLICE,
 // SPLIT(_V), GATHER, GREATER_EQUAL, LESS_EQUAL, LOGICAL_NOT, SELECT_V2 and
-// BROADCAST_TO, converted to float32 TFLite and run in LiteRT.js
+// BROADCAST_TO, Mod's fmod (ABS, FLOOR_MOD, NEG, LESS, SELECT_V2: negative
+// dividends and divisors, broadcast), converted to float32 TFLite and run in LiteRT.js
 // and Arm NN 20.08 against onnxruntime; int8 ones are also quantized and
 // compared with litefy's int8 simulation.
 var opsCases = []struct {
@@ -198,6 +199,26 @@ output %y
 input %x:f32[3,1]
 const %s:i64[3] = {2, 3, 4}
 %y:f32[2,3,4] = Expand %x, %s @expand
+output %y
+`},
+	{name: "fmod_const_divisors", armnn: "Operator not supported. subgraph:0 operator:0 opcode_index:0 opcode:e / ABS", ops: "ABS 1, FLOOR_MOD 1, LESS 1, NEG 1, SELECT_V2 1", text: `graph "g" opset=13
+input %x:f32[1,2,3,5]
+const %d:f32[5] = {0.7, -0.7, 0.45, -1.1, 0}
+%y:f32[1,2,3,5] = Mod %x, %d {fmod=1} @fmod
+output %y
+`},
+	{name: "fmod_broadcast_inputs", armnn: "Operator not supported. subgraph:0 operator:0 opcode_index:0 opcode:e / ABS", ops: "ABS 2, FLOOR_MOD 1, LESS 1, NEG 1, RESHAPE 1, SELECT_V2 1", text: `graph "g" opset=13
+input %a:f32[1,2,3,4]
+input %b:f32[3,1]
+%y:f32[1,2,3,4] = Mod %a, %b {fmod=1} @fmod
+output %y
+`},
+	{name: "fmod_nhwc", armnn: "Operator not supported. subgraph:0 operator:1 opcode_index:1 opcode:e / ABS", ops: "ABS 1, CONV_2D 1, FLOOR_MOD 1, LESS 1, NEG 1, SELECT_V2 1", text: `graph "g" opset=13
+input %x:f32[1,3,4,4]
+const %w:f32[4,3,1,1] = {` + constVals(12, 0.7) + `}
+const %d:f32[4,1,1] = {0.3, -0.5, 1.1, -0.25}
+%c:f32[1,4,4,4] = Conv %x, %w @conv
+%y:f32[1,4,4,4] = Mod %c, %d {fmod=1} @fmod
 output %y
 `},
 	{name: "gather_progression", ops: "CONV_2D 1, STRIDED_SLICE 1", text: `graph "g" opset=13
