@@ -273,7 +273,8 @@ func (l *lowerer) logSoftmax(n *ir.Node) error {
 // differ in sign, which for x, y ≥ 0 never happens; and fmod(a, b) is
 // fmod(|a|, |b|) with a's sign. So ABS (a constant divisor's |b| is
 // folded), FLOOR_MOD, NEG, LESS(a, 0) and SELECT_V2 — each exact, no
-// rounding anywhere.
+// rounding anywhere. A dividend known to be ≥ 0 (a ReLU's output) needs
+// FLOOR_MOD(a, |b|) alone.
 func (l *lowerer) mod(n *ir.Node) error {
 	if dt := n.Inputs[0].Type.DType; dt != ir.Float32 {
 		return fmt.Errorf("operands are %s; only float32 Mod lowers (integer Mod folds on shape paths)", dt)
@@ -292,8 +293,12 @@ func (l *lowerer) mod(n *ir.Node) error {
 		return err
 	}
 	xs := l.m.Tensors[x].Shape
-	ax := l.addTensor(&Tensor{Name: name + "/abs_a", Type: fb.TensorTypeFLOAT32, Shape: xs})
-	l.emit(n, fb.BuiltinOperatorABS, absOptions{}, []int32{x}, ax)
+	nonNeg := l.nonNegative(a)
+	ax := x
+	if !nonNeg {
+		ax = l.addTensor(&Tensor{Name: name + "/abs_a", Type: fb.TensorTypeFLOAT32, Shape: xs})
+		l.emit(n, fb.BuiltinOperatorABS, absOptions{}, []int32{x}, ax)
+	}
 	var ay int32
 	if b.Const != nil {
 		f := b.Const.AsFloat32s()
@@ -311,6 +316,10 @@ func (l *lowerer) mod(n *ir.Node) error {
 		}
 		ay = l.addTensor(&Tensor{Name: name + "/abs_b", Type: fb.TensorTypeFLOAT32, Shape: l.m.Tensors[y].Shape})
 		l.emit(n, fb.BuiltinOperatorABS, absOptions{}, []int32{y}, ay)
+	}
+	if nonNeg {
+		l.emit(n, fb.BuiltinOperatorFLOOR_MOD, floorModOptions{}, []int32{ax, ay}, out)
+		return nil
 	}
 	shape := l.m.Tensors[out].Shape
 	r := l.addTensor(&Tensor{Name: name + "/abs_mod", Type: fb.TensorTypeFLOAT32, Shape: shape})

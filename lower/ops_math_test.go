@@ -67,6 +67,8 @@ func TestMathLowerings(t *testing.T) {
 		{"reciprocal", "[1,4]", "%y:f32[1,4] = Reciprocal %i", "DIV"},
 		{"fmod_const", "[1,4]", "const %d:f32[] = {-2.5}\n%y:f32[1,4] = Mod %i, %d {fmod=1}", "ABS FLOOR_MOD NEG LESS SELECT_V2"},
 		{"fmod", "[1,4]", "%y:f32[1,4] = Mod %i, %i {fmod=1}", "ABS ABS FLOOR_MOD NEG LESS SELECT_V2"},
+		{"fmod_relu", "[1,4]", "%r:f32[1,4] = Relu %i\n%y:f32[1,4] = Mod %r, %i {fmod=1}", "RELU ABS FLOOR_MOD"},
+		{"fmod_nhwc_relu", "[1,4,3,3]", conv + "%r:f32[1,4,3,3] = Relu %x\nconst %d:f32[4,1,1] = {1, -2, 3, 0.5}\n%y:f32[1,4,3,3] = Mod %r, %d {fmod=1}", "CONV_2D FLOOR_MOD"},
 		{"fmod_nhwc", "[1,4,3,3]", conv + "const %d:f32[4,1,1] = {1, -2, 3, 0.5}\n%y:f32[1,4,3,3] = Mod %x, %d {fmod=1}", "CONV_2D ABS FLOOR_MOD NEG LESS SELECT_V2"},
 		{"mean_hw_nhwc", "[1,4,3,3]", conv + "%y:f32[1,4,1,1] = ReduceMean %x {axes=[2,3]}", "CONV_2D MEAN[1,2]k"},
 		{"mean_c_nhwc", "[1,4,3,3]", conv + "%y:f32[1,1,3,3] = ReduceMean %x {axes=[1]}", "CONV_2D MEAN[3]k"},

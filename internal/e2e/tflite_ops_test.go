@@ -23,7 +23,8 @@ import (
 // CONV_2D, FULLY_CONNECTED on rank > 2, BATCH_MATMUL, STRIDED_SLICE,
 // SPLIT(_V), GATHER, GREATER_EQUAL, LESS_EQUAL, LOGICAL_NOT, SELECT_V2 and
 // BROADCAST_TO, Mod's fmod (ABS, FLOOR_MOD, NEG, LESS, SELECT_V2: negative
-// dividends and divisors, broadcast), converted to float32 TFLite and run in LiteRT.js
+// dividends and divisors, broadcast; FLOOR_MOD alone for a ReLU dividend),
+// converted to float32 TFLite and run in LiteRT.js
 // and Arm NN 20.08 against onnxruntime; int8 ones are also quantized and
 // compared with litefy's int8 simulation.
 var opsCases = []struct {
@@ -219,6 +220,15 @@ const %w:f32[4,3,1,1] = {` + constVals(12, 0.7) + `}
 const %d:f32[4,1,1] = {0.3, -0.5, 1.1, -0.25}
 %c:f32[1,4,4,4] = Conv %x, %w @conv
 %y:f32[1,4,4,4] = Mod %c, %d {fmod=1} @fmod
+output %y
+`},
+	{name: "fmod_relu_dividend", armnn: "Operator not supported. subgraph:0 operator:1 opcode_index:1 opcode:_ / FLOOR_MOD", ops: "CONV_2D 1, FLOOR_MOD 1", text: `graph "g" opset=13
+input %x:f32[1,3,4,4]
+const %w:f32[4,3,1,1] = {` + constVals(12, 0.7) + `}
+const %d:f32[4,1,1] = {0.3, -0.5, 1.1, -0.25}
+%c:f32[1,4,4,4] = Conv %x, %w @conv
+%r:f32[1,4,4,4] = Relu %c @relu
+%y:f32[1,4,4,4] = Mod %r, %d {fmod=1} @fmod
 output %y
 `},
 	{name: "gather_progression", ops: "CONV_2D 1, STRIDED_SLICE 1", text: `graph "g" opset=13
