@@ -16,16 +16,23 @@ const (
 	MinMax     = "minmax"     // the observed minimum and maximum
 	Percentile = "percentile" // the central Percentile% of observed values
 	MSE        = "mse"        // the range whose int8 grid gives the least squared error on the observed values
+	// Auto picks, per tensor, the one of MinMax, Percentile and MSE whose
+	// range, fitted on most samples, gives the least int8 error on the
+	// others (calibrate_auto.go).
+	Auto = "auto"
 )
 
 // CalibrateOptions configures Calibrate.
 type CalibrateOptions struct {
-	Method     string  // MinMax (default), Percentile or MSE
-	Percentile float64 // for Percentile: the share of values kept, e.g. 99.99
+	Method     string  // MinMax (default), Percentile, MSE or Auto
+	Percentile float64 // for Percentile (and Auto's percentile candidate; 0 there means 99.99): the share of values kept, e.g. 99.99
 	Workers    int     // goroutines, one float session each; 0 means one per core
 	// Progress, when set, is called after each sample with the samples
 	// done and the total (Percentile makes two passes over the samples).
 	Progress func(done, total int)
+	// Chosen, when set with Auto, is called once per calibrated value, in
+	// a fixed order, with the method Auto picked for it.
+	Chosen func(v *ir.Value, method string)
 }
 
 // histBins is the resolution of the Percentile and MSE histograms.
@@ -64,8 +71,10 @@ func Calibrate(g *ir.Graph, src Source, opt CalibrateOptions) (map[*ir.Value]low
 		passesN = 2
 	case MSE:
 		passesN = 2
+	case Auto:
+		return calibrateAuto(g, src, vals, workers, opt)
 	default:
-		return nil, fmt.Errorf("quant: unknown calibration method %q (want minmax, percentile or mse)", opt.Method)
+		return nil, fmt.Errorf("quant: unknown calibration method %q (want minmax, percentile, mse or auto)", opt.Method)
 	}
 	total := passesN * src.Len()
 	var done atomic.Int64
@@ -82,7 +91,7 @@ func Calibrate(g *ir.Graph, src Source, opt CalibrateOptions) (map[*ir.Value]low
 	// Pass 1: minima and maxima.
 	los := make([][]float32, workers)
 	his := make([][]float32, workers)
-	err := forEachSample(g, src, workers, func(w int) func(*ir.Value, *ir.Tensor) {
+	err := forEachSample(g, src, workers, func(w int, _ *int) func(*ir.Value, *ir.Tensor) {
 		lo, hi := make([]float32, len(vals)), make([]float32, len(vals))
 		for i := range lo {
 			lo[i], hi[i] = float32(math.Inf(1)), float32(math.Inf(-1))
@@ -119,7 +128,7 @@ func Calibrate(g *ir.Graph, src Source, opt CalibrateOptions) (map[*ir.Value]low
 
 	// Pass 2: histograms over each value's [min, max].
 	hists := make([][][]int64, workers)
-	err = forEachSample(g, src, workers, func(w int) func(*ir.Value, *ir.Tensor) {
+	err = forEachSample(g, src, workers, func(w int, _ *int) func(*ir.Value, *ir.Tensor) {
 		hs := make([][]int64, len(vals))
 		for i := range hs {
 			hs[i] = make([]int64, histBins)
@@ -191,14 +200,16 @@ func percentileRange(h []int64, lo, hi float32, p float64) lower.Range {
 }
 
 // forEachSample runs g on every sample of src with workers sessions; each
-// worker's session reports values to the observer newObserver(w) makes.
-func forEachSample(g *ir.Graph, src Source, workers int, newObserver func(w int) func(*ir.Value, *ir.Tensor), tick func()) error {
+// worker's session reports values to the observer newObserver(w, sample)
+// makes, where *sample is the index of the sample being run.
+func forEachSample(g *ir.Graph, src Source, workers int, newObserver func(w int, sample *int) func(*ir.Value, *ir.Tensor), tick func()) error {
 	var next atomic.Int64
 	errs := make([]error, workers)
 	var wg sync.WaitGroup
 	sessions := make([]*ir.Session, workers)
+	current := make([]int, workers)
 	for w := range workers {
-		s, err := ir.NewSession(g, ir.SessionOptions{Threads: 1, Observe: newObserver(w)})
+		s, err := ir.NewSession(g, ir.SessionOptions{Threads: 1, Observe: newObserver(w, &current[w])})
 		if err != nil {
 			for _, s := range sessions[:w] {
 				s.Close()
@@ -219,6 +230,7 @@ func forEachSample(g *ir.Graph, src Source, workers int, newObserver func(w int)
 				if i >= src.Len() {
 					return
 				}
+				current[w] = i
 				if err := src.Sample(i, ins); err != nil {
 					errs[w] = err
 					next.Store(int64(src.Len())) // stop the others

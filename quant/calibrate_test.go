@@ -10,7 +10,7 @@ import (
 // Calibration gives the same ranges whatever the number of workers.
 func TestCalibrateDeterministic(t *testing.T) {
 	g := loadModel(t, "tiny_effnet_op13", passes.Lite)
-	for _, method := range []string{MinMax, Percentile} {
+	for _, method := range []string{MinMax, Percentile, MSE, Auto} {
 		opt := CalibrateOptions{Method: method, Percentile: 99.99}
 		var first map[string]lower.Range
 		for _, workers := range []int{1, 2, 3, 5} {
@@ -21,10 +21,7 @@ func TestCalibrateDeterministic(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			want := 10
-			if method == Percentile {
-				want = 20
-			}
+			want := map[string]int{MinMax: 10, Percentile: 20, MSE: 20, Auto: 22}[method] // Auto: + 2 held-out samples
 			if calls != want {
 				t.Errorf("%s: %d progress calls, want %d", method, calls, want)
 			}
