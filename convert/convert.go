@@ -112,7 +112,7 @@ type Calibration struct {
 	// (quant.DetectInputNorm), else with ImageNet's normalisation and a
 	// warning on Log.
 	Source func(g *ir.Graph) (quant.Source, error)
-	// Method is quant.MinMax (default), quant.Percentile or quant.MSE;
+	// Method is quant.MinMax (default), quant.Percentile, quant.MSE or quant.Auto;
 	// Percentile is the share kept for quant.Percentile.
 	Method     string
 	Percentile float64
@@ -336,7 +336,8 @@ func forXNNPACK(opt Options) bool {
 
 // forXNNPACKKernels reports whether a TFLite file of any number format is
 // made for XNNPACK, whose kernels want some shapes spelled otherwise
-// (passes.XNNPACKKernels: large depthwise kernels split).
+// (passes.XNNPACKKernels: large depthwise kernels split; a grouped
+// convolution as one CONV_2D, lower.Options.GroupedConv2D).
 func forXNNPACKKernels(opt Options) bool {
 	if opt.Format != TFLite {
 		return false
@@ -410,7 +411,7 @@ func ConvertGraph(ctx context.Context, g *ir.Graph, opt Options) (*Result, error
 			return nil, err
 		}
 	}
-	if _, err := lower.Lower(g, lower.Options{ZeroTaps: *opt.ZeroTaps}); err != nil {
+	if _, err := lower.Lower(g, lower.Options{ZeroTaps: *opt.ZeroTaps, GroupedConv2D: forXNNPACKKernels(opt)}); err != nil {
 		return nil, err
 	}
 	if err := repairIt(); err != nil {
@@ -421,7 +422,7 @@ func ConvertGraph(ctx context.Context, g *ir.Graph, opt Options) (*Result, error
 			return nil, err
 		}
 	}
-	lopt := lower.Options{ZeroTaps: *opt.ZeroTaps, IO: opt.IO}
+	lopt := lower.Options{ZeroTaps: *opt.ZeroTaps, IO: opt.IO, GroupedConv2D: forXNNPACKKernels(opt)}
 	if opt.Quant != Int8 {
 		lopt.IO, lopt.Weights = "", opt.Quant // float16, dynamic: weights only
 	}
@@ -511,7 +512,7 @@ func Check(ctx context.Context, path string, t *lower.Target, opt Options) (*low
 	if err := rewrite(g, opt); err != nil {
 		return nil, err
 	}
-	return lower.CheckTarget(g, t, lower.Options{ZeroTaps: *opt.ZeroTaps}), nil
+	return lower.CheckTarget(g, t, lower.Options{ZeroTaps: *opt.ZeroTaps, GroupedConv2D: forXNNPACKKernels(opt)}), nil
 }
 
 // NoDistill turns the repair's distillation off (Options.DistillEpochs).

@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/litefy/litefy/ir"
 	"github.com/litefy/litefy/passes"
 	"github.com/litefy/litefy/quant"
 )
@@ -62,10 +63,16 @@ calibration, or the first samples of --calib.`,
 				return err
 			}
 			prog, done := cf.progress(stderr, "calibrating")
-			err = quant.Calibrated(g, src, quant.CalibrateOptions{Method: cf.method, Percentile: cf.percentile, Workers: cf.workers, Progress: prog})
+			chosen := map[string]int{}
+			err = quant.Calibrated(g, src, quant.CalibrateOptions{Method: cf.method, Percentile: cf.percentile, Workers: cf.workers, Progress: prog,
+				Chosen: func(_ *ir.Value, m string) { chosen[m]++ }})
 			done()
 			if err != nil {
 				return err
+			}
+			if cf.method == quant.Auto {
+				fmt.Fprintf(stderr, "litefy: note: --calib-method auto chose minmax for %d values, percentile for %d, mse for %d\n",
+					chosen[quant.MinMax], chosen[quant.Percentile], chosen[quant.MSE])
 			}
 			eval := quant.Limit(src, evalCount)
 			if kind == "synthetic" {

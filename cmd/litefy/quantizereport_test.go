@@ -32,6 +32,14 @@ func TestQuantizeReport(t *testing.T) {
 	if r.Samples != 4 || r.CalibCount != 8 || len(r.Outputs) != 1 || r.Outputs[0].SQNR < 10 || len(r.Tensors) < 10 {
 		t.Errorf("report %+v", r)
 	}
+	stdout, _ = ok(t, "quantize-report", effnet, "--calib-count", "6", "--eval-count", "2", "--json", "--calib-method", "auto")
+	r = quantizeReport{}
+	if err := json.Unmarshal([]byte(stdout), &r); err != nil {
+		t.Fatal(err)
+	}
+	if r.Method != "auto" || len(r.Outputs) != 1 || r.Outputs[0].SQNR < 10 {
+		t.Errorf("--calib-method auto: report %+v", r)
+	}
 	stdout, _ = ok(t, "quantize-report", mnv3, "--preset", "none", "--calib-count", "4", "--eval-count", "2", "--calib-method", "percentile")
 	if !strings.Contains(stdout, "output ") || !strings.Contains(stdout, "HardSwish") {
 		t.Errorf("text report %q", stdout)
