@@ -215,6 +215,9 @@ func int8Version(m *Model, op *Operator) int32 {
 	}
 	switch op.Builtin {
 	case fb.BuiltinOperatorCONV_2D, fb.BuiltinOperatorDEPTHWISE_CONV_2D:
+		if isGroupedConv2D(m, op) {
+			return 6 // op_version.cc checks groups before the types
+		}
 		return 3
 	case fb.BuiltinOperatorFULLY_CONNECTED:
 		return 4

@@ -40,6 +40,10 @@ type Provenance struct {
 	// XNNPACKKernels says passes.XNNPACKKernels changed the graph (a
 	// depthwise convolution of more than 25 taps split into bands).
 	XNNPACKKernels bool `json:"xnnpack_kernels,omitempty"`
+	// GroupedConv2D is Options.GroupedConv2D, recorded when the file has a
+	// grouped CONV_2D (version 6): a file without the field has the SPLIT
+	// form, or no grouped convolution.
+	GroupedConv2D bool `json:"grouped_conv2d,omitempty"`
 	// Ranges are the calibrated float ranges, by value name, that the file's
 	// int8 parameters depend on beyond the values' own scale and zero point:
 	// those of HardSigmoid inputs, from which PlanHardSigmoid derives
@@ -71,6 +75,12 @@ func (l *lowerer) provenance() *Provenance {
 		p.InputShapes[v.Name] = v.Type.Shape.Sizes()
 	}
 	p.IO, p.ZeroTaps, p.Ranges = "", l.opt.ZeroTaps, nil
+	p.GroupedConv2D = false
+	for _, op := range l.m.Operators {
+		if isGroupedConv2D(l.m, op) {
+			p.GroupedConv2D = true
+		}
+	}
 	if l.int8 {
 		p.IO = l.opt.IO
 		if p.IO == "" {

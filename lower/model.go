@@ -39,6 +39,16 @@ type Options struct {
 	// with PADs); Arm NN 20.08 pads int8 PADs with 0 instead of the zero
 	// point, so files for it want ZeroTaps.
 	ZeroTaps bool
+	// GroupedConv2D lowers a grouped convolution that is not depthwise as
+	// one CONV_2D whose filter has C/group input channels, version 6
+	// (TFLite 2.9), instead of SPLIT → CONV_2D per group → CONCATENATION
+	// (the default). The XNNPACK delegates of LiteRT.js and tfjs-tflite
+	// take the one CONV_2D and compute it right (faster), while in int8
+	// they refuse a SPLIT or CONCATENATION of more than a few tensors;
+	// Arm NN 20.08 loads it and computes something else, so files for it
+	// and the Edge TPU keep the SPLIT form. Hybrid (WeightsDynamic) graphs
+	// keep it too.
+	GroupedConv2D bool
 	// IO is the type of the model's inputs and outputs when the graph is
 	// quantized (its values carry ir.QuantParams): IOInt8 (the default),
 	// IOUint8 (a QUANTIZE int8↔uint8 at each edge) or IOFloat32 (QUANTIZE

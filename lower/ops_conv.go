@@ -135,7 +135,8 @@ func (l *lowerer) conv(n *ir.Node) error {
 		bt = l.float32Tensor(bname, []int32{int32(o)}, bias)
 	}
 	var w, bias *Tensor
-	if group != 1 && !depthwise {
+	native := group != 1 && !depthwise && l.nativeGroups()
+	if group != 1 && !depthwise && !native {
 		// The groups take rows of the weights and bias, the last two
 		// tensors added, instead of the whole.
 		if bt != wt+1 || int(bt) != len(l.m.Tensors)-1 {
@@ -158,18 +159,42 @@ func (l *lowerer) conv(n *ir.Node) error {
 		}
 	} else {
 		l.emit(n, fb.BuiltinOperatorCONV_2D, &conv, []int32{xt, wt, bt}, out)
+		if native {
+			// op_version.cc: a filter of fewer input channels than the
+			// input is a grouped convolution, version 6 (int8 too).
+			l.m.Operators[len(l.m.Operators)-1].Version = 6
+		}
 	}
 	return nil
 }
 
-// groupedConv lowers a grouped convolution that is not depthwise as
-// SPLIT of the channels-last input into the groups, one CONV_2D per group
-// with its rows of the OHWI weights and bias (int8: their per-channel
-// scales) and CONCATENATION of the results. TFLite's CONV_2D takes groups
-// itself from version 6 (TFLite 2.9): LiteRT.js runs that form right and
-// faster ([1,64,28,28], group 8: 11 vs 14–24 ms), but Arm NN 20.08 loads
-// it and computes something else (max |Δ| 1.5), and older runtimes lack
-// it (internal/e2e TestTFLiteGroupedConv).
+// isGroupedConv2D reports whether op is a CONV_2D whose filter has fewer
+// input channels than its input (groups = the ratio), as op_version.cc
+// tells a grouped convolution.
+func isGroupedConv2D(m *Model, op *Operator) bool {
+	if op.Builtin != fb.BuiltinOperatorCONV_2D || len(op.Inputs) < 2 {
+		return false
+	}
+	x, w := m.Tensors[op.Inputs[0]].Shape, m.Tensors[op.Inputs[1]].Shape
+	return len(x) == 4 && len(w) == 4 && x[3] != w[3]
+}
+
+// nativeGroups reports whether a grouped convolution lowers as one CONV_2D
+// (Options.GroupedConv2D). Hybrid graphs keep the SPLIT form: litefy has
+// not checked that TFLite's hybrid CONV_2D kernel takes groups.
+func (l *lowerer) nativeGroups() bool {
+	return l.opt.GroupedConv2D && l.opt.Weights != WeightsDynamic
+}
+
+// groupedConv lowers a grouped convolution that is not depthwise, unless
+// Options.GroupedConv2D asks for the one CONV_2D version 6, as SPLIT of
+// the channels-last input into the groups, one CONV_2D per group with its
+// rows of the OHWI weights and bias (int8: their per-channel scales) and
+// CONCATENATION of the results. TFLite's CONV_2D takes groups itself from
+// version 6 (TFLite 2.9): LiteRT.js runs that form right and faster
+// ([1,64,28,28], group 8: 11 vs 14–24 ms), but Arm NN 20.08 loads it and
+// computes something else (max |Δ| 1.5), and older runtimes lack it
+// (internal/e2e TestTFLiteGroupedConv).
 func (l *lowerer) groupedConv(n *ir.Node, group int, xt int32, w, b *Tensor, conv convOptions, out int32) {
 	name := nodeName(n)
 	xs, os := l.m.Tensors[xt].Shape, l.m.Tensors[out].Shape

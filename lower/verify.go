@@ -30,7 +30,8 @@ func Verify(g *ir.Graph, file []byte) (*Model, error) {
 	if p == nil {
 		return nil, fmt.Errorf("lower: the file has no %q metadata: it was not written by litefy", ProvenanceName)
 	}
-	opt := Options{IO: p.IO, ZeroTaps: p.ZeroTaps, Provenance: &Provenance{Preset: p.Preset, Quant: p.Quant, Repair: p.Repair, XNNPACK: p.XNNPACK, XNNPACKKernels: p.XNNPACKKernels}}
+	opt := Options{IO: p.IO, ZeroTaps: p.ZeroTaps, GroupedConv2D: p.GroupedConv2D,
+		Provenance: &Provenance{Preset: p.Preset, Quant: p.Quant, Repair: p.Repair, XNNPACK: p.XNNPACK, XNNPACKKernels: p.XNNPACKKernels}}
 	switch p.Quant {
 	case "int8":
 		if err := AttachParams(g, m); err != nil {
