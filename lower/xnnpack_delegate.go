@@ -467,7 +467,13 @@ func xnnMul(n *xnnNode) *xnnRefusal {
 	return nil
 }
 
-// xnnConv is VisitConv2DNode and VisitDepthwiseConv2DNode.
+// xnnConv is VisitConv2DNode and VisitDepthwiseConv2DNode. Neither build
+// refuses a grouped CONV_2D (version 6, a filter of C/groups input
+// channels): LiteRT's VisitConv2DNode takes the groups from the input and
+// filter channels; the n-kats fork passes groups=1 and checks no channel
+// count, and tfjs-tflite's build delegates it and computes it right
+// (internal/e2e TestTFLiteGroupedConv, float32; TestTFLiteDelegate's
+// int8 profile, node for node).
 func xnnConv(n *xnnNode) *xnnRefusal {
 	x, w, b, y := n.in(0), n.in(1), n.in(2), n.out(0)
 	depthwise := n.op.Builtin == fb.BuiltinOperatorDEPTHWISE_CONV_2D

@@ -17,6 +17,7 @@ import (
 	"github.com/litefy/litefy/convert"
 	"github.com/litefy/litefy/internal/ort"
 	"github.com/litefy/litefy/ir"
+	"github.com/litefy/litefy/ir/onnx"
 	"github.com/litefy/litefy/lower"
 	fb "github.com/litefy/litefy/lower/tflite/tflitefb"
 	"github.com/litefy/litefy/quant"
@@ -334,6 +335,27 @@ func TestTFLiteDelegate(t *testing.T) {
 	}
 	for _, f := range fixtures {
 		convertCase(strings.TrimSuffix(filepath.Base(f), ".onnx"), f, "none", "")
+	}
+	// Grouped convolutions, one CONV_2D v6 each in a file for XNNPACK:
+	// both builds delegate it; the SPLIT into 32 they would refuse.
+	for _, grp := range []int{8, 32} {
+		c := 64
+		g, err := ir.Parse(fmt.Sprintf(`graph "g" opset=13
+input %%x:f32[1,%[1]d,8,8]
+const %%w:f32[%[1]d,%[2]d,3,3] = {%[3]s}
+%%c:f32[1,%[1]d,8,8] = Conv %%x, %%w {group=%[4]d, pads=[1,1,1,1]} @conv
+%%y:f32[1,%[1]d,8,8] = Relu %%c @relu
+output %%y
+`, c, c/grp, constVals(c*c/grp*9, 0.02), grp))
+		if err != nil {
+			t.Fatal(err)
+		}
+		name := fmt.Sprintf("grouped_conv_g%d", grp)
+		path := filepath.Join(t.TempDir(), name+".onnx")
+		if err := onnx.Save(g, path); err != nil {
+			t.Fatal(err)
+		}
+		convertCase(name, path, "none", "")
 	}
 	fixture := filepath.Join(root, "testdata", "models", "tiny_effnet_op13.onnx")
 	convertCase("tiny_effnet_op13 io=float32", fixture, "none", lower.IOFloat32)

@@ -15,7 +15,6 @@ import (
 	"github.com/litefy/litefy/ir"
 	"github.com/litefy/litefy/ir/onnx"
 	"github.com/litefy/litefy/lower"
-	fb "github.com/litefy/litefy/lower/tflite/tflitefb"
 	"github.com/litefy/litefy/quant"
 )
 
@@ -56,12 +55,27 @@ const %wt:f32[2,3,3,3] = {` + constVals(54, 0.05) + `}
 %y:f32[1,3,8,8] = ConvTranspose %x, %wt {dilations=[2,2]} @deconv
 output %y
 `},
-	{name: "grouped_conv", int8: true, ops: "CONV_2D 4, CONCATENATION 1, SPLIT 1", text: `graph "g" opset=13
+	{name: "grouped_conv", int8: true, ops: "CONV_2D 1", text: `graph "g" opset=13
 input %x:f32[1,8,6,6]
 const %w:f32[8,2,3,3] = {` + constVals(144, 0.05) + `}
 const %b:f32[8] = {0.1, -0.2, 0.3, -0.4, 0.1, 0.2, 0, -0.1}
 %c:f32[1,8,6,6] = Conv %x, %w, %b {group=4, pads=[1,1,1,1]} @conv
 %y:f32[1,8,6,6] = Relu %c @relu
+output %y
+`},
+	{name: "grouped_conv_g8", int8: true, ops: "CONV_2D 1", text: `graph "g" opset=13
+input %x:f32[1,32,6,6]
+const %w:f32[32,4,3,3] = {` + constVals(1152, 0.03) + `}
+const %b:f32[32] = {` + constVals(32, 0.1) + `}
+%y:f32[1,32,6,6] = Conv %x, %w, %b {group=8, pads=[1,1,1,1]} @conv
+output %y
+`},
+	{name: "grouped_conv_g32", int8: true, ops: "CONV_2D 1", text: `graph "g" opset=13
+input %x:f32[1,64,7,7]
+const %w:f32[64,2,3,3] = {` + constVals(1152, 0.07) + `}
+const %b:f32[64] = {` + constVals(64, 0.1) + `}
+%c:f32[1,64,4,4] = Conv %x, %w, %b {group=32, strides=[2,2], pads=[1,1,1,1]} @conv
+%y:f32[1,64,4,4] = Relu %c @relu
 output %y
 `},
 	{name: "matmul_3d", int8: true, ops: "RESHAPE 2, FULLY_CONNECTED 1", text: `graph "g" opset=13
@@ -304,8 +318,16 @@ func TestTFLiteOps(t *testing.T) {
 			}
 			ref := permuted(want[0], res.TFLite.OutputLayouts[0])
 			line := fmt.Sprintf("%-24s %-40s", c.name, c.ops)
+			// Arm NN gets the file litefy writes for it: grouped
+			// convolutions as SPLIT → CONV_2D per group → CONCATENATION.
+			armnnTFL := filepath.Join(tmp, c.name+".armnn.tflite")
+			lowerTo(t, res.Graph, lower.Options{}, armnnTFL)
 			for _, argv := range [][]string{{"node", litert}, {python, armnn}} {
-				got, info, err := runTFLiteInputs(argv, tfl, tflInputs)
+				file := tfl
+				if argv[0] == python {
+					file = armnnTFL
+				}
+				got, info, err := runTFLiteInputs(argv, file, tflInputs)
 				if argv[0] == python && c.armnn != "" {
 					if err == nil || !strings.Contains(err.Error(), c.armnn) {
 						t.Errorf("Arm NN: want the error %q, got %v", c.armnn, err)
@@ -339,18 +361,28 @@ func opsInt8(t *testing.T, g *ir.Graph, litert, armnn string, noArmNN bool) stri
 	if err := quant.Calibrated(g, quant.Synthetic(g, 20, 1), quant.CalibrateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	m, err := lower.Lower(g, lower.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := m.Encode()
-	if err != nil {
-		t.Fatal(err)
-	}
+	// Each runtime gets the file litefy writes for it: a grouped
+	// convolution as one CONV_2D for XNNPACK (LiteRT.js), as SPLIT →
+	// CONV_2D per group → CONCATENATION for Arm NN.
 	tmp := t.TempDir()
-	tfl := filepath.Join(tmp, "int8.tflite")
-	if err := os.WriteFile(tfl, b, 0o644); err != nil {
-		t.Fatal(err)
+	var m *lower.Model
+	tfls := map[bool]string{}
+	for _, native := range []bool{true, false} {
+		lm, err := lower.Lower(g, lower.Options{GroupedConv2D: native})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := lm.Encode()
+		if err != nil {
+			t.Fatal(err)
+		}
+		tfls[native] = filepath.Join(tmp, fmt.Sprintf("int8.grouped%v.tflite", native))
+		if err := os.WriteFile(tfls[native], b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if native {
+			m = lm
+		}
 	}
 	var xs []*ir.Tensor
 	var files []string
@@ -393,7 +425,7 @@ func opsInt8(t *testing.T, g *ir.Graph, litert, armnn string, noArmNN bool) stri
 			sf.Float32s()[i] = float32(v)
 		}
 		want := permuted(sf, m.OutputLayouts[0]).Float32s()
-		got, _, err := runTFLiteInputs([]string{rt.bin, rt.script}, tfl, files)
+		got, _, err := runTFLiteInputs([]string{rt.bin, rt.script}, tfls[rt.name == "LiteRT.js"], files)
 		if err != nil {
 			t.Errorf("int8 %s: %v", rt.name, err)
 			line += fmt.Sprintf(" %s: error", rt.name)
@@ -422,79 +454,108 @@ func abs(x int) int {
 	return x
 }
 
-// TestTFLiteGroupedConv measures a grouped convolution ([1,64,28,28],
-// group 8, 3×3) in the two TFLite forms: SPLIT → CONV_2D per group →
-// CONCATENATION (what litefy writes) and one CONV_2D version 6 whose
-// filter has C/groups input channels (TFLite ≥ 2.9).
+// TestTFLiteGroupedConv runs grouped convolutions (3×3; [1,64,28,28]
+// group 8 and [1,128,14,14] group 32, ResNeXt's) in the two TFLite forms
+// litefy writes: one CONV_2D version 6 whose filter has C/groups input
+// channels (files for XNNPACK, lower.Options.GroupedConv2D) and SPLIT →
+// CONV_2D per group → CONCATENATION (other targets). LiteRT.js must match
+// onnxruntime on the CONV_2D form and Arm NN 20.08 on the SPLIT form; the
+// other pairs are measured and reported (Arm NN loads the CONV_2D form
+// and computes something else).
 func TestTFLiteGroupedConv(t *testing.T) {
+	h := harness(t)
 	litert, err := litertRunner()
 	need(t, err)
 	armnn, err := armnnRunner()
 	need(t, err)
-	text := `graph "g" opset=13
-input %x:f32[1,64,28,28]
-const %w:f32[64,8,3,3] = {` + constVals(64*8*9, 0.01) + `}
-%y:f32[1,64,28,28] = Conv %x, %w {group=8, pads=[1,1,1,1]} @conv
-output %y
-`
-	g, err := ir.Parse(text)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmp := t.TempDir()
-	split := filepath.Join(tmp, "split.tflite")
-	lowerTo(t, g, lower.Options{}, split)
-	// The native form: the group-1 lowering of the same weights over 8
-	// input channels, given the 64-channel input and version 6.
-	g1, err := ir.Parse(strings.Replace(strings.Replace(text, "{group=8, ", "{", 1), "%x:f32[1,64,28,28]", "%x:f32[1,8,28,28]", 1))
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := lower.Lower(g1, lower.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	m.Tensors[m.Inputs[0]].Shape = []int32{1, 28, 28, 64}
-	for _, op := range m.Operators {
-		if op.Builtin == fb.BuiltinOperatorCONV_2D {
-			op.Version = 6
-		}
-	}
-	b, err := m.Encode()
-	if err != nil {
-		t.Fatal(err)
-	}
-	native := filepath.Join(tmp, "native.tflite")
-	if err := os.WriteFile(native, b, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	x := opsInput([]int64{1, 28, 28, 64}, 0)
-	in := filepath.Join(tmp, "x.npy")
-	if err := tensorio.WriteNPY(in, x); err != nil {
-		t.Fatal(err)
-	}
+	tfjs, err := tfjsRunner()
+	need(t, err)
 	var report strings.Builder
-	var ref *ir.Tensor // LiteRT.js on the SPLIT form
-	for _, f := range []struct{ name, path string }{{"SPLIT→CONV_2D×8→CONCATENATION", split}, {"CONV_2D v6 (groups)", native}} {
-		for _, rt := range []struct{ name, bin, script string }{{"LiteRT.js", "node", litert}, {"Arm NN", python, armnn}} {
-			res := ""
-			for range 3 { // the last of three runs
-				got, info, err := runTFLiteInputs([]string{rt.bin, rt.script}, f.path, []string{in})
+	for _, c := range []struct {
+		name       string
+		c, hw, grp int
+	}{{"c64_g8", 64, 28, 8}, {"c128_g32", 128, 14, 32}} {
+		text := fmt.Sprintf(`graph "g" opset=13
+input %%x:f32[1,%[1]d,%[2]d,%[2]d]
+const %%w:f32[%[1]d,%[3]d,3,3] = {%[4]s}
+%%y:f32[1,%[1]d,%[2]d,%[2]d] = Conv %%x, %%w {group=%[5]d, pads=[1,1,1,1]} @conv
+output %%y
+`, c.c, c.hw, c.c/c.grp, constVals(c.c*c.c/c.grp*9, 0.01), c.grp)
+		g, err := ir.Parse(text)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tmp := t.TempDir()
+		model := filepath.Join(tmp, c.name+".onnx")
+		if err := onnx.Save(g, model); err != nil {
+			t.Fatal(err)
+		}
+		res, err := convert.Convert(context.Background(), model, convert.Options{Format: convert.TFLite, Preset: "none", Quant: convert.Float32})
+		if err != nil {
+			t.Fatal(err)
+		}
+		native := filepath.Join(tmp, "native.tflite")
+		if err := res.WriteFile(native); err != nil {
+			t.Fatal(err)
+		}
+		if got := opsWithVersions(res.TFLite); got != "CONV_2D v6" {
+			t.Errorf("%s: the file for XNNPACK has %s, want CONV_2D v6", c.name, got)
+		}
+		split := filepath.Join(tmp, "split.tflite")
+		lowerTo(t, g, lower.Options{}, split)
+		x := opsInput([]int64{1, int64(c.c), int64(c.hw), int64(c.hw)}, 0)
+		in, tin := filepath.Join(tmp, "x.npy"), filepath.Join(tmp, "x.nhwc.npy")
+		if err := tensorio.WriteNPY(in, x); err != nil {
+			t.Fatal(err)
+		}
+		if err := tensorio.WriteNPY(tin, permuted(x, res.TFLite.InputLayouts[0])); err != nil {
+			t.Fatal(err)
+		}
+		want, _, err := h.Run(model, []string{in}, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ref := permuted(want[0], res.TFLite.OutputLayouts[0])
+		forms := []struct{ name, path string }{{"CONV_2D v6 (groups)", native}, {fmt.Sprintf("SPLIT→CONV_2D×%d→CONCATENATION", c.grp), split}}
+		for _, f := range forms {
+			for _, rt := range []struct {
+				name string
+				argv []string
+				must bool // the pair litefy writes for that runtime
+			}{
+				{"LiteRT.js", []string{"node", litert}, f.path == native},
+				{"Arm NN", []string{python, armnn}, f.path == split},
+				{"tfjs-tflite", []string{"node", tfjs}, f.path == native},
+			} {
+				got, info, err := runTFLiteInputs(rt.argv, f.path, []string{tin})
+				line := ""
 				if err != nil {
-					res = "error: " + firstLine(err.Error())
-					break
+					line = "error: " + firstLine(err.Error())
+					if rt.must {
+						t.Errorf("%s %s %s: %v", c.name, f.name, rt.name, err)
+					}
+				} else {
+					d, maxRef, err := diff(got, ref)
+					line = fmt.Sprintf("%s; max |Δ| vs onnxruntime %.2g (max |y| %.2g) %v", info, d, maxRef, err)
+					if rt.must && (err != nil || d > relTol*maxRef) {
+						t.Errorf("%s %s %s vs onnxruntime: max error %g (max |output| %g), %v", c.name, f.name, rt.name, d, maxRef, err)
+					}
 				}
-				if ref == nil {
-					ref = got
-				}
-				d, _, err := diff(got, ref)
-				res = fmt.Sprintf("%s; max |Δ| vs LiteRT.js on the SPLIT form %.2g %v", info, d, err)
+				fmt.Fprintf(&report, "%-9s %-34s %-12s %s\n", c.name, f.name, rt.name, line)
 			}
-			fmt.Fprintf(&report, "%-32s %-10s %s\n", f.name, rt.name, res)
 		}
 	}
 	t.Log("\n" + report.String())
 	writeBuildFile(t, "e2e-tflite-grouped-conv.txt", []byte(report.String()))
+}
+
+// opsWithVersions lists m's builtins with their versions, in order.
+func opsWithVersions(m *lower.Model) string {
+	var s []string
+	for _, op := range m.Operators {
+		s = append(s, fmt.Sprintf("%s v%d", op.Name(), op.Version))
+	}
+	return strings.Join(s, ", ")
 }
 
 func firstLine(s string) string {
