@@ -103,7 +103,8 @@ func (g *gemmConv) plan(nt int) {
 			g.tiles = convCeilDiv(pos, t)
 		} else {
 			g.msplit = min(need, convCeilDiv(g.mg, 8))
-			g.mBlock = convCeilDiv(g.mg, g.msplit)
+			g.mBlock = rowBlock(g.mg, g.msplit)
+			g.msplit = convCeilDiv(g.mg, g.mBlock)
 		}
 	}
 	g.items = outer * g.tiles * g.msplit
@@ -116,6 +117,37 @@ func (g *gemmConv) plan(nt int) {
 }
 
 func convCeilDiv(a, b int) int { return (a + b - 1) / b }
+
+// gemmRowAlign is what a block of rows of A is rounded up to so that the
+// sums do not depend on the thread count: the SGEMM computes rows in
+// tiles of 6 and, for thin products, dot products 4 rows at a time, and
+// a row's sum order depends on which tile or group it falls in. Blocks
+// that start at multiples of 12 group every row as one pass over all of
+// A does (efficientnet_b0's squeeze-excite 1×1 convolutions differed
+// between 1 and 2 threads in the last bits before).
+const gemmRowAlign = 12
+
+// rowBlock is the block of rows that splits m rows into at most parts
+// blocks, a multiple of gemmRowAlign.
+func rowBlock(m, parts int) int {
+	return convCeilDiv(convCeilDiv(m, parts), gemmRowAlign) * gemmRowAlign
+}
+
+// rowRange is block p of rows [0, m) cut in blocks of step (rowBlock).
+// A last block of one row joins the one before it: the SGEMM computes a
+// single row as a weighted sum of B's rows, in another order than the
+// tile kernels compute the same row among others. Empty when p is past
+// the end.
+func rowRange(m, step, p int) (r0, r1 int) {
+	r0, r1 = min(m, p*step), min(m, (p+1)*step)
+	if m-r1 == 1 {
+		r1 = m
+	}
+	if r0 == m-1 && r0 > 0 {
+		r0 = m
+	}
+	return r0, r1
+}
 
 // convFill sets every element of s to v, doubling the filled prefix with
 // copy, which runs as a vectorised memmove.
@@ -138,7 +170,7 @@ func (g *gemmConv) work(t int) {
 		tile, rest := rest%g.tiles, rest/g.tiles
 		grp, img := rest%g.group, rest/g.group
 		p0, p1 := tile*g.tile, min(pos, (tile+1)*g.tile)
-		m0, m1 := mb*g.mBlock, min(g.mg, (mb+1)*g.mBlock)
+		m0, m1 := rowRange(g.mg, g.mBlock, mb)
 		if m0 >= m1 {
 			continue
 		}

@@ -198,10 +198,18 @@ func activationKernel(mk func(n *Node) func(x, y []float32)) func(n *Node) (Kern
 		}
 		f := mk(n)
 		var x, y []float32
-		part := func(lo, hi int) { f(x[lo:hi], y[lo:hi]) }
+		// Threads take whole blocks: the assembly loops take 8 elements at
+		// a time and leave a slice's tail to the Go loop, whose rounding
+		// differs, so a thread boundary inside a block would make the
+		// result depend on the thread count.
+		const block = 64
+		part := func(lo, hi int) {
+			lo, hi = lo*block, min(len(y), hi*block)
+			f(x[lo:hi], y[lo:hi])
+		}
 		return func(e *Exec, in, out []*Tensor) error {
 			x, y = in[0].Float32s(), out[0].Float32s()
-			e.For(len(y), 16384, part)
+			e.For((len(y)+block-1)/block, 16384/block, part)
 			return nil
 		}, nil
 	}

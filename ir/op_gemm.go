@@ -131,7 +131,10 @@ func (g *batchedGemm) work(t int) {
 		a, b, c := g.a[g.aOff[bi]:], g.b[g.bOff[bi]:], g.c[g.cOff[bi]:]
 		m, n := g.m, g.n
 		if g.splitRows {
-			r0, r1 := p*g.m/g.parts, (p+1)*g.m/g.parts
+			r0, r1 := rowRange(g.m, rowBlock(g.m, g.parts), p)
+			if r0 >= r1 {
+				continue
+			}
 			a, c, m = a[r0*g.lda:], c[r0*g.ldc:], r1-r0
 		} else {
 			// Column blocks of a multiple of 16, the microkernel width.
