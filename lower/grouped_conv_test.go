@@ -167,3 +167,16 @@ func TestGroupedConv2DDelegated(t *testing.T) {
 		}
 	}
 }
+
+// TestGroupedConv2DArmNNWrong: check --target armnn of a file made with
+// the one grouped CONV_2D reports the node as computing a wrong result
+// (Arm NN 20.08 loads version 6 and miscomputes it); the SPLIT form is
+// supported.
+func TestGroupedConv2DArmNNWrong(t *testing.T) {
+	g := parseGroupedConv(t)
+	native := CheckTarget(g, ArmNN, Options{ZeroTaps: true, GroupedConv2D: true})
+	split := CheckTarget(g, ArmNN, Options{ZeroTaps: true})
+	if native.WrongNodes != 1 || split.WrongNodes != 0 {
+		t.Errorf("wrong-result nodes: %d with GroupedConv2D (want 1), %d without (want 0)", native.WrongNodes, split.WrongNodes)
+	}
+}

@@ -179,6 +179,18 @@ func isGroupedConv2D(m *Model, op *Operator) bool {
 	return len(x) == 4 && len(w) == 4 && x[3] != w[3]
 }
 
+// groupedNotDepthwise reports whether n is a Conv with groups that is not
+// depthwise (the form Options.GroupedConv2D lowers as one CONV_2D).
+func groupedNotDepthwise(n *ir.Node) bool {
+	if n.Op != "Conv" || len(n.Inputs[0].Type.Shape) != 4 || n.Inputs[1].Const == nil || len(n.Inputs[1].Const.Shape) != 4 {
+		return false
+	}
+	group, cin := n.Attrs.Int("group", 1), n.Inputs[0].Type.Shape[1].Size
+	ws := n.Inputs[1].Const.Shape
+	depthwise := group == cin && ws[1] == 1 && ws[0]%cin == 0
+	return group != 1 && !depthwise
+}
+
 // nativeGroups reports whether a grouped convolution lowers as one CONV_2D
 // (Options.GroupedConv2D). Hybrid graphs keep the SPLIT form: litefy has
 // not checked that TFLite's hybrid CONV_2D kernel takes groups.
