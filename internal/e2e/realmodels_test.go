@@ -183,7 +183,12 @@ func TestRealModels(t *testing.T) {
 			// figure, not an accuracy claim).
 			taps := true
 			res8, err := convert.Convert(context.Background(), path, convert.Options{Format: convert.TFLite, Preset: "none", ZeroTaps: &taps,
-				Calibration: convert.Calibration{Source: func(g *ir.Graph) (quant.Source, error) { return quant.Synthetic(g, 8, 1), nil }}})
+				Calibration: convert.Calibration{Source: func(g *ir.Graph) (quant.Source, error) {
+					if n, ok := quant.DetectInputNorm(g); ok { // raw pixels, as the CLI feeds them
+						return quant.SyntheticNormalized(g, 8, 1, n.Options(quant.LayoutAuto)), nil
+					}
+					return quant.Synthetic(g, 8, 1), nil
+				}}})
 			if err != nil {
 				// Ops without an int8 rule yet are a known gap (the report
 				// lists them); anything else is a failure.
