@@ -400,6 +400,16 @@ func clipConstF32(n *Node, lo, hi float32) Kernel {
 			ys[i] = min(max(v, lo), hi)
 		}
 	}
+	// ReLU6 and ReLU (the usual Clips) run on the AVX2 loops, which give
+	// min(max(x, 0), 6) and max(x, 0) bit for bit, NaN and -0 included
+	// (TestActivationSpecial): Go's float min and max keep those rules
+	// with branches, and the scalar loop took a third of mobilenet_v2.
+	switch {
+	case lo == 0 && hi == 6 && !math.Signbit(float64(lo)):
+		part = func(l, h int) { relu6Slice(x[l:h], y[l:h]) }
+	case lo == 0 && math.IsInf(float64(hi), 1) && !math.Signbit(float64(lo)):
+		part = func(l, h int) { reluSlice(x[l:h], y[l:h]) }
+	}
 	return func(e *Exec, in, out []*Tensor) error {
 		x, y = in[0].Float32s(), out[0].Float32s()
 		e.For(len(y), 16384, part)

@@ -188,3 +188,26 @@ func TestClip(t *testing.T) {
 	tmFail(t, 11, "Clip", Attrs{"min": FloatAttr(0)}, []tmArg{tmIn(x)}, 1, "not attributes")
 	tmFail(t, 13, "Clip", nil, []tmArg{tmIn(x), tmConst(tmF32([]int64{2}, 0, 1))}, 1, "must be a scalar")
 }
+
+// TestClipReluForms: Clip(0, 6) and Clip(0, +Inf) run on the ReLU6 and
+// ReLU loops; they give min(max(x, lo), hi) bit for bit, NaN, ±0 and ±Inf
+// in every lane and in the tail included.
+func TestClipReluForms(t *testing.T) {
+	inf := float32(math.Inf(1))
+	special := []float32{float32(math.NaN()), inf, -inf, 0, float32(math.Copysign(0, -1)), 6, 5.99, 6.01, -1e-40, 3}
+	vals := make([]float32, 0, 37)
+	for i := range 37 {
+		vals = append(vals, special[i%len(special)])
+	}
+	x := tmF32([]int64{37}, vals...)
+	for _, b := range [][2]float32{{0, 6}, {0, inf}, {-1, 1}} {
+		out := tmRun(t, 13, "Clip", nil, []tmArg{tmIn(x), tmConst(Scalar(b[0])), tmConst(Scalar(b[1]))}, 1)[0]
+		for i, v := range vals {
+			want := min(max(v, b[0]), b[1])
+			got := out.Float32s()[i]
+			if math.Float32bits(got) != math.Float32bits(want) && !(got != got && want != want) {
+				t.Errorf("Clip(%v, %v, %v) = %v, want %v", v, b[0], b[1], got, want)
+			}
+		}
+	}
+}
