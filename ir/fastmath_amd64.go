@@ -28,3 +28,30 @@ func relu6AVX2(x, y *float32, n int)
 
 //go:noescape
 func hardSwishAVX2(x, y *float32, n int)
+
+// The binary loops compute y[i] = a[i] op b[i] (or a[i] op *b for the
+// Scalar forms) for i < n, n a positive multiple of 8; y may be a or b.
+
+//go:noescape
+func addAVX2(y, a, b *float32, n int)
+
+//go:noescape
+func subAVX2(y, a, b *float32, n int)
+
+//go:noescape
+func mulAVX2(y, a, b *float32, n int)
+
+//go:noescape
+func divAVX2(y, a, b *float32, n int)
+
+//go:noescape
+func addScalarAVX2(y, a, b *float32, n int)
+
+//go:noescape
+func subScalarAVX2(y, a, b *float32, n int)
+
+//go:noescape
+func mulScalarAVX2(y, a, b *float32, n int)
+
+//go:noescape
+func divScalarAVX2(y, a, b *float32, n int)

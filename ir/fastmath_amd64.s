@@ -112,6 +112,14 @@ GLOBL ·actConsts(SB), RODATA|NOPTR, $672
 	VZEROUPPER;   \
 	RET
 
+// BINARGS loads the arguments of the binary loops below.
+#define BINARGS \
+	MOVQ y+0(FP), DI; \
+	MOVQ a+8(FP), SI; \
+	MOVQ b+16(FP), DX; \
+	MOVQ n+24(FP), CX; \
+	XORQ AX, AX
+
 // func sigmoidAVX2(x, y *float32, n int)
 TEXT ·sigmoidAVX2(SB), NOSPLIT, $0-24
 	ARGS
@@ -195,3 +203,87 @@ hardSwishLoop:
 	VMULPS  Y1, Y0, Y1
 	VMOVUPS Y1, (DI)(AX*4)
 	NEXT(hardSwishLoop)
+
+// Elementwise binary loops for binLoop: y[i] = a[i] op b[i] (full) or
+// a[i] op b[0] (scalar), 8 at a time, n a positive multiple of 8. IEEE
+// single-precision add, subtract, multiply and divide round exactly as
+// the Go loops do, so the results are the same bits.
+// func addAVX2(y, a, b *float32, n int)
+TEXT ·addAVX2(SB), NOSPLIT, $0-32
+	BINARGS
+addLoop:
+	VMOVUPS (SI)(AX*4), Y0
+	VMOVUPS (DX)(AX*4), Y1
+	VADDPS  Y1, Y0, Y0
+	VMOVUPS Y0, (DI)(AX*4)
+	NEXT(addLoop)
+
+// func subAVX2(y, a, b *float32, n int)
+TEXT ·subAVX2(SB), NOSPLIT, $0-32
+	BINARGS
+subLoop:
+	VMOVUPS (SI)(AX*4), Y0
+	VMOVUPS (DX)(AX*4), Y1
+	VSUBPS  Y1, Y0, Y0
+	VMOVUPS Y0, (DI)(AX*4)
+	NEXT(subLoop)
+
+// func mulAVX2(y, a, b *float32, n int)
+TEXT ·mulAVX2(SB), NOSPLIT, $0-32
+	BINARGS
+mulLoop:
+	VMOVUPS (SI)(AX*4), Y0
+	VMOVUPS (DX)(AX*4), Y1
+	VMULPS  Y1, Y0, Y0
+	VMOVUPS Y0, (DI)(AX*4)
+	NEXT(mulLoop)
+
+// func divAVX2(y, a, b *float32, n int)
+TEXT ·divAVX2(SB), NOSPLIT, $0-32
+	BINARGS
+divLoop:
+	VMOVUPS (SI)(AX*4), Y0
+	VMOVUPS (DX)(AX*4), Y1
+	VDIVPS  Y1, Y0, Y0
+	VMOVUPS Y0, (DI)(AX*4)
+	NEXT(divLoop)
+
+// func addScalarAVX2(y, a, b *float32, n int)
+TEXT ·addScalarAVX2(SB), NOSPLIT, $0-32
+	BINARGS
+	VBROADCASTSS (DX), Y1
+addScalarLoop:
+	VMOVUPS (SI)(AX*4), Y0
+	VADDPS  Y1, Y0, Y0
+	VMOVUPS Y0, (DI)(AX*4)
+	NEXT(addScalarLoop)
+
+// func subScalarAVX2(y, a, b *float32, n int)
+TEXT ·subScalarAVX2(SB), NOSPLIT, $0-32
+	BINARGS
+	VBROADCASTSS (DX), Y1
+subScalarLoop:
+	VMOVUPS (SI)(AX*4), Y0
+	VSUBPS  Y1, Y0, Y0
+	VMOVUPS Y0, (DI)(AX*4)
+	NEXT(subScalarLoop)
+
+// func mulScalarAVX2(y, a, b *float32, n int)
+TEXT ·mulScalarAVX2(SB), NOSPLIT, $0-32
+	BINARGS
+	VBROADCASTSS (DX), Y1
+mulScalarLoop:
+	VMOVUPS (SI)(AX*4), Y0
+	VMULPS  Y1, Y0, Y0
+	VMOVUPS Y0, (DI)(AX*4)
+	NEXT(mulScalarLoop)
+
+// func divScalarAVX2(y, a, b *float32, n int)
+TEXT ·divScalarAVX2(SB), NOSPLIT, $0-32
+	BINARGS
+	VBROADCASTSS (DX), Y1
+divScalarLoop:
+	VMOVUPS (SI)(AX*4), Y0
+	VDIVPS  Y1, Y0, Y0
+	VMOVUPS Y0, (DI)(AX*4)
+	NEXT(divScalarLoop)

@@ -11,3 +11,12 @@ func swishAVX2(x, y *float32, n int)     { panic("ir: no activation assembly") }
 func reluAVX2(x, y *float32, n int)      { panic("ir: no activation assembly") }
 func relu6AVX2(x, y *float32, n int)     { panic("ir: no activation assembly") }
 func hardSwishAVX2(x, y *float32, n int) { panic("ir: no activation assembly") }
+
+func addAVX2(y, a, b *float32, n int)       { panic("ir: no binary assembly") }
+func subAVX2(y, a, b *float32, n int)       { panic("ir: no binary assembly") }
+func mulAVX2(y, a, b *float32, n int)       { panic("ir: no binary assembly") }
+func divAVX2(y, a, b *float32, n int)       { panic("ir: no binary assembly") }
+func addScalarAVX2(y, a, b *float32, n int) { panic("ir: no binary assembly") }
+func subScalarAVX2(y, a, b *float32, n int) { panic("ir: no binary assembly") }
+func mulScalarAVX2(y, a, b *float32, n int) { panic("ir: no binary assembly") }
+func divScalarAVX2(y, a, b *float32, n int) { panic("ir: no binary assembly") }

@@ -3,6 +3,7 @@ package ir
 import (
 	"fmt"
 	"math"
+	"math/rand"
 	"testing"
 )
 
@@ -317,6 +318,66 @@ func BenchmarkActivations(b *testing.B) {
 					c.f(x, y)
 				}
 			})
+		}
+	}
+}
+
+// TestBinaryAsm: the AVX2 binary loops give the Go loops' bits for every
+// op and operand layout, every length around the 8-wide blocks, special
+// values (NaN, ±Inf, ±0, subnormals) and an output that is an input.
+func TestBinaryAsm(t *testing.T) {
+	if !haveActivationAsm {
+		t.Skip("no AVX2")
+	}
+	r := rand.New(rand.NewSource(3))
+	special := []float32{float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1)), 0,
+		float32(math.Copysign(0, -1)), 1e-40, -3e-39, 1, -2.5}
+	gen := func(n int) []float32 {
+		v := make([]float32, n)
+		for i := range v {
+			if r.Intn(4) == 0 {
+				v[i] = special[r.Intn(len(special))]
+			} else {
+				v[i] = float32(r.NormFloat64() * 10)
+			}
+		}
+		return v
+	}
+	same := func(x, y float32) bool {
+		return math.Float32bits(x) == math.Float32bits(y) || x != x && y != y
+	}
+	saved := useActivationAsm
+	defer func() { useActivationAsm = saved }()
+	for op := opAdd; op <= opDiv; op++ {
+		for _, st := range [][2]int{{1, 1}, {1, 0}, {0, 1}} {
+			for n := 1; n <= 41; n++ {
+				a, b := gen(n), gen(n)
+				if st[0] == 0 {
+					a = a[:1]
+				}
+				if st[1] == 0 {
+					b = b[:1]
+				}
+				want, got := make([]float32, n), make([]float32, n)
+				useActivationAsm = false
+				binLoop(op, want, a, b, st[0], st[1])
+				useActivationAsm = true
+				binLoop(op, got, a, b, st[0], st[1])
+				for i := range want {
+					if !same(got[i], want[i]) {
+						t.Fatalf("op %d layout %v n %d: element %d = %v, Go loop %v", op, st, n, i, got[i], want[i])
+					}
+				}
+				if st[0] == 1 { // in place: y is a
+					y := append([]float32(nil), a...)
+					binLoop(op, y, y, b, st[0], st[1])
+					for i := range want {
+						if !same(y[i], want[i]) {
+							t.Fatalf("op %d layout %v n %d in place: element %d = %v, want %v", op, st, n, i, y[i], want[i])
+						}
+					}
+				}
+			}
 		}
 	}
 }

@@ -16,6 +16,9 @@ var binaryOps = map[string]int{"Add": opAdd, "Sub": opSub, "Mul": opMul, "Div": 
 // binLoop computes y = a op b where a and b are either full slices of
 // len(y) (step 1) or one element (step 0).
 func binLoop(op int, y, a, b []float32, aStep, bStep int) {
+	if binAsm(op, y, a, b, aStep, bStep) {
+		return
+	}
 	switch {
 	case aStep == 1 && bStep == 1: // both full
 		a = a[:len(y)]
@@ -110,4 +113,33 @@ func binLoop(op int, y, a, b []float32, aStep, bStep int) {
 			}
 		}
 	}
+}
+
+var (
+	binFull   = [...]func(y, a, b *float32, n int){opAdd: addAVX2, opSub: subAVX2, opMul: mulAVX2, opDiv: divAVX2}
+	binScalar = [...]func(y, a, b *float32, n int){opAdd: addScalarAVX2, opSub: subScalarAVX2, opMul: mulScalarAVX2, opDiv: divScalarAVX2}
+)
+
+// binAsm runs binLoop's leading multiple of 8 elements on the AVX2 loops
+// (the same bits: IEEE arithmetic, no fused multiply-add) and the rest on
+// the Go loops; false when the layout has no assembly form.
+func binAsm(op int, y, a, b []float32, aStep, bStep int) bool {
+	n := len(y) &^ 7
+	if !useActivationAsm || n == 0 {
+		return false
+	}
+	switch {
+	case aStep == 1 && bStep == 1:
+		binFull[op](&y[0], &a[:n][0], &b[:n][0], n)
+	case aStep == 1 && bStep == 0:
+		binScalar[op](&y[0], &a[:n][0], &b[0], n)
+	case aStep == 0 && bStep == 1 && (op == opAdd || op == opMul): // commutative
+		binScalar[op](&y[0], &b[:n][0], &a[0], n)
+	default:
+		return false
+	}
+	if n < len(y) {
+		binLoop(op, y[n:], a[n*aStep:], b[n*bStep:], aStep, bStep)
+	}
+	return true
 }
