@@ -450,14 +450,13 @@ func calibrate(ctx context.Context, g *ir.Graph, opt Options) error {
 		src, err = c.Source(g)
 	} else {
 		fmt.Fprintf(opt.Log, "litefy: warning: no --calib data: calibrating on %d synthetic images; the int8 model's accuracy needs real data\n", 100)
-		norm := quant.ImageNetNorm
-		if n, ok := quant.DetectInputNorm(g); ok {
+		var n quant.InputNorm
+		var ok bool
+		if src, n, ok = quant.SyntheticForModel(g, 100, 1); ok {
 			fmt.Fprintf(opt.Log, "litefy: note: %s; synthetic images are fed so\n", n)
-			norm = n.Options(quant.LayoutAuto)
 		} else {
 			fmt.Fprintf(opt.Log, "litefy: warning: synthetic images assume ImageNet's normalisation and the model does not normalise its input itself: no accuracy figure measured on them can be trusted\n")
 		}
-		src = quant.SyntheticNormalized(g, 100, 1, norm)
 	}
 	if err != nil {
 		return err

@@ -209,8 +209,7 @@ func (l *lowerer) emitNamed(node string, op fb.BuiltinOperator, opts options, in
 
 // like adds a tensor of the same type and quantization as tensor t.
 func (l *lowerer) like(t int32, name string, shape []int32) int32 {
-	src := l.m.Tensors[t]
-	return l.addTensor(&Tensor{Name: name, Type: src.Type, Shape: shape, Quant: src.Quant})
+	return likeTensor(l.m, t, name, shape)
 }
 
 // setQuant gives tensor t value v's int8 type and parameters in a
@@ -272,11 +271,7 @@ func (l *lowerer) float32Tensor(name string, shape []int32, v []float32) int32 {
 
 // int32Tensor adds an int32 constant (axes, shapes, paddings).
 func (l *lowerer) int32Tensor(name string, shape []int32, v []int32) int32 {
-	data := make([]byte, 4*len(v))
-	for i, x := range v {
-		binary.LittleEndian.PutUint32(data[4*i:], uint32(x))
-	}
-	return l.addTensor(&Tensor{Name: name, Type: fb.TensorTypeINT32, Shape: shape, Data: data})
+	return addInt32Tensor(l.m, name, shape, v)
 }
 
 // constAs lays out a constant operand of an elementwise op whose output

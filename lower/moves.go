@@ -234,7 +234,7 @@ func collapseChain(m *Model, chain []int) (ops []*Operator) {
 	}()
 	node := last.Node
 	reshape := func(from int32, to int32, shape []int32) {
-		st := addInt32Tensor(m, m.Tensors[to].Name+"/shape", shape)
+		st := addInt32Tensor(m, m.Tensors[to].Name+"/shape", []int32{int32(len(shape))}, shape)
 		ops = append(ops, &Operator{Builtin: fb.BuiltinOperatorRESHAPE, Version: 1, Inputs: []int32{from, st}, Outputs: []int32{to},
 			Options: &reshapeOptions{shape: shape}, Node: node})
 	}
@@ -266,7 +266,7 @@ func collapseChain(m *Model, chain []int) (ops []*Operator) {
 	if !slices.Equal(gs, outShape) {
 		dst = likeTensor(m, in, m.Tensors[out].Name+"/moved", gs)
 	}
-	pt := addInt32Tensor(m, m.Tensors[dst].Name+"/perm", perm)
+	pt := addInt32Tensor(m, m.Tensors[dst].Name+"/perm", []int32{int32(len(perm))}, perm)
 	ops = append(ops, &Operator{Builtin: fb.BuiltinOperatorTRANSPOSE, Version: 1, Inputs: []int32{src, pt}, Outputs: []int32{dst},
 		Options: transposeOptions{}, Node: node})
 	if dst != out {
@@ -275,15 +275,17 @@ func collapseChain(m *Model, chain []int) (ops []*Operator) {
 	return ops
 }
 
-func addInt32Tensor(m *Model, name string, v []int32) int32 {
+// addInt32Tensor adds an int32 constant (axes, shapes, paddings) to m.
+func addInt32Tensor(m *Model, name string, shape []int32, v []int32) int32 {
 	data := make([]byte, 4*len(v))
 	for i, x := range v {
 		binary.LittleEndian.PutUint32(data[4*i:], uint32(x))
 	}
-	m.Tensors = append(m.Tensors, &Tensor{Name: name, Type: fb.TensorTypeINT32, Shape: []int32{int32(len(v))}, Data: data})
+	m.Tensors = append(m.Tensors, &Tensor{Name: name, Type: fb.TensorTypeINT32, Shape: shape, Data: data})
 	return int32(len(m.Tensors) - 1)
 }
 
+// likeTensor adds to m a tensor of the type and quantization of tensor t.
 func likeTensor(m *Model, t int32, name string, shape []int32) int32 {
 	src := m.Tensors[t]
 	m.Tensors = append(m.Tensors, &Tensor{Name: name, Type: src.Type, Shape: shape, Quant: src.Quant})

@@ -89,14 +89,14 @@ func moveChain(inShape []int32, steps [][]int32) *Model {
 		if st[0] == -1 {
 			next = slices.Clone(st[1:])
 			o := addTensorTo(m, "r"+string(rune('a'+i)), next)
-			op = &Operator{Builtin: fb.BuiltinOperatorRESHAPE, Version: 1, Inputs: []int32{cur, addInt32Tensor(m, "s", next)}, Outputs: []int32{o}, Options: &reshapeOptions{shape: next}}
+			op = &Operator{Builtin: fb.BuiltinOperatorRESHAPE, Version: 1, Inputs: []int32{cur, addInt32Tensor(m, "s", []int32{int32(len(next))}, next)}, Outputs: []int32{o}, Options: &reshapeOptions{shape: next}}
 			cur = o
 		} else {
 			for _, p := range st {
 				next = append(next, shape[p])
 			}
 			o := addTensorTo(m, "t"+string(rune('a'+i)), next)
-			op = &Operator{Builtin: fb.BuiltinOperatorTRANSPOSE, Version: 1, Inputs: []int32{cur, addInt32Tensor(m, "p", st)}, Outputs: []int32{o}, Options: transposeOptions{}}
+			op = &Operator{Builtin: fb.BuiltinOperatorTRANSPOSE, Version: 1, Inputs: []int32{cur, addInt32Tensor(m, "p", []int32{int32(len(st))}, st)}, Outputs: []int32{o}, Options: transposeOptions{}}
 			cur = o
 		}
 		m.Operators = append(m.Operators, op)

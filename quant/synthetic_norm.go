@@ -51,6 +51,16 @@ func (s *renormalized) Sample(i int, dst []*ir.Tensor) error {
 	return nil
 }
 
+// SyntheticForModel is SyntheticNormalized for the model's own
+// preprocessing: raw pixels when g normalises its input itself
+// (DetectInputNorm, returned with ok), else ImageNet-normalised images.
+func SyntheticForModel(g *ir.Graph, n int, seed uint64) (src Source, norm InputNorm, ok bool) {
+	if norm, ok = DetectInputNorm(g); ok {
+		return SyntheticNormalized(g, n, seed, norm.Options(LayoutAuto)), norm, true
+	}
+	return Synthetic(g, n, seed), norm, false
+}
+
 // InputNorm is the normalisation a model applies to an image input itself:
 // a chain of Mul, Div, Add and Sub by constants (scalars or one value per
 // channel), possibly through a Transpose, right after the input, as

@@ -184,10 +184,8 @@ func TestRealModels(t *testing.T) {
 			taps := true
 			res8, err := convert.Convert(context.Background(), path, convert.Options{Format: convert.TFLite, Preset: "none", ZeroTaps: &taps,
 				Calibration: convert.Calibration{Source: func(g *ir.Graph) (quant.Source, error) {
-					if n, ok := quant.DetectInputNorm(g); ok { // raw pixels, as the CLI feeds them
-						return quant.SyntheticNormalized(g, 8, 1, n.Options(quant.LayoutAuto)), nil
-					}
-					return quant.Synthetic(g, 8, 1), nil
+					src, _, _ := quant.SyntheticForModel(g, 8, 1) // raw pixels where the model normalises them, as the CLI feeds them
+					return src, nil
 				}}})
 			if err != nil {
 				// Ops without an int8 rule yet are a known gap (the report
