@@ -139,12 +139,7 @@ func Calibrate(g *ir.Graph, src Source, opt CalibrateOptions) (map[*ir.Value]low
 			if !ok || hi[i] <= lo[i] {
 				return
 			}
-			h, l := hs[i], lo[i]
-			k := float32(histBins) / (hi[i] - l)
-			for _, x := range t.Float32s() {
-				b := int((x - l) * k)
-				h[max(0, min(histBins-1, b))]++
-			}
+			histogram(hs[i], lo[i], hi[i], t.Float32s())
 		}
 	}, tick)
 	if err != nil {
@@ -171,6 +166,16 @@ func Calibrate(g *ir.Graph, src Source, opt CalibrateOptions) (map[*ir.Value]low
 
 // percentileRange returns the range between the (1−p) and p quantiles of
 // a histogram over [lo, hi], at bin edges.
+// histogram counts xs into h's histBins equal bins over [lo, hi), values
+// outside in the end bins.
+func histogram(h []int64, lo, hi float32, xs []float32) {
+	k := float32(histBins) / (hi - lo)
+	for _, x := range xs {
+		b := int((x - lo) * k)
+		h[max(0, min(histBins-1, b))]++
+	}
+}
+
 func percentileRange(h []int64, lo, hi float32, p float64) lower.Range {
 	var n int64
 	for _, c := range h {

@@ -128,12 +128,7 @@ func calibrateAuto(g *ir.Graph, src Source, vals []*ir.Value, workers int, opt C
 				if k == fit && heldOut(*sample, n) || hi[k][i] <= lo[k][i] {
 					continue
 				}
-				h, l := hs[k][i], lo[k][i]
-				s := float32(histBins) / (hi[k][i] - l)
-				for _, x := range t.Float32s() {
-					b := int((x - l) * s)
-					h[max(0, min(histBins-1, b))]++
-				}
+				histogram(hs[k][i], lo[k][i], hi[k][i], t.Float32s())
 			}
 		}
 	}, tick)
