@@ -20,6 +20,10 @@ const kcMax = 256
 // them; tests set it to false to exercise the portable Go kernels.
 var useAsm = haveAsm
 
+// useAVX512 selects the AVX-512 16-column kernels (with useAsm). They give
+// the same bits as the AVX2 ones; tests switch them off to compare.
+var useAVX512 = haveAVX512
+
 // Scratch holds the packing buffers used by one GEMM call at a time. Keep
 // one per goroutine and reuse it: after the first few calls its buffers
 // have grown to the size the shapes need and no further allocation takes
@@ -389,6 +393,10 @@ func tiles(kc int, a []float32, rsa, ksa int, b []float32, ksb, bnext int, c []f
 		_ = b[(panels-1)*bnext+(kc-1)*ksb+width-1]
 		_ = c[(rows-1)*ldc+panels*width-1]
 		switch {
+		case useAVX512 && rows > 4 && width == nr:
+			sgemmKernel6x16Z(kc, &a[0], rsa, ksa, &b[0], ksb, bnext, &c[0], ldc, rows, panels)
+		case useAVX512 && width == nr:
+			sgemmKernel4x16Z(kc, &a[0], rsa, ksa, &b[0], ksb, bnext, &c[0], ldc, rows, panels)
 		case rows > 4 && width == nr:
 			sgemmKernel6x16(kc, &a[0], rsa, ksa, &b[0], ksb, bnext, &c[0], ldc, rows, panels)
 		case width == nr:

@@ -11,8 +11,15 @@ import (
 // paths runs f once per available kernel implementation.
 func paths(t *testing.T, f func(t *testing.T)) {
 	t.Helper()
-	saved := useAsm
-	defer func() { useAsm = saved }()
+	saved, saved512 := useAsm, useAVX512
+	defer func() { useAsm, useAVX512 = saved, saved512 }()
+	if haveAVX512 {
+		useAsm, useAVX512 = true, true
+		t.Run("avx512", f)
+	} else {
+		t.Log("AVX-512 kernels unavailable")
+	}
+	useAVX512 = false
 	if haveAsm {
 		useAsm = true
 		t.Run("asm", f)
@@ -373,4 +380,54 @@ func TestNonFiniteIsolated(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestAVX512SameBits checks that the AVX-512 kernels compute every element
+// of C with the same bits as the AVX2 kernels, on random (not integer)
+// inputs where any change of summation order would show: panel counts 1–9
+// (quads, pairs and a single panel), both tile heights, packed and
+// in-place B, several k blocks.
+func TestAVX512SameBits(t *testing.T) {
+	if !haveAVX512 {
+		t.Skip("no AVX-512")
+	}
+	defer func(v bool) { useAVX512 = v }(useAVX512)
+	shapes := []shape{
+		{m: 30, n: 12544 / 8, k: 27}, {m: 12, n: 49, k: 320}, {m: 4, n: 300, k: 600},
+		{m: 70, n: 41, k: 300, ldb: 512}, {m: 35, n: 40, k: 25, lda: 30, ldb: 43, ldc: 47},
+		{m: 9, n: 160, k: 0}, {m: 1, n: 64, k: 5},
+	}
+	for panels := 1; panels <= 9; panels++ {
+		for _, m := range []int{1, 2, 3, 4, 5, 6, 7, 8, 13} {
+			shapes = append(shapes, shape{m: m, n: 16 * panels, k: 1 + (m*panels)%37})
+		}
+	}
+	for i, s := range shapes {
+		for _, nt := range []bool{false, true} {
+			r := rand.New(rand.NewPCG(uint64(i), 9))
+			lda, ldb, ldc := s.dims(nt)
+			brows := s.k
+			if nt {
+				brows = s.n
+			}
+			a := randSlice(r, s.m*lda, false)
+			b := randSlice(r, max(brows, 1)*ldb, false)
+			c0 := randSlice(r, s.m*ldc, false)
+			var got [2][]float32
+			for z := range got {
+				useAVX512 = z == 1
+				got[z] = append([]float32(nil), c0...)
+				if nt {
+					SgemmNT(s.m, s.n, s.k, a, lda, b, ldb, got[z], ldc)
+				} else {
+					Sgemm(s.m, s.n, s.k, a, lda, b, ldb, got[z], ldc)
+				}
+			}
+			for j := range got[0] {
+				if math.Float32bits(got[0][j]) != math.Float32bits(got[1][j]) {
+					t.Fatalf("%v nt=%v: element %d is %v with AVX2, %v with AVX-512", s, nt, j, got[0][j], got[1][j])
+				}
+			}
+		}
+	}
 }

@@ -8,6 +8,10 @@ import "golang.org/x/sys/cpu"
 // (x/sys/cpu also checks that the OS saves the YMM state).
 var haveAsm = cpu.X86.HasAVX2 && cpu.X86.HasFMA
 
+// haveAVX512 reports whether the AVX-512 16-column kernels can run
+// (x/sys/cpu checks that the OS saves the ZMM state).
+var haveAVX512 = haveAsm && cpu.X86.HasAVX512F
+
 // The tile kernels compute, for each panel q < panels, i < rows and j < W,
 //
 //	c[q*W + i*ldc + j] += Σ_{p<k} a[i*rsa + p*ksa] · b[q*bnext + p*ksb + j]
@@ -22,6 +26,16 @@ func sgemmKernel6x16(k int, a *float32, rsa, ksa int, b *float32, ksb, bnext int
 
 //go:noescape
 func sgemmKernel4x16(k int, a *float32, rsa, ksa int, b *float32, ksb, bnext int, c *float32, ldc, rows, panels int)
+
+// sgemmKernel6x16Z and sgemmKernel4x16Z are sgemmKernel6x16 and
+// sgemmKernel4x16 in AVX-512, two panels at a time; they compute the same
+// bits.
+//
+//go:noescape
+func sgemmKernel6x16Z(k int, a *float32, rsa, ksa int, b *float32, ksb, bnext int, c *float32, ldc, rows, panels int)
+
+//go:noescape
+func sgemmKernel4x16Z(k int, a *float32, rsa, ksa int, b *float32, ksb, bnext int, c *float32, ldc, rows, panels int)
 
 //go:noescape
 func sgemmKernel6x8(k int, a *float32, rsa, ksa int, b *float32, ksb, bnext int, c *float32, ldc, rows, panels int)

@@ -5,11 +5,22 @@ package gemm
 // haveAsm is false: this build has only the portable Go kernels.
 const haveAsm = false
 
+// haveAVX512 is false: this build has no AVX-512 kernels.
+const haveAVX512 = false
+
 func sgemmKernel6x16(k int, a *float32, rsa, ksa int, b *float32, ksb, bnext int, c *float32, ldc, rows, panels int) {
 	panic("gemm: no assembly kernels")
 }
 
 func sgemmKernel4x16(k int, a *float32, rsa, ksa int, b *float32, ksb, bnext int, c *float32, ldc, rows, panels int) {
+	panic("gemm: no assembly kernels")
+}
+
+func sgemmKernel6x16Z(k int, a *float32, rsa, ksa int, b *float32, ksb, bnext int, c *float32, ldc, rows, panels int) {
+	panic("gemm: no assembly kernels")
+}
+
+func sgemmKernel4x16Z(k int, a *float32, rsa, ksa int, b *float32, ksb, bnext int, c *float32, ldc, rows, panels int) {
 	panic("gemm: no assembly kernels")
 }
 
