@@ -102,11 +102,7 @@ func Calibrate(g *ir.Graph, src Source, opt CalibrateOptions) (map[*ir.Value]low
 			if !ok {
 				return
 			}
-			l, h := lo[i], hi[i]
-			for _, x := range t.Float32s() {
-				l, h = min(l, x), max(h, x)
-			}
-			lo[i], hi[i] = l, h
+			lo[i], hi[i] = minMax(t.Float32s(), lo[i], hi[i])
 		}
 	}, tick)
 	if err != nil {

@@ -85,10 +85,7 @@ func calibrateAuto(g *ir.Graph, src Source, vals []*ir.Value, workers int, opt C
 			if !ok {
 				return
 			}
-			l, h := float32(math.Inf(1)), float32(math.Inf(-1))
-			for _, x := range t.Float32s() {
-				l, h = min(l, x), max(h, x)
-			}
+			l, h := minMax(t.Float32s(), float32(math.Inf(1)), float32(math.Inf(-1)))
 			lo[all][i], hi[all][i] = min(lo[all][i], l), max(hi[all][i], h)
 			if !heldOut(*sample, n) {
 				lo[fit][i], hi[fit][i] = min(lo[fit][i], l), max(hi[fit][i], h)
