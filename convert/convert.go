@@ -73,6 +73,9 @@ type Options struct {
 	// Calibration gives the int8 calibration data and method; real data
 	// there also repairs the lite variant.
 	Calibration Calibration
+	// KeepFloat names nodes (of the rewritten graph) an int8 file computes
+	// in float32 (lower.KeepFloat).
+	KeepFloat []string
 	// Repair is "fit" (the default, when the preset is lite and the
 	// calibration data are real) or "none": label-free repair of the
 	// lite variant against the original (package repair).
@@ -407,9 +410,14 @@ func ConvertGraph(ctx context.Context, g *ir.Graph, opt Options) (*Result, error
 	// (and, for int8, quantize; the float lowering has the same legality
 	// rules).
 	if opt.Quant == Int8 {
+		if err := lower.KeepFloat(g, opt.KeepFloat); err != nil {
+			return nil, err
+		}
 		if err := lower.CheckInt8(g); err != nil {
 			return nil, err
 		}
+	} else if len(opt.KeepFloat) > 0 {
+		return nil, fmt.Errorf("convert: keeping nodes in float applies to int8 files; a %s file is float throughout", opt.Quant)
 	}
 	if _, err := lower.Lower(g, lower.Options{ZeroTaps: *opt.ZeroTaps, GroupedConv2D: forXNNPACKKernels(opt)}); err != nil {
 		return nil, err

@@ -115,6 +115,7 @@ func Clone(g *Graph) *Graph {
 			attrs[k] = a
 		}
 		c := h.NewNode(n.Op, n.Name, ins, names, attrs)
+		c.KeepFloat = n.KeepFloat
 		for i, o := range n.Outputs {
 			c.Outputs[i].Type = Type{DType: o.Type.DType, Shape: o.Type.Shape.Clone()}
 			c.Outputs[i].Quant = o.Quant

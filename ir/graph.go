@@ -43,6 +43,11 @@ type Node struct {
 	Inputs  []*Value
 	Outputs []*Value
 	Attrs   Attrs
+	// KeepFloat marks a node of a quantized graph that computes in float32:
+	// it reads its int8 inputs dequantized and its int8 readers get its
+	// outputs quantized with their QuantParams (mixed precision; see
+	// lower.KeepFloat). It means nothing in a float graph.
+	KeepFloat bool
 
 	graph *Graph
 }

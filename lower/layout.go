@@ -672,7 +672,7 @@ func (l *lowerer) broadcastAs(n *ir.Node, i int, want layout) (int32, error) {
 		full[j] = 1
 	}
 	copy(full[len(want)-len(v.Type.Shape):], v.Type.Shape.Sizes())
-	key := constKey{v, "broadcast" + want.String()}
+	key := l.key(v, "broadcast"+want.String())
 	if r, ok := l.consts[key]; ok {
 		return r, nil
 	}
@@ -723,7 +723,7 @@ func (l *lowerer) relayout(n *ir.Node, v *ir.Value, t int32, want layout) int32 
 	if have.equal(want) {
 		return t
 	}
-	key := constKey{v, "layout" + want.String()}
+	key := l.key(v, "layout"+want.String())
 	if r, ok := l.consts[key]; ok {
 		return r
 	}

@@ -46,6 +46,14 @@ func Lower(g *ir.Graph, opt Options) (*Model, error) {
 		if r := l.resolve(v); r != v && !l.g.IsOutput(r) && r.Const == nil {
 			l.m.Tensors[t].Name = v.Name // an Identity's output keeps the graph's output name
 		}
+		if l.int8 && l.m.Tensors[t].Type == fb.TensorTypeFLOAT32 && v.Type.DType == ir.Float32 {
+			// computed by a kept-float node
+			if t = l.floatOutput(v, t); l.opt.IO == IOFloat32 {
+				l.m.Outputs = append(l.m.Outputs, t)
+				l.m.OutputLayouts = append(l.m.OutputLayouts, l.layoutOf(v))
+				continue
+			}
+		}
 		l.m.Outputs = append(l.m.Outputs, l.outputEdge(t))
 		l.m.OutputLayouts = append(l.m.OutputLayouts, l.layoutOf(v))
 	}
@@ -112,7 +120,7 @@ func (l *lowerer) nodes() []NodeLowering {
 			continue
 		}
 		start := len(l.m.Operators)
-		if err := l.node(n); err != nil {
+		if err := l.lowerIn(n); err != nil {
 			nl.Err = err
 			for _, o := range n.Outputs {
 				if o != nil && l.resolve(o) == o {
@@ -280,7 +288,7 @@ func (l *lowerer) int32Tensor(name string, shape []int32, v []int32) int32 {
 // graph the operand is int8 (QuantizeWeights).
 func (l *lowerer) constAs(v *ir.Value, want layout) (int32, error) {
 	rank := len(want)
-	key := constKey{v, "operand" + want.String()}
+	key := l.key(v, "operand"+want.String())
 	if t, ok := l.consts[key]; ok {
 		return t, nil
 	}

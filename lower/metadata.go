@@ -49,6 +49,9 @@ type Provenance struct {
 	// those of HardSigmoid inputs, from which PlanHardSigmoid derives
 	// the parameters of the ops HardSigmoid lowers to.
 	Ranges map[string][2]float32 `json:"ranges,omitempty"`
+	// KeepFloat names the nodes the int8 file computes in float32
+	// (KeepFloat), in graph order.
+	KeepFloat []string `json:"keep_float,omitempty"`
 	// Repair records that the lite variant's weights were repaired on
 	// calibration data (package repair): verify needs the same data.
 	Repair *RepairRecord `json:"repair,omitempty"`
@@ -75,7 +78,7 @@ func (l *lowerer) provenance() *Provenance {
 		p.InputShapes[v.Name] = v.Type.Shape.Sizes()
 	}
 	p.IO, p.ZeroTaps, p.Ranges = "", l.opt.ZeroTaps, nil
-	p.GroupedConv2D = false
+	p.GroupedConv2D, p.KeepFloat = false, nil
 	for _, op := range l.m.Operators {
 		if isGroupedConv2D(l.m, op) {
 			p.GroupedConv2D = true
@@ -86,6 +89,7 @@ func (l *lowerer) provenance() *Provenance {
 		if p.IO == "" {
 			p.IO = IOInt8
 		}
+		p.KeepFloat = KeptFloat(l.g)
 		for _, n := range l.g.Nodes {
 			if n.Op != "HardSigmoid" || n.Inputs[0].Quant == nil {
 				continue

@@ -31,7 +31,10 @@ import (
 type Range struct{ Min, Max float32 }
 
 // QuantizeInt8 annotates every float value of g with ir.QuantParams. Ranges
-// holds the calibrated range of graph inputs and node outputs. Constant
+// holds the calibrated range of graph inputs and node outputs. A node
+// marked KeepFloat (KeepFloat) needs no int8 rule and ties no scales; its
+// outputs get parameters from their own ranges, for the QUANTIZE its int8
+// readers take them through, and its constants none. Constant
 // weights stay float32; QuantizeWeights gives their integer form. It
 // reports every node it cannot quantize in one error.
 func QuantizeInt8(g *ir.Graph, ranges map[*ir.Value]Range) error {
@@ -42,7 +45,14 @@ func QuantizeInt8(g *ir.Graph, ranges map[*ir.Value]Range) error {
 	// Tie values that must share one scale into groups.
 	uf := newUnionFind()
 	fused := map[*ir.Value]*ir.Value{} // producer output -> fused activation output
+	SyncFusedPrecision(g)
+	for _, c := range g.Consts {
+		c.Quant = nil // a new quantization: constants of nodes now kept in float have none
+	}
 	for _, n := range g.Nodes {
+		if n.KeepFloat {
+			continue // computed in float: its values keep their own ranges
+		}
 		rule := entry(n.Op).int8
 		switch {
 		case rule.sameScale && (rule.allInputs || rule.inputs != nil):
@@ -125,6 +135,9 @@ func QuantizeInt8(g *ir.Graph, ranges map[*ir.Value]Range) error {
 
 	// Weights and biases, once the input scales are known.
 	for _, n := range g.Nodes {
+		if n.KeepFloat {
+			continue // its constants stay float32
+		}
 		switch wr := entry(n.Op).int8.weights; {
 		case wr != nil && n.Inputs[1].IsConst(): // MatMul of two activations has none
 			inScale := float64(n.Inputs[0].Quant.Scale[0])
@@ -210,6 +223,9 @@ func delegableConstant(n *ir.Node, c *ir.Value) *ir.QuantParams {
 func CheckInt8(g *ir.Graph) error {
 	var bad []ir.NodeError
 	for _, n := range g.Nodes {
+		if n.KeepFloat {
+			continue // lowers in float32 (mixed.go)
+		}
 		if why := quantizable(n); why != "" {
 			bad = append(bad, n.ErrorAt(why))
 		}

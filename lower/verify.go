@@ -34,6 +34,9 @@ func Verify(g *ir.Graph, file []byte) (*Model, error) {
 		Provenance: &Provenance{Preset: p.Preset, Quant: p.Quant, Repair: p.Repair, XNNPACK: p.XNNPACK, XNNPACKKernels: p.XNNPACKKernels}}
 	switch p.Quant {
 	case "int8":
+		if err := KeepFloat(g, p.KeepFloat); err != nil {
+			return nil, err
+		}
 		if err := AttachParams(g, m); err != nil {
 			return nil, err
 		}
@@ -81,7 +84,15 @@ func AttachParams(g *ir.Graph, m *Model) error {
 	edges := p.IO == IOUint8 || p.IO == IOFloat32
 	tensorOf := func(v *ir.Value) *Tensor {
 		if edges && (slices.Contains(g.Inputs, v) || g.IsOutput(v)) {
-			return byName[v.Name+"_int8"] // the edge tensor QUANTIZEs into it
+			if t := byName[v.Name+"_int8"]; t != nil || p.IO == IOUint8 {
+				return t // the edge tensor QUANTIZEs into it
+			}
+		}
+		if pr := v.Producer(); pr != nil && pr.KeepFloat {
+			if t := byName[v.Name]; t != nil && t.Type == fb.TensorTypeINT8 {
+				return t // a float output's int8 view, named as the output (mixed.go)
+			}
+			return byName[v.Name+"/quantized"]
 		}
 		return byName[v.Name]
 	}
@@ -107,17 +118,25 @@ func AttachParams(g *ir.Graph, m *Model) error {
 	// input's parameters below.
 	elided := map[*ir.Value]bool{}
 	for _, v := range acts {
-		if p := v.Producer(); p != nil && v.Type.DType == ir.Float32 && tensorOf(v) == nil &&
+		if p := v.Producer(); p != nil && !p.KeepFloat && v.Type.DType == ir.Float32 && tensorOf(v) == nil &&
 			entry(p.Op).int8.sameScale && p.Inputs[0] != nil && p.Inputs[0].Type.DType == ir.Float32 {
 			elided[v] = true
 		}
 	}
 	ranges := map[*ir.Value]Range{}
+	unviewed := map[*ir.Value]bool{}
 	for _, v := range acts {
 		if v.Type.DType != ir.Float32 || elided[v] {
 			continue
 		}
 		t := tensorOf(v)
+		if t == nil && v.Producer() != nil && v.Producer().KeepFloat {
+			// computed in float and read by no int8 operator: the file
+			// does not depend on its parameters
+			unviewed[v] = true
+			ranges[v] = Range{Min: -1, Max: 1}
+			continue
+		}
 		if t == nil {
 			return fmt.Errorf("lower: value %q (%s) has no tensor in the file", v.Name, producerOp(v))
 		}
@@ -158,7 +177,7 @@ func AttachParams(g *ir.Graph, m *Model) error {
 		return nil
 	}
 	for _, v := range acts {
-		if v.Type.DType == ir.Float32 && !elided[v] {
+		if v.Type.DType == ir.Float32 && !elided[v] && !unviewed[v] {
 			if err := set(v, tensorOf(v)); err != nil {
 				return err
 			}

@@ -34,6 +34,11 @@ type Simulator struct {
 	// workers is the scratch space of the goroutines convolutions are
 	// split over, shared by all of them (steps run one at a time).
 	workers []simWorker
+	// fvals are the float results of kept-float nodes (simulate_float.go),
+	// computed on exec; err is the first error a float kernel returned.
+	fvals map[*ir.Value]*ir.Tensor
+	exec  *ir.Exec
+	err   error
 }
 
 // NewSimulator prepares g, which must carry QuantParams on every float
@@ -63,7 +68,7 @@ func NewSimulatorWith(g *ir.Graph, opt SimOptions) (*Simulator, error) {
 	if _, err := ParseProfile(string(opt.Profile)); err != nil {
 		return nil, err
 	}
-	s := &Simulator{g: g, vals: map[*ir.Value][]int8{}, opt: opt}
+	s := &Simulator{g: g, vals: map[*ir.Value][]int8{}, opt: opt, fvals: map[*ir.Value]*ir.Tensor{}, exec: ir.NewExec(1)}
 	s.workers = make([]simWorker, s.threads())
 	for _, v := range g.Inputs {
 		if v.Quant == nil {
@@ -114,19 +119,26 @@ func (s *Simulator) Run(inputs ...*ir.Tensor) error {
 		}
 		QuantizeFloats(s.ins[i], f, q.Scale[0], q.ZeroPoint[0])
 	}
+	s.err = nil
 	for _, st := range s.steps {
 		st()
 	}
-	return nil
+	return s.err
 }
 
 // Int8 returns the int8 contents of v after the last Run.
 func (s *Simulator) Int8(v *ir.Value) []int8 { return s.vals[v] }
 
 // Dequantize returns v's contents after the last Run as floats.
+//
+// A value a kept-float node computes is returned as computed (what a
+// float32 output of the file holds; an int8 output adds its rounding).
 func (s *Simulator) Dequantize(v *ir.Value, dst []float32) []float32 {
-	q := s.vals[v]
 	dst = dst[:0]
+	if f := s.fvals[v]; f != nil && v.Type.DType == ir.Float32 {
+		return append(dst, f.Float32s()...)
+	}
+	q := s.vals[v]
 	sc, zp := v.Quant.Scale[0], int32(v.Quant.ZeroPoint[0])
 	for _, x := range q {
 		dst = append(dst, sc*float32(int32(x)-zp))
@@ -270,6 +282,9 @@ func init() {
 }
 
 func (s *Simulator) prepare(n *ir.Node) (func(), error) {
+	if n.KeepFloat {
+		return s.prepareFloat(n)
+	}
 	if k := simKernels[n.Op]; k != nil {
 		return k(s, n)
 	}

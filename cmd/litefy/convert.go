@@ -32,6 +32,7 @@ type convertOptions struct {
 	minAgreement  float64
 	distillEpochs int           // --distill-epochs N (0: auto, -1: none)
 	distillBudget time.Duration // --distill-budget D
+	keepFloat     []string      // --keep-float NODE,...
 }
 
 // parseInputShapes reads --input-shape NAME=1,3,224,224 flags.
@@ -111,6 +112,10 @@ func convertModel(in string, opt convertOptions, stderr io.Writer) error {
 		return err
 	}
 	int8 := ext == ".tflite" && (opt.quant == "" || opt.quant == convert.Int8)
+	if len(opt.keepFloat) > 0 && !int8 {
+		return usagef("--keep-float applies to int8 .tflite output (other files are float throughout)")
+	}
+	copt.KeepFloat = opt.keepFloat
 	if opt.report != "" && !int8 {
 		return usagef("--report applies to int8 .tflite output: it reports the int8 simulation against float (for other files use 'litefy verify')")
 	}

@@ -136,6 +136,7 @@ func newRootCmd() *cobra.Command {
 	root.Flags().StringVar(&opt.repair, "repair", "fit", "lite preset with --calib data: fit (repair the lite variant against the original, label-free) or none")
 	root.Flags().IntVar(&opt.distillEpochs, "distill-epochs", 0, "repair's distillation epochs: 0 auto (40 where they cost ≤ 6e10 MACs, else none), -1 none, N that many")
 	root.Flags().DurationVar(&opt.distillBudget, "distill-budget", 0, "stop the distillation at the first epoch end past this time (the file then depends on the machine's speed)")
+	root.Flags().StringSliceVar(&opt.keepFloat, "keep-float", nil, "int8 TFLite: compute these nodes (names after the rewrite, as 'litefy quantize-report' lists them) in float32, with DEQUANTIZE/QUANTIZE where they meet int8 ones")
 	root.Flags().StringVar(&opt.report, "report", "", "int8 TFLite: write verify's JSON report (per-tensor SQNR, output agreement) for the written file")
 	root.Flags().StringVar(&opt.dumpAfter, "dump-after", "", "print the IR text to stderr after the named pass")
 	var maxMemory string

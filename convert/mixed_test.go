@@ -1,0 +1,65 @@
+package convert
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/litefy/litefy/ir"
+	fb "github.com/litefy/litefy/lower/tflite/tflitefb"
+	"github.com/litefy/litefy/quant"
+)
+
+// TestKeepFloat: an int8 conversion with --keep-float computes the named
+// nodes (a node name or an output name) in float32, records them, and
+// verifies against its ONNX model; a name that is no node is one error
+// naming it, and a float file refuses the option.
+func TestKeepFloat(t *testing.T) {
+	model := "../testdata/models/tiny_mnv2_op13.onnx"
+	keep := []string{"/features/features.3/Add", "/features/features.1/conv/conv.1/Conv_output_0", "logits"}
+	opt := Options{Format: TFLite, Preset: "none", Quant: Int8, KeepFloat: keep, Calibration: Calibration{Source: synthetic(8)}}
+	res, err := Convert(context.Background(), model, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := res.TFLite.Provenance
+	if got := strings.Join(p.KeepFloat, ","); got != "/features/features.1/conv/conv.1/Conv,/features/features.3/Add,/classifier/classifier.1/Gemm" {
+		t.Errorf("recorded kept nodes %q", got)
+	}
+	float := map[string]bool{}
+	for _, op := range res.TFLite.Operators {
+		if res.TFLite.Tensors[op.Outputs[0]].Type == fb.TensorTypeFLOAT32 {
+			float[op.Node] = true
+		}
+	}
+	for _, n := range p.KeepFloat {
+		if !float[n] {
+			t.Errorf("node %s has no float32 operator", n)
+		}
+	}
+	out := res.TFLite.Tensors[res.TFLite.Outputs[0]]
+	if out.Type != fb.TensorTypeINT8 || out.Name != "logits" {
+		t.Errorf("output %q is %s, want int8 logits (the float Gemm's int8 view)", out.Name, out.Type)
+	}
+	ev := Evaluation{Samples: func(g *ir.Graph) (quant.Source, string, error) { return quant.Synthetic(g, 4, 2), "synthetic", nil }}
+	rep, err := Verify(context.Background(), res.Data, "mixed.tflite", model, ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Quant != Int8 || rep.Report == nil || rep.Report.Outputs[0].SQNR < 10 {
+		t.Errorf("report %+v", rep)
+	}
+	again, err := Convert(context.Background(), model, opt)
+	if err != nil || string(again.Data) != string(res.Data) {
+		t.Errorf("a second conversion differs (%v)", err)
+	}
+
+	opt.KeepFloat = []string{"/features/features.3/Add", "nope", "nope2"}
+	if _, err := Convert(context.Background(), model, opt); err == nil || !strings.Contains(err.Error(), `"nope", "nope2"`) {
+		t.Errorf("unknown names: %v", err)
+	}
+	opt.Quant = Float32
+	if _, err := Convert(context.Background(), model, opt); err == nil {
+		t.Error("a float32 file took --keep-float")
+	}
+}

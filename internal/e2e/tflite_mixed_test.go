@@ -1,0 +1,191 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/litefy/litefy/convert"
+	"github.com/litefy/litefy/internal/tensorio"
+	"github.com/litefy/litefy/ir"
+	"github.com/litefy/litefy/lower"
+	"github.com/litefy/litefy/passes"
+	"github.com/litefy/litefy/quant"
+)
+
+// TestTFLiteMixed: int8 files with some nodes kept in float32
+// (--keep-float) load and run in LiteRT.js and Arm NN 20.08, and every
+// tensor (the probe file exposes them all) agrees with each runtime's
+// simulation profile on ≥ 99.9% of its elements within 1 LSB. The float
+// operators are the runtimes' own, within float32 rounding of the
+// interpreter's, so a value next to a rounding boundary of its QUANTIZE
+// may land one step off; nothing else may differ.
+func TestTFLiteMixed(t *testing.T) {
+	litert, err := litertRunner()
+	need(t, err)
+	armnn, err := armnnRunner()
+	need(t, err)
+	var note strings.Builder
+	for _, name := range []string{"tiny_mnv2_op13", "tiny_vit_op13", "tiny_lcnet_op13"} {
+		t.Run(name, func(t *testing.T) {
+			dir := filepath.Join(root, "testdata", "models")
+			x, err := tensorio.ReadNPY(filepath.Join(dir, name+".input.npy"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			g, _, err := importModel(filepath.Join(dir, name+".onnx"), x)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, pl := range convert.Legalization(convert.TFLite, convert.Int8) { // as the CLI's --preset none
+				if _, err := pl.Run(g, passes.Options{Verify: true}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			ranges, err := quant.Calibrate(g, quant.Synthetic(g, 16, 1), quant.CalibrateOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Every third node that is an operator of its own, so islands
+			// of one and of several nodes, at the input and the output.
+			var keep []string
+			k := 0
+			for _, n := range g.Nodes {
+				if lower.IsFusedActivation(n) || n.Op == "Identity" {
+					continue
+				}
+				if k%3 == 0 {
+					keep = append(keep, n.Label())
+				}
+				k++
+			}
+			if err := lower.KeepFloat(g, keep); err != nil {
+				t.Fatal(err)
+			}
+			if err := lower.QuantizeInt8(g, ranges); err != nil {
+				t.Fatal(err)
+			}
+			tmp := t.TempDir()
+			nhwc := filepath.Join(tmp, "input.npy")
+			q := g.Inputs[0].Quant
+			xq := make([]int8, x.Len())
+			quant.QuantizeFloats(xq, x.Float32s(), q.Scale[0], q.ZeroPoint[0])
+			x8 := ir.NewTensor(ir.Int8, x.Shape)
+			for i, v := range xq {
+				x8.Data[i] = byte(v)
+			}
+			in := x8
+			if len(x.Shape) == 4 {
+				in = nchwToNHWCInt8(x8)
+			}
+			if err := tensorio.WriteNPY(nhwc, in); err != nil {
+				t.Fatal(err)
+			}
+			probe, vals, layouts := probeLayouts(t, g)
+			ptfl := filepath.Join(tmp, name+".probe.tflite")
+			if err := os.WriteFile(ptfl, probe, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			counts, err := tfliteOpCounts(ptfl)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if counts["QUANTIZE"] == 0 || counts["DEQUANTIZE"] == 0 {
+				t.Fatalf("no QUANTIZE/DEQUANTIZE in a mixed file: %s", lower.FormatCounts(counts))
+			}
+			line := fmt.Sprintf("%-16s %d of %d nodes float; ops: %s\n", name, len(lower.KeptFloat(g)), len(g.Nodes), lower.FormatCounts(counts))
+			for _, rt := range []struct {
+				name    string
+				argv    []string
+				profile quant.Profile
+			}{{"litert", []string{"node", litert}, quant.ProfileXNNPACK}, {"armnn", []string{python, armnn}, quant.ProfileArmNNRef}} {
+				sim, err := quant.NewSimulatorWith(g, quant.SimOptions{Profile: rt.profile})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := sim.Run(x); err != nil {
+					t.Fatal(err)
+				}
+				ts, err := runTFLiteAll(rt.argv, ptfl, nhwc, len(vals)+1)
+				if rt.name == "armnn" && counts["RSQRT"] > 0 && err != nil && strings.Contains(err.Error(), "opcode:L / RSQRT") {
+					line += fmt.Sprintf("%-16s %-6s refuses the file: its 20.08 parser has no RSQRT (as for the all-int8 file)\n", "", rt.name)
+					continue
+				}
+				if err != nil {
+					t.Errorf("%s: %v", rt.name, err)
+					continue
+				}
+				worst, exact := agreement{within: 1, exact: 1}, 0
+				for i, v := range vals {
+					a := agree(ts[i+1], sim.Int8(v), layoutIndex(v.Type.Shape.Sizes(), layouts[i+1]))
+					if a.exact == 1 {
+						exact++
+					}
+					if a.within < worst.within || a.within == worst.within && a.exact < worst.exact {
+						worst, worst.where = a, v.Producer().Op+" "+v.Name
+					}
+					if a.within < 0.999 {
+						t.Errorf("%s: %s %s (float: %v) vs the %s simulation: %s, want ≥ 99.9%% within 1 LSB", rt.name, v.Producer().Op, v.Name, v.Producer().KeepFloat, rt.profile, a)
+					}
+				}
+				line += fmt.Sprintf("%-16s %-6s %d of %d tensors bit-exact with the %s simulation; least agreeing %s (%s)\n", "", rt.name, exact, len(vals), rt.profile, worst, worst.where)
+			}
+			t.Log(line)
+			note.WriteString(line)
+		})
+	}
+	writeBuildFile(t, "e2e-tflite-mixed.txt", []byte(note.String()))
+}
+
+// probeLayouts is probeModel that also returns the file's layout of each
+// output (lower.Model.OutputLayouts): the layout assignment may write a
+// value in any order of its dims.
+func probeLayouts(t *testing.T, g *ir.Graph) ([]byte, []*ir.Value, [][]int) {
+	t.Helper()
+	_, vals := probeModel(t, g)
+	orig := g.Outputs
+	g.Outputs = append(append([]*ir.Value{}, orig...), vals...)
+	defer func() { g.Outputs = orig }()
+	m, err := lower.Lower(g, lower.Options{ZeroTaps: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := m.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b, vals, m.OutputLayouts
+}
+
+// layoutIndex maps each element of a value of the given (ONNX) shape to
+// its position in a tensor whose dim j is ONNX dim p[j].
+func layoutIndex(shape []int64, p []int) []int {
+	r := len(shape)
+	fileStride := make([]int, r) // of ONNX dim d in the file
+	st := 1
+	for j := r - 1; j >= 0; j-- {
+		fileStride[p[j]] = st
+		st *= int(shape[p[j]])
+	}
+	idx := make([]int, ir.NumElements(shape))
+	coord := make([]int, r)
+	for k := range idx {
+		off := 0
+		for d := range r {
+			off += coord[d] * fileStride[d]
+		}
+		idx[k] = off
+		for d := r - 1; d >= 0; d-- {
+			coord[d]++
+			if coord[d] < int(shape[d]) {
+				break
+			}
+			coord[d] = 0
+		}
+	}
+	return idx
+}
