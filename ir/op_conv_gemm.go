@@ -176,25 +176,22 @@ func (g *gemmConv) work(t int) {
 		}
 		oc := grp*g.mg + m0
 		c := g.yd[(img*g.m+oc)*pos+p0:]
-		for m := range m1 - m0 {
-			row := c[m*pos : m*pos+p1-p0]
-			if g.hasBias {
-				convFill(row, g.bd[oc+m])
-			} else {
-				clear(row)
-			}
+		// The GEMM stores bias + A·B (or A·B) in its first pass over C.
+		var bias []float32
+		if g.hasBias {
+			bias = g.bd[oc : m1-m0+oc]
 		}
 		a := g.wd[oc*g.k:]
 		xg := g.xd[(img*g.c+grp*g.cg)*hw:]
 		if g.pointwise {
-			wk.s.Sgemm(m1-m0, p1-p0, g.k, a, g.k, xg[p0:], hw, c, pos)
+			wk.s.SgemmBias(m1-m0, p1-p0, g.k, a, g.k, xg[p0:], hw, bias, c, pos)
 			continue
 		}
 		if key := (img*g.group+grp)*g.tiles + tile; wk.colKey != key {
 			g.im2col(wk.col, xg, p0, p1)
 			wk.colKey = key
 		}
-		wk.s.Sgemm(m1-m0, p1-p0, g.k, a, g.k, wk.col, p1-p0, c, pos)
+		wk.s.SgemmBias(m1-m0, p1-p0, g.k, a, g.k, wk.col, p1-p0, bias, c, pos)
 	}
 }
 

@@ -30,8 +30,8 @@ var useAVX512 = haveAVX512
 // place. A Scratch must not be used by two goroutines at once. The zero
 // value is ready to use.
 type Scratch struct {
-	abuf, bbuf, xbuf []float32
-	tmp              [mr*nr + 16]float32
+	abuf, bbuf, xbuf, zeros []float32
+	tmp                     [mr*nr + 16]float32
 }
 
 var pool = sync.Pool{New: func() any { return new(Scratch) }}
@@ -60,6 +60,44 @@ func SgemmNT(m, n, k int, a []float32, lda int, b []float32, ldb int, c []float3
 // or a slice is too short. When k == 0, C is left unchanged.
 func (s *Scratch) Sgemm(m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
 	checkArgs("Sgemm", m, n, k, a, lda, m, k, b, ldb, k, n, c, ldc)
+	s.sgemm(m, n, k, a, lda, b, ldb, nil, c, ldc)
+}
+
+// SgemmBias sets C = bias·1ᵀ + A·B: row i of C becomes bias[i] plus row i
+// of A·B, whatever C held (with bias nil, C = A·B). The result has the
+// bits of filling row i of C with bias[i] (or zero) and calling Sgemm, but
+// the first pass over each tile of C stores instead of adding, so C is not
+// written twice. Arguments are as for Sgemm; len(bias) ≥ m.
+func (s *Scratch) SgemmBias(m, n, k int, a []float32, lda int, b []float32, ldb int, bias, c []float32, ldc int) {
+	checkArgs("SgemmBias", m, n, k, a, lda, m, k, b, ldb, k, n, c, ldc)
+	if m == 0 || n == 0 {
+		return
+	}
+	if bias == nil {
+		s.zeros = grow(s.zeros, m)
+		bias = s.zeros[:m]
+		clear(bias)
+	}
+	bias = bias[:m]
+	if k == 0 {
+		fillRows(bias, c, ldc, 0, n)
+		return
+	}
+	s.sgemm(m, n, k, a, lda, b, ldb, bias, c, ldc)
+}
+
+// fillRows sets c[i*ldc+j] = bias[i] for j in [j0, j1).
+func fillRows(bias, c []float32, ldc, j0, j1 int) {
+	for i, v := range bias {
+		row := c[i*ldc+j0 : i*ldc+j1]
+		for j := range row {
+			row[j] = v
+		}
+	}
+}
+
+// sgemm is Sgemm, or SgemmBias with bias ≠ nil, on validated arguments.
+func (s *Scratch) sgemm(m, n, k int, a []float32, lda int, b []float32, ldb int, bias, c []float32, ldc int) {
 	if m == 0 || n == 0 || k == 0 {
 		return
 	}
@@ -67,6 +105,9 @@ func (s *Scratch) Sgemm(m, n, k int, a []float32, lda int, b []float32, ldb int,
 	case n <= dotsMaxN:
 		// C[:,j] += A·B[:,j]: one dot product per row of A and column
 		// of B. This beats padding the columns to the 8-wide kernel.
+		if bias != nil {
+			fillRows(bias, c, ldc, 0, n)
+		}
 		for j := range n {
 			x := b[j:]
 			if ldb != 1 {
@@ -76,6 +117,9 @@ func (s *Scratch) Sgemm(m, n, k int, a []float32, lda int, b []float32, ldb int,
 		}
 	case m == 1:
 		// C[0,:] += a·B: a weighted sum of the rows of B.
+		if bias != nil {
+			fillRows(bias, c, ldc, 0, n)
+		}
 		gemvRows(n, k, a[:k], b, ldb, c[:n])
 	default:
 		// A few leftover columns are cheaper as dot products than as
@@ -84,7 +128,10 @@ func (s *Scratch) Sgemm(m, n, k int, a []float32, lda int, b []float32, ldb int,
 		if r := n % nr; r <= dotsMaxN {
 			n0 = n - r
 		}
-		s.gemm(m, n0, k, a, lda, b, ldb, 1, c, ldc)
+		s.gemm(m, n0, k, a, lda, b, ldb, 1, bias, c, ldc)
+		if bias != nil && n0 < n {
+			fillRows(bias, c, ldc, n0, n)
+		}
 		for j := n0; j < n; j++ {
 			dots(m, k, a, lda, s.gather(b[j:], k, ldb), c[j:], ldc)
 		}
@@ -114,7 +161,7 @@ func (s *Scratch) SgemmNT(m, n, k int, a []float32, lda int, b []float32, ldb in
 		if r := n % nr; r <= dotsMaxN {
 			n0 = n - r
 		}
-		s.gemm(m, n0, k, a, lda, b, 1, ldb, c, ldc)
+		s.gemm(m, n0, k, a, lda, b, 1, ldb, nil, c, ldc)
 		for j := n0; j < n; j++ {
 			dots(m, k, a, lda, b[j*ldb:], c[j:], ldc)
 		}
@@ -294,9 +341,10 @@ func packB(m, rsb, csb int) bool {
 const bBlockFloats = 48 << 10
 
 // gemm computes C += A·B where A(i,p) = a[i*lda+p], B(p,j) =
-// b[p*rsb+j*csb] and C(i,j) = c[i*ldc+j]. Arguments must have been
-// validated and m, n, k must be positive.
-func (s *Scratch) gemm(m, n, k int, a []float32, lda int, b []float32, rsb, csb int, c []float32, ldc int) {
+// b[p*rsb+j*csb] and C(i,j) = c[i*ldc+j], or C = bias·1ᵀ + A·B when bias
+// is not nil (the first k block stores, the others add). Arguments must
+// have been validated and m, n, k must be positive.
+func (s *Scratch) gemm(m, n, k int, a []float32, lda int, b []float32, rsb, csb int, bias, c []float32, ldc int) {
 	// Split k and n into near-equal blocks.
 	kb := ceilDiv(k, kcMax)
 	kc0 := ceilDiv(k, kb)
@@ -344,11 +392,15 @@ func (s *Scratch) gemm(m, n, k int, a []float32, lda int, b []float32, rsb, csb 
 					packAPanel(at, rows, kc, a[ir*lda+pc:], lda)
 				}
 				co := ir*ldc + jc
+				var bb []float32
+				if bias != nil && pc == 0 {
+					bb = bias[ir : ir+rows]
+				}
 				if full > 0 {
-					tiles(kc, at, rsa, ksa, bt, ksb, bnext, c[co:], ldc, rows, full, nr)
+					tiles(kc, at, rsa, ksa, bt, ksb, bnext, c[co:], ldc, rows, full, nr, bb)
 				}
 				if edge > 0 {
-					s.edgeTile(kc, at, rsa, ksa, bedge, c[co+full*nr:], ldc, rows, edge)
+					s.edgeTile(kc, at, rsa, ksa, bedge, c[co+full*nr:], ldc, rows, edge, bb)
 				}
 				ir += rows
 			}
@@ -385,51 +437,64 @@ func kernelRows(rows int) int {
 //	c[q*width+i*ldc+j] += Σ_{p<kc} a[i*rsa+p*ksa]·b[q*bnext+p*ksb+j]
 //
 // for q < panels, i < rows, j < width. Rows i < kernelRows(rows) of a are
-// read.
-func tiles(kc int, a []float32, rsa, ksa int, b []float32, ksb, bnext int, c []float32, ldc, rows, panels, width int) {
+// read. With a bias (len ≥ rows) the tiles are set to bias[i] + Σ instead,
+// whatever C held: the bits of filling C with the bias and adding.
+func tiles(kc int, a []float32, rsa, ksa int, b []float32, ksb, bnext int, c []float32, ldc, rows, panels, width int, bias []float32) {
 	if useAsm {
 		// The assembly kernels do no bounds checking.
 		_ = a[(kernelRows(rows)-1)*rsa+(kc-1)*ksa]
 		_ = b[(panels-1)*bnext+(kc-1)*ksb+width-1]
 		_ = c[(rows-1)*ldc+panels*width-1]
+		var bp *float32
+		if bias != nil {
+			_ = bias[rows-1]
+			bp = &bias[0]
+		}
 		switch {
 		case useAVX512 && rows > 4 && width == nr:
-			sgemmKernel6x16Z(kc, &a[0], rsa, ksa, &b[0], ksb, bnext, &c[0], ldc, rows, panels)
+			sgemmKernel6x16Z(kc, &a[0], rsa, ksa, &b[0], ksb, bnext, &c[0], ldc, rows, panels, bp)
 		case useAVX512 && width == nr:
-			sgemmKernel4x16Z(kc, &a[0], rsa, ksa, &b[0], ksb, bnext, &c[0], ldc, rows, panels)
+			sgemmKernel4x16Z(kc, &a[0], rsa, ksa, &b[0], ksb, bnext, &c[0], ldc, rows, panels, bp)
 		case rows > 4 && width == nr:
-			sgemmKernel6x16(kc, &a[0], rsa, ksa, &b[0], ksb, bnext, &c[0], ldc, rows, panels)
+			sgemmKernel6x16(kc, &a[0], rsa, ksa, &b[0], ksb, bnext, &c[0], ldc, rows, panels, bp)
 		case width == nr:
-			sgemmKernel4x16(kc, &a[0], rsa, ksa, &b[0], ksb, bnext, &c[0], ldc, rows, panels)
+			sgemmKernel4x16(kc, &a[0], rsa, ksa, &b[0], ksb, bnext, &c[0], ldc, rows, panels, bp)
 		case rows > 4:
-			sgemmKernel6x8(kc, &a[0], rsa, ksa, &b[0], ksb, bnext, &c[0], ldc, rows, panels)
+			sgemmKernel6x8(kc, &a[0], rsa, ksa, &b[0], ksb, bnext, &c[0], ldc, rows, panels, bp)
 		default:
-			sgemmKernel4x8(kc, &a[0], rsa, ksa, &b[0], ksb, bnext, &c[0], ldc, rows, panels)
+			sgemmKernel4x8(kc, &a[0], rsa, ksa, &b[0], ksb, bnext, &c[0], ldc, rows, panels, bp)
 		}
 		return
 	}
 	for q := range panels {
-		kernelGo(kc, a, rsa, ksa, b[q*bnext:], ksb, c[q*width:], ldc, rows, width)
+		kernelGo(kc, a, rsa, ksa, b[q*bnext:], ksb, c[q*width:], ldc, rows, width, bias)
 	}
 }
 
 // edgeTile computes the partial tile c[i*ldc+j] += Σ_p a[i*rsa+p*ksa]·
-// b[p*nr+j] for i < rows and j < cols < nr, where b is a packed panel.
-func (s *Scratch) edgeTile(kc int, a []float32, rsa, ksa int, b []float32, c []float32, ldc, rows, cols int) {
+// b[p*nr+j] for i < rows and j < cols < nr, where b is a packed panel
+// (with a bias, c[i*ldc+j] = bias[i] + Σ, as tiles).
+func (s *Scratch) edgeTile(kc int, a []float32, rsa, ksa int, b []float32, c []float32, ldc, rows, cols int, bias []float32) {
 	width := nr
 	if cols <= nr/2 {
 		width = nr / 2
 	}
 	if cols == width {
-		tiles(kc, a, rsa, ksa, b, nr, 0, c, ldc, rows, 1, width)
+		tiles(kc, a, rsa, ksa, b, nr, 0, c, ldc, rows, 1, width, bias)
 		return
 	}
 	tmp := s.tmp[:mr*nr]
 	clear(tmp)
-	tiles(kc, a, rsa, ksa, b, nr, 0, tmp, nr, rows, 1, width)
+	tiles(kc, a, rsa, ksa, b, nr, 0, tmp, nr, rows, 1, width, nil)
 	for i := range rows {
 		t := tmp[i*nr : i*nr+cols]
 		cr := c[i*ldc : i*ldc+cols]
+		if bias != nil {
+			for j, v := range t {
+				cr[j] = bias[i] + v
+			}
+			continue
+		}
 		for j, v := range t {
 			cr[j] += v
 		}
@@ -438,7 +503,7 @@ func (s *Scratch) edgeTile(kc int, a []float32, rsa, ksa int, b []float32, c []f
 
 // kernelGo is the portable microkernel. It walks the tile in 2×4
 // sub-tiles so that the eight accumulators stay in registers.
-func kernelGo(kc int, a []float32, rsa, ksa int, b []float32, ksb int, c []float32, ldc, rows, width int) {
+func kernelGo(kc int, a []float32, rsa, ksa int, b []float32, ksb int, c []float32, ldc, rows, width int, bias []float32) {
 	for i := 0; i < rows; i += 2 {
 		for j := 0; j < width; j += 4 {
 			var c00, c01, c02, c03, c10, c11, c12, c13 float32
@@ -459,6 +524,13 @@ func kernelGo(kc int, a []float32, rsa, ksa int, b []float32, ksb int, c []float
 				bj += ksb
 			}
 			r0 := c[i*ldc+j : i*ldc+j+4 : i*ldc+j+4]
+			if bias != nil {
+				r0[0], r0[1], r0[2], r0[3] = bias[i], bias[i], bias[i], bias[i]
+				if i+1 < rows {
+					r1 := c[(i+1)*ldc+j : (i+1)*ldc+j+4 : (i+1)*ldc+j+4]
+					r1[0], r1[1], r1[2], r1[3] = bias[i+1], bias[i+1], bias[i+1], bias[i+1]
+				}
+			}
 			r0[0] += c00
 			r0[1] += c01
 			r0[2] += c02

@@ -431,3 +431,53 @@ func TestAVX512SameBits(t *testing.T) {
 		}
 	}
 }
+
+// TestSgemmBias checks that SgemmBias gives, bit for bit, what filling C
+// with the bias (or zeros) and calling Sgemm gives, ignores what C held,
+// and writes nothing outside C: every test shape, on every kernel path,
+// with random (not integer) inputs and a -0 bias among them.
+func TestSgemmBias(t *testing.T) {
+	paths(t, func(t *testing.T) {
+		shapes := append(testShapes(), shape{m: 13, n: 300, k: 600}, shape{m: 6, n: 64, k: 257},
+			shape{m: 7, n: 49, k: 513, ldc: 60})
+		for i, s := range shapes {
+			for _, withBias := range []bool{true, false} {
+				r := rand.New(rand.NewPCG(uint64(i), 5))
+				lda, ldb, ldc := s.dims(false)
+				a := randSlice(r, s.m*lda, false)
+				b := randSlice(r, max(s.k, 1)*ldb, false)
+				var bias []float32
+				if withBias {
+					bias = randSlice(r, s.m, false)
+					if s.m > 1 {
+						bias[1] = float32(math.Copysign(0, -1))
+					}
+				}
+				const canary = 12345.5
+				want := make([]float32, s.m*ldc+3)
+				got := make([]float32, len(want))
+				for j := range got {
+					want[j], got[j] = canary, canary
+				}
+				for i := range s.m {
+					for j := range s.n {
+						want[i*ldc+j] = 0
+						if withBias {
+							want[i*ldc+j] = bias[i]
+						}
+						got[i*ldc+j] = r.Float32() // ignored
+					}
+				}
+				var sc Scratch
+				n := max(0, (s.m-1)*ldc+s.n)
+				sc.Sgemm(s.m, s.n, s.k, a, lda, b, ldb, want[:n], ldc)
+				sc.SgemmBias(s.m, s.n, s.k, a, lda, b, ldb, bias, got[:n], ldc)
+				for j := range got {
+					if math.Float32bits(got[j]) != math.Float32bits(want[j]) {
+						t.Fatalf("%v bias=%v: element %d is %v, want %v", s, withBias, j, got[j], want[j])
+					}
+				}
+			}
+		}
+	})
+}

@@ -22,26 +22,26 @@ var haveAVX512 = haveAsm && cpu.X86.HasAVX512F
 // bnext = 16*k.
 
 //go:noescape
-func sgemmKernel6x16(k int, a *float32, rsa, ksa int, b *float32, ksb, bnext int, c *float32, ldc, rows, panels int)
+func sgemmKernel6x16(k int, a *float32, rsa, ksa int, b *float32, ksb, bnext int, c *float32, ldc, rows, panels int, bias *float32)
 
 //go:noescape
-func sgemmKernel4x16(k int, a *float32, rsa, ksa int, b *float32, ksb, bnext int, c *float32, ldc, rows, panels int)
+func sgemmKernel4x16(k int, a *float32, rsa, ksa int, b *float32, ksb, bnext int, c *float32, ldc, rows, panels int, bias *float32)
 
 // sgemmKernel6x16Z and sgemmKernel4x16Z are sgemmKernel6x16 and
 // sgemmKernel4x16 in AVX-512, two panels at a time; they compute the same
 // bits.
 //
 //go:noescape
-func sgemmKernel6x16Z(k int, a *float32, rsa, ksa int, b *float32, ksb, bnext int, c *float32, ldc, rows, panels int)
+func sgemmKernel6x16Z(k int, a *float32, rsa, ksa int, b *float32, ksb, bnext int, c *float32, ldc, rows, panels int, bias *float32)
 
 //go:noescape
-func sgemmKernel4x16Z(k int, a *float32, rsa, ksa int, b *float32, ksb, bnext int, c *float32, ldc, rows, panels int)
+func sgemmKernel4x16Z(k int, a *float32, rsa, ksa int, b *float32, ksb, bnext int, c *float32, ldc, rows, panels int, bias *float32)
 
 //go:noescape
-func sgemmKernel6x8(k int, a *float32, rsa, ksa int, b *float32, ksb, bnext int, c *float32, ldc, rows, panels int)
+func sgemmKernel6x8(k int, a *float32, rsa, ksa int, b *float32, ksb, bnext int, c *float32, ldc, rows, panels int, bias *float32)
 
 //go:noescape
-func sgemmKernel4x8(k int, a *float32, rsa, ksa int, b *float32, ksb, bnext int, c *float32, ldc, rows, panels int)
+func sgemmKernel4x8(k int, a *float32, rsa, ksa int, b *float32, ksb, bnext int, c *float32, ldc, rows, panels int, bias *float32)
 
 // sdot4 stores into out[r] the dot product of x[0:k] with the row
 // a[r*lda : r*lda+k], for r < 4. k must be a positive multiple of 8.

@@ -45,6 +45,24 @@
 	VMOVUPS acc, (DX);      \
 	ADDQ    R13, DX
 
+// With a bias (SI ≠ 0, one float per row): store the accumulators plus
+// the row's bias, ignoring what C held, and advance SI to the next row's.
+#define BSTOREROW16(lo, hi) \
+	VBROADCASTSS (SI), Y0;   \
+	VADDPS  Y0, lo, lo;      \
+	VMOVUPS lo, (DX);        \
+	VADDPS  Y0, hi, hi;      \
+	VMOVUPS hi, 32(DX);      \
+	ADDQ    R13, DX;         \
+	ADDQ    $4, SI
+
+#define BSTOREROW8(acc) \
+	VBROADCASTSS (SI), Y0;  \
+	VADDPS  Y0, acc, acc;   \
+	VMOVUPS acc, (DX);      \
+	ADDQ    R13, DX;        \
+	ADDQ    $4, SI
+
 // Advance AX to the next panel of B.
 #define NEXTB \
 	MOVQ bnext+48(FP), BX; \
@@ -126,8 +144,8 @@
 	VFMADD231PS  Y0, Y3, Y7; \
 	ADDQ         R11, SI
 
-// func sgemmKernel6x16(k int, a *float32, rsa, ksa int, b *float32, ksb, bnext int, c *float32, ldc, rows, panels int)
-TEXT ·sgemmKernel6x16(SB), NOSPLIT, $0-88
+// func sgemmKernel6x16(k int, a *float32, rsa, ksa int, b *float32, ksb, bnext int, c *float32, ldc, rows, panels int, bias *float32)
+TEXT ·sgemmKernel6x16(SB), NOSPLIT, $0-96
 	KERNELARGS
 
 k6x16panel:
@@ -178,6 +196,9 @@ k6x16k1loop:
 	JNZ  k6x16k1loop
 
 k6x16store:
+	MOVQ  bias+88(FP), SI
+	TESTQ SI, SI
+	JNZ   k6x16bias
 	MOVQ rows+72(FP), BX
 	STOREROW16(Y4, Y5)
 	DECQ BX
@@ -196,6 +217,27 @@ k6x16store:
 	JZ   k6x16next
 	STOREROW16(Y14, Y15)
 
+	JMP   k6x16next
+
+k6x16bias:
+	MOVQ rows+72(FP), BX
+	BSTOREROW16(Y4, Y5)
+	DECQ BX
+	JZ   k6x16next
+	BSTOREROW16(Y6, Y7)
+	DECQ BX
+	JZ   k6x16next
+	BSTOREROW16(Y8, Y9)
+	DECQ BX
+	JZ   k6x16next
+	BSTOREROW16(Y10, Y11)
+	DECQ BX
+	JZ   k6x16next
+	BSTOREROW16(Y12, Y13)
+	DECQ BX
+	JZ   k6x16next
+	BSTOREROW16(Y14, Y15)
+
 k6x16next:
 	NEXTB
 	ADDQ $64, c+56(FP)
@@ -205,8 +247,8 @@ k6x16next:
 	VZEROUPPER
 	RET
 
-// func sgemmKernel4x16(k int, a *float32, rsa, ksa int, b *float32, ksb, bnext int, c *float32, ldc, rows, panels int)
-TEXT ·sgemmKernel4x16(SB), NOSPLIT, $0-88
+// func sgemmKernel4x16(k int, a *float32, rsa, ksa int, b *float32, ksb, bnext int, c *float32, ldc, rows, panels int, bias *float32)
+TEXT ·sgemmKernel4x16(SB), NOSPLIT, $0-96
 	KERNELARGS
 
 k4x16panel:
@@ -253,6 +295,9 @@ k4x16k1loop:
 	JNZ  k4x16k1loop
 
 k4x16store:
+	MOVQ  bias+88(FP), SI
+	TESTQ SI, SI
+	JNZ   k4x16bias
 	MOVQ rows+72(FP), BX
 	STOREROW16(Y4, Y5)
 	DECQ BX
@@ -265,6 +310,21 @@ k4x16store:
 	JZ   k4x16next
 	STOREROW16(Y10, Y11)
 
+	JMP   k4x16next
+
+k4x16bias:
+	MOVQ rows+72(FP), BX
+	BSTOREROW16(Y4, Y5)
+	DECQ BX
+	JZ   k4x16next
+	BSTOREROW16(Y6, Y7)
+	DECQ BX
+	JZ   k4x16next
+	BSTOREROW16(Y8, Y9)
+	DECQ BX
+	JZ   k4x16next
+	BSTOREROW16(Y10, Y11)
+
 k4x16next:
 	NEXTB
 	ADDQ $64, c+56(FP)
@@ -274,8 +334,8 @@ k4x16next:
 	VZEROUPPER
 	RET
 
-// func sgemmKernel6x8(k int, a *float32, rsa, ksa int, b *float32, ksb, bnext int, c *float32, ldc, rows, panels int)
-TEXT ·sgemmKernel6x8(SB), NOSPLIT, $0-88
+// func sgemmKernel6x8(k int, a *float32, rsa, ksa int, b *float32, ksb, bnext int, c *float32, ldc, rows, panels int, bias *float32)
+TEXT ·sgemmKernel6x8(SB), NOSPLIT, $0-96
 	KERNELARGS
 
 k6x8panel:
@@ -320,6 +380,9 @@ k6x8k1loop:
 	JNZ  k6x8k1loop
 
 k6x8store:
+	MOVQ  bias+88(FP), SI
+	TESTQ SI, SI
+	JNZ   k6x8bias
 	MOVQ rows+72(FP), BX
 	STOREROW8(Y4)
 	DECQ BX
@@ -338,6 +401,27 @@ k6x8store:
 	JZ   k6x8next
 	STOREROW8(Y9)
 
+	JMP   k6x8next
+
+k6x8bias:
+	MOVQ rows+72(FP), BX
+	BSTOREROW8(Y4)
+	DECQ BX
+	JZ   k6x8next
+	BSTOREROW8(Y5)
+	DECQ BX
+	JZ   k6x8next
+	BSTOREROW8(Y6)
+	DECQ BX
+	JZ   k6x8next
+	BSTOREROW8(Y7)
+	DECQ BX
+	JZ   k6x8next
+	BSTOREROW8(Y8)
+	DECQ BX
+	JZ   k6x8next
+	BSTOREROW8(Y9)
+
 k6x8next:
 	NEXTB
 	ADDQ $32, c+56(FP)
@@ -347,8 +431,8 @@ k6x8next:
 	VZEROUPPER
 	RET
 
-// func sgemmKernel4x8(k int, a *float32, rsa, ksa int, b *float32, ksb, bnext int, c *float32, ldc, rows, panels int)
-TEXT ·sgemmKernel4x8(SB), NOSPLIT, $0-88
+// func sgemmKernel4x8(k int, a *float32, rsa, ksa int, b *float32, ksb, bnext int, c *float32, ldc, rows, panels int, bias *float32)
+TEXT ·sgemmKernel4x8(SB), NOSPLIT, $0-96
 	KERNELARGS
 
 k4x8panel:
@@ -391,6 +475,9 @@ k4x8k1loop:
 	JNZ  k4x8k1loop
 
 k4x8store:
+	MOVQ  bias+88(FP), SI
+	TESTQ SI, SI
+	JNZ   k4x8bias
 	MOVQ rows+72(FP), BX
 	STOREROW8(Y4)
 	DECQ BX
@@ -402,6 +489,21 @@ k4x8store:
 	DECQ BX
 	JZ   k4x8next
 	STOREROW8(Y7)
+
+	JMP   k4x8next
+
+k4x8bias:
+	MOVQ rows+72(FP), BX
+	BSTOREROW8(Y4)
+	DECQ BX
+	JZ   k4x8next
+	BSTOREROW8(Y5)
+	DECQ BX
+	JZ   k4x8next
+	BSTOREROW8(Y6)
+	DECQ BX
+	JZ   k4x8next
+	BSTOREROW8(Y7)
 
 k4x8next:
 	NEXTB

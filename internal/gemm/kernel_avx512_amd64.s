@@ -218,6 +218,36 @@ l1:               \
 	VMOVUPS acc, (DX);      \
 	ADDQ    R13, DX
 
+// With a bias (SI ≠ 0): the accumulators plus the row's bias, ignoring C.
+#define BSTORE4(a0, a1, a2, a3) \
+	VBROADCASTSS (SI), Z0;   \
+	VADDPS  Z0, a0, a0;      \
+	VMOVUPS a0, (DX);        \
+	VADDPS  Z0, a1, a1;      \
+	VMOVUPS a1, 64(DX);      \
+	VADDPS  Z0, a2, a2;      \
+	VMOVUPS a2, 128(DX);     \
+	VADDPS  Z0, a3, a3;      \
+	VMOVUPS a3, 192(DX);     \
+	ADDQ    R13, DX;         \
+	ADDQ    $4, SI
+
+#define BSTORE2(lo, hi) \
+	VBROADCASTSS (SI), Z0;   \
+	VADDPS  Z0, lo, lo;      \
+	VMOVUPS lo, (DX);        \
+	VADDPS  Z0, hi, hi;      \
+	VMOVUPS hi, 64(DX);      \
+	ADDQ    R13, DX;         \
+	ADDQ    $4, SI
+
+#define BSTORE1(acc) \
+	VBROADCASTSS (SI), Z0;   \
+	VADDPS  Z0, acc, acc;    \
+	VMOVUPS acc, (DX);       \
+	ADDQ    R13, DX;         \
+	ADDQ    $4, SI
+
 // Store row r of the tile unless rows ≤ r (CX counts rows down).
 #define IFROW(done) \
 	DECQ CX; \
@@ -237,8 +267,8 @@ l1:               \
 	VPXORD Z14, Z14, Z14; \
 	VPXORD Z15, Z15, Z15
 
-// func sgemmKernel6x16Z(k int, a *float32, rsa, ksa int, b *float32, ksb, bnext int, c *float32, ldc, rows, panels int)
-TEXT ·sgemmKernel6x16Z(SB), NOSPLIT, $0-88
+// func sgemmKernel6x16Z(k int, a *float32, rsa, ksa int, b *float32, ksb, bnext int, c *float32, ldc, rows, panels int, bias *float32)
+TEXT ·sgemmKernel6x16Z(SB), NOSPLIT, $0-96
 	KERNELARGSZ
 
 z6quad:
@@ -250,6 +280,9 @@ z6quad:
 	KLOOP(STEP6x64, z6q4, z6q1, z6store4)
 
 z6store4:
+	MOVQ  bias+88(FP), SI
+	TESTQ SI, SI
+	JNZ   z6store4bias
 	MOVQ c+56(FP), DX
 	MOVQ rows+72(FP), CX
 	STORE4(Z8, Z9, Z10, Z11)
@@ -263,6 +296,23 @@ z6store4:
 	STORE4(Z24, Z25, Z26, Z27)
 	IFROW(z6next4)
 	STORE4(Z28, Z29, Z30, Z31)
+
+	JMP   z6next4
+
+z6store4bias:
+	MOVQ c+56(FP), DX
+	MOVQ rows+72(FP), CX
+	BSTORE4(Z8, Z9, Z10, Z11)
+	IFROW(z6next4)
+	BSTORE4(Z12, Z13, Z14, Z15)
+	IFROW(z6next4)
+	BSTORE4(Z16, Z17, Z18, Z19)
+	IFROW(z6next4)
+	BSTORE4(Z20, Z21, Z22, Z23)
+	IFROW(z6next4)
+	BSTORE4(Z24, Z25, Z26, Z27)
+	IFROW(z6next4)
+	BSTORE4(Z28, Z29, Z30, Z31)
 
 z6next4:
 	LEAQ (AX)(BX*4), AX
@@ -278,6 +328,9 @@ z6pair:
 	KLOOP(STEP6x32, z6k4, z6k1, z6store2)
 
 z6store2:
+	MOVQ  bias+88(FP), SI
+	TESTQ SI, SI
+	JNZ   z6store2bias
 	MOVQ rows+72(FP), CX
 	STORE2(Z4, Z5)
 	IFROW(z6next2)
@@ -290,6 +343,22 @@ z6store2:
 	STORE2(Z12, Z13)
 	IFROW(z6next2)
 	STORE2(Z14, Z15)
+
+	JMP   z6next2
+
+z6store2bias:
+	MOVQ rows+72(FP), CX
+	BSTORE2(Z4, Z5)
+	IFROW(z6next2)
+	BSTORE2(Z6, Z7)
+	IFROW(z6next2)
+	BSTORE2(Z8, Z9)
+	IFROW(z6next2)
+	BSTORE2(Z10, Z11)
+	IFROW(z6next2)
+	BSTORE2(Z12, Z13)
+	IFROW(z6next2)
+	BSTORE2(Z14, Z15)
 
 z6next2:
 	LEAQ (AX)(BX*2), AX
@@ -305,6 +374,9 @@ z6single:
 	KLOOP(STEP6x16, z6s4, z6s1, z6store1)
 
 z6store1:
+	MOVQ  bias+88(FP), SI
+	TESTQ SI, SI
+	JNZ   z6store1bias
 	MOVQ rows+72(FP), CX
 	STORE1(Z4)
 	IFROW(z6done)
@@ -318,12 +390,28 @@ z6store1:
 	IFROW(z6done)
 	STORE1(Z14)
 
+	JMP   z6done
+
+z6store1bias:
+	MOVQ rows+72(FP), CX
+	BSTORE1(Z4)
+	IFROW(z6done)
+	BSTORE1(Z6)
+	IFROW(z6done)
+	BSTORE1(Z8)
+	IFROW(z6done)
+	BSTORE1(Z10)
+	IFROW(z6done)
+	BSTORE1(Z12)
+	IFROW(z6done)
+	BSTORE1(Z14)
+
 z6done:
 	VZEROUPPER
 	RET
 
-// func sgemmKernel4x16Z(k int, a *float32, rsa, ksa int, b *float32, ksb, bnext int, c *float32, ldc, rows, panels int)
-TEXT ·sgemmKernel4x16Z(SB), NOSPLIT, $0-88
+// func sgemmKernel4x16Z(k int, a *float32, rsa, ksa int, b *float32, ksb, bnext int, c *float32, ldc, rows, panels int, bias *float32)
+TEXT ·sgemmKernel4x16Z(SB), NOSPLIT, $0-96
 	KERNELARGSZ
 
 z4quad:
@@ -335,6 +423,9 @@ z4quad:
 	KLOOP(STEP4x64, z4q4, z4q1, z4store4)
 
 z4store4:
+	MOVQ  bias+88(FP), SI
+	TESTQ SI, SI
+	JNZ   z4store4bias
 	MOVQ c+56(FP), DX
 	MOVQ rows+72(FP), CX
 	STORE4(Z8, Z9, Z10, Z11)
@@ -344,6 +435,19 @@ z4store4:
 	STORE4(Z16, Z17, Z18, Z19)
 	IFROW(z4next4)
 	STORE4(Z20, Z21, Z22, Z23)
+
+	JMP   z4next4
+
+z4store4bias:
+	MOVQ c+56(FP), DX
+	MOVQ rows+72(FP), CX
+	BSTORE4(Z8, Z9, Z10, Z11)
+	IFROW(z4next4)
+	BSTORE4(Z12, Z13, Z14, Z15)
+	IFROW(z4next4)
+	BSTORE4(Z16, Z17, Z18, Z19)
+	IFROW(z4next4)
+	BSTORE4(Z20, Z21, Z22, Z23)
 
 z4next4:
 	LEAQ (AX)(BX*4), AX
@@ -359,6 +463,9 @@ z4pair:
 	KLOOP(STEP4x32, z4k4, z4k1, z4store2)
 
 z4store2:
+	MOVQ  bias+88(FP), SI
+	TESTQ SI, SI
+	JNZ   z4store2bias
 	MOVQ rows+72(FP), CX
 	STORE2(Z4, Z5)
 	IFROW(z4next2)
@@ -367,6 +474,18 @@ z4store2:
 	STORE2(Z8, Z9)
 	IFROW(z4next2)
 	STORE2(Z10, Z11)
+
+	JMP   z4next2
+
+z4store2bias:
+	MOVQ rows+72(FP), CX
+	BSTORE2(Z4, Z5)
+	IFROW(z4next2)
+	BSTORE2(Z6, Z7)
+	IFROW(z4next2)
+	BSTORE2(Z8, Z9)
+	IFROW(z4next2)
+	BSTORE2(Z10, Z11)
 
 z4next2:
 	LEAQ (AX)(BX*2), AX
@@ -382,6 +501,9 @@ z4single:
 	KLOOP(STEP4x16, z4s4, z4s1, z4store1)
 
 z4store1:
+	MOVQ  bias+88(FP), SI
+	TESTQ SI, SI
+	JNZ   z4store1bias
 	MOVQ rows+72(FP), CX
 	STORE1(Z4)
 	IFROW(z4done)
@@ -390,6 +512,18 @@ z4store1:
 	STORE1(Z8)
 	IFROW(z4done)
 	STORE1(Z10)
+
+	JMP   z4done
+
+z4store1bias:
+	MOVQ rows+72(FP), CX
+	BSTORE1(Z4)
+	IFROW(z4done)
+	BSTORE1(Z6)
+	IFROW(z4done)
+	BSTORE1(Z8)
+	IFROW(z4done)
+	BSTORE1(Z10)
 
 z4done:
 	VZEROUPPER
