@@ -22,6 +22,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -76,6 +77,13 @@ type Options struct {
 	// KeepFloat names nodes (of the rewritten graph) an int8 file computes
 	// in float32 (lower.KeepFloat).
 	KeepFloat []string
+	// MixedProgress, when set, is called as MinSQNR's evaluations complete.
+	MixedProgress func(done, total int)
+	// MinSQNR, when positive, keeps in float32 the fewest most sensitive
+	// nodes for which every output of the int8 file reaches this SQNR (dB)
+	// against float on the calibration samples (quant.KeepForSQNR), as
+	// the runtime the file is for computes it.
+	MinSQNR float64
 	// Repair is "fit" (the default, when the preset is lite and the
 	// calibration data are real) or "none": label-free repair of the
 	// lite variant against the original (package repair).
@@ -144,6 +152,8 @@ type Result struct {
 	Repair *repair.Report
 	// Options are the options after defaults.
 	Options Options
+	// Mixed is what MinSQNR kept in float, and the SQNRs it measured.
+	Mixed *quant.MixedReport
 }
 
 // WriteFile writes the result atomically: a temporary file renamed into
@@ -416,8 +426,11 @@ func ConvertGraph(ctx context.Context, g *ir.Graph, opt Options) (*Result, error
 		if err := lower.CheckInt8(g); err != nil {
 			return nil, err
 		}
-	} else if len(opt.KeepFloat) > 0 {
+	} else if len(opt.KeepFloat) > 0 || opt.MinSQNR != 0 {
 		return nil, fmt.Errorf("convert: keeping nodes in float applies to int8 files; a %s file is float throughout", opt.Quant)
+	}
+	if math.IsNaN(opt.MinSQNR) || math.IsInf(opt.MinSQNR, 0) || opt.MinSQNR < 0 {
+		return nil, fmt.Errorf("convert: minimum SQNR %g dB: want a positive number of dB (0: off)", opt.MinSQNR)
 	}
 	if _, err := lower.Lower(g, lower.Options{ZeroTaps: *opt.ZeroTaps, GroupedConv2D: forXNNPACKKernels(opt)}); err != nil {
 		return nil, err
@@ -426,7 +439,7 @@ func ConvertGraph(ctx context.Context, g *ir.Graph, opt Options) (*Result, error
 		return nil, err
 	}
 	if opt.Quant == Int8 {
-		if err := calibrate(ctx, g, opt); err != nil {
+		if res.Mixed, err = calibrate(ctx, g, opt); err != nil {
 			return nil, err
 		}
 	}
@@ -450,7 +463,7 @@ func ConvertGraph(ctx context.Context, g *ir.Graph, opt Options) (*Result, error
 	return res, nil
 }
 
-func calibrate(ctx context.Context, g *ir.Graph, opt Options) error {
+func calibrate(ctx context.Context, g *ir.Graph, opt Options) (*quant.MixedReport, error) {
 	c := opt.Calibration
 	var src quant.Source
 	var err error
@@ -467,13 +480,27 @@ func calibrate(ctx context.Context, g *ir.Graph, opt Options) error {
 		}
 	}
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if err := ctx.Err(); err != nil {
-		return err
+		return nil, err
 	}
-	return quant.Calibrated(g, src, quant.CalibrateOptions{Method: c.Method, Percentile: c.Percentile,
+	ranges, err := quant.Calibrate(g, src, quant.CalibrateOptions{Method: c.Method, Percentile: c.Percentile,
 		Workers: c.Workers, Progress: c.Progress})
+	if err != nil {
+		return nil, err
+	}
+	if opt.MinSQNR <= 0 {
+		return nil, lower.QuantizeInt8(g, ranges)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	profile := quant.ProfileTFLite
+	if forXNNPACK(opt) {
+		profile = quant.ProfileXNNPACK
+	}
+	return quant.KeepForSQNR(g, ranges, src, opt.MinSQNR, quant.MixedOptions{Sim: quant.SimOptions{Profile: profile}, Workers: c.Workers, Progress: opt.MixedProgress})
 }
 
 // RequireTarget fails when any node of g would not run natively on t (the

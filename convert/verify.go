@@ -36,6 +36,10 @@ type VerifyReport struct {
 	// refuses with this file's scales (they fall back to TFLite's
 	// reference kernels and run slowly).
 	XNNPACK map[string][]DelegateFallback `json:"xnnpack_fallbacks,omitempty"`
+	// KeptFloat names the nodes the file computes in float32.
+	KeptFloat []string `json:"kept_float,omitempty"`
+	// Mixed is what --min-sqnr measured and kept (conversion reports only).
+	Mixed *quant.MixedReport `json:"mixed_precision,omitempty"`
 	*quant.Report
 }
 
@@ -126,7 +130,7 @@ func Verify(ctx context.Context, data []byte, name, ref string, ev Evaluation) (
 	if err != nil {
 		return nil, fmt.Errorf("verify: %s does not match %s: %v", name, ref, err)
 	}
-	rep := &VerifyReport{TFLite: name, Reference: ref, Preset: p.Preset, Quant: p.Quant, IO: p.IO, Tensors: len(m.Tensors), Repair: rrep}
+	rep := &VerifyReport{TFLite: name, Reference: ref, Preset: p.Preset, Quant: p.Quant, IO: p.IO, Tensors: len(m.Tensors), Repair: rrep, KeptFloat: p.KeepFloat}
 	if p.Quant == Int8 {
 		rep.XNNPACK = DelegateFallbacks(lm)
 		if err := evaluate(ctx, rep, g, ev); err != nil {
@@ -142,7 +146,7 @@ func Verify(ctx context.Context, data []byte, name, ref string, ev Evaluation) (
 func (r *Result) Report(ctx context.Context, name, ref string, ev Evaluation) (*VerifyReport, error) {
 	p := r.TFLite.Provenance
 	rep := &VerifyReport{TFLite: name, Reference: ref, Preset: p.Preset, Quant: p.Quant, IO: p.IO, Tensors: len(r.TFLite.Tensors),
-		XNNPACK: DelegateFallbacks(r.TFLite)}
+		XNNPACK: DelegateFallbacks(r.TFLite), KeptFloat: p.KeepFloat, Mixed: r.Mixed}
 	if p.Repair != nil {
 		rep.Repair = r.Repair
 	}

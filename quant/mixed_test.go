@@ -2,6 +2,7 @@ package quant
 
 import (
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/litefy/litefy/ir"
@@ -92,5 +93,60 @@ func TestKeepFloatAll(t *testing.T) {
 		if _, err := m.Encode(); err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// KeepForSQNR reaches a target between the all-int8 and the all-float
+// SQNR with a prefix of the sensitivity ranking one node shorter than
+// which misses it, and leaves the graph quantized so.
+func TestKeepForSQNR(t *testing.T) {
+	g := loadModel(t, "tiny_mnv2_op13", passes.Cleanup)
+	ranges, err := Calibrate(g, Synthetic(g, 8, 1), CalibrateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := Synthetic(g, 8, 5)
+	opt := MixedOptions{Samples: 8}
+	e, err := newMixedEval(g, ranges, src, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := e.newWorker()
+	int8SQNR, err := e.sqnr(w, slices.Clone(e.fixed))
+	if err != nil {
+		t.Fatal(err)
+	}
+	target := int8SQNR + 6
+	rep, err := KeepForSQNR(g, ranges, src, target, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("all int8 %.1f dB, target %.1f, reached %.1f with %d of %d kept (%d evaluations): %v", rep.AllInt8SQNR, target, rep.Reached, len(rep.Kept), len(rep.Ranked), rep.Evaluations, rep.Kept)
+	if rep.AllInt8SQNR != int8SQNR || rep.Reached < target || len(rep.Kept) == 0 || len(rep.Kept) >= len(rep.Ranked) {
+		t.Fatalf("report %+v", rep)
+	}
+	for i := 1; i < len(rep.Ranked); i++ {
+		if rep.Ranked[i].SQNR < rep.Ranked[i-1].SQNR {
+			t.Fatalf("ranking not most sensitive first at %d", i)
+		}
+	}
+	if shorter, err := e.sqnr(w, e.keepPrefix(rep.Ranked, len(rep.Kept)-1)); err != nil || shorter >= target {
+		t.Errorf("one kept node fewer reaches %.1f dB (%v), want below the target %.1f", shorter, err, target)
+	}
+	kept := lower.KeptFloat(g)
+	if len(kept) < len(rep.Kept) {
+		t.Errorf("graph keeps %v, report %v", kept, rep.Kept)
+	}
+	// The graph as left is the configuration measured.
+	h := &mixedWorker{h: g, ranges: ranges}
+	c := make(config, len(g.Nodes))
+	for i, n := range g.Nodes {
+		c[i] = n.KeepFloat
+	}
+	if got, err := e.sqnr(h, c); err != nil || got != rep.Reached {
+		t.Errorf("the graph as quantized gives %.2f dB (%v), the report %.2f", got, err, rep.Reached)
+	}
+	if _, err := KeepForSQNR(g, ranges, src, 500, opt); err == nil || !strings.Contains(err.Error(), "out of reach") {
+		t.Errorf("a 500 dB target: %v", err)
 	}
 }

@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"io"
+	"math"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -33,6 +35,7 @@ type convertOptions struct {
 	distillEpochs int           // --distill-epochs N (0: auto, -1: none)
 	distillBudget time.Duration // --distill-budget D
 	keepFloat     []string      // --keep-float NODE,...
+	minSQNR       float64       // --min-sqnr DB
 }
 
 // parseInputShapes reads --input-shape NAME=1,3,224,224 flags.
@@ -116,6 +119,13 @@ func convertModel(in string, opt convertOptions, stderr io.Writer) error {
 		return usagef("--keep-float applies to int8 .tflite output (other files are float throughout)")
 	}
 	copt.KeepFloat = opt.keepFloat
+	if opt.minSQNR != 0 && !int8 {
+		return usagef("--min-sqnr applies to int8 .tflite output (other files are float throughout)")
+	}
+	if !(opt.minSQNR >= 0) || math.IsInf(opt.minSQNR, 0) {
+		return usagef("--min-sqnr %g: want a positive number of dB", opt.minSQNR)
+	}
+	copt.MinSQNR = opt.minSQNR
 	if opt.report != "" && !int8 {
 		return usagef("--report applies to int8 .tflite output: it reports the int8 simulation against float (for other files use 'litefy verify')")
 	}
@@ -165,12 +175,33 @@ func convertModel(in string, opt convertOptions, stderr io.Writer) error {
 				return src, err
 			}}
 	}
+	mprog, mdone := opt.calib.progress(stderr, "measuring sensitivity")
+	defer mdone()
+	copt.MixedProgress = mprog
 	res, err := convert.Convert(context.Background(), in, copt)
 	if err != nil {
 		return err
+	}
+	mdone()
+	if r := res.Mixed; r != nil {
+		printMixed(stderr, r)
 	}
 	if opt.report == "" {
 		return res.WriteFile(opt.output)
 	}
 	return writeWithReport(in, opt, res, stderr)
+}
+
+// printMixed says what --min-sqnr kept in float.
+func printMixed(w io.Writer, r *quant.MixedReport) {
+	if len(r.Kept) == 0 {
+		fmt.Fprintf(w, "litefy: note: --min-sqnr %g: the all-int8 outputs reach %.1f dB SQNR against float on %d samples; no node kept in float\n", r.TargetSQNR, r.AllInt8SQNR, r.Samples)
+		return
+	}
+	var names []string
+	for _, k := range r.Kept {
+		names = append(names, fmt.Sprintf("%s (%s, %.1f dB alone)", k.Node, k.Op, k.SQNR))
+	}
+	fmt.Fprintf(w, "litefy: note: --min-sqnr %g: all int8 the outputs reach %.1f dB SQNR against float on %d samples; %d of %d nodes kept in float32 reach %.1f dB: %s\n",
+		r.TargetSQNR, r.AllInt8SQNR, r.Samples, len(r.Kept), len(r.Ranked), r.Reached, strings.Join(names, ", "))
 }
