@@ -418,12 +418,16 @@ func versionLess(a, b string) bool {
 
 // Encode serializes m. The bytes depend only on m.
 func (m *Model) Encode() ([]byte, error) {
+	out, _, err := m.encode()
+	return out, err
+}
+
+// encode is Encode; it also returns the size the builder started at.
+func (m *Model) encode() ([]byte, int, error) {
 	runtime, err := m.MinRuntimeVersion()
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	b := flatbuffers.NewBuilder(1 << 20)
-
 	// Buffers: 0 is the empty sentinel, then one per constant tensor, then
 	// the min_runtime_version string (16 bytes, zero padded, as the
 	// official converter writes it).
@@ -443,10 +447,15 @@ func (m *Model) Encode() ([]byte, error) {
 	var provenance []byte
 	if m.Provenance != nil {
 		if provenance, err = m.Provenance.marshal(); err != nil {
-			return nil, err
+			return nil, 0, err
 		}
 		bufData = append(bufData, provenance)
 	}
+	// The builder starts at the size the file will have: grown by
+	// doubling, it allocated three times the file and returned a slice of
+	// a buffer up to twice its size (the bytes do not depend on this).
+	bound := m.encodedSizeBound(bufData)
+	b := flatbuffers.NewBuilder(bound)
 
 	buffers := make([]flatbuffers.UOffsetT, len(bufData))
 	for i := len(bufData) - 1; i >= 0; i-- {
@@ -610,9 +619,41 @@ func (m *Model) Encode() ([]byte, error) {
 	b.FinishWithFileIdentifier(root, []byte("TFL3"))
 	out := b.FinishedBytes()
 	if len(out) >= 1<<31 {
-		return nil, fmt.Errorf("lower: model is %d bytes; flatbuffers above 2 GiB are not supported", len(out))
+		return nil, 0, fmt.Errorf("lower: model is %d bytes; flatbuffers above 2 GiB are not supported", len(out))
 	}
-	return out, nil
+	return out, bound, nil
+}
+
+// encodedSizeBound is an upper bound of the encoded size of m whose
+// buffers are bufData, within a few percent of what is not tensor data:
+// each table with a vtable of its own (the builder shares equal ones) and
+// 8 bytes a field, each vector and string with its length, worst-case
+// alignment and terminator.
+func (m *Model) encodedSizeBound(bufData [][]byte) int {
+	table := func(fields int) int { return 4 + 2*fields + 4 + 8*fields + 7 }
+	vec := func(n, size int) int { return 4 + n*size + 7 }
+	str := func(s string) int { return vec(len(s)+1, 1) }
+	n := 1024 + str(m.Description) + str(SignatureKey) + str(ProvenanceName) + str("min_runtime_version") + str("main")
+	for _, d := range bufData {
+		n += table(1) + vec(len(d), 1) + 15 + 4
+	}
+	for _, t := range m.Tensors {
+		n += table(5) + str(t.Name) + vec(len(t.Shape), 4) + 4
+		if q := t.Quant; q != nil {
+			n += table(3) + vec(len(q.Scale), 4) + vec(len(q.ZeroPoint), 8)
+		}
+	}
+	for _, op := range m.Operators {
+		n += table(5) + vec(len(op.Inputs), 4) + vec(len(op.Outputs), 4) + table(8) + 4
+		if r, ok := op.Options.(*reshapeOptions); ok {
+			n += vec(len(r.shape), 4)
+		}
+		n += table(3) + 4 // its operator code, at most one each
+	}
+	for _, i := range append(append([]int32(nil), m.Inputs...), m.Outputs...) {
+		n += 4 + table(2) + str(m.Tensors[i].Name) + 4
+	}
+	return n
 }
 
 func offsetVector(b *flatbuffers.Builder, offs []flatbuffers.UOffsetT) flatbuffers.UOffsetT {
