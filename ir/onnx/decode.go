@@ -58,18 +58,24 @@ func Load(path string, opt Options) (*ir.Graph, error) {
 	if err != nil {
 		return nil, fmt.Errorf("onnx: %v", err)
 	}
-	return decode(data, filepath.Dir(path), path, opt)
+	return decode(data, filepath.Dir(path), path, true, opt)
 }
 
 // Decode converts a serialized ModelProto. dir is the folder external
 // tensor data is read from; "" refuses external data.
 func Decode(data []byte, dir string, opt Options) (*ir.Graph, error) {
-	return decode(data, dir, "model", opt)
+	return decode(data, dir, "model", false, opt)
 }
 
-func decode(data []byte, dir, name string, opt Options) (*ir.Graph, error) {
+// decode converts data; with alias (data is Load's own), the constants
+// share its bytes.
+func decode(data []byte, dir, name string, alias bool, opt Options) (*ir.Graph, error) {
 	m := &onnxpb.ModelProto{}
-	if err := proto.Unmarshal(data, m); err != nil {
+	unmarshal := proto.Unmarshal
+	if alias {
+		unmarshal = func(b []byte, m proto.Message) error { return unmarshalAliased(b, m.(*onnxpb.ModelProto)) }
+	}
+	if err := unmarshal(data, m); err != nil {
 		return nil, fmt.Errorf("onnx: parse %s: %v", name, err)
 	}
 	if m.IrVersion == nil || m.Graph == nil {
