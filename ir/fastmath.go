@@ -85,6 +85,11 @@ func hardSwish32(x float32) float32 { return x * max(0, min(1, float32(x*(1.0/6)
 // supports them; tests turn it off to check the Go loops.
 var useActivationAsm = haveActivationAsm
 
+// useActivationAVX512 lets sigmoid and swish take 16 at a time on AVX-512
+// (with useActivationAsm). The elements the assembly takes and their bits
+// are the same either way; tests turn it off to compare.
+var useActivationAVX512 = haveActivationAVX512
+
 // asmBlocks returns how many leading elements of x the assembly loops
 // should take: len(x) rounded down to a multiple of 8, or 0 without them.
 func asmBlocks(x []float32) int {
@@ -97,7 +102,14 @@ func asmBlocks(x []float32) int {
 func sigmoidSlice(x, y []float32) {
 	y = y[:len(x)]
 	if n := asmBlocks(x); n > 0 {
-		sigmoidAVX2(&x[0], &y[0], n)
+		if n16 := n &^ 15; useActivationAVX512 && n16 > 0 {
+			sigmoidAVX512(&x[0], &y[0], n16)
+			if n > n16 {
+				sigmoidAVX2(&x[n16], &y[n16], n-n16)
+			}
+		} else {
+			sigmoidAVX2(&x[0], &y[0], n)
+		}
 		x, y = x[n:], y[n:len(x)]
 	}
 	for i, v := range x {
@@ -108,7 +120,14 @@ func sigmoidSlice(x, y []float32) {
 func swishSlice(x, y []float32) {
 	y = y[:len(x)]
 	if n := asmBlocks(x); n > 0 {
-		swishAVX2(&x[0], &y[0], n)
+		if n16 := n &^ 15; useActivationAVX512 && n16 > 0 {
+			swishAVX512(&x[0], &y[0], n16)
+			if n > n16 {
+				swishAVX2(&x[n16], &y[n16], n-n16)
+			}
+		} else {
+			swishAVX2(&x[0], &y[0], n)
+		}
 		x, y = x[n:], y[n:len(x)]
 	}
 	for i, v := range x {

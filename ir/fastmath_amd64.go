@@ -8,6 +8,10 @@ import "golang.org/x/sys/cpu"
 // on this CPU (x/sys/cpu also checks that the OS saves the YMM state).
 var haveActivationAsm = cpu.X86.HasAVX2 && cpu.X86.HasFMA
 
+// haveActivationAVX512 reports whether the AVX-512 sigmoid and swish loops
+// can run.
+var haveActivationAVX512 = haveActivationAsm && cpu.X86.HasAVX512F
+
 // The activation loops compute y[i] = f(x[i]) for i < n, 8 at a time; n
 // must be a positive multiple of 8. They compute sigmoid32, swish32 and
 // the scalar loops in fastmath.go: the ReLU family bit for bit, sigmoid
@@ -19,6 +23,15 @@ func sigmoidAVX2(x, y *float32, n int)
 
 //go:noescape
 func swishAVX2(x, y *float32, n int)
+
+// sigmoidAVX512 and swishAVX512 are sigmoidAVX2 and swishAVX2, 16 at a
+// time (n a positive multiple of 16), with the same results bit for bit.
+//
+//go:noescape
+func sigmoidAVX512(x, y *float32, n int)
+
+//go:noescape
+func swishAVX512(x, y *float32, n int)
 
 //go:noescape
 func reluAVX2(x, y *float32, n int)

@@ -6,6 +6,12 @@ package ir
 // in fastmath.go.
 const haveActivationAsm = false
 
+// haveActivationAVX512 is false: no assembly in this build.
+const haveActivationAVX512 = false
+
+func sigmoidAVX512(x, y *float32, n int) { panic("ir: no activation assembly") }
+func swishAVX512(x, y *float32, n int)   { panic("ir: no activation assembly") }
+
 func sigmoidAVX2(x, y *float32, n int)   { panic("ir: no activation assembly") }
 func swishAVX2(x, y *float32, n int)     { panic("ir: no activation assembly") }
 func reluAVX2(x, y *float32, n int)      { panic("ir: no activation assembly") }

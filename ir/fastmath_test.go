@@ -48,8 +48,13 @@ func TestExp32(t *testing.T) {
 // activationPaths runs f once with the Go loops and, where the CPU has
 // them, once with the assembly loops.
 func activationPaths(t *testing.T, name string, f func(t *testing.T)) {
-	saved := useActivationAsm
-	defer func() { useActivationAsm = saved }()
+	saved, saved512 := useActivationAsm, useActivationAVX512
+	defer func() { useActivationAsm, useActivationAVX512 = saved, saved512 }()
+	if haveActivationAVX512 {
+		useActivationAsm, useActivationAVX512 = true, true
+		t.Run(name+"/avx512", f)
+	}
+	useActivationAVX512 = false
 	if haveActivationAsm {
 		useActivationAsm = true
 		t.Run(name+"/asm", f)
@@ -267,6 +272,50 @@ func TestActivationAsmMatchesGo(t *testing.T) {
 			d := int64(math.Float32bits(ya[i])) - int64(math.Float32bits(yg[i]))
 			if d < -maxULP || d > maxULP {
 				t.Fatalf("%s(%v): asm %v, Go %v", c.name, v, ya[i], yg[i])
+			}
+		}
+	}
+}
+
+// TestActivationAVX512SameBits: the AVX-512 sigmoid and swish give the
+// AVX2 loops' bits, on a dense sweep, the clamps' neighbourhoods, special
+// values, and every length from 1 to 70 (16-blocks, an 8-block, the Go
+// tail), in place too.
+func TestActivationAVX512SameBits(t *testing.T) {
+	if !haveActivationAVX512 {
+		t.Skip("no AVX-512")
+	}
+	defer func(v bool) { useActivationAVX512 = v }(useActivationAVX512)
+	var x []float32
+	for v := float32(-120); v <= 120; v += 0.000913 {
+		x = append(x, v)
+	}
+	inf := float32(math.Inf(1))
+	for _, v := range []float32{0, float32(math.Copysign(0, -1)), inf, -inf, float32(math.NaN()), 1e-45, -1e-45,
+		-70, 70, -105, 105, -93.5, 80, -80, 88.7, -88.7, 3e38, -3e38} {
+		x = append(x, v, math.Nextafter32(v, inf), math.Nextafter32(v, -inf))
+	}
+	for _, f := range []struct {
+		name string
+		f    func(x, y []float32)
+	}{{"sigmoid", sigmoidSlice}, {"swish", swishSlice}} {
+		for n := 1; n <= len(x); n++ {
+			if n > 70 {
+				n = len(x)
+			}
+			var got [2][]float32
+			for z := range got {
+				useActivationAVX512 = z == 1
+				got[z] = make([]float32, n)
+				f.f(x[:n], got[z])
+			}
+			inPlace := append([]float32(nil), x[:n]...)
+			f.f(inPlace, inPlace)
+			for i := range n {
+				a, b, c := math.Float32bits(got[0][i]), math.Float32bits(got[1][i]), math.Float32bits(inPlace[i])
+				if a != b || b != c {
+					t.Fatalf("%s(%v), n=%d: AVX2 %v, AVX-512 %v, in place %v", f.name, x[i], n, got[0][i], got[1][i], inPlace[i])
+				}
 			}
 		}
 	}
