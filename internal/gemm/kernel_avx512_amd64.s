@@ -4,9 +4,9 @@
 
 // AVX-512 versions of the 16-column tile kernels (see kernel_amd64.s for
 // the contract and the register use they share). A ZMM register holds a
-// whole 16-column row of a panel, so the kernels take two panels at a
-// time: 6 (or 4) rows × 2 panels keep 12 (or 8) accumulators busy, and a
-// last odd panel is done alone. Every element of C is computed exactly as
+// whole 16-column row of a panel, so the kernels take four panels at a
+// time (6 or 4 rows × 4 panels: 24 or 16 accumulators), then three, two
+// or one for the panels left. Every element of C is computed exactly as
 // the AVX2 kernels compute it — one FMA per k step into an accumulator
 // that starts at zero, then one add into C — so the results are the same
 // bits; only the width of the registers differs.
@@ -144,6 +144,46 @@ label:                      \
 	VPXORD Z30, Z30, Z30; \
 	VPXORD Z31, Z31, Z31
 
+// One k step of three panels.
+#define ROW3(addr, a0, a1, a2) \
+	VBROADCASTSS addr, Z4;   \
+	VFMADD231PS  Z0, Z4, a0; \
+	VFMADD231PS  Z1, Z4, a1; \
+	VFMADD231PS  Z2, Z4, a2
+
+#define LOAD3 \
+	VMOVUPS (DI), Z0;       \
+	VMOVUPS (DI)(BX*1), Z1; \
+	VMOVUPS (DI)(BX*2), Z2; \
+	ADDQ    R12, DI
+
+#define STEP6x48 \
+	LOAD3;                             \
+	ROW3((SI), Z8, Z9, Z10);           \
+	ROW3((SI)(R8*1), Z11, Z12, Z13);   \
+	ROW3((SI)(R8*2), Z14, Z15, Z16);   \
+	ROW3((SI)(R9*1), Z17, Z18, Z19);   \
+	ROW3((SI)(R8*4), Z20, Z21, Z22);   \
+	ROW3((SI)(R10*1), Z23, Z24, Z25);  \
+	ADDQ R11, SI
+
+#define STEP4x48 \
+	LOAD3;                             \
+	ROW3((SI), Z8, Z9, Z10);           \
+	ROW3((SI)(R8*1), Z11, Z12, Z13);   \
+	ROW3((SI)(R8*2), Z14, Z15, Z16);   \
+	ROW3((SI)(R9*1), Z17, Z18, Z19);   \
+	ADDQ R11, SI
+
+#define STORE3(a0, a1, a2) \
+	VADDPS  (DX), a0, a0;    \
+	VMOVUPS a0, (DX);        \
+	VADDPS  64(DX), a1, a1;  \
+	VMOVUPS a1, 64(DX);      \
+	VADDPS  128(DX), a2, a2; \
+	VMOVUPS a2, 128(DX);     \
+	ADDQ    R13, DX
+
 #define STEP6x32 \
 	LOAD2;                       \
 	ROW2((SI), Z4, Z5);          \
@@ -219,6 +259,17 @@ l1:               \
 	ADDQ    R13, DX
 
 // With a bias (SI ≠ 0): the accumulators plus the row's bias, ignoring C.
+#define BSTORE3(a0, a1, a2) \
+	VBROADCASTSS (SI), Z0;   \
+	VADDPS  Z0, a0, a0;      \
+	VMOVUPS a0, (DX);        \
+	VADDPS  Z0, a1, a1;      \
+	VMOVUPS a1, 64(DX);      \
+	VADDPS  Z0, a2, a2;      \
+	VMOVUPS a2, 128(DX);     \
+	ADDQ    R13, DX;         \
+	ADDQ    $4, SI
+
 #define BSTORE4(a0, a1, a2, a3) \
 	VBROADCASTSS (SI), Z0;   \
 	VADDPS  Z0, a0, a0;      \
@@ -273,7 +324,7 @@ TEXT ·sgemmKernel6x16Z(SB), NOSPLIT, $0-96
 
 z6quad:
 	CMPQ panels+80(FP), $4
-	JLT  z6pair
+	JLT  z6triple
 	PREFETCHC4(z6pf4)
 	ZERO24
 	LEAQ (BX)(BX*2), DX
@@ -319,6 +370,52 @@ z6next4:
 	ADDQ $256, c+56(FP)
 	SUBQ $4, panels+80(FP)
 	JMP  z6quad
+
+z6triple:
+	CMPQ panels+80(FP), $3
+	JLT  z6pair
+	PREFETCHC4(z6pf3)
+	ZERO24
+	KLOOP(STEP6x48, z6t4, z6t1, z6store3)
+
+z6store3:
+	MOVQ  bias+88(FP), SI
+	MOVQ  c+56(FP), DX
+	MOVQ  rows+72(FP), CX
+	TESTQ SI, SI
+	JNZ   z6store3bias
+	STORE3(Z8, Z9, Z10)
+	IFROW(z6next3)
+	STORE3(Z11, Z12, Z13)
+	IFROW(z6next3)
+	STORE3(Z14, Z15, Z16)
+	IFROW(z6next3)
+	STORE3(Z17, Z18, Z19)
+	IFROW(z6next3)
+	STORE3(Z20, Z21, Z22)
+	IFROW(z6next3)
+	STORE3(Z23, Z24, Z25)
+	JMP   z6next3
+
+z6store3bias:
+	BSTORE3(Z8, Z9, Z10)
+	IFROW(z6next3)
+	BSTORE3(Z11, Z12, Z13)
+	IFROW(z6next3)
+	BSTORE3(Z14, Z15, Z16)
+	IFROW(z6next3)
+	BSTORE3(Z17, Z18, Z19)
+	IFROW(z6next3)
+	BSTORE3(Z20, Z21, Z22)
+	IFROW(z6next3)
+	BSTORE3(Z23, Z24, Z25)
+
+z6next3:
+	LEAQ (AX)(BX*2), AX
+	ADDQ BX, AX
+	ADDQ $192, c+56(FP)
+	SUBQ $3, panels+80(FP)
+	JMP  z6pair
 
 z6pair:
 	CMPQ panels+80(FP), $2
@@ -416,7 +513,7 @@ TEXT ·sgemmKernel4x16Z(SB), NOSPLIT, $0-96
 
 z4quad:
 	CMPQ panels+80(FP), $4
-	JLT  z4pair
+	JLT  z4triple
 	PREFETCHC4(z4pf4)
 	ZERO24
 	LEAQ (BX)(BX*2), DX
@@ -454,6 +551,44 @@ z4next4:
 	ADDQ $256, c+56(FP)
 	SUBQ $4, panels+80(FP)
 	JMP  z4quad
+
+z4triple:
+	CMPQ panels+80(FP), $3
+	JLT  z4pair
+	PREFETCHC4(z4pf3)
+	ZERO24
+	KLOOP(STEP4x48, z4t4, z4t1, z4store3)
+
+z4store3:
+	MOVQ  bias+88(FP), SI
+	MOVQ  c+56(FP), DX
+	MOVQ  rows+72(FP), CX
+	TESTQ SI, SI
+	JNZ   z4store3bias
+	STORE3(Z8, Z9, Z10)
+	IFROW(z4next3)
+	STORE3(Z11, Z12, Z13)
+	IFROW(z4next3)
+	STORE3(Z14, Z15, Z16)
+	IFROW(z4next3)
+	STORE3(Z17, Z18, Z19)
+	JMP   z4next3
+
+z4store3bias:
+	BSTORE3(Z8, Z9, Z10)
+	IFROW(z4next3)
+	BSTORE3(Z11, Z12, Z13)
+	IFROW(z4next3)
+	BSTORE3(Z14, Z15, Z16)
+	IFROW(z4next3)
+	BSTORE3(Z17, Z18, Z19)
+
+z4next3:
+	LEAQ (AX)(BX*2), AX
+	ADDQ BX, AX
+	ADDQ $192, c+56(FP)
+	SUBQ $3, panels+80(FP)
+	JMP  z4pair
 
 z4pair:
 	CMPQ panels+80(FP), $2
