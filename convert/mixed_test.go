@@ -16,24 +16,31 @@ import (
 // naming it, and a float file refuses the option.
 func TestKeepFloat(t *testing.T) {
 	model := "../testdata/models/tiny_mnv2_op13.onnx"
-	keep := []string{"/features/features.3/Add", "/features/features.1/conv/conv.1/Conv_output_0", "logits"}
+	// An Add, a Conv by its output's name, a Conv whose ReLU6 is fused
+	// (the pair is kept) and the Gemm that computes the output.
+	keep := []string{"/features/features.3/Add", "/features/features.1/conv/conv.1/Conv_output_0", "/features/features.2/conv/conv.0/conv.0.0/Conv", "logits"}
 	opt := Options{Format: TFLite, Preset: "none", Quant: Int8, KeepFloat: keep, Calibration: Calibration{Source: synthetic(8)}}
 	res, err := Convert(context.Background(), model, opt)
 	if err != nil {
 		t.Fatal(err)
 	}
 	p := res.TFLite.Provenance
-	if got := strings.Join(p.KeepFloat, ","); got != "/features/features.1/conv/conv.1/Conv,/features/features.3/Add,/classifier/classifier.1/Gemm" {
+	if got := strings.Join(p.KeepFloat, ","); got != "/features/features.1/conv/conv.1/Conv,/features/features.2/conv/conv.0/conv.0.0/Conv,/features/features.2/conv/conv.0/conv.0.2/Clip,/features/features.3/Add,/classifier/classifier.1/Gemm" {
 		t.Errorf("recorded kept nodes %q", got)
 	}
-	float := map[string]bool{}
+	float, kept := map[string]bool{}, map[string]bool{}
+	for _, n := range p.KeepFloat {
+		kept[n] = true
+	}
 	for _, op := range res.TFLite.Operators {
-		if res.TFLite.Tensors[op.Outputs[0]].Type == fb.TensorTypeFLOAT32 {
-			float[op.Node] = true
+		isFloat := res.TFLite.Tensors[op.Outputs[0]].Type == fb.TensorTypeFLOAT32
+		float[op.Node] = float[op.Node] || isFloat
+		if kept[op.Node] && !isFloat {
+			t.Errorf("kept node %s has an operator with an int8 output", op.Node)
 		}
 	}
-	for _, n := range p.KeepFloat {
-		if !float[n] {
+	for _, n := range keep[:3] {
+		if !float[n] && !float[strings.TrimSuffix(n, "_output_0")] {
 			t.Errorf("node %s has no float32 operator", n)
 		}
 	}

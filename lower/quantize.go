@@ -51,7 +51,10 @@ func QuantizeInt8(g *ir.Graph, ranges map[*ir.Value]Range) error {
 	}
 	for _, n := range g.Nodes {
 		if n.KeepFloat {
-			continue // computed in float: its values keep their own ranges
+			if IsFusedActivation(n) {
+				fused[n.Inputs[0]] = n.Outputs[0] // one operator, as in int8
+			}
+			continue // computed in float: no scales tied
 		}
 		rule := entry(n.Op).int8
 		switch {

@@ -5,6 +5,7 @@ import (
 	"math"
 	"runtime"
 	"slices"
+	"strings"
 	"sync"
 
 	"github.com/litefy/litefy/ir"
@@ -22,17 +23,18 @@ import (
 type NodeSensitivity struct {
 	Node string  `json:"node"`
 	Op   string  `json:"op"`
-	SQNR float64 `json:"output_sqnr_db"` // the least over the outputs
+	SQNR float64 `json:"output_sqnr_db"` // the least over the measured outputs
 
 	index int // in the graph's nodes
 }
 
 // MixedReport is what KeepForSQNR chose.
 type MixedReport struct {
-	TargetSQNR float64 `json:"target_sqnr_db"`
+	TargetSQNR float64  `json:"target_sqnr_db"`
+	Outputs    []string `json:"outputs,omitempty"`
 	// AllInt8SQNR is the output SQNR with no node kept (besides those the
 	// caller kept), Reached the one with Kept in float; both the least over
-	// the outputs, on Samples samples.
+	// Outputs (all when empty), on Samples samples.
 	AllInt8SQNR float64 `json:"all_int8_sqnr_db"`
 	Reached     float64 `json:"reached_sqnr_db"`
 	// Kept are the nodes kept in float32, most sensitive first, with their
@@ -48,7 +50,7 @@ type MixedReport struct {
 // MixedOptions configure Sensitivity and KeepForSQNR.
 type MixedOptions struct {
 	// Samples bounds the samples of the source the output SQNR is measured
-	// on, taken evenly through it (0: 16).
+	// on, taken evenly through it (0: 16); the ranking uses 4 of them.
 	Samples int
 	// Sim selects the runtime arithmetic simulated.
 	Sim SimOptions
@@ -56,6 +58,10 @@ type MixedOptions struct {
 	Workers int
 	// Progress, when set, is called after each evaluation.
 	Progress func(done, total int)
+	// Outputs names the graph outputs the SQNR is the least over (nil:
+	// all). An output a discrete decoder computes (a mask of local maxima)
+	// flips with any noise: SQNR does not measure it.
+	Outputs []string
 }
 
 // mixedEval measures output SQNR of configurations of one graph on fixed
@@ -70,6 +76,8 @@ type mixedEval struct {
 	// ReLU goes with its producer), in graph order.
 	cands []int
 	fixed []bool // nodes the caller kept
+	// measured marks the outputs the target applies to.
+	measured []bool
 }
 
 func newMixedEval(g *ir.Graph, ranges map[*ir.Value]lower.Range, src Source, opt MixedOptions) (*mixedEval, error) {
@@ -84,12 +92,24 @@ func newMixedEval(g *ir.Graph, ranges map[*ir.Value]lower.Range, src Source, opt
 		return nil, fmt.Errorf("quant: no samples to measure the output SQNR on")
 	}
 	e := &mixedEval{g: g, ranges: ranges, opt: opt}
+	for _, o := range g.Outputs {
+		e.measured = append(e.measured, len(opt.Outputs) == 0 || slices.Contains(opt.Outputs, o.Name))
+	}
+	for _, name := range opt.Outputs {
+		if !slices.ContainsFunc(g.Outputs, func(o *ir.Value) bool { return o.Name == name }) {
+			var have []string
+			for _, o := range g.Outputs {
+				have = append(have, fmt.Sprintf("%q", o.Name))
+			}
+			return nil, fmt.Errorf("quant: the graph has no output %q (its outputs: %s)", name, strings.Join(have, ", "))
+		}
+	}
 	fs, err := ir.NewSession(g, ir.SessionOptions{Threads: 1})
 	if err != nil {
 		return nil, err
 	}
 	defer fs.Close()
-	for k := range n {
+	for _, k := range spread(n) {
 		ins := inputTensors(g)
 		if err := src.Sample(k*src.Len()/n, ins); err != nil {
 			return nil, err
@@ -110,21 +130,10 @@ func newMixedEval(g *ir.Graph, ranges map[*ir.Value]lower.Range, src Source, opt
 		if nd.KeepFloat || lower.IsFusedActivation(nd) || nd.Op == "Identity" || nd.Op == "Dropout" {
 			continue
 		}
-		if !hasFloatOutput(nd) {
-			continue // a comparison: its bool output has no rounding
-		}
-		e.cands = append(e.cands, i)
+		e.cands = append(e.cands, i) // a comparison too: its int8 operands decide its bool
+
 	}
 	return e, nil
-}
-
-func hasFloatOutput(n *ir.Node) bool {
-	for _, o := range n.Outputs {
-		if o != nil && o.Type.DType == ir.Float32 {
-			return true
-		}
-	}
-	return false
 }
 
 // config is one assignment of precisions: float[i] keeps node i.
@@ -161,6 +170,11 @@ func (e *mixedEval) newWorker() *mixedWorker {
 // sqnr quantizes the worker's graph with c's precisions and returns the
 // least output SQNR over the samples.
 func (e *mixedEval) sqnr(w *mixedWorker, c config) (float64, error) {
+	return e.sqnrOn(w, c, len(e.inputs))
+}
+
+// sqnrOn is sqnr on the first n of the samples, spread over the source.
+func (e *mixedEval) sqnrOn(w *mixedWorker, c config, n int) (float64, error) {
 	for i, n := range w.h.Nodes {
 		n.KeepFloat = c[i]
 	}
@@ -174,7 +188,7 @@ func (e *mixedEval) sqnr(w *mixedWorker, c config) (float64, error) {
 	sig := make([]float64, len(w.h.Outputs))
 	noise := make([]float64, len(w.h.Outputs))
 	var deq []float32
-	for k, ins := range e.inputs {
+	for k, ins := range e.inputs[:n] {
 		if err := sim.Run(ins...); err != nil {
 			return 0, err
 		}
@@ -189,13 +203,50 @@ func (e *mixedEval) sqnr(w *mixedWorker, c config) (float64, error) {
 	}
 	least := math.Inf(1)
 	for j := range sig {
-		least = min(least, SQNR(sig[j], noise[j]))
+		if e.measured[j] {
+			least = min(least, SQNR(sig[j], noise[j]))
+		}
 	}
 	return least, nil
 }
 
-// run evaluates the configurations in parallel, results in order.
+// spread orders 0..n-1 so that every prefix is spread over the range:
+// 0, n/2, n/4, 3n/4, ... (bit-reversed order of the next power of two).
+func spread(n int) []int {
+	p := 1
+	for p < n {
+		p *= 2
+	}
+	var r []int
+	for i := range p {
+		j, b := 0, i
+		for m := p >> 1; m > 0; m >>= 1 {
+			if b&1 != 0 {
+				j += m
+			}
+			b >>= 1
+		}
+		if j < n {
+			r = append(r, j)
+		}
+	}
+	return r
+}
+
+// sensitivitySamples is how many samples rank the nodes: the ranking only
+// orders them, the search measures on all.
+const sensitivitySamples = 4
+
+// run evaluates the configurations in parallel, results in order: on the
+// first n samples (0: all).
 func (e *mixedEval) run(cs []config, done func()) ([]float64, error) {
+	return e.runOn(cs, 0, done)
+}
+
+func (e *mixedEval) runOn(cs []config, n int, done func()) ([]float64, error) {
+	if n <= 0 || n > len(e.inputs) {
+		n = len(e.inputs)
+	}
 	res := make([]float64, len(cs))
 	errs := make([]error, len(cs))
 	var mu sync.Mutex
@@ -214,7 +265,7 @@ func (e *mixedEval) run(cs []config, done func()) ([]float64, error) {
 				if i >= len(cs) {
 					return
 				}
-				res[i], errs[i] = e.sqnr(w, cs[i])
+				res[i], errs[i] = e.sqnrOn(w, cs[i], n)
 				if done != nil {
 					done()
 				}
@@ -249,7 +300,8 @@ func (e *mixedEval) keepPrefix(order []NodeSensitivity, k int) config {
 }
 
 // Sensitivity measures, for every node that is an operator of its own, the
-// output SQNR (least over the outputs, on up to opt.Samples samples of src)
+// output SQNR (least over opt.Outputs, on 4 of up to opt.Samples samples of
+// src, spread over it)
 // with only that node in int8, quantized with ranges (Calibrate's). It
 // returns them most sensitive first. g's quantization is left as it was
 // (g is copied).
@@ -266,7 +318,7 @@ func (e *mixedEval) sensitivity(done func()) ([]NodeSensitivity, error) {
 	for k, i := range e.cands {
 		cs[k] = e.keepAllBut(i)
 	}
-	res, err := e.run(cs, done)
+	res, err := e.runOn(cs, sensitivitySamples, done)
 	if err != nil {
 		return nil, err
 	}
@@ -298,7 +350,7 @@ func KeepForSQNR(g *ir.Graph, ranges map[*ir.Value]lower.Range, src Source, targ
 	if err != nil {
 		return nil, err
 	}
-	rep := &MixedReport{TargetSQNR: target, Samples: len(e.inputs)}
+	rep := &MixedReport{TargetSQNR: target, Outputs: opt.Outputs, Samples: len(e.inputs)}
 	total := 2 + len(e.cands) + 2*int(math.Ceil(math.Log2(float64(len(e.cands)+1))))
 	tick := func() {
 		rep.Evaluations++
@@ -314,6 +366,17 @@ func KeepForSQNR(g *ir.Graph, ranges map[*ir.Value]lower.Range, src Source, targ
 	}
 	rep.AllInt8SQNR, rep.Reached = base[0], base[0]
 	if base[0] < target {
+		allFloat := slices.Clone(e.fixed)
+		for _, i := range e.cands {
+			allFloat[i] = true
+		}
+		all, err := e.run([]config{allFloat}, done)
+		if err != nil {
+			return nil, err
+		}
+		if all[0] < target {
+			return nil, fmt.Errorf("quant: output SQNR %.1f dB is out of reach: with every node in float32 (only the input rounded to int8) the output reaches %.1f dB", target, all[0])
+		}
 		if rep.Ranked, err = e.sensitivity(done); err != nil {
 			return nil, err
 		}
@@ -324,17 +387,10 @@ func KeepForSQNR(g *ir.Graph, ranges map[*ir.Value]lower.Range, src Source, targ
 			}
 			return r[0], nil
 		}
-		n := len(rep.Ranked)
-		all, err := f(n)
-		if err != nil {
-			return nil, err
-		}
-		if all < target {
-			return nil, fmt.Errorf("quant: output SQNR %.1f dB is out of reach: with every node in float32 (only the input rounded to int8) the output reaches %.1f dB", target, all)
-		}
 		// Doubling, then bisection: the least k whose prefix reaches the
 		// target (k = n does).
-		lo, hi, reached := 0, n, all
+		n := len(rep.Ranked)
+		lo, hi, reached := 0, n, all[0]
 		for k := 1; k < n; k *= 2 {
 			s, err := f(k)
 			if err != nil {

@@ -64,12 +64,17 @@ func (s *Simulator) prepareFloat(n *ir.Node) (func(), error) {
 		}
 	}
 	out := make([]*ir.Tensor, len(n.Outputs))
+	need8 := make([]bool, len(n.Outputs)) // read by an int8 node, or a graph output
 	for i, o := range n.Outputs {
 		if o == nil {
 			continue
 		}
 		out[i] = ir.NewTensor(o.Type.DType, o.Type.Shape.Sizes())
 		s.fvals[o] = out[i]
+		need8[i] = s.g.IsOutput(o)
+		for _, u := range o.Uses() {
+			need8[i] = need8[i] || !u.KeepFloat
+		}
 	}
 	xnn := s.opt.profile() == ProfileXNNPACK
 	return func() {
@@ -80,7 +85,7 @@ func (s *Simulator) prepareFloat(n *ir.Node) (func(), error) {
 			s.err = n.Errorf("%v", err)
 		}
 		for i, o := range n.Outputs {
-			if o == nil {
+			if o == nil || !need8[i] {
 				continue
 			}
 			switch {

@@ -36,6 +36,7 @@ type convertOptions struct {
 	distillBudget time.Duration // --distill-budget D
 	keepFloat     []string      // --keep-float NODE,...
 	minSQNR       float64       // --min-sqnr DB
+	sqnrOutputs   []string      // --sqnr-outputs NAME,...
 }
 
 // parseInputShapes reads --input-shape NAME=1,3,224,224 flags.
@@ -125,7 +126,10 @@ func convertModel(in string, opt convertOptions, stderr io.Writer) error {
 	if !(opt.minSQNR >= 0) || math.IsInf(opt.minSQNR, 0) {
 		return usagef("--min-sqnr %g: want a positive number of dB", opt.minSQNR)
 	}
-	copt.MinSQNR = opt.minSQNR
+	copt.MinSQNR, copt.SQNROutputs = opt.minSQNR, opt.sqnrOutputs
+	if len(opt.sqnrOutputs) > 0 && opt.minSQNR == 0 {
+		return usagef("--sqnr-outputs names the outputs --min-sqnr applies to; give --min-sqnr")
+	}
 	if opt.report != "" && !int8 {
 		return usagef("--report applies to int8 .tflite output: it reports the int8 simulation against float (for other files use 'litefy verify')")
 	}
@@ -195,13 +199,20 @@ func convertModel(in string, opt convertOptions, stderr io.Writer) error {
 // printMixed says what --min-sqnr kept in float.
 func printMixed(w io.Writer, r *quant.MixedReport) {
 	if len(r.Kept) == 0 {
-		fmt.Fprintf(w, "litefy: note: --min-sqnr %g: the all-int8 outputs reach %.1f dB SQNR against float on %d samples; no node kept in float\n", r.TargetSQNR, r.AllInt8SQNR, r.Samples)
+		fmt.Fprintf(w, "litefy: note: --min-sqnr %g: the all-int8 outputs%s reach %.1f dB SQNR against float on %d samples; no node kept in float\n", r.TargetSQNR, outputsOf(r), r.AllInt8SQNR, r.Samples)
 		return
 	}
 	var names []string
 	for _, k := range r.Kept {
 		names = append(names, fmt.Sprintf("%s (%s, %.1f dB alone)", k.Node, k.Op, k.SQNR))
 	}
-	fmt.Fprintf(w, "litefy: note: --min-sqnr %g: all int8 the outputs reach %.1f dB SQNR against float on %d samples; %d of %d nodes kept in float32 reach %.1f dB: %s\n",
-		r.TargetSQNR, r.AllInt8SQNR, r.Samples, len(r.Kept), len(r.Ranked), r.Reached, strings.Join(names, ", "))
+	fmt.Fprintf(w, "litefy: note: --min-sqnr %g: all int8 the outputs%s reach %.1f dB SQNR against float on %d samples; %d of %d nodes kept in float32 reach %.1f dB: %s\n",
+		r.TargetSQNR, outputsOf(r), r.AllInt8SQNR, r.Samples, len(r.Kept), len(r.Ranked), r.Reached, strings.Join(names, ", "))
+}
+
+func outputsOf(r *quant.MixedReport) string {
+	if len(r.Outputs) == 0 {
+		return ""
+	}
+	return " " + strings.Join(r.Outputs, ", ")
 }
