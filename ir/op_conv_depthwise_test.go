@@ -1,0 +1,63 @@
+package ir
+
+import (
+	"fmt"
+	"math"
+	"math/rand"
+	"testing"
+)
+
+// Depthwise shapes of mobilenet_v2 and efficientnet_b0 at 224×224 below
+// 112×112 (op_conv_test.go has the 112×112 ones).
+func BenchmarkConvDepthwise3x3At56(b *testing.B) {
+	benchConv(b, []int64{1, 144, 56, 56}, []int64{144, 1, 3, 3},
+		Attrs{"group": IntAttr(144), "pads": IntsAttr(1, 1, 1, 1)})
+}
+
+func BenchmarkConvDepthwise3x3At28(b *testing.B) {
+	benchConv(b, []int64{1, 192, 28, 28}, []int64{192, 1, 3, 3},
+		Attrs{"group": IntAttr(192), "pads": IntsAttr(1, 1, 1, 1)})
+}
+
+func BenchmarkConvDepthwise3x3At14(b *testing.B) {
+	benchConv(b, []int64{1, 576, 14, 14}, []int64{576, 1, 3, 3},
+		Attrs{"group": IntAttr(576), "pads": IntsAttr(1, 1, 1, 1)})
+}
+
+func BenchmarkConvDepthwise3x3s2At56(b *testing.B) {
+	benchConv(b, []int64{1, 144, 56, 56}, []int64{144, 1, 3, 3},
+		Attrs{"group": IntAttr(144), "strides": IntsAttr(2, 2), "pads": IntsAttr(0, 0, 1, 1)})
+}
+
+// TestDepthwiseLongRowSameBits: the long row and the in-place rows compute
+// each output in the same order, so a plane gives the same bits whichever
+// form dwLongRowMaxOW picks; widths around the thresholds, strides 1 and
+// 2, 3×3 and 5×5, checked against the definition too.
+func TestDepthwiseLongRowSameBits(t *testing.T) {
+	if !haveDepthwiseAsm {
+		t.Skip("no depthwise assembly")
+	}
+	defer func(v [3]int) { dwLongRowMaxOW = v }(dwLongRowMaxOW)
+	r := rand.New(rand.NewSource(3))
+	for _, c := range []struct{ h, w, k, s int }{
+		{9, 31, 3, 1}, {7, 32, 3, 1}, {6, 47, 3, 1}, {5, 63, 3, 1}, {5, 64, 3, 1}, {4, 65, 5, 1},
+		{9, 29, 3, 2}, {8, 31, 3, 2}, {7, 33, 5, 2}, {6, 40, 5, 2},
+	} {
+		pad := int64(c.k / 2)
+		attrs := Attrs{"group": IntAttr(3), "pads": IntsAttr(pad, pad, pad, pad), "strides": IntsAttr(int64(c.s), int64(c.s))}
+		x, w, b := nnRand(r, 2, 3, int64(c.h), int64(c.w)), nnRand(r, 3, 1, int64(c.k), int64(c.k)), nnRand(r, 3)
+		var got [2]*Tensor
+		for i, maxOW := range []int{0, 1 << 20} {
+			dwLongRowMaxOW = [3]int{0, maxOW, maxOW}
+			got[i] = nnRun(t, 13, "Conv", attrs, []nnArg{nnIn(x), nnConst(w), nnConst(b)}, 1)[0]
+		}
+		rows, long := got[0].Float32s(), got[1].Float32s()
+		for i := range rows {
+			if math.Float32bits(rows[i]) != math.Float32bits(long[i]) {
+				t.Fatalf("%+v: element %d is %v by rows, %v by the long row", c, i, rows[i], long[i])
+			}
+		}
+		s, p := []int{c.s, c.s}, []int{int(pad), int(pad)}
+		nnClose(t, fmt.Sprintf("%+v", c), long, naiveConv(x, w, b.Float32s(), 3, s, []int{1, 1}, p, got[1].Shape), 1e-5)
+	}
+}
