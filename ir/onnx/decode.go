@@ -54,28 +54,24 @@ func Load(path string, opt Options) (*ir.Graph, error) {
 	if fi, err := os.Stat(path); err == nil && fi.Mode().IsRegular() && fi.Size() > opt.maxMemory() {
 		return nil, fmt.Errorf("onnx: %s is %s, more than the memory limit of %s", path, ir.FormatBytes(fi.Size()), ir.FormatBytes(opt.maxMemory()))
 	}
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("onnx: %v", err)
+	m := &onnxpb.ModelProto{}
+	readErr, parseErr := readModel(path, m)
+	if readErr != nil {
+		return nil, fmt.Errorf("onnx: %v", readErr)
 	}
-	return decode(data, filepath.Dir(path), path, true, opt)
+	return decodeModel(m, parseErr, filepath.Dir(path), path, opt)
 }
 
 // Decode converts a serialized ModelProto. dir is the folder external
 // tensor data is read from; "" refuses external data.
 func Decode(data []byte, dir string, opt Options) (*ir.Graph, error) {
-	return decode(data, dir, "model", false, opt)
+	m := &onnxpb.ModelProto{}
+	return decodeModel(m, proto.Unmarshal(data, m), dir, "model", opt)
 }
 
-// decode converts data; with alias (data is Load's own), the constants
-// share its bytes.
-func decode(data []byte, dir, name string, alias bool, opt Options) (*ir.Graph, error) {
-	m := &onnxpb.ModelProto{}
-	unmarshal := proto.Unmarshal
-	if alias {
-		unmarshal = func(b []byte, m proto.Message) error { return unmarshalAliased(b, m.(*onnxpb.ModelProto)) }
-	}
-	if err := unmarshal(data, m); err != nil {
+// decodeModel converts m, which parsing with err gave.
+func decodeModel(m *onnxpb.ModelProto, err error, dir, name string, opt Options) (*ir.Graph, error) {
+	if err != nil {
 		return nil, fmt.Errorf("onnx: parse %s: %v", name, err)
 	}
 	if m.IrVersion == nil || m.Graph == nil {
