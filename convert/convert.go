@@ -23,6 +23,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -77,6 +78,10 @@ type Options struct {
 	// KeepFloat names nodes (of the rewritten graph) an int8 file computes
 	// in float32 (lower.KeepFloat).
 	KeepFloat []string
+	// NoFloatIslands keeps int8 the ops an XNNPACK file would otherwise
+	// compute in float32 because XNNPACK delegates them in float only
+	// (floatIslands).
+	NoFloatIslands bool
 	// MixedProgress, when set, is called as MinSQNR's evaluations complete.
 	MixedProgress func(done, total int)
 	// MinSQNR, when positive, keeps in float32 the fewest most sensitive
@@ -492,8 +497,16 @@ func calibrate(ctx context.Context, g *ir.Graph, opt Options) (*quant.MixedRepor
 	if err != nil {
 		return nil, err
 	}
+	if err := lower.QuantizeInt8(g, ranges); err != nil {
+		return nil, err
+	}
+	if forXNNPACK(opt) && !opt.NoFloatIslands {
+		if err := floatIslands(g, ranges, opt); err != nil {
+			return nil, err
+		}
+	}
 	if opt.MinSQNR <= 0 {
-		return nil, lower.QuantizeInt8(g, ranges)
+		return nil, nil
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -503,6 +516,36 @@ func calibrate(ctx context.Context, g *ir.Graph, opt Options) (*quant.MixedRepor
 		profile = quant.ProfileXNNPACK
 	}
 	return quant.KeepForSQNR(g, ranges, src, opt.MinSQNR, quant.MixedOptions{Sim: quant.SimOptions{Profile: profile}, Workers: c.Workers, Progress: opt.MixedProgress, Outputs: opt.SQNROutputs})
+}
+
+// floatIslands keeps in float32 the nodes of g, quantized with ranges,
+// whose int8 operators LiteRT.js's XNNPACK takes in float32 only (RSQRT,
+// for one): left int8 they run in TFLite's reference kernels and split the
+// delegate's partition, while in float they are delegated, and so are the
+// DEQUANTIZE and QUANTIZE around them. It re-quantizes g when it keeps
+// any, and says so on opt.Log.
+func floatIslands(g *ir.Graph, ranges map[*ir.Value]lower.Range, opt Options) error {
+	m, err := lower.Lower(g, lower.Options{ZeroTaps: *opt.ZeroTaps, IO: opt.IO, GroupedConv2D: forXNNPACKKernels(opt)})
+	if err != nil {
+		return err
+	}
+	var names []string
+	for _, f := range m.XNNPACKFallbacks(lower.XNNPACKLiteRTJS) {
+		if f.Rule == "float-only" && !slices.Contains(names, f.Node) {
+			names = append(names, f.Node)
+		}
+	}
+	if len(names) == 0 {
+		return nil
+	}
+	if err := lower.KeepFloat(g, names); err != nil {
+		return err
+	}
+	if err := lower.QuantizeInt8(g, ranges); err != nil {
+		return err
+	}
+	fmt.Fprintf(opt.Log, "litefy: note: %d node(s) computed in float32, which XNNPACK delegates in float only (--float-islands=false keeps them int8, in TFLite's reference kernels): %s\n", len(names), strings.Join(names, ", "))
+	return nil
 }
 
 // RequireTarget fails when any node of g would not run natively on t (the

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/litefy/litefy/ir"
+	"github.com/litefy/litefy/lower"
 	fb "github.com/litefy/litefy/lower/tflite/tflitefb"
 	"github.com/litefy/litefy/quant"
 )
@@ -68,5 +69,41 @@ func TestKeepFloat(t *testing.T) {
 	opt.Quant = Float32
 	if _, err := Convert(context.Background(), model, opt); err == nil {
 		t.Error("a float32 file took --keep-float")
+	}
+}
+
+// TestFloatIslands: an int8 file for XNNPACK computes in float32 the ops
+// LiteRT.js's XNNPACK delegates in float only (RSQRT, SOFTMAX and GELU of
+// a small ViT), so none is left to TFLite's reference kernels; with
+// NoFloatIslands, or for another target, they stay int8.
+func TestFloatIslands(t *testing.T) {
+	model := "../testdata/models/tiny_vit_op13.onnx"
+	floatOnly := func(res *Result) []string {
+		var s []string
+		for _, f := range res.TFLite.XNNPACKFallbacks(lower.XNNPACKLiteRTJS) {
+			if f.Rule == "float-only" {
+				s = append(s, f.Builtin)
+			}
+		}
+		return s
+	}
+	opt := Options{Format: TFLite, Preset: "none", Quant: Int8, Calibration: Calibration{Source: synthetic(8)}}
+	res, err := Convert(context.Background(), model, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := floatOnly(res); len(got) > 0 {
+		t.Errorf("float-only int8 operators left: %v", got)
+	}
+	if got := strings.Join(res.TFLite.Provenance.KeepFloat, ","); got != "/ln1/Sqrt,/Softmax,/ln2/Sqrt,/mlp/mlp.1/Mul_1,/ln3/Sqrt" {
+		t.Errorf("kept %q", got)
+	}
+	opt.NoFloatIslands = true
+	res, err = Convert(context.Background(), model, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(floatOnly(res), ","); got != "RSQRT,SOFTMAX,RSQRT,GELU,RSQRT" || len(res.TFLite.Provenance.KeepFloat) > 0 {
+		t.Errorf("without islands: float-only %q, kept %v", got, res.TFLite.Provenance.KeepFloat)
 	}
 }

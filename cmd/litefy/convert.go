@@ -37,6 +37,7 @@ type convertOptions struct {
 	keepFloat     []string      // --keep-float NODE,...
 	minSQNR       float64       // --min-sqnr DB
 	sqnrOutputs   []string      // --sqnr-outputs NAME,...
+	floatIslands  bool          // --float-islands
 }
 
 // parseInputShapes reads --input-shape NAME=1,3,224,224 flags.
@@ -119,7 +120,7 @@ func convertModel(in string, opt convertOptions, stderr io.Writer) error {
 	if len(opt.keepFloat) > 0 && !int8 {
 		return usagef("--keep-float applies to int8 .tflite output (other files are float throughout)")
 	}
-	copt.KeepFloat = opt.keepFloat
+	copt.KeepFloat, copt.NoFloatIslands = opt.keepFloat, !opt.floatIslands
 	if opt.minSQNR != 0 && !int8 {
 		return usagef("--min-sqnr applies to int8 .tflite output (other files are float throughout)")
 	}

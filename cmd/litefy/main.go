@@ -138,6 +138,7 @@ func newRootCmd() *cobra.Command {
 	root.Flags().DurationVar(&opt.distillBudget, "distill-budget", 0, "stop the distillation at the first epoch end past this time (the file then depends on the machine's speed)")
 	root.Flags().StringSliceVar(&opt.keepFloat, "keep-float", nil, "int8 TFLite: compute these nodes (names after the rewrite, as 'litefy quantize-report' lists them) in float32, with DEQUANTIZE/QUANTIZE where they meet int8 ones")
 	root.Flags().Float64Var(&opt.minSQNR, "min-sqnr", 0, "int8 TFLite: keep the fewest most sensitive nodes in float32 for which every output reaches this SQNR (dB) against float on the calibration samples (0: off)")
+	root.Flags().BoolVar(&opt.floatIslands, "float-islands", true, "int8 TFLite for XNNPACK: compute in float32 the ops XNNPACK delegates in float only (RSQRT), between DEQUANTIZE and QUANTIZE, instead of leaving them int8 to TFLite's reference kernels")
 	root.Flags().StringSliceVar(&opt.sqnrOutputs, "sqnr-outputs", nil, "the outputs --min-sqnr applies to (default: all; leave out an output a discrete decoder makes, such as a mask of local maxima)")
 	root.Flags().StringVar(&opt.report, "report", "", "int8 TFLite: write verify's JSON report (per-tensor SQNR, output agreement) for the written file")
 	root.Flags().StringVar(&opt.dumpAfter, "dump-after", "", "print the IR text to stderr after the named pass")
