@@ -388,8 +388,10 @@ func ConvertGraph(ctx context.Context, g *ir.Graph, opt Options) (*Result, error
 	if err != nil {
 		return nil, err
 	}
+	// The original is the repair's teacher; without real data there is no
+	// repair (repairLite only warns), so no copy.
 	var teacher *ir.Graph
-	if opt.Preset == "lite" {
+	if opt.Preset == "lite" && opt.Calibration.Source != nil && opt.Calibration.Real {
 		teacher = ir.Clone(g)
 		if _, err := passes.Cleanup.Run(teacher, passes.Options{}); err != nil {
 			return nil, err
@@ -401,8 +403,9 @@ func ConvertGraph(ctx context.Context, g *ir.Graph, opt Options) (*Result, error
 	}
 	res := &Result{Graph: g, Options: opt}
 	repairIt := func() error {
-		if teacher != nil {
+		if opt.Preset == "lite" {
 			res.Repair, err = repairLite(ctx, teacher, g, opt)
+			teacher = nil // not needed after: let it go
 		}
 		return err
 	}
@@ -425,7 +428,9 @@ func ConvertGraph(ctx context.Context, g *ir.Graph, opt Options) (*Result, error
 	}
 	// Fail before the slow repair and calibration: every node must lower
 	// (and, for int8, quantize; the float lowering has the same legality
-	// rules).
+	// rules). With neither to come (a float file, no repair), the lowering
+	// below is the check, and every weight is not laid out twice.
+	slow := opt.Quant == Int8 || teacher != nil
 	if opt.Quant == Int8 {
 		if err := lower.KeepFloat(g, opt.KeepFloat); err != nil {
 			return nil, err
@@ -439,11 +444,13 @@ func ConvertGraph(ctx context.Context, g *ir.Graph, opt Options) (*Result, error
 	if math.IsNaN(opt.MinSQNR) || math.IsInf(opt.MinSQNR, 0) || opt.MinSQNR < 0 {
 		return nil, fmt.Errorf("convert: minimum SQNR %g dB: want a positive number of dB (0: off)", opt.MinSQNR)
 	}
-	if _, err := lower.Lower(g, lower.Options{ZeroTaps: *opt.ZeroTaps, GroupedConv2D: forXNNPACKKernels(opt)}); err != nil {
-		return nil, err
-	}
-	if err := repairIt(); err != nil {
-		return nil, err
+	if slow {
+		if _, err := lower.Lower(g, lower.Options{ZeroTaps: *opt.ZeroTaps, GroupedConv2D: forXNNPACKKernels(opt)}); err != nil {
+			return nil, err
+		}
+		if err := repairIt(); err != nil {
+			return nil, err
+		}
 	}
 	if opt.Quant == Int8 {
 		if res.Mixed, err = calibrate(ctx, g, opt); err != nil {
@@ -463,6 +470,11 @@ func ConvertGraph(ctx context.Context, g *ir.Graph, opt Options) (*Result, error
 	}
 	if res.TFLite, err = lower.Lower(g, lopt); err != nil {
 		return nil, err
+	}
+	if !slow {
+		if err := repairIt(); err != nil { // no repair: its warning, after the check as before
+			return nil, err
+		}
 	}
 	if res.Data, err = res.TFLite.Encode(); err != nil {
 		return nil, err
