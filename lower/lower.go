@@ -1,9 +1,7 @@
 package lower
 
 import (
-	"encoding/binary"
 	"fmt"
-	"math"
 
 	"github.com/litefy/litefy/ir"
 	fb "github.com/litefy/litefy/lower/tflite/tflitefb"
@@ -268,12 +266,11 @@ func (l *lowerer) inputRaw(n *ir.Node, i int) (int32, error) {
 	return t, nil
 }
 
-// float32Tensor adds a float32 constant.
+// float32Tensor adds a float32 constant holding v's bytes (the lowerer's
+// own: a fresh layout or copy, not changed after; TFLite is little-endian,
+// like the machines litefy runs on: ir.FromFloat32).
 func (l *lowerer) float32Tensor(name string, shape []int32, v []float32) int32 {
-	data := make([]byte, 4*len(v))
-	for i, x := range v {
-		binary.LittleEndian.PutUint32(data[4*i:], math.Float32bits(x))
-	}
+	data := ir.FromFloat32([]int64{int64(len(v))}, v).Data
 	return l.addTensor(&Tensor{Name: name, Type: fb.TensorTypeFLOAT32, Shape: shape, Data: data})
 }
 

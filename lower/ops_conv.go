@@ -127,7 +127,7 @@ func (l *lowerer) conv(n *ir.Node) error {
 		}
 		bt = l.biasTensor(bname, bias, perChannel(bq, 0))
 	} else {
-		wt = l.float32Tensor(wv.Name, wshape, relayoutConv(wv.Const.AsFloat32s(), o, ci, kh, kw, wh, ww, depthwise))
+		wt = l.float32Tensor(wv.Name, wshape, relayoutConv(readFloat32s(wv.Const), o, ci, kh, kw, wh, ww, depthwise))
 		bias := make([]float32, o)
 		if b != nil {
 			bias = b.Const.AsFloat32s()
@@ -240,6 +240,15 @@ func sliceQuant(q *Quantization, lo, hi int) *Quantization {
 		return q
 	}
 	return &Quantization{Scale: q.Scale[lo:hi], ZeroPoint: q.ZeroPoint[lo:hi], Dim: q.Dim}
+}
+
+// readFloat32s returns t's values to read: its own for a float32 tensor
+// (no copy), else converted.
+func readFloat32s(t *ir.Tensor) []float32 {
+	if t.DType == ir.Float32 {
+		return t.Float32s()
+	}
+	return t.AsFloat32s()
 }
 
 // relayoutConv lays out OIHW weights as OHWI, or as 1HW(C·M) for a
@@ -367,7 +376,7 @@ func (l *lowerer) gemm(n *ir.Node) error {
 		return fmt.Errorf("int8 FULLY_CONNECTED needs alpha=1 and beta=1")
 	}
 	transB := n.Attrs.Int("transB", 0) != 0
-	w := b.Const.AsFloat32s()
+	w := readFloat32s(b.Const) // copied below
 	nout, nin := b.Const.Shape[0], b.Const.Shape[1]
 	if !transB {
 		nin, nout = nout, nin
@@ -406,7 +415,7 @@ func (l *lowerer) matmul(n *ir.Node) error {
 		return fmt.Errorf("only a 2-D float32 constant right operand lowers (FULLY_CONNECTED); %s is not", b)
 	}
 	nin, nout := b.Const.Shape[0], b.Const.Shape[1]
-	return l.fullyConnected(n, b, false, transpose2D(b.Const.AsFloat32s(), nin, nout), nout, nin, nil, b.Name, nodeName(n)+"/bias")
+	return l.fullyConnected(n, b, false, transpose2D(readFloat32s(b.Const), nin, nout), nout, nin, nil, b.Name, nodeName(n)+"/bias")
 }
 
 // batchMatMul lowers MatMul of two activations of rank 2 to 4 to
