@@ -396,8 +396,12 @@ func (s *Scratch) gemm(m, n, k int, a []float32, lda int, b []float32, rsb, csb 
 				if bias != nil && pc == 0 {
 					bb = bias[ir : ir+rows]
 				}
+				var pf *float32
+				if next := ir + rows; rsa == lda && next+mr <= m {
+					pf = &a[next*lda+pc]
+				}
 				if full > 0 {
-					tiles(kc, at, rsa, ksa, bt, ksb, bnext, c[co:], ldc, rows, full, nr, bb)
+					tiles(kc, at, rsa, ksa, bt, ksb, bnext, c[co:], ldc, rows, full, nr, bb, pf)
 				}
 				if edge > 0 {
 					s.edgeTile(kc, at, rsa, ksa, bedge, c[co+full*nr:], ldc, rows, edge, bb)
@@ -439,7 +443,10 @@ func kernelRows(rows int) int {
 // for q < panels, i < rows, j < width. Rows i < kernelRows(rows) of a are
 // read. With a bias (len ≥ rows) the tiles are set to bias[i] + Σ instead,
 // whatever C held: the bits of filling C with the bias and adding.
-func tiles(kc int, a []float32, rsa, ksa int, b []float32, ksb, bnext int, c []float32, ldc, rows, panels, width int, bias []float32) {
+//
+// pf, when not nil, is the next row tile of A for the AVX-512 kernels to
+// prefetch (mr rows rsa apart, kc long, inside A).
+func tiles(kc int, a []float32, rsa, ksa int, b []float32, ksb, bnext int, c []float32, ldc, rows, panels, width int, bias []float32, pf *float32) {
 	if useAsm {
 		// The assembly kernels do no bounds checking.
 		_ = a[(kernelRows(rows)-1)*rsa+(kc-1)*ksa]
@@ -452,9 +459,9 @@ func tiles(kc int, a []float32, rsa, ksa int, b []float32, ksb, bnext int, c []f
 		}
 		switch {
 		case useAVX512 && rows > 4 && width == nr:
-			sgemmKernel6x16Z(kc, &a[0], rsa, ksa, &b[0], ksb, bnext, &c[0], ldc, rows, panels, bp)
+			sgemmKernel6x16Z(kc, &a[0], rsa, ksa, &b[0], ksb, bnext, &c[0], ldc, rows, panels, bp, pf)
 		case useAVX512 && width == nr:
-			sgemmKernel4x16Z(kc, &a[0], rsa, ksa, &b[0], ksb, bnext, &c[0], ldc, rows, panels, bp)
+			sgemmKernel4x16Z(kc, &a[0], rsa, ksa, &b[0], ksb, bnext, &c[0], ldc, rows, panels, bp, pf)
 		case rows > 4 && width == nr:
 			sgemmKernel6x16(kc, &a[0], rsa, ksa, &b[0], ksb, bnext, &c[0], ldc, rows, panels, bp)
 		case width == nr:
@@ -480,12 +487,12 @@ func (s *Scratch) edgeTile(kc int, a []float32, rsa, ksa int, b []float32, c []f
 		width = nr / 2
 	}
 	if cols == width {
-		tiles(kc, a, rsa, ksa, b, nr, 0, c, ldc, rows, 1, width, bias)
+		tiles(kc, a, rsa, ksa, b, nr, 0, c, ldc, rows, 1, width, bias, nil)
 		return
 	}
 	tmp := s.tmp[:mr*nr]
 	clear(tmp)
-	tiles(kc, a, rsa, ksa, b, nr, 0, tmp, nr, rows, 1, width, nil)
+	tiles(kc, a, rsa, ksa, b, nr, 0, tmp, nr, rows, 1, width, nil, nil)
 	for i := range rows {
 		t := tmp[i*nr : i*nr+cols]
 		cr := c[i*ldc : i*ldc+cols]

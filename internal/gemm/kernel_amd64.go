@@ -28,14 +28,15 @@ func sgemmKernel6x16(k int, a *float32, rsa, ksa int, b *float32, ksb, bnext int
 func sgemmKernel4x16(k int, a *float32, rsa, ksa int, b *float32, ksb, bnext int, c *float32, ldc, rows, panels int, bias *float32)
 
 // sgemmKernel6x16Z and sgemmKernel4x16Z are sgemmKernel6x16 and
-// sgemmKernel4x16 in AVX-512, two panels at a time; they compute the same
-// bits.
+// sgemmKernel4x16 in AVX-512, up to four panels at a time; they compute
+// the same bits. pf, when not nil, is the next row tile of A (6 rows, rsa
+// apart, k long, all inside A), prefetched meanwhile.
 //
 //go:noescape
-func sgemmKernel6x16Z(k int, a *float32, rsa, ksa int, b *float32, ksb, bnext int, c *float32, ldc, rows, panels int, bias *float32)
+func sgemmKernel6x16Z(k int, a *float32, rsa, ksa int, b *float32, ksb, bnext int, c *float32, ldc, rows, panels int, bias, pf *float32)
 
 //go:noescape
-func sgemmKernel4x16Z(k int, a *float32, rsa, ksa int, b *float32, ksb, bnext int, c *float32, ldc, rows, panels int, bias *float32)
+func sgemmKernel4x16Z(k int, a *float32, rsa, ksa int, b *float32, ksb, bnext int, c *float32, ldc, rows, panels int, bias, pf *float32)
 
 //go:noescape
 func sgemmKernel6x8(k int, a *float32, rsa, ksa int, b *float32, ksb, bnext int, c *float32, ldc, rows, panels int, bias *float32)

@@ -12,11 +12,12 @@
 // bits; only the width of the registers differs.
 //
 // Extra registers: BX = bnext in bytes (the second panel of a pair is at
-// (DI)(BX*1)), CX = k counter, DX = C row pointer.
+// (DI)(BX*1)), CX = k counter, DX = C row pointer (3·bnext in the four-
+// panel loop), R14 = where to prefetch A: pf, the next row tile, or the
+// current tile when pf is nil.
 
 #define KERNELARGSZ \
-	MOVQ k+0(FP), R14;     \
-	MOVQ a+8(FP), R15;     \
+		MOVQ a+8(FP), R15;     \
 	MOVQ rsa+16(FP), R8;   \
 	SHLQ $2, R8;           \
 	LEAQ (R8)(R8*2), R9;   \
@@ -44,7 +45,10 @@ label:                      \
 	JNZ        label;       \
 	MOVQ       R15, SI;     \
 	MOVQ       AX, DI;      \
-	MOVQ       R14, CX
+	MOVQ       k+0(FP), CX; \
+	MOVQ       pf+96(FP), R14; \
+	TESTQ      R14, R14;    \
+	CMOVQEQ    SI, R14
 
 #define PREFETCHC4(label) \
 	MOVQ c+56(FP), DX;      \
@@ -61,7 +65,10 @@ label:                      \
 	JNZ        label;       \
 	MOVQ       R15, SI;     \
 	MOVQ       AX, DI;      \
-	MOVQ       R14, CX
+	MOVQ       k+0(FP), CX; \
+	MOVQ       pf+96(FP), R14; \
+	TESTQ      R14, R14;    \
+	CMOVQEQ    SI, R14
 
 // One k step of two panels: accumulators lo (first panel) and hi.
 #define ROW2(addr, lo, hi) \
@@ -227,6 +234,18 @@ label:                      \
 	ROW1((SI)(R9*1), Z10);    \
 	ADDQ R11, SI
 
+// Prefetch the next row tile's A (R14, rows rsa apart) four k steps at a
+// time: with the weights of a 7×7 layer (A of 1 MiB read once) the tile
+// kernels otherwise wait on L3.
+#define PFA \
+	PREFETCHT0 (R14);        \
+	PREFETCHT0 (R14)(R8*1);  \
+	PREFETCHT0 (R14)(R8*2);  \
+	PREFETCHT0 (R14)(R9*1);  \
+	PREFETCHT0 (R14)(R8*4);  \
+	PREFETCHT0 (R14)(R10*1); \
+	LEAQ       (R14)(R11*4), R14
+
 // Run step over CX = k steps, four at a time, then the rest.
 #define KLOOP(step, l4, l1, done) \
 	CMPQ CX, $4;  \
@@ -236,6 +255,7 @@ l4:               \
 	step;         \
 	step;         \
 	step;         \
+	PFA;          \
 	SUBQ $4, CX;  \
 	CMPQ CX, $4;  \
 	JGE  l4;      \
@@ -318,8 +338,8 @@ l1:               \
 	VPXORD Z14, Z14, Z14; \
 	VPXORD Z15, Z15, Z15
 
-// func sgemmKernel6x16Z(k int, a *float32, rsa, ksa int, b *float32, ksb, bnext int, c *float32, ldc, rows, panels int, bias *float32)
-TEXT ·sgemmKernel6x16Z(SB), NOSPLIT, $0-96
+// func sgemmKernel6x16Z(k int, a *float32, rsa, ksa int, b *float32, ksb, bnext int, c *float32, ldc, rows, panels int, bias, pf *float32)
+TEXT ·sgemmKernel6x16Z(SB), NOSPLIT, $0-104
 	KERNELARGSZ
 
 z6quad:
@@ -507,8 +527,8 @@ z6done:
 	VZEROUPPER
 	RET
 
-// func sgemmKernel4x16Z(k int, a *float32, rsa, ksa int, b *float32, ksb, bnext int, c *float32, ldc, rows, panels int, bias *float32)
-TEXT ·sgemmKernel4x16Z(SB), NOSPLIT, $0-96
+// func sgemmKernel4x16Z(k int, a *float32, rsa, ksa int, b *float32, ksb, bnext int, c *float32, ldc, rows, panels int, bias, pf *float32)
+TEXT ·sgemmKernel4x16Z(SB), NOSPLIT, $0-104
 	KERNELARGSZ
 
 z4quad:

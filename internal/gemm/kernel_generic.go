@@ -16,11 +16,11 @@ func sgemmKernel4x16(k int, a *float32, rsa, ksa int, b *float32, ksb, bnext int
 	panic("gemm: no assembly kernels")
 }
 
-func sgemmKernel6x16Z(k int, a *float32, rsa, ksa int, b *float32, ksb, bnext int, c *float32, ldc, rows, panels int, bias *float32) {
+func sgemmKernel6x16Z(k int, a *float32, rsa, ksa int, b *float32, ksb, bnext int, c *float32, ldc, rows, panels int, bias, pf *float32) {
 	panic("gemm: no assembly kernels")
 }
 
-func sgemmKernel4x16Z(k int, a *float32, rsa, ksa int, b *float32, ksb, bnext int, c *float32, ldc, rows, panels int, bias *float32) {
+func sgemmKernel4x16Z(k int, a *float32, rsa, ksa int, b *float32, ksb, bnext int, c *float32, ldc, rows, panels int, bias, pf *float32) {
 	panic("gemm: no assembly kernels")
 }
 
