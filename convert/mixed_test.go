@@ -57,6 +57,16 @@ func TestKeepFloat(t *testing.T) {
 	if rep.Quant != Int8 || rep.Report == nil || rep.Report.Outputs[0].SQNR < 10 {
 		t.Errorf("report %+v", rep)
 	}
+	var page strings.Builder
+	if err := rep.WriteHTML(&page); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Count(page.String(), `class="node kept"`); got != len(p.KeepFloat) {
+		t.Errorf("the page outlines %d nodes as kept, want %d", got, len(p.KeepFloat))
+	}
+	if got := strings.Count(page.String(), "<circle"); got != len(rep.Report.Tensors) {
+		t.Errorf("the chart has %d points for %d tensors", got, len(rep.Report.Tensors))
+	}
 	again, err := Convert(context.Background(), model, opt)
 	if err != nil || string(again.Data) != string(res.Data) {
 		t.Errorf("a second conversion differs (%v)", err)

@@ -40,6 +40,9 @@ type VerifyReport struct {
 	KeptFloat []string `json:"kept_float,omitempty"`
 	// Mixed is what --min-sqnr measured and kept (conversion reports only).
 	Mixed *quant.MixedReport `json:"mixed_precision,omitempty"`
+	// Graph is the reference graph the report is about, quantized as the
+	// file is (WriteHTML draws it).
+	Graph *ir.Graph `json:"-"`
 	*quant.Report
 }
 
@@ -130,7 +133,7 @@ func Verify(ctx context.Context, data []byte, name, ref string, ev Evaluation) (
 	if err != nil {
 		return nil, fmt.Errorf("verify: %s does not match %s: %v", name, ref, err)
 	}
-	rep := &VerifyReport{TFLite: name, Reference: ref, Preset: p.Preset, Quant: p.Quant, IO: p.IO, Tensors: len(m.Tensors), Repair: rrep, KeptFloat: p.KeepFloat}
+	rep := &VerifyReport{TFLite: name, Reference: ref, Preset: p.Preset, Quant: p.Quant, IO: p.IO, Tensors: len(m.Tensors), Repair: rrep, KeptFloat: p.KeepFloat, Graph: g}
 	if p.Quant == Int8 {
 		rep.XNNPACK = DelegateFallbacks(lm)
 		if err := evaluate(ctx, rep, g, ev); err != nil {
@@ -146,7 +149,7 @@ func Verify(ctx context.Context, data []byte, name, ref string, ev Evaluation) (
 func (r *Result) Report(ctx context.Context, name, ref string, ev Evaluation) (*VerifyReport, error) {
 	p := r.TFLite.Provenance
 	rep := &VerifyReport{TFLite: name, Reference: ref, Preset: p.Preset, Quant: p.Quant, IO: p.IO, Tensors: len(r.TFLite.Tensors),
-		XNNPACK: DelegateFallbacks(r.TFLite), KeptFloat: p.KeepFloat, Mixed: r.Mixed}
+		XNNPACK: DelegateFallbacks(r.TFLite), KeptFloat: p.KeepFloat, Mixed: r.Mixed, Graph: r.Graph}
 	if p.Repair != nil {
 		rep.Repair = r.Repair
 	}

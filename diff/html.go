@@ -64,6 +64,34 @@ func layout(g *ir.Graph) (pos map[*ir.Node][2]int, width, height int) {
 }
 
 func svg(w io.Writer, g *ir.Graph, changes map[string]Change) {
+	DrawGraph(w, g, func(n *ir.Node) NodeStyle {
+		ch := changes[nodeKey(n)]
+		if ch == "" {
+			ch = Unchanged
+		}
+		c := colours[ch]
+		width := "2.5"
+		if ch == Unchanged {
+			width = "1"
+		}
+		return NodeStyle{Fill: c[0], Stroke: c[1], StrokeWidth: width, Class: string(ch), Note: string(ch)}
+	})
+}
+
+// NodeStyle is how DrawGraph draws one node: its box's colours, a class
+// for the page's scripts and styles, the second line (the output shape
+// when empty) and a note for the tooltip.
+type NodeStyle struct {
+	Fill, Stroke, StrokeWidth string
+	Class                     string
+	Sub                       string
+	Note                      string
+}
+
+// DrawGraph writes g as an SVG drawing: nodes in rows by longest path from
+// the inputs (layout), edges between producers and readers, each node
+// boxed as style says.
+func DrawGraph(w io.Writer, g *ir.Graph, style func(*ir.Node) NodeStyle) {
 	pos, width, height := layout(g)
 	fmt.Fprintf(w, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" font-family="sans-serif" font-size="11">`+"\n", width, height, width, height)
 	fmt.Fprintf(w, `<defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="6" markerHeight="6" orient="auto"><path d="M0,0 L10,5 L0,10 z" fill="#7f8c8d"/></marker></defs>`+"\n")
@@ -93,24 +121,24 @@ func svg(w io.Writer, g *ir.Graph, changes map[string]Change) {
 	}
 	for _, n := range g.Nodes {
 		p := pos[n]
-		ch := changes[nodeKey(n)]
-		if ch == "" {
-			ch = Unchanged
-		}
-		c := colours[ch]
+		st := style(n)
 		shape := ""
 		if len(n.Outputs) > 0 {
 			shape = n.Outputs[0].Type.String()
+		}
+		sub := st.Sub
+		if sub == "" {
+			sub = shape
 		}
 		label := n.Op
 		if len(label) > 22 {
 			label = label[:22]
 		}
-		fmt.Fprintf(w, `<g class="node %s"><title>%s&#10;%s → %s&#10;%s</title>`, ch, html.EscapeString(nodeKey(n)), html.EscapeString(n.Op), html.EscapeString(shape), ch)
+		fmt.Fprintf(w, `<g class="node %s"><title>%s&#10;%s → %s&#10;%s</title>`, html.EscapeString(st.Class), html.EscapeString(nodeKey(n)), html.EscapeString(n.Op), html.EscapeString(shape), html.EscapeString(st.Note))
 		fmt.Fprintf(w, `<rect x="%d" y="%d" width="%d" height="%d" rx="5" fill="%s" stroke="%s" stroke-width="%s"/>`,
-			p[0], p[1], boxW, boxH, c[0], c[1], map[bool]string{true: "1", false: "2.5"}[ch == Unchanged])
+			p[0], p[1], boxW, boxH, st.Fill, st.Stroke, st.StrokeWidth)
 		fmt.Fprintf(w, `<text x="%d" y="%d" text-anchor="middle" font-weight="bold">%s</text>`, p[0]+boxW/2, p[1]+12, html.EscapeString(label))
-		fmt.Fprintf(w, `<text x="%d" y="%d" text-anchor="middle" fill="#555" font-size="9">%s</text></g>`+"\n", p[0]+boxW/2, p[1]+23, html.EscapeString(shape))
+		fmt.Fprintf(w, `<text x="%d" y="%d" text-anchor="middle" fill="#555" font-size="9">%s</text></g>`+"\n", p[0]+boxW/2, p[1]+23, html.EscapeString(sub))
 	}
 	fmt.Fprintln(w, "</svg>")
 }

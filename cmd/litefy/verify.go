@@ -25,8 +25,9 @@ func newVerifyCmd() *cobra.Command {
 	var cf calibFlags
 	var ref, sim string
 	var asJSON bool
+	var htmlOut string
 	c := &cobra.Command{
-		Use:   "verify MODEL.tflite --ref MODEL.onnx [--json] [--sim tflite|xnnpack|armnn-ref] [--calib DIR|x.npy] [--calib-count N]",
+		Use:   "verify MODEL.tflite --ref MODEL.onnx [--json] [--html PAGE.html] [--sim tflite|xnnpack|armnn-ref] [--calib DIR|x.npy] [--calib-count N]",
 		Short: "Check a .tflite litefy wrote against its ONNX model and report the int8 model's accuracy",
 		Long: `verify rebuilds what litefy converted MODEL.tflite from: it loads the ONNX
 reference with the input shapes recorded in the file's "litefy" metadata, runs
@@ -73,6 +74,11 @@ Samples: --calib DIR|x.npy (its first --calib-count samples), or
 			if err != nil {
 				return err
 			}
+			if htmlOut != "" {
+				if err := writeHTMLFile(htmlOut, rep); err != nil {
+					return err
+				}
+			}
 			if asJSON {
 				return writeJSON(cmd.OutOrStdout(), rep)
 			}
@@ -84,6 +90,7 @@ Samples: --calib DIR|x.npy (its first --calib-count samples), or
 	fl.StringVar(&ref, "ref", "", "the ONNX model the .tflite was converted from")
 	fl.StringVar(&sim, "sim", string(quant.ProfileTFLite), "the runtime whose int8 rounding is simulated: tflite (built-in kernels), xnnpack (LiteRT's CPU delegate) or armnn-ref (Arm NN's reference backend)")
 	fl.BoolVar(&asJSON, "json", false, "print JSON")
+	fl.StringVar(&htmlOut, "html", "", "int8 file: also write a self-contained page of every tensor's SQNR, along the graph, with the nodes kept in float32")
 	cf.registerSamples(c)
 	return c
 }
@@ -185,4 +192,13 @@ func writeWithReport(in string, opt convertOptions, res *convert.Result, stderr 
 		return err
 	}
 	return tensorio.WriteFileAtomic(opt.report, rb)
+}
+
+// writeHTMLFile writes the report's page atomically.
+func writeHTMLFile(path string, rep *convert.VerifyReport) error {
+	var b bytes.Buffer
+	if err := rep.WriteHTML(&b); err != nil {
+		return err
+	}
+	return tensorio.WriteFileAtomic(path, b.Bytes())
 }

@@ -4,7 +4,9 @@ package e2e
 
 import (
 	"fmt"
+	"image/png"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -188,4 +190,53 @@ func layoutIndex(shape []int64, p []int) []int {
 		}
 	}
 	return idx
+}
+
+// TestVerifyHTMLScreenshot: verify --html of a file with kept-float nodes
+// renders in headless Chromium with the kept nodes outlined and the nodes
+// filled by their SQNR band.
+func TestVerifyHTMLScreenshot(t *testing.T) {
+	if _, err := exec.LookPath("chromium"); err != nil {
+		need(t, fmt.Errorf("chromium not installed (apt-get install chromium)"))
+	}
+	model := filepath.Join(root, "testdata", "models", "tiny_mnv2_op13.onnx")
+	tmp := t.TempDir()
+	tfl := filepath.Join(tmp, "mixed.tflite")
+	litefyCmd(t, model, "-q", "--preset", "none", "--calib-count", "16", "-o", tfl,
+		"--keep-float", "/features/features.0/features.0.0/Conv,/features/features.3/Add")
+	page := filepath.Join(root, "build", "verify-tiny_mnv2.html")
+	shot := filepath.Join(root, "build", "verify-tiny_mnv2.png")
+	litefyCmd(t, "verify", tfl, "--ref", model, "-q", "--calib-count", "8", "--html", page)
+	out, err := exec.Command(filepath.Join(root, "testdata", "tools", "screenshot.sh"), page, shot, "1000,1600").CombinedOutput()
+	if err != nil {
+		t.Fatalf("screenshot: %v: %s", err, out)
+	}
+	f, err := os.Open(shot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	img, err := png.Decode(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	count := func(want [3]uint32) int {
+		c := 0
+		b := img.Bounds()
+		for y := b.Min.Y + b.Dy()/3; y < b.Max.Y; y++ {
+			for x := b.Min.X; x < b.Max.X; x++ {
+				r, g, bl, _ := img.At(x, y).RGBA()
+				if r>>8 == want[0] && g>>8 == want[1] && bl>>8 == want[2] {
+					c++
+				}
+			}
+		}
+		return c
+	}
+	kept := count([3]uint32{0x1a, 0x5f, 0xb4})                                        // the kept nodes' outline
+	banded := count([3]uint32{0xfc, 0xf3, 0xcf}) + count([3]uint32{0xd4, 0xef, 0xdf}) // 20–30 and ≥ 30 dB fills
+	t.Logf("screenshot %s: kept-outline pixels %d, 20–30/≥30 dB fill pixels %d", shot, kept, banded)
+	if kept < 1000 || banded < 5000 {
+		t.Errorf("the page does not show the kept nodes outlined (%d px) and the SQNR fills (%d px)", kept, banded)
+	}
 }
