@@ -61,3 +61,49 @@ func TestDepthwiseLongRowSameBits(t *testing.T) {
 		nnClose(t, fmt.Sprintf("%+v", c), long, naiveConv(x, w, b.Float32s(), 3, s, []int{1, 1}, p, got[1].Shape), 1e-5)
 	}
 }
+
+// TestDwRowsBlocks: the AVX2 row kernels give every output the same bits
+// whatever block computes it (what lets the long row and the rows agree)
+// — one call over n outputs (blocks of 64, 32, 8) equals calls of 8
+// outputs each — for n = 8…400, strides 1 and 2, 1, 9 and 25 taps.
+func TestDwRowsBlocks(t *testing.T) {
+	if !haveDepthwiseAsm {
+		t.Skip("no depthwise assembly")
+	}
+	r := rand.New(rand.NewSource(4))
+	const ld = 37
+	x := make([]float32, 5*ld+2*400+64)
+	for i := range x {
+		x[i] = r.Float32()*2 - 1
+	}
+	for _, k := range []int{1, 3, 5} {
+		var offs []int
+		w := make([]float32, k*k)
+		for ki := range k {
+			for kj := range k {
+				offs = append(offs, ki*ld+kj)
+				w[len(offs)-1] = r.Float32()*2 - 1
+			}
+		}
+		for _, stride := range []int{1, 2} {
+			rows := dwRows1AVX2
+			if stride == 2 {
+				rows = dwRows2AVX2
+			}
+			for n := 8; n <= 400; n += 8 {
+				got, want := make([]float32, n), make([]float32, n)
+				if done := rows(&got[0], n, &x[0], &offs[0], &w[0], len(offs), 0.25); done != n {
+					t.Fatalf("k%d s%d n=%d: computed %d", k, stride, n, done)
+				}
+				for j := 0; j < n; j += 8 {
+					rows(&want[j], 8, &x[stride*j], &offs[0], &w[0], len(offs), 0.25)
+				}
+				for j := range got {
+					if math.Float32bits(got[j]) != math.Float32bits(want[j]) {
+						t.Fatalf("k%d s%d n=%d: output %d is %v, %v alone", k, stride, n, j, got[j], want[j])
+					}
+				}
+			}
+		}
+	}
+}
