@@ -286,7 +286,7 @@ func ActivationParams(lo, hi float32) *ir.QuantParams {
 // symmetricParams returns int8 symmetric parameters (zero point 0, scale
 // max|w|/127) per channel along axis, or per tensor.
 func symmetricParams(w *ir.Tensor, axis int, perChannel bool) *ir.QuantParams {
-	f := w.AsFloat32s()
+	f := readFloat32s(w)
 	channels, inner := 1, len(f)
 	if perChannel {
 		channels = int(w.Shape[axis])
@@ -325,7 +325,7 @@ func biasParams(inScale float64, w *ir.QuantParams) *ir.QuantParams {
 
 func tensorRange(t *ir.Tensor) (lo, hi float32) {
 	lo, hi = float32(math.Inf(1)), float32(math.Inf(-1))
-	for _, x := range t.AsFloat32s() {
+	for _, x := range readFloat32s(t) {
 		lo, hi = min(lo, x), max(hi, x)
 	}
 	return lo, hi
@@ -340,7 +340,7 @@ func QuantizeWeights(v *ir.Value) (*ir.Tensor, error) {
 	if v.Const == nil || q == nil || len(q.Scale) == 0 {
 		return nil, fmt.Errorf("lower: %s is not a quantized constant", v)
 	}
-	f := v.Const.AsFloat32s()
+	f := readFloat32s(v.Const)
 	channels, inner := 1, len(f)
 	if len(q.Scale) > 1 {
 		channels = len(q.Scale)
