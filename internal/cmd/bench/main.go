@@ -13,7 +13,10 @@
 //   - the wall time of `litefy efficientnet_b0_op13.onnx -o x.tflite` with
 //     the default calibration against --quant float32;
 //   - the repair of efficientnet_b0's lite variant on 100 samples against
-//     the teacher's forward pass over them (repair.go).
+//     the teacher's forward pass over them (repair.go);
+//   - the CLI's conversion time and peak RSS, float32 and int8, over the
+//     model file's size, and efficientnet_b3's int8 time over b0's against
+//     their MACs (convert.go).
 //
 // It prints tables and writes build/bench.json. `make bench` runs it from
 // the checkout's root after `make models`, `make ort-deps` and
@@ -70,6 +73,7 @@ type Report struct {
 	Conversion *Conversion   `json:"conversion,omitempty"`
 	Repair     *RepairBench  `json:"repair,omitempty"`
 	Models     *ModelsReport `json:"models,omitempty"`
+	Convert    *ConvertBench `json:"convert,omitempty"`
 }
 
 func main() {
@@ -79,7 +83,9 @@ func main() {
 	warmup := flag.Int("warmup", 3, "untimed inferences before timing")
 	loads := flag.Int("loads", 3, "imports / session loads timed (the median is reported)")
 	var o tfliteOptions
-	flag.StringVar(&o.parts, "parts", "ort,litert,repair,models", "what to measure: ort (interpreter and import vs onnxruntime), litert (.tflite files and conversion), repair (efficientnet_b0 lite repair), models (int8 vs float32 and lite-int8 vs int8 of every model in LiteRT.js)")
+	flag.StringVar(&o.parts, "parts", "ort,litert,repair,models,convert", "what to measure: ort (interpreter and import vs onnxruntime), litert (.tflite files and conversion), repair (efficientnet_b0 lite repair), models (int8 vs float32 and lite-int8 vs int8 of every model in LiteRT.js), convert (conversion time and peak RSS over file size)")
+	flag.StringVar(&o.convertModels, "convert-models", "efficientnet_b0_op13,efficientnet_b3,mobilenet_v2,resnet18", "-parts convert: the models (NAME.onnx in -models; absent ones are skipped)")
+	flag.IntVar(&o.convertRuns, "convert-runs", 3, "-parts convert: conversions per model and mode (the median is reported)")
 	flag.IntVar(&o.modelCalib, "models-calib", 16, "-parts models: calibration images per int8 file")
 	flag.IntVar(&o.repairSamples, "repair-samples", 100, "calibration samples of the repair benchmark")
 	flag.StringVar(&o.official, "official", "", "the official converter's int8 mobilenet_v2 .tflite (skipped when absent)")
@@ -91,13 +97,13 @@ func main() {
 	probeFiles := flag.String("probe", "", "A.tflite,B.tflite: instead, time both cut after each convolution (which layers make A slower)")
 	probeBatch := flag.Int("probe-batch", 6, "-probe: cuts of each file timed per LiteRT.js process")
 	flag.Parse()
-	if *runs < 1 || *warmup < 0 || *loads < 1 || o.rounds < 1 || o.runs < 1 || o.warmup < 0 || o.convs < 1 {
-		fmt.Fprintln(os.Stderr, "bench: -runs, -loads, -litert-rounds, -litert-runs and -convs must be at least 1, -warmup and -litert-warmup at least 0")
+	if *runs < 1 || *warmup < 0 || *loads < 1 || o.rounds < 1 || o.runs < 1 || o.warmup < 0 || o.convs < 1 || o.convertRuns < 1 {
+		fmt.Fprintln(os.Stderr, "bench: -runs, -loads, -litert-rounds, -litert-runs, -convs and -convert-runs must be at least 1, -warmup and -litert-warmup at least 0")
 		os.Exit(2)
 	}
 	for _, p := range strings.Split(o.parts, ",") {
-		if p != "ort" && p != "litert" && p != "repair" && p != "models" {
-			fmt.Fprintf(os.Stderr, "bench: -parts %q: want ort, litert, repair, models or several, comma-separated\n", o.parts)
+		if p != "ort" && p != "litert" && p != "repair" && p != "models" && p != "convert" {
+			fmt.Fprintf(os.Stderr, "bench: -parts %q: want ort, litert, repair, models, convert or several, comma-separated\n", o.parts)
 			os.Exit(2)
 		}
 	}
@@ -123,6 +129,8 @@ type tfliteOptions struct {
 	parts, official, work       string
 	rounds, runs, warmup, convs int
 	repairSamples, modelCalib   int
+	convertModels               string
+	convertRuns                 int
 }
 
 func (o tfliteOptions) has(part string) bool {
@@ -151,6 +159,9 @@ func run(w io.Writer, models, out string, runs, warmup, loads int, o tfliteOptio
 	if o.has("models") {
 		rep.Models = modelsBench(w, root, models, o.work, o.rounds, o.runs, o.warmup, o.modelCalib)
 	}
+	if o.has("convert") {
+		rep.Convert = convertBench(w, root, models, o.work, strings.Split(o.convertModels, ","), o.convertRuns)
+	}
 	data, err := json.MarshalIndent(rep, "", "  ")
 	if err != nil {
 		return err
@@ -163,7 +174,8 @@ func run(w io.Writer, models, out string, runs, warmup, loads int, o tfliteOptio
 	}
 	fmt.Fprintf(w, "wrote %s\n", out)
 	failed := (rep.LiteRT != nil && rep.LiteRT.Error != "") || (rep.Conversion != nil && rep.Conversion.Error != "") ||
-		(rep.Repair != nil && rep.Repair.Error != "") || (rep.Models != nil && rep.Models.Error != "")
+		(rep.Repair != nil && rep.Repair.Error != "") || (rep.Models != nil && rep.Models.Error != "") ||
+		(rep.Convert != nil && rep.Convert.Error != "")
 	for _, r := range rep.Results {
 		failed = failed || r.Error != ""
 	}
