@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/litefy/litefy/ir"
+	"github.com/litefy/litefy/lower"
 	"github.com/litefy/litefy/passes"
 	"github.com/litefy/litefy/quant"
 )
@@ -19,6 +20,9 @@ type quantizeReport struct {
 	Calibration string `json:"calibration"` // "synthetic" or the --calib path
 	Method      string `json:"method"`
 	CalibCount  int    `json:"calib_samples"`
+	// Sensitivity is each node's output SQNR with only it in int8, most
+	// sensitive first (--sensitivity).
+	Sensitivity []quant.NodeSensitivity `json:"sensitivity,omitempty"`
 	*quant.Report
 }
 
@@ -28,6 +32,7 @@ func newQuantizeReportCmd() *cobra.Command {
 	var shapes []string
 	var asJSON bool
 	var evalCount int
+	var sensitivity bool
 	c := &cobra.Command{
 		Use:   "quantize-report MODEL.onnx [--preset lite] [--calib DIR|x.npy] [--json]",
 		Short: "Quantize to int8 and report per-tensor SQNR of TFLite's int8 arithmetic against float",
@@ -64,10 +69,13 @@ calibration, or the first samples of --calib.`,
 			}
 			prog, done := cf.progress(stderr, "calibrating")
 			chosen := map[string]int{}
-			err = quant.Calibrated(g, src, quant.CalibrateOptions{Method: cf.method, Percentile: cf.percentile, Workers: cf.workers, Progress: prog,
+			ranges, err := quant.Calibrate(g, src, quant.CalibrateOptions{Method: cf.method, Percentile: cf.percentile, Workers: cf.workers, Progress: prog,
 				Chosen: func(_ *ir.Value, m string) { chosen[m]++ }})
 			done()
 			if err != nil {
+				return err
+			}
+			if err := lower.QuantizeInt8(g, ranges); err != nil {
 				return err
 			}
 			if cf.method == quant.Auto {
@@ -89,6 +97,14 @@ calibration, or the first samples of --calib.`,
 				return err
 			}
 			out := quantizeReport{Model: args[0], Preset: preset, Calibration: kind, Method: cf.method, CalibCount: src.Len(), Report: rep}
+			if sensitivity {
+				prog, done = cf.progress(stderr, "measuring sensitivity")
+				out.Sensitivity, err = quant.Sensitivity(g, ranges, eval, quant.MixedOptions{Samples: evalCount, Workers: cf.workers, Progress: prog})
+				done()
+				if err != nil {
+					return err
+				}
+			}
 			if asJSON {
 				enc := json.NewEncoder(cmd.OutOrStdout())
 				enc.SetIndent("", "  ")
@@ -102,6 +118,7 @@ calibration, or the first samples of --calib.`,
 	c.Flags().StringVar(&preset, "preset", "lite", "rewrite first with this pipeline (none, cleanup, lite); the cleanup passes always run")
 	c.Flags().IntVar(&evalCount, "eval-count", 16, "samples the int8 simulation is compared on")
 	c.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	c.Flags().BoolVar(&sensitivity, "sensitivity", false, "also measure each node's output SQNR with only that node in int8 (the ranking --min-sqnr keeps nodes in float by)")
 	c.Flags().StringArrayVar(&shapes, "input-shape", nil, "fix an input's dynamic dims: NAME=1,3,224,224")
 	return c
 }
@@ -110,6 +127,12 @@ func printQuantizeReport(w io.Writer, r *quantizeReport) {
 	fmt.Fprintf(w, "%s (preset %s): calibrated on %d %s samples (%s), compared on %d\n\n",
 		r.Model, r.Preset, r.CalibCount, r.Calibration, r.Method, r.Samples)
 	printSQNRTable(w, r.Report)
+	if len(r.Sensitivity) > 0 {
+		fmt.Fprintf(w, "\nsensitivity: output SQNR with only this node in int8, all others float (most sensitive first)\n\n   SQNR dB  op                  node\n")
+		for _, s := range r.Sensitivity {
+			fmt.Fprintf(w, "%10.1f  %-18s  %s\n", s.SQNR, s.Op, s.Node)
+		}
+	}
 }
 
 // printSQNRTable prints a quant.Report: per-tensor SQNRs, then the outputs.

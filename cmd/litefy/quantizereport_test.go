@@ -32,6 +32,23 @@ func TestQuantizeReport(t *testing.T) {
 	if r.Samples != 4 || r.CalibCount != 8 || len(r.Outputs) != 1 || r.Outputs[0].SQNR < 10 || len(r.Tensors) < 10 {
 		t.Errorf("report %+v", r)
 	}
+	stdout, _ = ok(t, "quantize-report", effnet, "--calib-count", "4", "--eval-count", "2", "--json", "--sensitivity")
+	r = quantizeReport{}
+	if err := json.Unmarshal([]byte(stdout), &r); err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Sensitivity) < 10 {
+		t.Fatalf("--sensitivity: %d nodes ranked", len(r.Sensitivity))
+	}
+	for i, s := range r.Sensitivity {
+		if s.Node == "" || s.SQNR <= 0 || i > 0 && s.SQNR < r.Sensitivity[i-1].SQNR {
+			t.Fatalf("--sensitivity: entry %d %+v (not most sensitive first, or empty)", i, s)
+		}
+	}
+	// quantizing one node alone costs less than quantizing all of them
+	if r.Sensitivity[0].SQNR < r.Outputs[0].SQNR {
+		t.Errorf("the most sensitive node alone gives %.1f dB, all int8 %.1f", r.Sensitivity[0].SQNR, r.Outputs[0].SQNR)
+	}
 	stdout, _ = ok(t, "quantize-report", effnet, "--calib-count", "6", "--eval-count", "2", "--json", "--calib-method", "auto")
 	r = quantizeReport{}
 	if err := json.Unmarshal([]byte(stdout), &r); err != nil {
