@@ -19,3 +19,9 @@ func dwRows1AVX2(out *float32, n int, x *float32, offs *int, w *float32, taps in
 //
 //go:noescape
 func dwRows2AVX2(out *float32, n int, x *float32, offs *int, w *float32, taps int, bias float32) int
+
+// gather2AVX2 sets dst[i] = src[2i] for i < n, n a positive multiple of
+// 8, reading src[0:2n] (im2col at stride 2).
+//
+//go:noescape
+func gather2AVX2(dst, src *float32, n int)

@@ -107,3 +107,32 @@ func TestDwRowsBlocks(t *testing.T) {
 		}
 	}
 }
+
+// TestGather2: im2col's stride-2 copy, every length 1…70 and a long one,
+// with src exactly 2n-1 long or longer, never writing past dst.
+func TestGather2(t *testing.T) {
+	for _, n := range append(func() (v []int) {
+		for n := 1; n <= 70; n++ {
+			v = append(v, n)
+		}
+		return v
+	}(), 1000) {
+		for extra := range 3 {
+			src := make([]float32, 2*n-1+extra)
+			for i := range src {
+				src[i] = float32(i) + 0.5
+			}
+			dst := make([]float32, n+1)
+			dst[n] = -1
+			gather2(dst[:n], src)
+			for i := range n {
+				if dst[i] != src[2*i] {
+					t.Fatalf("n=%d: dst[%d] = %v, want %v", n, i, dst[i], src[2*i])
+				}
+			}
+			if dst[n] != -1 {
+				t.Fatalf("n=%d: wrote past dst", n)
+			}
+		}
+	}
+}

@@ -232,10 +232,9 @@ func (g *gemmConv) im2col(col, xg []float32, p0, p1 int) {
 					case 1:
 						copy(s, row[a+off:b+off])
 					case 2:
-						src := row[2*a+off : 2*(b-1)+off+1]
-						for i := range s {
-							s[i] = src[2*i]
-						}
+						// The rest of the plane, past the row: the
+						// vector blocks may read one element beyond.
+						gather2(s, xc[iy*g.w+2*a+off:])
 					default:
 						ix := a*g.sw + off
 						for i := range s {
@@ -246,5 +245,20 @@ func (g *gemmConv) im2col(col, xg []float32, p0, p1 int) {
 				}
 			}
 		}
+	}
+}
+
+// gather2 sets dst[i] = src[2i]; len(src) ≥ 2·len(dst) - 1.
+func gather2(dst, src []float32) {
+	i := 0
+	if haveDepthwiseAsm {
+		// Blocks of 8 read 16 elements: stop where that would pass src.
+		if i = min(len(dst)/8, len(src)/16) * 8; i > 0 {
+			gather2AVX2(&dst[0], &src[0], i)
+		}
+	}
+	src = src[:2*len(dst)-1]
+	for ; i < len(dst); i++ {
+		dst[i] = src[2*i]
 	}
 }

@@ -12,3 +12,5 @@ func dwRows1AVX2(out *float32, n int, x *float32, offs *int, w *float32, taps in
 func dwRows2AVX2(out *float32, n int, x *float32, offs *int, w *float32, taps int, bias float32) int {
 	panic("ir: no depthwise assembly")
 }
+
+func gather2AVX2(dst, src *float32, n int) { panic("ir: no depthwise assembly") }
