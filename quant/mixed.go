@@ -45,7 +45,14 @@ type MixedReport struct {
 	Ranked      []NodeSensitivity `json:"ranked,omitempty"`
 	Samples     int               `json:"samples"`
 	Evaluations int               `json:"evaluations"`
+	// Pruned counts the nodes of the ranking's prefix the target turned
+	// out not to need (tried one by one, least sensitive first).
+	Pruned int `json:"pruned"`
 }
+
+// maxPrune bounds the kept nodes KeepForSQNR tries to do without, one
+// evaluation each.
+const maxPrune = 64
 
 // MixedOptions configure Sensitivity and KeepForSQNR.
 type MixedOptions struct {
@@ -340,7 +347,8 @@ func (e *mixedEval) sensitivity(done func()) ([]NodeSensitivity, error) {
 }
 
 // KeepForSQNR keeps in float32 the fewest of g's most sensitive nodes
-// (Sensitivity's order) for which every output of g reaches target dB SQNR
+// (Sensitivity's order; then each kept node the target does without is
+// dropped, least sensitive first) for which every output of g reaches target dB SQNR
 // against float on up to opt.Samples samples of src, and quantizes g so
 // (lower.QuantizeInt8 with ranges, the kept nodes marked KeepFloat, besides
 // any the caller marked). It is an error when even every node in float
@@ -351,7 +359,7 @@ func KeepForSQNR(g *ir.Graph, ranges map[*ir.Value]lower.Range, src Source, targ
 		return nil, err
 	}
 	rep := &MixedReport{TargetSQNR: target, Outputs: opt.Outputs, Samples: len(e.inputs)}
-	total := 2 + len(e.cands) + 2*int(math.Ceil(math.Log2(float64(len(e.cands)+1))))
+	total := 2 + len(e.cands) + 2*int(math.Ceil(math.Log2(float64(len(e.cands)+1)))) + min(maxPrune, len(e.cands)/4)
 	tick := func() {
 		rep.Evaluations++
 		if opt.Progress != nil {
@@ -415,6 +423,24 @@ func KeepForSQNR(g *ir.Graph, ranges map[*ir.Value]lower.Range, src Source, targ
 			}
 		}
 		rep.Kept, rep.Reached = slices.Clone(rep.Ranked[:hi]), reached
+		// Then drop every kept node the target does without, least
+		// sensitive first: no single kept node is then superfluous.
+		if len(rep.Kept) <= maxPrune {
+			for i := len(rep.Kept) - 2; i >= 0; i-- { // the last one is needed: the prefix without it misses
+				c := slices.Clone(e.fixed)
+				for j, k := range rep.Kept {
+					c[k.index] = j != i
+				}
+				r, err := e.run([]config{c}, done)
+				if err != nil {
+					return nil, err
+				}
+				if r[0] >= target {
+					rep.Kept, rep.Reached = slices.Delete(rep.Kept, i, i+1), r[0]
+					rep.Pruned++
+				}
+			}
+		}
 		for _, s := range rep.Kept {
 			g.Nodes[s.index].KeepFloat = true
 		}
