@@ -252,8 +252,13 @@ func readFloat32s(t *ir.Tensor) []float32 {
 }
 
 // relayoutConv lays out OIHW weights as OHWI, or as 1HW(C·M) for a
-// depthwise convolution, widening the kernel with zero taps.
+// depthwise convolution, widening the kernel with zero taps. 1×1 kernels
+// are OHWI already: it returns src itself (most of a MobileNet's or
+// EfficientNet's weights, which the file then takes without a copy).
 func relayoutConv[T any](src []T, o, ci, kh, kw int64, wh, ww widening, depthwise bool) []T {
+	if !depthwise && kh == 1 && kw == 1 && wh == (widening{}) && ww == (widening{}) {
+		return src
+	}
 	kh2, kw2 := kh+wh.before+wh.after, kw+ww.before+ww.after
 	dst := make([]T, o*ci*kh2*kw2)
 	for io := range o {
@@ -376,12 +381,12 @@ func (l *lowerer) gemm(n *ir.Node) error {
 		return fmt.Errorf("int8 FULLY_CONNECTED needs alpha=1 and beta=1")
 	}
 	transB := n.Attrs.Int("transB", 0) != 0
-	w := readFloat32s(b.Const) // copied below
+	w := readFloat32s(b.Const) // copied below where it changes
 	nout, nin := b.Const.Shape[0], b.Const.Shape[1]
 	if !transB {
 		nin, nout = nout, nin
 		w = transpose2D(w, nin, nout)
-	} else {
+	} else if alpha != 1 {
 		w = append([]float32(nil), w...)
 	}
 	if alpha != 1 {
