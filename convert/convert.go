@@ -435,7 +435,7 @@ func ConvertGraph(ctx context.Context, g *ir.Graph, opt Options) (*Result, error
 		if err := lower.KeepFloat(g, opt.KeepFloat); err != nil {
 			return nil, err
 		}
-		if err := lower.CheckInt8(g); err != nil {
+		if err := floatWithoutInt8(g, opt); err != nil {
 			return nil, err
 		}
 	} else if len(opt.KeepFloat) > 0 || opt.MinSQNR != 0 {
@@ -528,6 +528,29 @@ func calibrate(ctx context.Context, g *ir.Graph, opt Options) (*quant.MixedRepor
 		profile = quant.ProfileXNNPACK
 	}
 	return quant.KeepForSQNR(g, ranges, src, opt.MinSQNR, quant.MixedOptions{Sim: quant.SimOptions{Profile: profile}, Workers: c.Workers, Progress: opt.MixedProgress, Outputs: opt.SQNROutputs})
+}
+
+// floatWithoutInt8 keeps in float32 the nodes that have no int8 form
+// (lower.CheckInt8), saying so on opt.Log, when the file may mix
+// precisions: for XNNPACK (no target, or --target xnnpack), which runs
+// float operators as well. For an int8-only target (the Edge TPU, Arm NN,
+// TFLite's int8 kernels) they stay an error naming each node.
+func floatWithoutInt8(g *ir.Graph, opt Options) error {
+	err := lower.CheckInt8(g)
+	var ue *ir.UnsupportedError
+	if err == nil || !errors.As(err, &ue) || (opt.Target != nil && opt.Target != lower.XNNPACK) || opt.NoFloatIslands {
+		return err
+	}
+	var names, why []string
+	for _, n := range ue.Nodes {
+		names = append(names, n.Node)
+		why = append(why, fmt.Sprintf("%s (%s: %s)", n.Node, n.Op, n.Msg))
+	}
+	if err := lower.KeepFloat(g, names); err != nil {
+		return err
+	}
+	fmt.Fprintf(opt.Log, "litefy: note: %d node(s) have no int8 form and are computed in float32 (--float-islands=false makes this an error): %s\n", len(names), strings.Join(why, "; "))
+	return lower.CheckInt8(g)
 }
 
 // floatIslands keeps in float32 the nodes of g, quantized with ranges,

@@ -117,3 +117,36 @@ func TestFloatIslands(t *testing.T) {
 		t.Errorf("without islands: float-only %q, kept %v", got, res.TFLite.Provenance.KeepFloat)
 	}
 }
+
+// TestNoInt8FormFloat: a node with no int8 form (Mod) is computed in
+// float32 in an int8 file for XNNPACK, with a note naming it; for an
+// int8-only target, or with NoFloatIslands, it stays an error naming it.
+func TestNoInt8FormFloat(t *testing.T) {
+	g, err := ir.Parse(`graph "g" opset=13
+input %x:f32[1,2,4,4]
+const %w:f32[2,2,1,1] = {1, 2, 3, 4}
+const %m:f32[1] = {0.75}
+%c:f32[1,2,4,4] = Conv %x, %w @conv
+%r:f32[1,2,4,4] = Mod %c, %m {fmod=1} @mod
+%y:f32[1,2,4,4] = Conv %r, %w @conv2
+output %y
+`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var log strings.Builder
+	opt := Options{Format: TFLite, Preset: "none", Quant: Int8, Calibration: Calibration{Source: synthetic(4)}, Log: &log}
+	res, err := ConvertGraph(context.Background(), ir.Clone(g), opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(res.TFLite.Provenance.KeepFloat, ","); got != "mod" || !strings.Contains(log.String(), "1 node(s) have no int8 form and are computed in float32") {
+		t.Errorf("kept %q; log %q", got, log.String())
+	}
+	for _, o := range []Options{{NoFloatIslands: true}, {Target: lower.EdgeTPU}} {
+		opt.NoFloatIslands, opt.Target = o.NoFloatIslands, o.Target
+		if _, err := ConvertGraph(context.Background(), ir.Clone(g), opt); err == nil || !strings.Contains(err.Error(), `"mod"`) && !strings.Contains(err.Error(), "node mod (Mod)") {
+			t.Errorf("%+v: %v, want an error naming the node", o, err)
+		}
+	}
+}
