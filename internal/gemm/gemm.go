@@ -31,6 +31,7 @@ var useAVX512 = haveAVX512
 // value is ready to use.
 type Scratch struct {
 	abuf, bbuf, xbuf, zeros []float32
+	left                    []float32 // the columns gemm leaves to dot products, gathered
 	tmp                     [mr*nr + 16]float32
 }
 
@@ -123,18 +124,25 @@ func (s *Scratch) sgemm(m, n, k int, a []float32, lda int, b []float32, ldb int,
 		gemvRows(n, k, a[:k], b, ldb, c[:n])
 	default:
 		// A few leftover columns are cheaper as dot products than as
-		// a mostly empty 8-column tile (e.g. n = 49 = 3·16 + 1).
+		// a mostly empty 8-column tile (e.g. n = 49 = 3·16 + 1). They
+		// are computed with each row tile while its rows of A are in
+		// L1: a pass of their own read all of A again, from L3 for
+		// the weights of a late layer (resnet18's 9 MiB 512×4608).
 		n0 := n
 		if r := n % nr; r <= dotsMaxN {
 			n0 = n - r
 		}
-		s.gemm(m, n0, k, a, lda, b, ldb, 1, bias, c, ldc)
 		if bias != nil && n0 < n {
 			fillRows(bias, c, ldc, n0, n)
 		}
+		s.left = grow(s.left, (n-n0)*k)
 		for j := n0; j < n; j++ {
-			dots(m, k, a, lda, s.gather(b[j:], k, ldb), c[j:], ldc)
+			x := s.left[(j-n0)*k : (j-n0+1)*k]
+			for p := range x {
+				x[p] = b[p*ldb+j]
+			}
 		}
+		s.gemm(m, n0, k, a, lda, b, ldb, 1, bias, c, ldc, n-n0)
 	}
 }
 
@@ -161,7 +169,7 @@ func (s *Scratch) SgemmNT(m, n, k int, a []float32, lda int, b []float32, ldb in
 		if r := n % nr; r <= dotsMaxN {
 			n0 = n - r
 		}
-		s.gemm(m, n0, k, a, lda, b, 1, ldb, nil, c, ldc)
+		s.gemm(m, n0, k, a, lda, b, 1, ldb, nil, c, ldc, 0)
 		for j := n0; j < n; j++ {
 			dots(m, k, a, lda, b[j*ldb:], c[j:], ldc)
 		}
@@ -313,6 +321,12 @@ func gemvRows(n, k int, x []float32, b []float32, ldb int, c []float32) {
 	}
 }
 
+// dotsRows is the group of rows whose leftover-column dot products gemm
+// computes at once: a multiple of sdot4's 4 rows that a split of the rows
+// over threads (at multiples of gemmRowAlign = 12 in the interpreter)
+// keeps whole.
+const dotsRows = 12
+
 // dotsMaxN is the largest number of columns of C (all of n, or the
 // columns left over past a multiple of 16) computed one by one as dot
 // products rather than by an 8-column tile kernel mostly multiplying
@@ -343,8 +357,13 @@ const bBlockFloats = 48 << 10
 // gemm computes C += A·B where A(i,p) = a[i*lda+p], B(p,j) =
 // b[p*rsb+j*csb] and C(i,j) = c[i*ldc+j], or C = bias·1ᵀ + A·B when bias
 // is not nil (the first k block stores, the others add). Arguments must
-// have been validated and m, n, k must be positive.
-func (s *Scratch) gemm(m, n, k int, a []float32, lda int, b []float32, rsb, csb int, bias, c []float32, ldc int) {
+// have been validated and m, n, k must be positive. With left > 0, C's
+// columns n … n+left-1 also get += A·x_j, x_j = s.left[j*k:(j+1)*k], as
+// dot products k block by k block and dotsRows rows at a time, after the
+// tiles that read those rows of A: their sums depend only on k and on a
+// row's place in its group of 12, so rows computed in blocks starting at
+// multiples of 12 get the bits of computing them all at once.
+func (s *Scratch) gemm(m, n, k int, a []float32, lda int, b []float32, rsb, csb int, bias, c []float32, ldc, left int) {
 	// Split k and n into near-equal blocks.
 	kb := ceilDiv(k, kcMax)
 	kc0 := ceilDiv(k, kb)
@@ -382,6 +401,7 @@ func (s *Scratch) gemm(m, n, k int, a []float32, lda int, b []float32, rsb, csb 
 					packBPanels(bedge, kc, edge, b, boff+full*nr, rsb, 1)
 				}
 			}
+			dotsFrom := 0
 			for ir := 0; ir < m; {
 				rows := tileRows(m - ir)
 				at, rsa, ksa := a[ir*lda+pc:], lda, 1
@@ -407,6 +427,20 @@ func (s *Scratch) gemm(m, n, k int, a []float32, lda int, b []float32, rsb, csb 
 					s.edgeTile(kc, at, rsa, ksa, bedge, c[co+full*nr:], ldc, rows, edge, bb)
 				}
 				ir += rows
+				// The leftover columns' dot products, 12 rows at a time
+				// once a tile completes them: their grouping of rows (4
+				// at a time) is then that of one pass over all of A,
+				// whatever the tile heights or a split of the rows.
+				for left > 0 && jc+nc == n && (dotsFrom+dotsRows <= ir || ir == m) {
+					r := min(dotsRows, ir-dotsFrom)
+					for j := range left {
+						x := s.left[j*k+pc : j*k+pc+kc]
+						dots(r, kc, a[dotsFrom*lda+pc:], lda, x, c[dotsFrom*ldc+n+j:], ldc)
+					}
+					if dotsFrom += r; dotsFrom == m {
+						break
+					}
+				}
 			}
 		}
 	}

@@ -481,3 +481,41 @@ func TestSgemmBias(t *testing.T) {
 		}
 	})
 }
+
+// TestRowBlocksSameBits: computing C's rows in blocks that start at
+// multiples of 12 (as the interpreter splits them over threads; no block
+// of one row) gives the bits of computing them at once, with leftover
+// columns done as dot products (n mod 16 ≤ 3) and several k blocks, on
+// every kernel path.
+func TestRowBlocksSameBits(t *testing.T) {
+	paths(t, func(t *testing.T) {
+		for i, s := range []shape{
+			{m: 50, n: 49, k: 700}, {m: 37, n: 17, k: 300}, {m: 26, n: 35, k: 64}, {m: 100, n: 50, k: 513},
+			{m: 14, n: 51, k: 9}, {m: 61, n: 196, k: 96},
+		} {
+			r := rand.New(rand.NewPCG(uint64(i), 11))
+			a := randSlice(r, s.m*s.k, false)
+			b := randSlice(r, s.k*s.n, false)
+			bias := randSlice(r, s.m, false)
+			whole := make([]float32, s.m*s.n)
+			var sc Scratch
+			sc.SgemmBias(s.m, s.n, s.k, a, s.k, b, s.n, bias, whole, s.n)
+			for _, step := range []int{12, 24, 36} {
+				split := make([]float32, s.m*s.n)
+				for r0 := 0; r0 < s.m; r0 += step {
+					r1 := min(s.m, r0+step)
+					if s.m-r1 == 1 {
+						r1 = s.m
+					}
+					sc.SgemmBias(r1-r0, s.n, s.k, a[r0*s.k:], s.k, b, s.n, bias[r0:r1], split[r0*s.n:], s.n)
+					r0 = r1 - step
+				}
+				for j := range whole {
+					if math.Float32bits(whole[j]) != math.Float32bits(split[j]) {
+						t.Fatalf("%v, blocks of %d: element %d is %v, %v at once", s, step, j, split[j], whole[j])
+					}
+				}
+			}
+		}
+	})
+}
