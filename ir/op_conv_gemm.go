@@ -32,7 +32,8 @@ type gemmConv struct {
 type convWorker struct {
 	s      gemm.Scratch
 	col    []float32
-	colKey int // (image, group, tile) whose im2col is in col; -1 if none
+	colKey int       // (image, group, tile) whose im2col is in col; -1 if none
+	segs   []convSeg // im2col's segments of the current tile
 }
 
 // colBudget bounds the im2col tile (in floats) so that it stays in L2.
@@ -188,7 +189,7 @@ func (g *gemmConv) work(t int) {
 			continue
 		}
 		if key := (img*g.group+grp)*g.tiles + tile; wk.colKey != key {
-			g.im2col(wk.col, xg, p0, p1)
+			g.im2col(wk, wk.col, xg, p0, p1)
 			wk.colKey = key
 		}
 		wk.s.SgemmBias(m1-m0, p1-p0, g.k, a, g.k, wk.col, p1-p0, bias, c, pos)
@@ -197,48 +198,67 @@ func (g *gemmConv) work(t int) {
 
 // im2col writes the columns for output positions [p0, p1) of one group:
 // row (c, ki, kj) holds the input value each position's window reads at
-// that tap, or zero in the padding.
-func (g *gemmConv) im2col(col, xg []float32, p0, p1 int) {
+// that tap, or zero in the padding. The positions split into segments of
+// output rows once per tile; each input row a segment reads then serves
+// the kw taps of its kernel row.
+func (g *gemmConv) im2col(wk *convWorker, col, xg []float32, p0, p1 int) {
 	tl := p1 - p0
 	hw := g.h * g.w
-	r := 0
+	wk.segs = wk.segs[:0]
+	for p := p0; p < p1; {
+		oy, ox0 := p/g.ow, p%g.ow
+		ox1 := min(g.ow, ox0+p1-p)
+		wk.segs = append(wk.segs, convSeg{oy: oy, ox0: ox0, ox1: ox1, at: p - p0})
+		p += ox1 - ox0
+	}
 	for c := range g.cg {
 		xc := xg[c*hw : (c+1)*hw]
 		for ki := range g.kh {
-			for kj := range g.kw {
-				dst := col[r*tl : (r+1)*tl]
-				r++
-				lo, hi, off := g.oxLo[kj], g.oxHi[kj], kj*g.dw-g.pl
-				for p := p0; p < p1; {
-					oy, ox0 := p/g.ow, p%g.ow
-					ox1 := min(g.ow, ox0+p1-p)
-					seg := dst[p-p0 : p-p0+ox1-ox0]
-					p += ox1 - ox0
-					iy := oy*g.sh - g.pt + ki*g.dh
-					if iy < 0 || iy >= g.h {
-						clear(seg)
-						continue
+			rows := col[(c*g.kh+ki)*g.kw*tl : (c*g.kh+ki+1)*g.kw*tl]
+			for _, sg := range wk.segs {
+				n := sg.ox1 - sg.ox0
+				iy := sg.oy*g.sh - g.pt + ki*g.dh
+				if iy < 0 || iy >= g.h {
+					for kj := range g.kw {
+						clear(rows[kj*tl+sg.at : kj*tl+sg.at+n])
 					}
-					a, b := max(ox0, lo), min(ox1, hi)
+					continue
+				}
+				for kj := range g.kw {
+					seg := rows[kj*tl+sg.at : kj*tl+sg.at+n]
+					a, b := max(sg.ox0, g.oxLo[kj]), min(sg.ox1, g.oxHi[kj])
 					if a >= b {
 						clear(seg)
 						continue
 					}
-					clear(seg[:a-ox0])
-					clear(seg[b-ox0:])
-					row := xc[iy*g.w : (iy+1)*g.w]
-					s := seg[a-ox0 : b-ox0]
+					// The padding at either end is a column or two.
+					for i := range a - sg.ox0 {
+						seg[i] = 0
+					}
+					for i := b - sg.ox0; i < n; i++ {
+						seg[i] = 0
+					}
+					s := seg[a-sg.ox0 : b-sg.ox0]
+					off := iy*g.w + kj*g.dw - g.pl
 					switch g.sw {
 					case 1:
-						copy(s, row[a+off:b+off])
+						src := xc[off+a : off+b]
+						if len(s) < 16 {
+							// Shorter than a memmove call is worth.
+							for i, v := range src {
+								s[i] = v
+							}
+						} else {
+							copy(s, src)
+						}
 					case 2:
 						// The rest of the plane, past the row: the
 						// vector blocks may read one element beyond.
-						gather2(s, xc[iy*g.w+2*a+off:])
+						gather2(s, xc[off+2*a:])
 					default:
-						ix := a*g.sw + off
+						ix := off + a*g.sw
 						for i := range s {
-							s[i] = row[ix]
+							s[i] = xc[ix]
 							ix += g.sw
 						}
 					}
@@ -247,6 +267,10 @@ func (g *gemmConv) im2col(col, xg []float32, p0, p1 int) {
 		}
 	}
 }
+
+// convSeg is the part of one output row a tile of im2col covers: columns
+// [ox0, ox1) of row oy, at column at of the tile.
+type convSeg struct{ oy, ox0, ox1, at int }
 
 // gather2 sets dst[i] = src[2i]; len(src) ≥ 2·len(dst) - 1.
 func gather2(dst, src []float32) {
