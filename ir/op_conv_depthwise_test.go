@@ -24,6 +24,16 @@ func BenchmarkConvDepthwise3x3At14(b *testing.B) {
 		Attrs{"group": IntAttr(576), "pads": IntsAttr(1, 1, 1, 1)})
 }
 
+func BenchmarkConvDepthwise5x5At14(b *testing.B) {
+	benchConv(b, []int64{1, 672, 14, 14}, []int64{672, 1, 5, 5},
+		Attrs{"group": IntAttr(672), "pads": IntsAttr(2, 2, 2, 2)})
+}
+
+func BenchmarkConvDepthwise5x5At7(b *testing.B) {
+	benchConv(b, []int64{1, 1152, 7, 7}, []int64{1152, 1, 5, 5},
+		Attrs{"group": IntAttr(1152), "pads": IntsAttr(2, 2, 2, 2)})
+}
+
 func BenchmarkConvDepthwise3x3s2At56(b *testing.B) {
 	benchConv(b, []int64{1, 144, 56, 56}, []int64{144, 1, 3, 3},
 		Attrs{"group": IntAttr(144), "strides": IntsAttr(2, 2), "pads": IntsAttr(0, 0, 1, 1)})
