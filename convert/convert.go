@@ -541,13 +541,25 @@ func floatWithoutInt8(g *ir.Graph, opt Options) error {
 	if err == nil || !errors.As(err, &ue) || (opt.Target != nil && opt.Target != lower.XNNPACK) || opt.NoFloatIslands {
 		return err
 	}
+	// Only when each of them has a float lowering: otherwise the
+	// int8 error, as before, naming every node.
+	lowers := map[string]bool{}
+	for _, nl := range lower.Analyze(g, lower.Options{ZeroTaps: *opt.ZeroTaps, GroupedConv2D: forXNNPACKKernels(opt)}) {
+		lowers[nl.Node.Label()] = nl.Err == nil
+	}
 	var names, why []string
 	for _, n := range ue.Nodes {
+		if !lowers[n.Node] {
+			return err
+		}
 		names = append(names, n.Node)
 		why = append(why, fmt.Sprintf("%s (%s: %s)", n.Node, n.Op, n.Msg))
 	}
 	if err := lower.KeepFloat(g, names); err != nil {
 		return err
+	}
+	if len(why) > 10 {
+		why = append(why[:10], fmt.Sprintf("and %d more", len(why)-10))
 	}
 	fmt.Fprintf(opt.Log, "litefy: note: %d node(s) have no int8 form and are computed in float32 (--float-islands=false makes this an error): %s\n", len(names), strings.Join(why, "; "))
 	return lower.CheckInt8(g)
