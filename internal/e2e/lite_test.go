@@ -5,6 +5,7 @@ package e2e
 import (
 	"encoding/json"
 	"fmt"
+	"image"
 	"image/png"
 	"os"
 	"os/exec"
@@ -189,7 +190,28 @@ func TestDiffHTMLScreenshot(t *testing.T) {
 	page := filepath.Join(root, "build", "diff-efficientnet_b0.html")
 	shot := filepath.Join(root, "build", "diff-efficientnet_b0.png")
 	litefyCmd(t, "diff", model, "--preset", "lite", "--input-shape", "input=1,3,224,224", "--target", "edgetpu", "--html", page)
-	out, err := exec.Command(filepath.Join(root, "testdata", "tools", "screenshot.sh"), page, shot, "1400,1100").CombinedOutput()
+	img := screenshot(t, page, shot, "1400,1100")
+	// Count the fills of removed (#f8d7da) and replaced (#fdebd0) nodes in
+	// each half of the lower part of the page, where the graphs are.
+	bounds := img.Bounds()
+	count := func(x0, x1 int, want [3]uint32) int {
+		return countPixels(img, image.Rect(x0, bounds.Min.Y+bounds.Dy()/3, x1, bounds.Max.Y), 2, want)
+	}
+	mid := bounds.Min.X + bounds.Dx()/2
+	removedLeft := count(bounds.Min.X, mid, [3]uint32{0xf8, 0xd7, 0xda})
+	replacedRight := count(mid, bounds.Max.X, [3]uint32{0xfd, 0xeb, 0xd0})
+	removedRight := count(mid, bounds.Max.X, [3]uint32{0xf8, 0xd7, 0xda})
+	t.Logf("screenshot %s: removed-red pixels left %d, replaced-orange pixels right %d", shot, removedLeft, replacedRight)
+	if removedLeft < 500 || replacedRight < 500 || removedRight != 0 {
+		t.Errorf("screenshot does not show both graphs coloured: removed left %d, replaced right %d, removed right %d", removedLeft, replacedRight, removedRight)
+	}
+}
+
+// screenshot renders page in headless Chromium (testdata/tools/screenshot.sh)
+// at size "W,H" into shot and decodes it.
+func screenshot(t *testing.T, page, shot, size string) image.Image {
+	t.Helper()
+	out, err := exec.Command(filepath.Join(root, "testdata", "tools", "screenshot.sh"), page, shot, size).CombinedOutput()
 	if err != nil {
 		t.Fatalf("screenshot: %v: %s", err, out)
 	}
@@ -202,27 +224,20 @@ func TestDiffHTMLScreenshot(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Count the fills of removed (#f8d7da) and replaced (#fdebd0) nodes in
-	// each half of the lower part of the page, where the graphs are.
-	bounds := img.Bounds()
-	count := func(x0, x1 int, want [3]uint32) int {
-		c := 0
-		for y := bounds.Min.Y + bounds.Dy()/3; y < bounds.Max.Y; y += 2 {
-			for x := x0; x < x1; x += 2 {
-				r, g, b, _ := img.At(x, y).RGBA()
-				if r>>8 == want[0] && g>>8 == want[1] && b>>8 == want[2] {
-					c++
-				}
+	return img
+}
+
+// countPixels counts the pixels of colour want in r, every step-th row and
+// column.
+func countPixels(img image.Image, r image.Rectangle, step int, want [3]uint32) int {
+	c := 0
+	for y := r.Min.Y; y < r.Max.Y; y += step {
+		for x := r.Min.X; x < r.Max.X; x += step {
+			cr, cg, cb, _ := img.At(x, y).RGBA()
+			if cr>>8 == want[0] && cg>>8 == want[1] && cb>>8 == want[2] {
+				c++
 			}
 		}
-		return c
 	}
-	mid := bounds.Min.X + bounds.Dx()/2
-	removedLeft := count(bounds.Min.X, mid, [3]uint32{0xf8, 0xd7, 0xda})
-	replacedRight := count(mid, bounds.Max.X, [3]uint32{0xfd, 0xeb, 0xd0})
-	removedRight := count(mid, bounds.Max.X, [3]uint32{0xf8, 0xd7, 0xda})
-	t.Logf("screenshot %s: removed-red pixels left %d, replaced-orange pixels right %d", shot, removedLeft, replacedRight)
-	if removedLeft < 500 || replacedRight < 500 || removedRight != 0 {
-		t.Errorf("screenshot does not show both graphs coloured: removed left %d, replaced right %d, removed right %d", removedLeft, replacedRight, removedRight)
-	}
+	return c
 }

@@ -241,7 +241,7 @@ func TestTFLiteInt8(t *testing.T) {
 			// first op's output checks the file's weights, biases and
 			// quantization parameters against the simulation's; later
 			// tensors show where the runtimes and the simulation drift apart.
-			probe, vals := probeModel(t, g)
+			probe, vals, _ := probeModel(t, g)
 			ptfl := filepath.Join(tmp, name+".probe.tflite")
 			if err := os.WriteFile(ptfl, probe, 0o644); err != nil {
 				t.Fatal(err)
@@ -363,8 +363,10 @@ func nhwcIndex(v *ir.Value) []int {
 
 // probeModel lowers g with every activation TFLite computes (not the
 // producers of fused activations) added as an output after g's own, and
-// returns the file and those values in graph order.
-func probeModel(t *testing.T, g *ir.Graph) ([]byte, []*ir.Value) {
+// returns the file, those values in graph order and the file's layout of
+// each output (lower.Model.OutputLayouts: the layout assignment may write
+// a value in any order of its dims).
+func probeModel(t *testing.T, g *ir.Graph) ([]byte, []*ir.Value, [][]int) {
 	t.Helper()
 	var vals []*ir.Value
 	for _, n := range g.Nodes {
@@ -388,7 +390,7 @@ func probeModel(t *testing.T, g *ir.Graph) ([]byte, []*ir.Value) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return b, vals
+	return b, vals, m.OutputLayouts
 }
 
 // runTFLiteAll runs one harness and reads its n outputs as int8.

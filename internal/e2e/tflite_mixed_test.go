@@ -4,7 +4,7 @@ package e2e
 
 import (
 	"fmt"
-	"image/png"
+	"image"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -87,7 +87,7 @@ func TestTFLiteMixed(t *testing.T) {
 			if err := tensorio.WriteNPY(nhwc, in); err != nil {
 				t.Fatal(err)
 			}
-			probe, vals, layouts := probeLayouts(t, g)
+			probe, vals, layouts := probeModel(t, g)
 			ptfl := filepath.Join(tmp, name+".probe.tflite")
 			if err := os.WriteFile(ptfl, probe, 0o644); err != nil {
 				t.Fatal(err)
@@ -143,26 +143,6 @@ func TestTFLiteMixed(t *testing.T) {
 	writeBuildFile(t, "e2e-tflite-mixed.txt", []byte(note.String()))
 }
 
-// probeLayouts is probeModel that also returns the file's layout of each
-// output (lower.Model.OutputLayouts): the layout assignment may write a
-// value in any order of its dims.
-func probeLayouts(t *testing.T, g *ir.Graph) ([]byte, []*ir.Value, [][]int) {
-	t.Helper()
-	_, vals := probeModel(t, g)
-	orig := g.Outputs
-	g.Outputs = append(append([]*ir.Value{}, orig...), vals...)
-	defer func() { g.Outputs = orig }()
-	m, err := lower.Lower(g, lower.Options{ZeroTaps: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := m.Encode()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b, vals, m.OutputLayouts
-}
-
 // layoutIndex maps each element of a value of the given (ONNX) shape to
 // its position in a tensor whose dim j is ONNX dim p[j].
 func layoutIndex(shape []int64, p []int) []int {
@@ -207,31 +187,9 @@ func TestVerifyHTMLScreenshot(t *testing.T) {
 	page := filepath.Join(root, "build", "verify-tiny_mnv2.html")
 	shot := filepath.Join(root, "build", "verify-tiny_mnv2.png")
 	litefyCmd(t, "verify", tfl, "--ref", model, "-q", "--calib-count", "8", "--html", page)
-	out, err := exec.Command(filepath.Join(root, "testdata", "tools", "screenshot.sh"), page, shot, "1000,1600").CombinedOutput()
-	if err != nil {
-		t.Fatalf("screenshot: %v: %s", err, out)
-	}
-	f, err := os.Open(shot)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	img, err := png.Decode(f)
-	if err != nil {
-		t.Fatal(err)
-	}
+	img := screenshot(t, page, shot, "1000,1600")
 	count := func(want [3]uint32) int {
-		c := 0
-		b := img.Bounds()
-		for y := b.Min.Y + b.Dy()/3; y < b.Max.Y; y++ {
-			for x := b.Min.X; x < b.Max.X; x++ {
-				r, g, bl, _ := img.At(x, y).RGBA()
-				if r>>8 == want[0] && g>>8 == want[1] && bl>>8 == want[2] {
-					c++
-				}
-			}
-		}
-		return c
+		return countPixels(img, image.Rect(0, img.Bounds().Dy()/3, img.Bounds().Dx(), img.Bounds().Dy()), 1, want)
 	}
 	kept := count([3]uint32{0x1a, 0x5f, 0xb4})                                        // the kept nodes' outline
 	banded := count([3]uint32{0xfc, 0xf3, 0xcf}) + count([3]uint32{0xd4, 0xef, 0xdf}) // 20–30 and ≥ 30 dB fills
