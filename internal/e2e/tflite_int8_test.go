@@ -548,9 +548,9 @@ func lowerTo(t *testing.T, g *ir.Graph, opt lower.Options, path string) {
 	}
 }
 
-// writeInt8Input quantizes x (NCHW) with g's input parameters, as the
-// simulation does, and writes it to path as the NHWC int8 .npy an int8
-// .tflite of g takes.
+// writeInt8Input quantizes x with g's input parameters, as the simulation
+// does, and writes it to path as the int8 .npy an int8 .tflite of g takes
+// (NHWC when x is 4-D NCHW).
 func writeInt8Input(t *testing.T, g *ir.Graph, x *ir.Tensor, path string) {
 	t.Helper()
 	q := g.Inputs[0].Quant
@@ -560,7 +560,10 @@ func writeInt8Input(t *testing.T, g *ir.Graph, x *ir.Tensor, path string) {
 	for i, v := range xq {
 		x8.Data[i] = byte(v)
 	}
-	if err := tensorio.WriteNPY(path, nchwToNHWCInt8(x8)); err != nil {
+	if len(x.Shape) == 4 {
+		x8 = nchwToNHWCInt8(x8)
+	}
+	if err := tensorio.WriteNPY(path, x8); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -73,20 +73,7 @@ func TestTFLiteMixed(t *testing.T) {
 			}
 			tmp := t.TempDir()
 			nhwc := filepath.Join(tmp, "input.npy")
-			q := g.Inputs[0].Quant
-			xq := make([]int8, x.Len())
-			quant.QuantizeFloats(xq, x.Float32s(), q.Scale[0], q.ZeroPoint[0])
-			x8 := ir.NewTensor(ir.Int8, x.Shape)
-			for i, v := range xq {
-				x8.Data[i] = byte(v)
-			}
-			in := x8
-			if len(x.Shape) == 4 {
-				in = nchwToNHWCInt8(x8)
-			}
-			if err := tensorio.WriteNPY(nhwc, in); err != nil {
-				t.Fatal(err)
-			}
+			writeInt8Input(t, g, x, nhwc)
 			probe, vals, layouts := probeModel(t, g)
 			ptfl := filepath.Join(tmp, name+".probe.tflite")
 			if err := os.WriteFile(ptfl, probe, 0o644); err != nil {
