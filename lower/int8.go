@@ -3,6 +3,7 @@ package lower
 import (
 	"encoding/binary"
 	"fmt"
+	"unsafe"
 
 	"github.com/litefy/litefy/ir"
 	fb "github.com/litefy/litefy/lower/tflite/tflitefb"
@@ -96,11 +97,7 @@ func (l *lowerer) int8Const(v *ir.Value) (int8Data, error) {
 	if err != nil {
 		return int8Data{}, err
 	}
-	d := make([]int8, t.Len())
-	for i := range d {
-		d[i] = int8(t.Data[i])
-	}
-	return int8Data{d, v.Quant}, nil
+	return int8Data{int8s(t.Data), v.Quant}, nil // t is this call's own
 }
 
 // int32Const quantizes a bias with its QuantParams.
@@ -126,12 +123,22 @@ func biasQuant(x, w *ir.QuantParams) *ir.QuantParams {
 	return q
 }
 
+// int8Tensor adds an int8 constant holding v's bytes (the lowerer's own,
+// as float32Tensor's).
 func (l *lowerer) int8Tensor(name string, shape []int32, v []int8, q *Quantization) int32 {
-	data := make([]byte, len(v))
-	for i, x := range v {
-		data[i] = byte(x)
+	data := []byte{}
+	if len(v) > 0 {
+		data = unsafe.Slice((*byte)(unsafe.Pointer(&v[0])), len(v))
 	}
 	return l.addTensor(&Tensor{Name: name, Type: fb.TensorTypeINT8, Shape: shape, Data: data, Quant: q})
+}
+
+// int8s views b as int8s.
+func int8s(b []byte) []int8 {
+	if len(b) == 0 {
+		return []int8{}
+	}
+	return unsafe.Slice((*int8)(unsafe.Pointer(&b[0])), len(b))
 }
 
 func (l *lowerer) biasTensor(name string, v []int32, q *Quantization) int32 {
