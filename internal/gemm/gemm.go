@@ -478,7 +478,7 @@ func kernelRows(rows int) int {
 // read. With a bias (len ≥ rows) the tiles are set to bias[i] + Σ instead,
 // whatever C held: the bits of filling C with the bias and adding.
 //
-// pf, when not nil, is the next row tile of A for the AVX-512 kernels to
+// pf, when not nil, is the next row tile of A for the 16-column kernels to
 // prefetch (mr rows rsa apart, kc long, inside A).
 func tiles(kc int, a []float32, rsa, ksa int, b []float32, ksb, bnext int, c []float32, ldc, rows, panels, width int, bias []float32, pf *float32) {
 	if useAsm {
@@ -497,9 +497,9 @@ func tiles(kc int, a []float32, rsa, ksa int, b []float32, ksb, bnext int, c []f
 		case useAVX512 && width == nr:
 			sgemmKernel4x16Z(kc, &a[0], rsa, ksa, &b[0], ksb, bnext, &c[0], ldc, rows, panels, bp, pf)
 		case rows > 4 && width == nr:
-			sgemmKernel6x16(kc, &a[0], rsa, ksa, &b[0], ksb, bnext, &c[0], ldc, rows, panels, bp)
+			sgemmKernel6x16(kc, &a[0], rsa, ksa, &b[0], ksb, bnext, &c[0], ldc, rows, panels, bp, pf)
 		case width == nr:
-			sgemmKernel4x16(kc, &a[0], rsa, ksa, &b[0], ksb, bnext, &c[0], ldc, rows, panels, bp)
+			sgemmKernel4x16(kc, &a[0], rsa, ksa, &b[0], ksb, bnext, &c[0], ldc, rows, panels, bp, pf)
 		case rows > 4:
 			sgemmKernel6x8(kc, &a[0], rsa, ksa, &b[0], ksb, bnext, &c[0], ldc, rows, panels, bp)
 		default:

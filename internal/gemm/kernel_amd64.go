@@ -22,10 +22,10 @@ var haveAVX512 = haveAsm && cpu.X86.HasAVX512F
 // bnext = 16*k.
 
 //go:noescape
-func sgemmKernel6x16(k int, a *float32, rsa, ksa int, b *float32, ksb, bnext int, c *float32, ldc, rows, panels int, bias *float32)
+func sgemmKernel6x16(k int, a *float32, rsa, ksa int, b *float32, ksb, bnext int, c *float32, ldc, rows, panels int, bias, pf *float32)
 
 //go:noescape
-func sgemmKernel4x16(k int, a *float32, rsa, ksa int, b *float32, ksb, bnext int, c *float32, ldc, rows, panels int, bias *float32)
+func sgemmKernel4x16(k int, a *float32, rsa, ksa int, b *float32, ksb, bnext int, c *float32, ldc, rows, panels int, bias, pf *float32)
 
 // sgemmKernel6x16Z and sgemmKernel4x16Z are sgemmKernel6x16 and
 // sgemmKernel4x16 in AVX-512, up to four panels at a time; they compute

@@ -68,6 +68,17 @@
 	MOVQ bnext+48(FP), BX; \
 	LEAQ (AX)(BX*4), AX
 
+// Prefetch the next row tile's A (R14, pf or the current tile: six rows
+// rsa apart) every four k steps, as the AVX-512 kernels do.
+#define PFA \
+	PREFETCHT0 (R14);        \
+	PREFETCHT0 (R14)(R8*1);  \
+	PREFETCHT0 (R14)(R8*2);  \
+	PREFETCHT0 (R14)(R9*1);  \
+	PREFETCHT0 (R14)(R8*4);  \
+	PREFETCHT0 (R14)(R10*1); \
+	LEAQ       (R14)(R11*4), R14
+
 // One k step of the 6x16 kernel.
 #define STEP6x16 \
 	VMOVUPS      (DI), Y0; \
@@ -144,8 +155,8 @@
 	VFMADD231PS  Y0, Y3, Y7; \
 	ADDQ         R11, SI
 
-// func sgemmKernel6x16(k int, a *float32, rsa, ksa int, b *float32, ksb, bnext int, c *float32, ldc, rows, panels int, bias *float32)
-TEXT ·sgemmKernel6x16(SB), NOSPLIT, $0-96
+// func sgemmKernel6x16(k int, a *float32, rsa, ksa int, b *float32, ksb, bnext int, c *float32, ldc, rows, panels int, bias, pf *float32)
+TEXT ·sgemmKernel6x16(SB), NOSPLIT, $0-104
 	KERNELARGS
 
 k6x16panel:
@@ -160,7 +171,10 @@ k6x16prefetch:
 	JNZ  k6x16prefetch
 	MOVQ R15, SI
 	MOVQ AX, DI
-	MOVQ R14, CX
+	MOVQ k+0(FP), CX
+	MOVQ pf+96(FP), R14
+	TESTQ R14, R14
+	CMOVQEQ SI, R14
 	VXORPS Y4, Y4, Y4
 	VXORPS Y5, Y5, Y5
 	VXORPS Y6, Y6, Y6
@@ -183,6 +197,7 @@ k6x16k4:
 	STEP6x16
 	STEP6x16
 	STEP6x16
+	PFA
 	DECQ BX
 	JNZ  k6x16k4
 
@@ -247,8 +262,8 @@ k6x16next:
 	VZEROUPPER
 	RET
 
-// func sgemmKernel4x16(k int, a *float32, rsa, ksa int, b *float32, ksb, bnext int, c *float32, ldc, rows, panels int, bias *float32)
-TEXT ·sgemmKernel4x16(SB), NOSPLIT, $0-96
+// func sgemmKernel4x16(k int, a *float32, rsa, ksa int, b *float32, ksb, bnext int, c *float32, ldc, rows, panels int, bias, pf *float32)
+TEXT ·sgemmKernel4x16(SB), NOSPLIT, $0-104
 	KERNELARGS
 
 k4x16panel:
@@ -263,7 +278,10 @@ k4x16prefetch:
 	JNZ  k4x16prefetch
 	MOVQ R15, SI
 	MOVQ AX, DI
-	MOVQ R14, CX
+	MOVQ k+0(FP), CX
+	MOVQ pf+96(FP), R14
+	TESTQ R14, R14
+	CMOVQEQ SI, R14
 	VXORPS Y4, Y4, Y4
 	VXORPS Y5, Y5, Y5
 	VXORPS Y6, Y6, Y6
@@ -282,6 +300,7 @@ k4x16k4:
 	STEP4x16
 	STEP4x16
 	STEP4x16
+	PFA
 	DECQ BX
 	JNZ  k4x16k4
 

@@ -20,9 +20,9 @@ func BenchmarkKernel(b *testing.B) {
 				c := grow(nil, mr*nr*panels)
 				for b.Loop() {
 					if rows == 6 {
-						sgemmKernel6x16(k, &ap[0], 1, mr, &bp[0], nr, nr*k, &c[0], nr*panels, rows, panels, nil)
+						sgemmKernel6x16(k, &ap[0], 1, mr, &bp[0], nr, nr*k, &c[0], nr*panels, rows, panels, nil, nil)
 					} else {
-						sgemmKernel4x16(k, &ap[0], 1, mr, &bp[0], nr, nr*k, &c[0], nr*panels, rows, panels, nil)
+						sgemmKernel4x16(k, &ap[0], 1, mr, &bp[0], nr, nr*k, &c[0], nr*panels, rows, panels, nil, nil)
 					}
 				}
 				b.ReportMetric(2*float64(rows*nr*k*panels)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")

@@ -8,11 +8,11 @@ const haveAsm = false
 // haveAVX512 is false: this build has no AVX-512 kernels.
 const haveAVX512 = false
 
-func sgemmKernel6x16(k int, a *float32, rsa, ksa int, b *float32, ksb, bnext int, c *float32, ldc, rows, panels int, bias *float32) {
+func sgemmKernel6x16(k int, a *float32, rsa, ksa int, b *float32, ksb, bnext int, c *float32, ldc, rows, panels int, bias, pf *float32) {
 	panic("gemm: no assembly kernels")
 }
 
-func sgemmKernel4x16(k int, a *float32, rsa, ksa int, b *float32, ksb, bnext int, c *float32, ldc, rows, panels int, bias *float32) {
+func sgemmKernel4x16(k int, a *float32, rsa, ksa int, b *float32, ksb, bnext int, c *float32, ldc, rows, panels int, bias, pf *float32) {
 	panic("gemm: no assembly kernels")
 }
 
