@@ -19,7 +19,11 @@
 //     when its row stride would make its rows collide in the cache.
 //     Partial edge tiles are packed zero-padded.
 //   - Matrix-vector shapes (m == 1, or n ≤ 3) and a few leftover columns
-//     use dot-product and axpy kernels instead of mostly empty tiles.
+//     use dot-product and axpy kernels instead of mostly empty tiles; the
+//     leftover columns' dot products run 12 rows at a time right after the
+//     tiles that read those rows of A, while they are in L1.
+//   - The 16-column kernels prefetch the next row tile of A: a late
+//     layer's weights are read once per inference, from L3.
 //   - On amd64 CPUs with AVX2 and FMA (detected at run time with
 //     golang.org/x/sys/cpu) all of these kernels are Go assembly. On a
 //     single core of the development machine (AMD EPYC, one 256-bit FMA
@@ -27,7 +31,7 @@
 //     efficientnet_b0 convolution shapes, against about 3 GFLOP/s for the
 //     portable Go kernels.
 //   - Where the CPU has AVX-512F, the 16-column tiles run on ZMM registers,
-//     four panels (6×64) at a time, then two, then one. They compute every
+//     four panels (6×64) at a time, then three, two or one. They compute every
 //     element in the same order as the AVX2 kernels, so the results do not
 //     depend on which of the two runs (TestAVX512SameBits). On one core of
 //     an Intel Xeon (Sapphire Rapids) the convolution shapes go from 70–90
@@ -36,7 +40,9 @@
 //     with the same structure are used.
 //
 // All matrices are row-major with explicit leading dimensions. Results are
-// accumulated into C, so callers can pre-fill C with a bias (or zero it).
+// accumulated into C, so callers can pre-fill C with a bias (or zero it);
+// SgemmBias stores bias + A·B instead, with the same bits, sparing that
+// pass over C.
 //
 // Every routine is single-threaded. Callers parallelise by splitting C into
 // disjoint row or column blocks and calling the routines concurrently; this
