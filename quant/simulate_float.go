@@ -27,6 +27,11 @@ func (s *Simulator) prepareFloat(n *ir.Node) (func(), error) {
 	if err != nil {
 		return nil, err
 	}
+	if s.opt.profile() == ProfileXNNPACK && n.Op == "Conv" && len(n.Inputs[0].Type.Shape) == 4 && n.Inputs[1].IsConst() {
+		if k, err = xnnpackConvF32(n); err != nil {
+			return nil, err
+		}
+	}
 	in := make([]*ir.Tensor, len(n.Inputs))
 	var fills []func()
 	for i, v := range n.Inputs {
@@ -64,17 +69,12 @@ func (s *Simulator) prepareFloat(n *ir.Node) (func(), error) {
 		}
 	}
 	out := make([]*ir.Tensor, len(n.Outputs))
-	need8 := make([]bool, len(n.Outputs)) // read by an int8 node, or a graph output
 	for i, o := range n.Outputs {
 		if o == nil {
 			continue
 		}
 		out[i] = ir.NewTensor(o.Type.DType, o.Type.Shape.Sizes())
 		s.fvals[o] = out[i]
-		need8[i] = s.g.IsOutput(o)
-		for _, u := range o.Uses() {
-			need8[i] = need8[i] || !u.KeepFloat
-		}
 	}
 	xnn := s.opt.profile() == ProfileXNNPACK
 	return func() {
@@ -85,8 +85,8 @@ func (s *Simulator) prepareFloat(n *ir.Node) (func(), error) {
 			s.err = n.Errorf("%v", err)
 		}
 		for i, o := range n.Outputs {
-			if o == nil || !need8[i] {
-				continue
+			if o == nil {
+				continue // every output is quantized, as an int8 reader or an int8 output would see it (Int8)
 			}
 			switch {
 			case o.Type.DType == ir.Bool:
@@ -112,4 +112,69 @@ func quantizeXNNPACK(q []int8, f []float32, scale float32, zp int64) {
 		y = max(-2147483520, min(2147483520, y)) // NaN stays NaN: it saturates below
 		q[i] = sat8(int32(math.RoundToEven(float64(y))) + int32(zp))
 	}
+}
+
+// xnnpackConvF32 is a float32 convolution as XNNPACK computes it (the
+// order TestTFLiteFloatOrder pins in LiteRT.js and tfjs-tflite): each
+// output starts from its bias and adds one rounded product after another,
+// no fused multiply-add, padding taps included as products with 0, in the
+// order (ky, kx, c) for a dense or grouped convolution and (kx, ky) for a
+// depthwise one. The interpreter's convolution sums in another order, and
+// one rounding apart is enough to move a code at a QUANTIZE after a kept
+// node, which the int8 layers after it can amplify.
+func xnnpackConvF32(n *ir.Node) (ir.Kernel, error) {
+	g, err := convGeometry(n)
+	if err != nil {
+		return nil, err
+	}
+	w := n.Inputs[1].Const.AsFloat32s()
+	bias := make([]float32, g.O)
+	if b := n.Input(2); b != nil {
+		if !b.IsConst() {
+			return nil, n.Errorf("quant: a convolution's bias must be a constant")
+		}
+		copy(bias, b.Const.AsFloat32s())
+	}
+	depthwise := g.group != 1 && g.group == g.C && g.cpg == 1 // as the lowering decides: DEPTHWISE_CONV_2D
+	type tap struct{ c, ky, kx int }
+	var taps []tap
+	if depthwise {
+		for kx := range g.KW {
+			for ky := range g.KH {
+				taps = append(taps, tap{0, ky, kx})
+			}
+		}
+	} else {
+		for ky := range g.KH {
+			for kx := range g.KW {
+				for c := range g.cpg {
+					taps = append(taps, tap{c, ky, kx})
+				}
+			}
+		}
+	}
+	return func(_ *ir.Exec, in, out []*ir.Tensor) error {
+		x, y := in[0].Float32s(), out[0].Float32s()
+		for b := range g.N {
+			for o := range g.O {
+				c0 := o / g.opg * g.cpg
+				for oy := range g.OH {
+					for ox := range g.OW {
+						acc := bias[o]
+						for _, t := range taps {
+							iy, ix := oy*g.sy+t.ky*g.dy-g.pt, ox*g.sx+t.kx*g.dx-g.pl
+							xv := float32(0)
+							if iy >= 0 && iy < g.H && ix >= 0 && ix < g.W {
+								xv = x[((b*g.C+c0+t.c)*g.H+iy)*g.W+ix]
+							}
+							p := float32(xv * w[((o*g.cpg+t.c)*g.KH+t.ky)*g.KW+t.kx]) // rounded: Go may not fuse it into the add
+							acc += p
+						}
+						y[((b*g.O+o)*g.OH+oy)*g.OW+ox] = acc
+					}
+				}
+			}
+		}
+		return nil
+	}, nil
 }

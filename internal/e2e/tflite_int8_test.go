@@ -361,17 +361,17 @@ func nhwcIndex(v *ir.Value) []int {
 	return idx
 }
 
-// probeModel lowers g with every activation TFLite computes (not the
-// producers of fused activations) added as an output after g's own, and
-// returns the file, those values in graph order and the file's layout of
-// each output (lower.Model.OutputLayouts: the layout assignment may write
-// a value in any order of its dims).
-func probeModel(t *testing.T, g *ir.Graph) ([]byte, []*ir.Value, [][]int) {
+// probeModel lowers g with every float activation TFLite computes (not
+// the producers of fused activations) added as an output after g's own,
+// and returns the file, those values in graph order and the lowered model
+// (its OutputLayouts: the layout assignment may write a value in any order
+// of its dims).
+func probeModel(t *testing.T, g *ir.Graph) ([]byte, []*ir.Value, *lower.Model) {
 	t.Helper()
 	var vals []*ir.Value
 	for _, n := range g.Nodes {
 		o := n.Outputs[0]
-		if n.Op == "Identity" || n.Op == "Dropout" || g.IsOutput(o) {
+		if n.Op == "Identity" || n.Op == "Dropout" || g.IsOutput(o) || o.Type.DType != ir.Float32 {
 			continue
 		}
 		if us := o.Uses(); len(us) == 1 && lower.IsFusedActivation(us[0]) {
@@ -390,7 +390,7 @@ func probeModel(t *testing.T, g *ir.Graph) ([]byte, []*ir.Value, [][]int) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return b, vals, m.OutputLayouts
+	return b, vals, m
 }
 
 // runTFLiteAll runs one harness and reads its n outputs as int8.
