@@ -110,18 +110,37 @@ output %y
 	if err := onnx.Save(g, div); err != nil {
 		t.Fatal(err)
 	}
+	// For XNNPACK the int8 file computes the Div in float32, and check
+	// says so; for the Edge TPU, which runs int8 only, both refuse it.
 	for _, c := range []struct {
-		model string
-		ok    bool
-	}{{"../testdata/models/tiny_mnv2_op13.onnx", true}, {"../testdata/models/tiny_vit_op13.onnx", true}, {div, false}} {
-		r, err := Check(context.Background(), c.model, lower.XNNPACK, Options{Preset: "none"})
+		model  string
+		target *lower.Target
+		ok     bool
+	}{{"../testdata/models/tiny_mnv2_op13.onnx", lower.XNNPACK, true}, {"../testdata/models/tiny_vit_op13.onnx", lower.XNNPACK, true},
+		{div, lower.XNNPACK, true}, {div, lower.EdgeTPU, false}} {
+		r, err := Check(context.Background(), c.model, c.target, Options{Preset: "none"})
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, cerr := ConvertGraph(context.Background(), mustLoad(t, c.model), Options{Format: TFLite, Preset: "none",
-			Calibration: Calibration{Source: synthetic(4)}})
+		opt := Options{Format: TFLite, Preset: "none", Calibration: Calibration{Source: synthetic(4)}}
+		if c.target != lower.XNNPACK {
+			opt.Target = c.target
+		}
+		res, cerr := ConvertGraph(context.Background(), mustLoad(t, c.model), opt)
 		if (cerr == nil) != c.ok || (r.UnloweredNodes == 0) != c.ok {
-			t.Errorf("%s: conversion error %v, check reports %d unlowered nodes", c.model, cerr, r.UnloweredNodes)
+			t.Errorf("%s, %s: conversion error %v, check reports %d unlowered nodes", c.model, c.target.Name, cerr, r.UnloweredNodes)
+		}
+		if c.model == div && cerr == nil {
+			// the Div (no int8 form) and the ReLU (XNNPACK takes a
+			// standalone RELU in float only: a float island)
+			if kept := strings.Join(res.TFLite.Provenance.KeepFloat, ","); kept != "relu,div" {
+				t.Errorf("kept in float %q, want relu,div", kept)
+			}
+			for _, n := range r.Nodes {
+				if n.Node == "div" && !strings.Contains(n.Reason, "computed in float32") {
+					t.Errorf("check says of the div: %v %s", n.Level, n.Reason)
+				}
+			}
 		}
 	}
 }

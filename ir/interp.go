@@ -117,6 +117,11 @@ type SessionOptions struct {
 	// MaxMemory bounds the bytes of the session's buffers: its constants
 	// and arena (PlanSession); 0 means MemoryLimit().
 	MaxMemory int64
+	// Kernel, when set, may replace a node's reference kernel: a non-nil
+	// kernel it returns runs instead (an emulation of another runtime's
+	// float arithmetic, say). It must compute into the preallocated
+	// outputs and read its inputs only.
+	Kernel func(n *Node) (Kernel, error)
 }
 
 // NewSession prepares g for execution. It refuses, before allocating, a
@@ -151,6 +156,15 @@ func NewSession(g *Graph, opt SessionOptions) (*Session, error) {
 		k, err := d.Kernel(n)
 		if err != nil {
 			return nil, err
+		}
+		if opt.Kernel != nil {
+			alt, err := opt.Kernel(n)
+			if err != nil {
+				return nil, err
+			}
+			if alt != nil {
+				k = alt
+			}
 		}
 		st := step{n: n, k: k, in: make([]*Tensor, len(n.Inputs)), out: make([]*Tensor, len(n.Outputs))}
 		for i, v := range n.Inputs {

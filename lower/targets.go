@@ -240,6 +240,10 @@ func CheckTarget(g *ir.Graph, t *Target, opt Options) *CompatReport {
 		switch {
 		case nl.Err != nil:
 			c.Level, c.Reason = NoLowering, "no TFLite lowering: "+nl.Err.Error()
+		case nl.FusedInto == nil && quantizable(n) != "" && t == XNNPACK:
+			// An int8 file for XNNPACK computes it in float32 (mixed.go;
+			// convert keeps such nodes in float), which XNNPACK runs.
+			c.Level, c.Reason = Constrained, "no int8 form ("+quantizable(n)+"): computed in float32, between DEQUANTIZE and QUANTIZE"
 		case nl.FusedInto == nil && quantizable(n) != "":
 			c.Level, c.Reason = NoLowering, "no int8 form: "+quantizable(n)
 		default:

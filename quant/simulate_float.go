@@ -27,9 +27,13 @@ func (s *Simulator) prepareFloat(n *ir.Node) (func(), error) {
 	if err != nil {
 		return nil, err
 	}
-	if s.opt.profile() == ProfileXNNPACK && n.Op == "Conv" && len(n.Inputs[0].Type.Shape) == 4 && n.Inputs[1].IsConst() {
-		if k, err = xnnpackConvF32(n); err != nil {
+	if s.opt.profile() == ProfileXNNPACK {
+		alt, err := XNNPACKKernel(n)
+		if err != nil {
 			return nil, err
+		}
+		if alt != nil {
+			k = alt
 		}
 	}
 	in := make([]*ir.Tensor, len(n.Inputs))
@@ -112,6 +116,17 @@ func quantizeXNNPACK(q []int8, f []float32, scale float32, zp int64) {
 		y = max(-2147483520, min(2147483520, y)) // NaN stays NaN: it saturates below
 		q[i] = sat8(int32(math.RoundToEven(float64(y))) + int32(zp))
 	}
+}
+
+// XNNPACKKernel returns, for a node whose float32 arithmetic XNNPACK does
+// in an order of its own, a kernel that computes it so (a convolution,
+// xnnpackConvF32), and nil for the others: ir.SessionOptions.Kernel with
+// it runs a float graph as LiteRT.js's XNNPACK computes its convolutions.
+func XNNPACKKernel(n *ir.Node) (ir.Kernel, error) {
+	if n.Op == "Conv" && len(n.Inputs[0].Type.Shape) == 4 && n.Inputs[1].IsConst() {
+		return xnnpackConvF32(n)
+	}
+	return nil, nil
 }
 
 // xnnpackConvF32 is a float32 convolution as XNNPACK computes it (the
