@@ -567,20 +567,43 @@ func floatWithoutInt8(g *ir.Graph, opt Options) error {
 
 // floatIslands keeps in float32 the nodes of g, quantized with ranges,
 // whose int8 operators LiteRT.js's XNNPACK takes in float32 only (RSQRT,
-// for one): left int8 they run in TFLite's reference kernels and split the
-// delegate's partition, while in float they are delegated, and so are the
-// DEQUANTIZE and QUANTIZE around them. It re-quantizes g when it keeps
-// any, and says so on opt.Log.
+// for one) and whose outputs are small: left int8 they run in TFLite's
+// reference kernels and split the delegate's partition, while in float
+// they are delegated, and so are the DEQUANTIZE and QUANTIZE around them.
+// It re-quantizes g when it keeps any, and says so on opt.Log.
+//
+// Measured in LiteRT.js (2026-12-03, one thread, interleaved, load ~5):
+// the openWakeWord heads (tensors of ~100 elements) ran 3–7% faster with
+// their two RSQRTs in float (int8/float32 0.80–0.85 → 0.75–0.80), while
+// densenet121's three 2×2 AVERAGE_POOL_2Ds (25k–100k elements) ran 5%
+// slower in float and convnext_tiny's 41 nodes (LayerNorm RSQRTs and
+// GELUs up to 1.2M elements) came out even (with only its 23 small ones,
+// 4% faster): the DEQUANTIZE and QUANTIZE
+// passes cost what the partition split saves once tensors are large. Hence
+// islandMaxElements.
+
+// islandMaxElements bounds the output size of a node floatIslands keeps.
+const islandMaxElements = 4096
+
 func floatIslands(g *ir.Graph, ranges map[*ir.Value]lower.Range, opt Options) error {
 	m, err := lower.Lower(g, lower.Options{ZeroTaps: *opt.ZeroTaps, IO: opt.IO, GroupedConv2D: forXNNPACKKernels(opt)})
 	if err != nil {
 		return err
 	}
+	byLabel := map[string]*ir.Node{}
+	for _, n := range g.Nodes {
+		byLabel[n.Label()] = n
+	}
 	var names []string
 	for _, f := range m.XNNPACKFallbacks(lower.XNNPACKLiteRTJS) {
-		if f.Rule == "float-only" && !slices.Contains(names, f.Node) {
-			names = append(names, f.Node)
+		n := byLabel[f.Node]
+		if f.Rule != "float-only" || n == nil || slices.Contains(names, f.Node) {
+			continue
 		}
+		if o := n.Outputs[0]; o == nil || ir.NumElements(o.Type.Shape.Sizes()) > islandMaxElements {
+			continue
+		}
+		names = append(names, f.Node)
 	}
 	if len(names) == 0 {
 		return nil
