@@ -98,6 +98,7 @@ func newMixedEval(g *ir.Graph, ranges map[*ir.Value]lower.Range, src Source, opt
 	if n == 0 {
 		return nil, fmt.Errorf("quant: no samples to measure the output SQNR on")
 	}
+	opt.Sim.FastFloat = true // SQNRs to compare, not codes: the interpreter's float kernels
 	e := &mixedEval{g: g, ranges: ranges, opt: opt}
 	for _, o := range g.Outputs {
 		e.measured = append(e.measured, len(opt.Outputs) == 0 || slices.Contains(opt.Outputs, o.Name))
@@ -188,7 +189,7 @@ func (e *mixedEval) sqnrOn(w *mixedWorker, c config, n int) (float64, error) {
 	if err := lower.QuantizeInt8(w.h, w.ranges); err != nil {
 		return 0, err
 	}
-	sim, err := NewSimulatorWith(w.h, e.opt.Sim)
+	sim, err := NewSimulatorWith(w.h, e.opt.Sim) // FastFloat: newMixedEval
 	if err != nil {
 		return 0, err
 	}

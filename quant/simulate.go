@@ -61,6 +61,11 @@ type SimOptions struct {
 	// Threads is the number of goroutines convolutions are split over;
 	// 0 means one per core. Results do not depend on it.
 	Threads int
+	// FastFloat runs kept-float nodes with the interpreter's float kernels
+	// under every profile: within float32 rounding of the runtime's, and
+	// much faster than ProfileXNNPACK's emulation of XNNPACK's summation
+	// order (XNNPACKKernel), for searches that compare SQNRs.
+	FastFloat bool
 }
 
 // NewSimulatorWith is NewSimulator with options.

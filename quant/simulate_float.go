@@ -27,7 +27,7 @@ func (s *Simulator) prepareFloat(n *ir.Node) (func(), error) {
 	if err != nil {
 		return nil, err
 	}
-	if s.opt.profile() == ProfileXNNPACK {
+	if s.opt.profile() == ProfileXNNPACK && !s.opt.FastFloat {
 		alt, err := XNNPACKKernel(n)
 		if err != nil {
 			return nil, err
