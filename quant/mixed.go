@@ -57,7 +57,7 @@ const maxPrune = 64
 // MixedOptions configure Sensitivity and KeepForSQNR.
 type MixedOptions struct {
 	// Samples bounds the samples of the source the output SQNR is measured
-	// on, taken evenly through it (0: 16); the ranking uses 4 of them.
+	// on, taken evenly through it (0: 32); the ranking uses 4 of them.
 	Samples int
 	// Sim selects the runtime arithmetic simulated.
 	Sim SimOptions
@@ -89,7 +89,7 @@ type mixedEval struct {
 
 func newMixedEval(g *ir.Graph, ranges map[*ir.Value]lower.Range, src Source, opt MixedOptions) (*mixedEval, error) {
 	if opt.Samples <= 0 {
-		opt.Samples = 16
+		opt.Samples = 32
 	}
 	if opt.Workers <= 0 {
 		opt.Workers = runtime.GOMAXPROCS(0)
