@@ -532,13 +532,13 @@ func calibrate(ctx context.Context, g *ir.Graph, opt Options) (*quant.MixedRepor
 
 // floatWithoutInt8 keeps in float32 the nodes that have no int8 form
 // (lower.CheckInt8), saying so on opt.Log, when the file may mix
-// precisions: for XNNPACK (no target, or --target xnnpack), which runs
-// float operators as well. For an int8-only target (the Edge TPU, Arm NN,
+// precisions: with no target (a file for XNNPACK) or a target that runs
+// float operators as well (lower.Target.RunsFloat). For an int8-only target (the Edge TPU, Arm NN,
 // TFLite's int8 kernels) they stay an error naming each node.
 func floatWithoutInt8(g *ir.Graph, opt Options) error {
 	err := lower.CheckInt8(g)
 	var ue *ir.UnsupportedError
-	if err == nil || !errors.As(err, &ue) || (opt.Target != nil && opt.Target != lower.XNNPACK) || opt.NoFloatIslands {
+	if err == nil || !errors.As(err, &ue) || (opt.Target != nil && !opt.Target.RunsFloat) || opt.NoFloatIslands {
 		return err
 	}
 	// Only when each of them has a float lowering: otherwise the

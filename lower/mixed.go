@@ -106,7 +106,7 @@ func (l *lowerer) lowerIn(n *ir.Node) error {
 			continue
 		}
 		swapped[v] = t
-		l.tensors[v] = l.view(n, v, t, want)
+		l.tensors[v] = l.view(v, t, want)
 	}
 	if n.KeepFloat {
 		l.int8 = false
@@ -121,7 +121,7 @@ func (l *lowerer) lowerIn(n *ir.Node) error {
 
 // view returns value v's tensor t converted to type want: a DEQUANTIZE to
 // float32 or a QUANTIZE to int8 with v's parameters, made once per value.
-func (l *lowerer) view(n *ir.Node, v *ir.Value, t int32, want fb.TensorType) int32 {
+func (l *lowerer) view(v *ir.Value, t int32, want fb.TensorType) int32 {
 	suffix, op := "/quantized", fb.BuiltinOperatorQUANTIZE
 	if want == fb.TensorTypeFLOAT32 {
 		suffix, op = "/dequantized", fb.BuiltinOperatorDEQUANTIZE
@@ -147,7 +147,7 @@ func (l *lowerer) floatOutput(v *ir.Value, t int32) int32 {
 	if l.opt.IO == IOFloat32 {
 		return t
 	}
-	q := l.view(nil, l.resolve(v), t, fb.TensorTypeINT8)
+	q := l.view(l.resolve(v), t, fb.TensorTypeINT8)
 	l.m.Tensors[q].Name, l.m.Tensors[t].Name = l.m.Tensors[t].Name, l.m.Tensors[t].Name+"/float"
 	return q
 }

@@ -34,6 +34,10 @@ type Target struct {
 	ZeroTaps bool
 	// Check reports a target limit that n breaks regardless of op, or "".
 	Check func(n *ir.Node) string
+	// RunsFloat: the target runs float32 operators as well, so an int8
+	// file for it may compute a node in float32 (mixed.go): a node with no
+	// int8 form is computed so rather than refused.
+	RunsFloat bool
 }
 
 // The four targets.
@@ -113,8 +117,9 @@ var (
 		ZeroTaps: true,
 	}
 	XNNPACK = &Target{
-		Name: "xnnpack",
-		Doc:  "TFLite's XNNPACK delegate, quantized (int8) operators; the rest runs on TFLite's own kernels",
+		Name:      "xnnpack",
+		Doc:       "TFLite's XNNPACK delegate, quantized (int8) operators; the rest runs on TFLite's own kernels",
+		RunsFloat: true,
 		Builtins: yes("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "ADD", "SUB", "MUL", "MAX_POOL_2D", "MEAN",
 			"LOGISTIC", "TANH", "LEAKY_RELU", "RESHAPE", "CONCATENATION", "PAD", "TRANSPOSE", "RESIZE_BILINEAR", "SPLIT",
 			"SLICE", "TRANSPOSE_CONV", "QUANTIZE", "DEQUANTIZE", "DEPTH_TO_SPACE", "SPACE_TO_DEPTH").
@@ -240,9 +245,9 @@ func CheckTarget(g *ir.Graph, t *Target, opt Options) *CompatReport {
 		switch {
 		case nl.Err != nil:
 			c.Level, c.Reason = NoLowering, "no TFLite lowering: "+nl.Err.Error()
-		case nl.FusedInto == nil && quantizable(n) != "" && t == XNNPACK:
-			// An int8 file for XNNPACK computes it in float32 (mixed.go;
-			// convert keeps such nodes in float), which XNNPACK runs.
+		case nl.FusedInto == nil && quantizable(n) != "" && t.RunsFloat:
+			// An int8 file for the target computes it in float32
+			// (mixed.go; convert keeps such nodes in float).
 			c.Level, c.Reason = Constrained, "no int8 form ("+quantizable(n)+"): computed in float32, between DEQUANTIZE and QUANTIZE"
 		case nl.FusedInto == nil && quantizable(n) != "":
 			c.Level, c.Reason = NoLowering, "no int8 form: "+quantizable(n)

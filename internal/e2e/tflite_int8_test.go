@@ -34,6 +34,18 @@ var int8Runtimes = []struct {
 	profile quant.Profile
 }{{"litert", quant.ProfileXNNPACK}, {"armnn", quant.ProfileArmNNRef}}
 
+// int8Runner is a runtime of int8Runtimes with the command that runs a file.
+type int8Runner struct {
+	name    string
+	argv    []string
+	profile quant.Profile
+}
+
+// int8Runners is int8Runtimes with LiteRT.js's and Arm NN's runner scripts.
+func int8Runners(litert, armnn string) []int8Runner {
+	return []int8Runner{{"litert", []string{"node", litert}, quant.ProfileXNNPACK}, {"armnn", []string{python, armnn}, quant.ProfileArmNNRef}}
+}
+
 // TestTFLiteInt8 quantizes the full-size models (int8Cases; 100
 // synthetic calibration images, as the CLI does by default), lowers them
 // to int8 TFLite with int8 input and output, runs each file in LiteRT.js

@@ -110,11 +110,7 @@ func TestTFLiteMixed(t *testing.T) {
 				t.Fatalf("no QUANTIZE/DEQUANTIZE in a mixed file: %s", lower.FormatCounts(counts))
 			}
 			line := fmt.Sprintf("%-16s %d of %d nodes float; ops: %s\n", name, len(lower.KeptFloat(g)), len(g.Nodes), lower.FormatCounts(counts))
-			for _, rt := range []struct {
-				name    string
-				argv    []string
-				profile quant.Profile
-			}{{"litert", []string{"node", litert}, quant.ProfileXNNPACK}, {"armnn", []string{python, armnn}, quant.ProfileArmNNRef}} {
+			for _, rt := range int8Runners(litert, armnn) {
 				sim, err := quant.NewSimulatorWith(g, quant.SimOptions{Profile: rt.profile})
 				if err != nil {
 					t.Fatal(err)

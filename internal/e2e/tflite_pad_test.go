@@ -99,11 +99,7 @@ output %y
 	writeInt8Input(t, g, x, nhwc8)
 	q := g.Inputs[0].Quant
 	out := g.Outputs[0]
-	for _, rt := range []struct {
-		name    string
-		argv    []string
-		profile quant.Profile
-	}{{"litert", []string{"node", litert}, quant.ProfileXNNPACK}, {"armnn", []string{python, armnn}, quant.ProfileArmNNRef}} {
+	for _, rt := range int8Runners(litert, armnn) {
 		sim, err := quant.NewSimulatorWith(g, quant.SimOptions{Profile: rt.profile})
 		if err != nil {
 			t.Fatal(err)

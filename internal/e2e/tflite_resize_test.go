@@ -239,11 +239,7 @@ output %%y
 		writeInt8Input(t, g, x, nhwc8)
 		out := g.Outputs[0]
 		note += fmt.Sprintf("  %v → %v %s (%s align_corners=%v half_pixel_centers=%v)\n", c.in, c.out, c.attrs, r.Builtin, r.AlignCorners, r.HalfPixelCenters)
-		for _, rt := range []struct {
-			name    string
-			argv    []string
-			profile quant.Profile
-		}{{"litert", []string{"node", litert}, quant.ProfileXNNPACK}, {"armnn", []string{python, armnn}, quant.ProfileArmNNRef}} {
+		for _, rt := range int8Runners(litert, armnn) {
 			var want [2][]int8
 			for i, p := range []quant.Profile{rt.profile, quant.ProfileTFLite} {
 				sim, err := quant.NewSimulatorWith(g, quant.SimOptions{Profile: p})

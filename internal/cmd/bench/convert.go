@@ -88,18 +88,9 @@ func convertBench(w io.Writer, root, models, work string, names []string, runs i
 		fmt.Fprintf(w, "convert: %v\n", err)
 		return cb
 	}
-	work, err := filepath.Abs(filepath.Join(work, "convert"))
+	work, bin, err := workAndBinary(root, work, "convert")
 	if err != nil {
 		return fail(err)
-	}
-	if err := os.MkdirAll(work, 0o755); err != nil {
-		return fail(err)
-	}
-	bin := filepath.Join(work, "litefy")
-	build := exec.Command("go", "build", "-o", bin, "./cmd/litefy")
-	build.Dir = root
-	if out, err := build.CombinedOutput(); err != nil {
-		return fail(fmt.Errorf("go build ./cmd/litefy: %v: %s", err, firstLine(string(out))))
 	}
 	for _, name := range names {
 		path := filepath.Join(models, name+".onnx")

@@ -131,19 +131,9 @@ func tfliteBench(w io.Writer, root, models, work, official string, rounds, runs,
 		lr.Error, conv.Error = err.Error(), err.Error()
 		return lr, conv
 	}
-	work, err := filepath.Abs(work)
+	work, bin, err := workAndBinary(root, work, "")
 	if err != nil {
 		return fail(err)
-	}
-	if err := os.MkdirAll(work, 0o755); err != nil {
-		return fail(err)
-	}
-	bin := filepath.Join(work, "litefy")
-	fmt.Fprintf(os.Stderr, "bench: go build -o %s ./cmd/litefy\n", bin)
-	build := exec.Command("go", "build", "-o", bin, "./cmd/litefy")
-	build.Dir = root
-	if out, err := build.CombinedOutput(); err != nil {
-		return fail(fmt.Errorf("go build ./cmd/litefy: %v: %s", err, firstLine(string(out))))
 	}
 	file := func(v variant) string { return filepath.Join(work, v.Name+".tflite") }
 	convert := func(v variant) (float64, error) {
@@ -368,4 +358,24 @@ func lastLineOf(s string) string {
 		return s[i+1:]
 	}
 	return s
+}
+
+// workAndBinary makes the folder sub of work (work itself when sub is
+// empty; absolute) and builds the litefy CLI into it, for one part of the
+// benchmark.
+func workAndBinary(root, work, sub string) (dir, bin string, err error) {
+	if dir, err = filepath.Abs(filepath.Join(work, sub)); err != nil {
+		return "", "", err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", "", err
+	}
+	bin = filepath.Join(dir, "litefy")
+	fmt.Fprintf(os.Stderr, "bench: go build -o %s ./cmd/litefy\n", bin)
+	build := exec.Command("go", "build", "-o", bin, "./cmd/litefy")
+	build.Dir = root
+	if out, err := build.CombinedOutput(); err != nil {
+		return "", "", fmt.Errorf("go build ./cmd/litefy: %v: %s", err, firstLine(string(out)))
+	}
+	return dir, bin, nil
 }

@@ -59,18 +59,9 @@ func modelsBench(w io.Writer, root, models, work string, rounds, runs, warmup, c
 		fmt.Fprintf(w, "models: %v\n", err)
 		return mr
 	}
-	work, err := filepath.Abs(filepath.Join(work, "models"))
+	work, bin, err := workAndBinary(root, work, "models")
 	if err != nil {
 		return fail(err)
-	}
-	if err := os.MkdirAll(work, 0o755); err != nil {
-		return fail(err)
-	}
-	bin := filepath.Join(work, "litefy")
-	build := exec.Command("go", "build", "-o", bin, "./cmd/litefy")
-	build.Dir = root
-	if out, err := build.CombinedOutput(); err != nil {
-		return fail(fmt.Errorf("go build ./cmd/litefy: %v: %s", err, firstLine(string(out))))
 	}
 	onnxs, err := filepath.Glob(filepath.Join(models, "*.onnx"))
 	if err != nil {
