@@ -106,6 +106,7 @@ var preservesSemantics = map[string]bool{
 	"CanonicalizeActivations": true, "LocalPooling": true, "ToONNX": true, "FoldPad": true,
 	"FuseGelu": true, "DecomposeLayerNormalization": true, "DecomposeHardSwish": true, "GlobalPooling": true,
 	"FoldAffine": true, "InvertSqrt": true, "DivideByConstant": true, "SplitDepthwise": true,
+	"EqualizeCrossLayer": true,
 }
 
 func compareOutputs(t *testing.T, a, b *ir.Graph) {

@@ -205,8 +205,17 @@ var XNNPACKKernels = &Pipeline{
 	Passes: []*Pass{SplitDepthwise},
 }
 
+// Equalization is cross-layer equalization before int8 calibration
+// (package convert runs it when Options.Equalize asks). It is not a
+// preset.
+var Equalization = &Pipeline{
+	Name:   "equalize",
+	Doc:    "cross-layer equalization of conv → conv pairs across scale-commuting activations (before int8 calibration)",
+	Passes: []*Pass{EqualizeCrossLayer},
+}
+
 // Pipelines lists every pipeline by name.
-var Pipelines = []*Pipeline{Cleanup, Lite, ONNXExport, Legalize, LegalizeInt8, LegalizeXNNPACK, XNNPACKKernels}
+var Pipelines = []*Pipeline{Cleanup, Lite, ONNXExport, Legalize, LegalizeInt8, LegalizeXNNPACK, XNNPACKKernels, Equalization}
 
 // Lookup returns the named pipeline, or nil.
 func Lookup(name string) *Pipeline {
