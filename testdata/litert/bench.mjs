@@ -1,13 +1,16 @@
 // Time .tflite files in LiteRT.js (@litertjs/core, WASM + XNNPACK, one thread) under plain Node.
 // Usage: node bench.mjs MODEL.tflite [--input x.npy ...] [MODEL2.tflite [--input ...] ...]
-//                       [--rounds R] [--runs N] [--warmup W] [--seed S]
+//                       [--rounds R] [--runs N] [--warmup W] [--seed S] [--min-round-ms T]
 // Every model is loaded and compiled once and warmed up with W runs; then R rounds each time N runs
 // of every model in turn, the order rotating from round to round, so that drift in the machine's
-// load reaches all models alike. An --input (.npy of exactly the input's type and shape) belongs to
+// load reaches all models alike. With --min-round-ms T a model whose N runs would take less than
+// T ms gets as many runs per round as fill T (estimated from 5 runs after the warm-up, at most
+// 100000): a model of a few microseconds is then timed over thousands of runs, not ten. An --input (.npy of exactly the input's type and shape) belongs to
 // the model before it; a model without one gets seeded random input of its type and shape (int8 and
 // uint8 uniform bytes, float32 uniform in [-1, 1), int32 in [0, 16)).
-// Prints one JSON line: {runtime, threads, rounds, runs, warmup, seed, models: [{model, inputs,
-// loadMs, compileMs, medianMs, minMs, p90Ms, roundMedianMs}]}; times in milliseconds.
+// Prints one JSON line: {runtime, threads, rounds, runs, warmup, seed, minRoundMs, models: [{model,
+// inputs, runs, loadMs, compileMs, medianMs, minMs, p90Ms, roundMedianMs}]}; times in milliseconds
+// (runs is the model's runs per round).
 // Any "ERROR" line LiteRT logs fails the run (exit 2), as in run.mjs.
 import {createRequire} from 'node:module';
 import fs from 'node:fs';
@@ -17,12 +20,12 @@ const require = createRequire(import.meta.url);
 const npy = require('../ort/npy.cjs');
 
 function usage(msg) {
-  console.error(`bench.mjs: ${msg}\nusage: node bench.mjs MODEL.tflite [--input x.npy ...] [MODEL2.tflite ...] [--rounds R] [--runs N] [--warmup W] [--seed S]`);
+  console.error(`bench.mjs: ${msg}\nusage: node bench.mjs MODEL.tflite [--input x.npy ...] [MODEL2.tflite ...] [--rounds R] [--runs N] [--warmup W] [--seed S] [--min-round-ms T]`);
   process.exit(64);
 }
 const args = process.argv.slice(2);
 const models = [];
-const opt = {rounds: 5, runs: 10, warmup: 3, seed: 1};
+const opt = {rounds: 5, runs: 10, warmup: 3, seed: 1, 'min-round-ms': 0};
 for (let i = 0; i < args.length; i++) {
   const k = args[i], v = () => (i + 1 < args.length ? args[++i] : usage(`${k} needs a value`));
   if (k === '--input') {
@@ -30,7 +33,8 @@ for (let i = 0; i < args.length; i++) {
     models[models.length - 1].inFiles.push(v());
   } else if (k.startsWith('--') && k.slice(2) in opt) {
     const n = Number(v());
-    if (!Number.isInteger(n) || n < 0 || (n === 0 && k !== '--warmup')) usage(`${k}: want a whole number${k === '--warmup' ? '' : ' ≥ 1'}`);
+    const zeroOK = k === '--warmup' || k === '--min-round-ms';
+    if (!Number.isInteger(n) || n < 0 || (n === 0 && !zeroOK)) usage(`${k}: want a whole number${zeroOK ? '' : ' ≥ 1'}`);
     opt[k.slice(2)] = n;
   } else if (k.startsWith('-')) usage(`unknown flag ${k}`);
   else models.push({model: k, inFiles: []});
@@ -117,6 +121,17 @@ const runOnce = async (b) => {
 for (const b of models) {
   for (let i = 0; i < opt.warmup; i++) await runOnce(b);
   failIfErrors(b.model);
+  b.runs = opt.runs;
+  if (opt['min-round-ms'] > 0) {
+    const ts = [];
+    for (let i = 0; i < 5; i++) {
+      const t0 = performance.now();
+      await runOnce(b);
+      ts.push(performance.now() - t0);
+    }
+    const est = Math.max(Math.min(...ts), 1e-4);
+    b.runs = Math.min(100000, Math.max(opt.runs, Math.ceil(opt['min-round-ms'] / est)));
+  }
 }
 
 const sorted = (v) => [...v].sort((x, y) => x - y);
@@ -129,7 +144,7 @@ const p90 = (v) => sorted(v)[Math.max(0, Math.ceil(0.9 * v.length) - 1)];
 for (let r = 0; r < opt.rounds; r++) {
   for (let j = 0; j < models.length; j++) {
     const b = models[(r + j) % models.length], ts = [];
-    for (let i = 0; i < opt.runs; i++) {
+    for (let i = 0; i < b.runs; i++) {
       const t0 = performance.now();
       await runOnce(b);
       ts.push(performance.now() - t0);
@@ -140,7 +155,7 @@ for (let r = 0; r < opt.rounds; r++) {
 }
 failIfErrors('timed runs');
 
-const ms = (x) => +x.toFixed(3);
+const ms = (x) => +x.toPrecision(5); // five digits: a 20 µs model keeps 1 ns, not 1 µs
 console.log(JSON.stringify({runtime: 'litertjs-2.5.3', threads: 1, rounds: opt.rounds, runs: opt.runs, warmup: opt.warmup, seed: opt.seed,
-  models: models.map((b) => ({model: b.model, inputs: b.inDesc, loadMs: ms(b.loadMs), compileMs: ms(b.compileMs),
+  minRoundMs: opt['min-round-ms'], models: models.map((b) => ({model: b.model, inputs: b.inDesc, runs: b.runs, loadMs: ms(b.loadMs), compileMs: ms(b.compileMs),
     medianMs: ms(median(b.times)), minMs: ms(Math.min(...b.times)), p90Ms: ms(p90(b.times)), roundMedianMs: b.roundMedians.map(ms)}))}));

@@ -93,11 +93,12 @@ func main() {
 	flag.IntVar(&o.rounds, "litert-rounds", 9, "LiteRT.js rounds (every file once per round)")
 	flag.IntVar(&o.runs, "litert-runs", 10, "LiteRT.js timed runs per file per round")
 	flag.IntVar(&o.warmup, "litert-warmup", 5, "LiteRT.js untimed runs per file before the rounds")
+	flag.IntVar(&o.roundMs, "litert-round-ms", 200, "-parts models: a file whose -litert-runs take less than this many ms gets as many runs per round as fill it (0: -litert-runs for all)")
 	flag.IntVar(&o.convs, "convs", 3, "conversions timed per mode (int8 and float32 alternate)")
 	probeFiles := flag.String("probe", "", "A.tflite,B.tflite: instead, time both cut after each convolution (which layers make A slower)")
 	probeBatch := flag.Int("probe-batch", 6, "-probe: cuts of each file timed per LiteRT.js process")
 	flag.Parse()
-	if *runs < 1 || *warmup < 0 || *loads < 1 || o.rounds < 1 || o.runs < 1 || o.warmup < 0 || o.convs < 1 || o.convertRuns < 1 {
+	if *runs < 1 || *warmup < 0 || *loads < 1 || o.rounds < 1 || o.runs < 1 || o.warmup < 0 || o.roundMs < 0 || o.convs < 1 || o.convertRuns < 1 {
 		fmt.Fprintln(os.Stderr, "bench: -runs, -loads, -litert-rounds, -litert-runs, -convs and -convert-runs must be at least 1, -warmup and -litert-warmup at least 0")
 		os.Exit(2)
 	}
@@ -128,6 +129,7 @@ func main() {
 type tfliteOptions struct {
 	parts, official, work       string
 	rounds, runs, warmup, convs int
+	roundMs                     int
 	repairSamples, modelCalib   int
 	convertModels               string
 	convertRuns                 int
@@ -157,7 +159,7 @@ func run(w io.Writer, models, out string, runs, warmup, loads int, o tfliteOptio
 		rep.Repair = repairBench(w, models, o.repairSamples)
 	}
 	if o.has("models") {
-		rep.Models = modelsBench(w, root, models, o.work, o.rounds, o.runs, o.warmup, o.modelCalib)
+		rep.Models = modelsBench(w, root, models, o.work, o.rounds, o.runs, o.warmup, o.roundMs, o.modelCalib)
 	}
 	if o.has("convert") {
 		rep.Convert = convertBench(w, root, models, o.work, strings.Split(o.convertModels, ","), o.convertRuns)
@@ -361,6 +363,9 @@ func joinErr(ortErr string, err error) string {
 func fmtMs(v float64) string {
 	if v == 0 {
 		return "-"
+	}
+	if v < 1 {
+		return fmt.Sprintf("%.4f", v) // µs-scale models keep three digits
 	}
 	return fmt.Sprintf("%.2f", v)
 }

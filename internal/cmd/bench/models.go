@@ -28,10 +28,14 @@ const (
 
 // ModelRatios is one model's row.
 type ModelRatios struct {
-	Model       string  `json:"model"`
-	Float32Ms   float64 `json:"float32MedianMs"`
-	Int8Ms      float64 `json:"int8MedianMs"`
-	LiteInt8Ms  float64 `json:"liteInt8MedianMs,omitempty"`
+	Model      string  `json:"model"`
+	Float32Ms  float64 `json:"float32MedianMs"`
+	Int8Ms     float64 `json:"int8MedianMs"`
+	LiteInt8Ms float64 `json:"liteInt8MedianMs,omitempty"`
+	// Runs are the timed runs per round of each file (float32, int8,
+	// lite-int8), more than -litert-runs for a file faster than
+	// -litert-round-ms.
+	Runs        []int   `json:"runsPerRound,omitempty"`
 	Int8VsFloat float64 `json:"int8OverFloat32"`
 	LiteVsInt8  float64 `json:"liteInt8OverInt8,omitempty"`
 	Int8Met     bool    `json:"int8Met"`
@@ -46,14 +50,15 @@ type ModelRatios struct {
 // ModelsReport is the "models" entry of build/bench.json.
 type ModelsReport struct {
 	Rounds, Runs, Warmup int
+	MinRoundMs           int           `json:"minRoundMs"`
 	CalibCount           int           `json:"calibCount"`
 	LoadAvg              [2]string     `json:"loadavg"`
 	Rows                 []ModelRatios `json:"rows"`
 	Error                string        `json:"error,omitempty"`
 }
 
-func modelsBench(w io.Writer, root, models, work string, rounds, runs, warmup, calib int) *ModelsReport {
-	mr := &ModelsReport{Rounds: rounds, Runs: runs, Warmup: warmup, CalibCount: calib}
+func modelsBench(w io.Writer, root, models, work string, rounds, runs, warmup, roundMs, calib int) *ModelsReport {
+	mr := &ModelsReport{Rounds: rounds, Runs: runs, Warmup: warmup, MinRoundMs: roundMs, CalibCount: calib}
 	fail := func(err error) *ModelsReport {
 		mr.Error = err.Error()
 		fmt.Fprintf(w, "models: %v\n", err)
@@ -77,7 +82,8 @@ func modelsBench(w io.Writer, root, models, work string, rounds, runs, warmup, c
 		{"lite-int8", []string{"--calib-count", strconv.Itoa(calib)}},
 	}
 	base := []string{filepath.Join(root, "testdata", "litert", "bench.mjs"),
-		"--rounds", strconv.Itoa(rounds), "--runs", strconv.Itoa(runs), "--warmup", strconv.Itoa(warmup)}
+		"--rounds", strconv.Itoa(rounds), "--runs", strconv.Itoa(runs), "--warmup", strconv.Itoa(warmup),
+		"--min-round-ms", strconv.Itoa(roundMs)}
 	files := map[string][]string{} // model → its files, timed in one process
 	rows := map[string]*ModelRatios{}
 	var order []string
@@ -107,6 +113,7 @@ func modelsBench(w io.Writer, root, models, work string, rounds, runs, warmup, c
 	// process holding every model runs out of WASM memory.
 	rounds2 := map[string][]float64{}
 	med := map[string]float64{}
+	nruns := map[string]int{}
 	mr.LoadAvg[0] = loadAvg()
 	for _, name := range order {
 		if len(files[name]) == 0 {
@@ -122,6 +129,7 @@ func modelsBench(w io.Writer, root, models, work string, rounds, runs, warmup, c
 				Model         string    `json:"model"`
 				MedianMs      float64   `json:"medianMs"`
 				RoundMedianMs []float64 `json:"roundMedianMs"`
+				Runs          int       `json:"runs"`
 			} `json:"models"`
 		}
 		if err := json.Unmarshal(ort.LastLine(out), &rep); err != nil {
@@ -129,7 +137,7 @@ func modelsBench(w io.Writer, root, models, work string, rounds, runs, warmup, c
 		}
 		for _, m := range rep.Models {
 			k := strings.TrimSuffix(filepath.Base(m.Model), ".tflite")
-			rounds2[k], med[k] = m.RoundMedianMs, m.MedianMs
+			rounds2[k], med[k], nruns[k] = m.RoundMedianMs, m.MedianMs, m.Runs
 		}
 	}
 	mr.LoadAvg[1] = loadAvg()
@@ -145,11 +153,16 @@ func modelsBench(w io.Writer, root, models, work string, rounds, runs, warmup, c
 		}
 		return median(rs)
 	}
-	fmt.Fprintf(w, "\nLiteRT.js, 1 thread, %d rounds × %d runs, each model's files interleaved in one process (load %s → %s)\n", rounds, runs, mr.LoadAvg[0], mr.LoadAvg[1])
+	fmt.Fprintf(w, "\nLiteRT.js, 1 thread, %d rounds × %d runs (more in a file faster than %d ms a round), each model's files interleaved in one process (load %s → %s)\n", rounds, runs, roundMs, mr.LoadAvg[0], mr.LoadAvg[1])
 	fmt.Fprintf(w, "%-28s %10s %10s %10s %12s %12s\n", "model", "float32", "int8", "lite-int8", "int8/f32", "lite/int8")
 	for _, name := range order {
 		row := rows[name]
 		row.Float32Ms, row.Int8Ms, row.LiteInt8Ms = med[name+".float32"], med[name+".int8"], med[name+".lite-int8"]
+		for _, k := range []string{".float32", ".int8", ".lite-int8"} {
+			if n, ok := nruns[name+k]; ok {
+				row.Runs = append(row.Runs, n)
+			}
+		}
 		row.Int8VsFloat, row.LiteVsInt8 = ratio(name+".int8", name+".float32"), ratio(name+".lite-int8", name+".int8")
 		row.Int8Met = row.Int8VsFloat > 0 && row.Int8VsFloat <= goalInt8VsFloat
 		row.LiteMet = row.LiteSame || row.LiteVsInt8 > 0 && row.LiteVsInt8 <= goalLiteVsInt8

@@ -65,8 +65,8 @@ func hwc(s []int32) string {
 func convCuts(b []byte) ([]layer, error) {
 	m := fb.GetRootAsModel(b, 0)
 	var sg fb.SubGraph
-	if m.SubgraphsLength() != 1 || !m.Subgraphs(&sg, 0) || sg.OutputsLength() != 1 || m.SignatureDefsLength() > 1 {
-		return nil, fmt.Errorf("the probe takes models of one subgraph, one output and at most one signature")
+	if m.SubgraphsLength() != 1 || !m.Subgraphs(&sg, 0) || m.SignatureDefsLength() > 1 {
+		return nil, fmt.Errorf("the probe takes models of one subgraph and at most one signature")
 	}
 	producer := map[int32]string{}
 	var cuts []layer
@@ -127,13 +127,20 @@ func cutAfter(b []byte, i int, out int32) ([]byte, error) {
 		return nil, fmt.Errorf("no operators")
 	}
 	flatbuffers.WriteUint32(c[t.Vector(o)-4:], uint32(i+1))
-	if !sg.MutateOutputs(0, out) {
-		return nil, fmt.Errorf("cannot set the subgraph's output")
+	// A model of several outputs has each of them point at the cut.
+	for j := range sg.OutputsLength() {
+		if !sg.MutateOutputs(j, out) {
+			return nil, fmt.Errorf("cannot set the subgraph's output")
+		}
 	}
 	var sig fb.SignatureDef
-	var tm fb.TensorMap
-	if m.SignatureDefs(&sig, 0) && (!sig.Outputs(&tm, 0) || !tm.MutateTensorIndex(uint32(out))) {
-		return nil, fmt.Errorf("cannot set the signature's output")
+	if m.SignatureDefs(&sig, 0) {
+		for j := range sig.OutputsLength() {
+			var tm fb.TensorMap
+			if !sig.Outputs(&tm, j) || !tm.MutateTensorIndex(uint32(out)) {
+				return nil, fmt.Errorf("cannot set the signature's output")
+			}
+		}
 	}
 	return c, nil
 }
