@@ -33,6 +33,16 @@ func sigmoidAVX512(x, y *float32, n int)
 //go:noescape
 func swishAVX512(x, y *float32, n int)
 
+// erfAVX2 and erfAVX512 compute erf32 (fastmath_erf_amd64.s), within an
+// ulp or so of it; erfAVX512 takes n a positive multiple of 16 and gives
+// erfAVX2's bits.
+//
+//go:noescape
+func erfAVX2(x, y *float32, n int)
+
+//go:noescape
+func erfAVX512(x, y *float32, n int)
+
 //go:noescape
 func reluAVX2(x, y *float32, n int)
 

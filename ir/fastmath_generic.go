@@ -15,6 +15,8 @@ func swishAVX512(x, y *float32, n int)   { panic("ir: no activation assembly") }
 func sigmoidAVX2(x, y *float32, n int)   { panic("ir: no activation assembly") }
 func swishAVX2(x, y *float32, n int)     { panic("ir: no activation assembly") }
 func reluAVX2(x, y *float32, n int)      { panic("ir: no activation assembly") }
+func erfAVX2(x, y *float32, n int)       { panic("ir: no activation assembly") }
+func erfAVX512(x, y *float32, n int)     { panic("ir: no activation assembly") }
 func relu6AVX2(x, y *float32, n int)     { panic("ir: no activation assembly") }
 func hardSwishAVX2(x, y *float32, n int) { panic("ir: no activation assembly") }
 

@@ -79,6 +79,7 @@ var activationCases = []struct {
 	{name: "swish", f: swishSlice, abs: 0x1p-143, rel: 3e-7,
 		ref:       func(x float64) float64 { return x / (1 + math.Exp(-x)) },
 		scalarRef: swish32},
+	{name: "erf", f: erfSlice, abs: 0x1p-149, rel: 1.6e-7, ref: math.Erf, scalarRef: erf32},
 	{name: "relu", f: reluSlice, bitExact: true,
 		ref:       func(x float64) float64 { return max(x, 0) },
 		scalarRef: func(x float32) float32 { return max(x, 0) }},
@@ -298,7 +299,7 @@ func TestActivationAVX512SameBits(t *testing.T) {
 	for _, f := range []struct {
 		name string
 		f    func(x, y []float32)
-	}{{"sigmoid", sigmoidSlice}, {"swish", swishSlice}} {
+	}{{"sigmoid", sigmoidSlice}, {"swish", swishSlice}, {"erf", erfSlice}} {
 		for n := 1; n <= len(x); n++ {
 			if n > 70 {
 				n = len(x)
@@ -429,4 +430,41 @@ func TestBinaryAsm(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestErf32Sweep compares erfSlice with float64 math.Erf on every 127th
+// float32 bit pattern, in ulps of the float32 nearest the true value
+// (2^-24 at ±1), on every path; NaN must stay NaN.
+func TestErf32Sweep(t *testing.T) {
+	const chunk = 1 << 14
+	x, y := make([]float32, chunk), make([]float32, chunk)
+	activationPaths(t, "erf", func(t *testing.T) {
+		worst, worstX := 0.0, float32(0)
+		for b0 := uint64(0); b0 < 1<<32; b0 += chunk * 127 {
+			for i := range x {
+				x[i] = math.Float32frombits(uint32(b0 + uint64(i)*127))
+			}
+			erfSlice(x, y)
+			for i, v := range x {
+				if v != v {
+					if y[i] == y[i] {
+						t.Fatalf("erf(NaN) = %v", y[i])
+					}
+					continue
+				}
+				want := math.Erf(float64(v))
+				w := float32(want)
+				ulp := math.Abs(float64(math.Nextafter32(w, 2)) - float64(w))
+				if w == 1 || w == -1 {
+					ulp = 0x1p-24
+				}
+				if e := math.Abs(float64(y[i])-want) / ulp; e > worst {
+					worst, worstX = e, v
+				}
+			}
+		}
+		if worst > 1.3 {
+			t.Errorf("erf(%v) is %.3f ulp off, want at most 1.3", worstX, worst)
+		}
+	})
 }

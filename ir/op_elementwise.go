@@ -18,9 +18,10 @@ func init() {
 		Infer: inferSameAsInput0, Kernel: activationKernel(loop(reluSlice))})
 	Register(&OpDef{Name: "Sigmoid", Doc: "1 / (1 + exp(-x))", Inputs: Fixed(1), Outputs: Fixed(1), InPlace: []int{0},
 		Infer: inferSameAsInput0, Kernel: activationKernel(loop(sigmoidSlice))})
+	Register(&OpDef{Name: "Erf", Doc: "the error function", Inputs: Fixed(1), Outputs: Fixed(1), InPlace: []int{0},
+		Infer: inferSameAsInput0, Kernel: activationKernel(loop(erfSlice))})
 	unary("Tanh", "tanh(x)", func(x float32) float32 { return float32(math.Tanh(float64(x))) })
 	unary("Sqrt", "square root", func(x float32) float32 { return float32(math.Sqrt(float64(x))) })
-	unary("Erf", "the error function", func(x float32) float32 { return float32(math.Erf(float64(x))) })
 	unary("Neg", "-x", func(x float32) float32 { return -x })
 	unary("Abs", "|x|", func(x float32) float32 { return float32(math.Abs(float64(x))) })
 	unary("Exp", "exp(x)", func(x float32) float32 { return float32(math.Exp(float64(x))) })
