@@ -99,37 +99,96 @@ func asmBlocks(x []float32) int {
 	return len(x) &^ 7
 }
 
-func sigmoidSlice(x, y []float32) {
-	y = y[:len(x)]
-	if n := asmBlocks(x); n > 0 {
-		if n16 := n &^ 15; useActivationAVX512 && n16 > 0 {
-			sigmoidAVX512(&x[0], &y[0], n16)
-			if n > n16 {
-				sigmoidAVX2(&x[n16], &y[n16], n-n16)
-			}
-		} else {
-			sigmoidAVX2(&x[0], &y[0], n)
-		}
-		x, y = x[n:], y[n:len(x)]
+// The loops whose assembly rounds differently from their Go code.
+const (
+	actSigmoid = iota
+	actSwish
+	actErf
+	actSigmoidMul
+)
+
+// actAsm runs the assembly loop of kind over n elements, n a positive
+// multiple of 16 when wide (AVX-512), of 8 otherwise. The calls are
+// direct, so the pointers do not escape.
+func actAsm(kind int, x, y *float32, n int, wide bool) {
+	switch {
+	case kind == actSigmoid && wide:
+		sigmoidAVX512(x, y, n)
+	case kind == actSigmoid:
+		sigmoidAVX2(x, y, n)
+	case kind == actSwish && wide:
+		swishAVX512(x, y, n)
+	case kind == actSwish:
+		swishAVX2(x, y, n)
+	case kind == actErf && wide:
+		erfAVX512(x, y, n)
+	case kind == actErf:
+		erfAVX2(x, y, n)
+	case kind == actSigmoidMul && wide:
+		sigmoidMulAVX512(x, y, n)
+	case kind == actSigmoidMul:
+		sigmoidMulAVX2(x, y, n)
 	}
+}
+
+// actSlice computes y = f(x) with the assembly loops of kind, when the
+// CPU has them: blocks of 16 on AVX-512, then of 8, and a tail of fewer
+// than 8 through the 8-wide loop on a zero-padded copy. Every element
+// thus gets the assembly's bits whatever the slice's length and start,
+// so the activation the session runs on each block of a convolution's
+// output (fuse.go) gives the bits of one pass over the whole tensor. It
+// reports whether it did the work.
+func actSlice(kind int, x, y []float32) bool {
+	if !useActivationAsm {
+		return false
+	}
+	y = y[:len(x)]
+	n := len(x) &^ 7
+	if n16 := n &^ 15; useActivationAVX512 && n16 > 0 {
+		actAsm(kind, &x[0], &y[0], n16, true)
+		if n > n16 {
+			actAsm(kind, &x[n16], &y[n16], n-n16, false)
+		}
+	} else if n > 0 {
+		actAsm(kind, &x[0], &y[0], n, false)
+	}
+	if rem := len(x) - n; rem > 0 {
+		var buf [8]float32
+		copy(buf[:], x[n:])
+		actAsm(kind, &buf[0], &buf[0], 8, false)
+		copy(y[n:], buf[:rem])
+	}
+	return true
+}
+
+func sigmoidSlice(x, y []float32) {
+	if actSlice(actSigmoid, x, y) {
+		return
+	}
+	y = y[:len(x)]
 	for i, v := range x {
 		y[i] = sigmoid32(v)
 	}
 }
 
-func swishSlice(x, y []float32) {
-	y = y[:len(x)]
-	if n := asmBlocks(x); n > 0 {
-		if n16 := n &^ 15; useActivationAVX512 && n16 > 0 {
-			swishAVX512(&x[0], &y[0], n16)
-			if n > n16 {
-				swishAVX2(&x[n16], &y[n16], n-n16)
-			}
-		} else {
-			swishAVX2(&x[0], &y[0], n)
-		}
-		x, y = x[n:], y[n:len(x)]
+// sigmoidMulSlice computes x·sigmoid(x) with the bits of sigmoidSlice
+// followed by a multiplication by x: the Sigmoid and Mul of an exported
+// SiLU, which the session runs as one pass (fuse.go).
+func sigmoidMulSlice(x, y []float32) {
+	if actSlice(actSigmoidMul, x, y) {
+		return
 	}
+	y = y[:len(x)]
+	for i, v := range x {
+		y[i] = v * sigmoid32(v)
+	}
+}
+
+func swishSlice(x, y []float32) {
+	if actSlice(actSwish, x, y) {
+		return
+	}
+	y = y[:len(x)]
 	for i, v := range x {
 		y[i] = swish32(v)
 	}
@@ -240,18 +299,10 @@ func erf32(x float32) float32 {
 }
 
 func erfSlice(x, y []float32) {
-	y = y[:len(x)]
-	if n := asmBlocks(x); n > 0 {
-		if n16 := n &^ 15; useActivationAVX512 && n16 > 0 {
-			erfAVX512(&x[0], &y[0], n16)
-			if n > n16 {
-				erfAVX2(&x[n16], &y[n16], n-n16)
-			}
-		} else {
-			erfAVX2(&x[0], &y[0], n)
-		}
-		x, y = x[n:], y[n:len(x)]
+	if actSlice(actErf, x, y) {
+		return
 	}
+	y = y[:len(x)]
 	for i, v := range x {
 		y[i] = erf32(v)
 	}

@@ -33,6 +33,15 @@ func sigmoidAVX512(x, y *float32, n int)
 //go:noescape
 func swishAVX512(x, y *float32, n int)
 
+// sigmoidMulAVX2 and sigmoidMulAVX512 compute x·sigmoid(x) as the
+// sigmoid loops' result times x: the bits of a Sigmoid and then a Mul.
+//
+//go:noescape
+func sigmoidMulAVX2(x, y *float32, n int)
+
+//go:noescape
+func sigmoidMulAVX512(x, y *float32, n int)
+
 // erfAVX2 and erfAVX512 compute erf32 (fastmath_erf_amd64.s), within an
 // ulp or so of it; erfAVX512 takes n a positive multiple of 16 and gives
 // erfAVX2's bits.

@@ -138,6 +138,28 @@ sigmoidLoop:
 	VMOVUPS Y3, (DI)(AX*4)
 	NEXT(sigmoidLoop)
 
+// func sigmoidMulAVX2(x, y *float32, n int)
+//
+// x·sigmoid(x): sigmoidAVX2's quotient, then one product, so the bits are
+// those of a Sigmoid followed by a Mul of its input and output.
+TEXT ·sigmoidMulAVX2(SB), NOSPLIT, $0-24
+	ARGS
+	EXPCONSTS
+	VMOVUPS C(10), Y7
+	VMOVUPS C(11), Y8
+	VMOVUPS C(13), Y14
+	VMOVUPS C(12), Y15
+
+sigmoidMulLoop:
+	VMOVUPS (SI)(AX*4), Y0
+	VMAXPS  Y0, Y8, Y1
+	VMINPS  Y1, Y7, Y1
+	DEN
+	VDIVPS  Y3, Y15, Y3
+	VMULPS  Y3, Y0, Y3     // x · sigmoid(x)
+	VMOVUPS Y3, (DI)(AX*4)
+	NEXT(sigmoidMulLoop)
+
 // func swishAVX2(x, y *float32, n int)
 TEXT ·swishAVX2(SB), NOSPLIT, $0-24
 	ARGS

@@ -79,6 +79,25 @@ sigmoidLoop:
 	VMOVUPS Z3, (DI)(AX*4)
 	NEXT(sigmoidLoop)
 
+// func sigmoidMulAVX512(x, y *float32, n int)
+TEXT ·sigmoidMulAVX512(SB), NOSPLIT, $0-24
+	ARGS
+	EXPCONSTS
+	VBROADCASTSS C(10), Z7
+	VBROADCASTSS C(11), Z8
+	VPBROADCASTD C(13), Z14
+	VBROADCASTSS C(12), Z15
+
+sigmoidMulLoop:
+	VMOVUPS (SI)(AX*4), Z0
+	VMAXPS  Z0, Z8, Z1
+	VMINPS  Z1, Z7, Z1
+	DEN
+	VDIVPS  Z3, Z15, Z3
+	VMULPS  Z3, Z0, Z3
+	VMOVUPS Z3, (DI)(AX*4)
+	NEXT(sigmoidMulLoop)
+
 // func swishAVX512(x, y *float32, n int)
 TEXT ·swishAVX512(SB), NOSPLIT, $0-24
 	ARGS

@@ -12,6 +12,9 @@ const haveActivationAVX512 = false
 func sigmoidAVX512(x, y *float32, n int) { panic("ir: no activation assembly") }
 func swishAVX512(x, y *float32, n int)   { panic("ir: no activation assembly") }
 
+func sigmoidMulAVX2(x, y *float32, n int)   { panic("ir: no activation assembly") }
+func sigmoidMulAVX512(x, y *float32, n int) { panic("ir: no activation assembly") }
+
 func sigmoidAVX2(x, y *float32, n int)   { panic("ir: no activation assembly") }
 func swishAVX2(x, y *float32, n int)     { panic("ir: no activation assembly") }
 func reluAVX2(x, y *float32, n int)      { panic("ir: no activation assembly") }

@@ -79,6 +79,9 @@ var activationCases = []struct {
 	{name: "swish", f: swishSlice, abs: 0x1p-143, rel: 3e-7,
 		ref:       func(x float64) float64 { return x / (1 + math.Exp(-x)) },
 		scalarRef: swish32},
+	{name: "sigmoidMul", f: sigmoidMulSlice, abs: 1e-35, rel: 3e-7,
+		ref:       func(x float64) float64 { return x / (1 + math.Exp(-x)) },
+		scalarRef: func(x float32) float32 { return x * sigmoid32(x) }},
 	{name: "erf", f: erfSlice, abs: 0x1p-149, rel: 1.6e-7, ref: math.Erf, scalarRef: erf32},
 	{name: "relu", f: reluSlice, bitExact: true,
 		ref:       func(x float64) float64 { return max(x, 0) },
@@ -259,6 +262,9 @@ func TestActivationAsmMatchesGo(t *testing.T) {
 	saved := useActivationAsm
 	defer func() { useActivationAsm = saved }()
 	for _, c := range activationCases {
+		if c.name == "sigmoidMul" {
+			continue // sigmoid's difference times x: TestSigmoidMulBits
+		}
 		useActivationAsm = true
 		ya := make([]float32, len(x))
 		c.f(x, ya)
@@ -299,7 +305,7 @@ func TestActivationAVX512SameBits(t *testing.T) {
 	for _, f := range []struct {
 		name string
 		f    func(x, y []float32)
-	}{{"sigmoid", sigmoidSlice}, {"swish", swishSlice}, {"erf", erfSlice}} {
+	}{{"sigmoid", sigmoidSlice}, {"swish", swishSlice}, {"erf", erfSlice}, {"sigmoidMul", sigmoidMulSlice}} {
 		for n := 1; n <= len(x); n++ {
 			if n > 70 {
 				n = len(x)
@@ -465,6 +471,40 @@ func TestErf32Sweep(t *testing.T) {
 		}
 		if worst > 1.3 {
 			t.Errorf("erf(%v) is %.3f ulp off, want at most 1.3", worstX, worst)
+		}
+	})
+}
+
+// TestSigmoidMulBits: sigmoidMulSlice gives the bits of sigmoidSlice and
+// then a product with x (the unfused Sigmoid and Mul) on every path, for
+// every length 0..40 at every start 0..7, in place too.
+func TestSigmoidMulBits(t *testing.T) {
+	var src []float32
+	for v := float32(-100); v <= 100; v += 0.0371 {
+		src = append(src, v)
+	}
+	inf := float32(math.Inf(1))
+	src = append(src, 0, float32(math.Copysign(0, -1)), inf, -inf, float32(math.NaN()), 3e38, -3e38, 1e-45)
+	activationPaths(t, "sigmoidMul", func(t *testing.T) {
+		check := func(x []float32) {
+			s := make([]float32, len(x))
+			sigmoidSlice(x, s)
+			y := make([]float32, len(x))
+			sigmoidMulSlice(x, y)
+			in := append([]float32(nil), x...)
+			sigmoidMulSlice(in, in)
+			for i, v := range x {
+				want := v * s[i]
+				if math.Float32bits(y[i]) != math.Float32bits(want) && !(want != want && y[i] != y[i]) || math.Float32bits(in[i]) != math.Float32bits(y[i]) && y[i] == y[i] {
+					t.Fatalf("x·sigmoid(%v) = %v (in place %v), want %v", v, y[i], in[i], want)
+				}
+			}
+		}
+		check(src)
+		for off := range 8 {
+			for n := 0; n <= 40; n++ {
+				check(src[len(src)-48+off:][:n])
+			}
 		}
 	})
 }
