@@ -109,6 +109,20 @@ type Options struct {
 	DistillBudget time.Duration
 	// DistillProgress, when set, is called after each distillation epoch.
 	DistillProgress func(done, total int)
+	// Equalize is cross-layer equalization before int8 calibration
+	// (passes.Equalize): "none" (the default), "relu" (the pairs across
+	// Relu, LeakyRelu, PRelu or nothing: exact in float) or "clip" (Relu6
+	// and Clip(0, b) pairs too, each clip made Relu as Nagel et al. do:
+	// not exact) or "ranges" (every pair, Relu6 and Clip included, on the
+	// calibration data's per-channel ranges: passes.EqualizeOptions.ChannelRange;
+	// exact in float where no clip binds beyond the calibrated ranges). A
+	// file made with it does not pass verify yet: the file's record does
+	// not say so.
+	Equalize string
+	// PerTensorWeights gives every Conv and Gemm one weight scale (the
+	// largest channel's) instead of one per output channel: the setting of
+	// Nagel et al.'s figures, for measuring (verify refuses such files).
+	PerTensorWeights bool
 	// Verify checks the IR after every pass; DumpAfter names a pass after
 	// which the IR is printed to Log.
 	Verify    bool
@@ -143,6 +157,11 @@ type Calibration struct {
 	// synthetic images: only real data can repair a trained model or
 	// measure the lite variant's fidelity.
 	Real bool
+	// BiasCorrection is "none" (the default), quant.BiasLocal or
+	// quant.BiasTotal (quant.CorrectBias on the calibration samples, after
+	// the ranges). A file made with it does not pass verify yet: the
+	// file's record does not say so.
+	BiasCorrection string
 }
 
 // Result is a converted model.
@@ -220,6 +239,23 @@ func withDefaults(opt Options) (Options, error) {
 	}
 	if opt.MinAgreement == 0 {
 		opt.MinAgreement = 0.9
+	}
+	switch opt.Equalize {
+	case "":
+		opt.Equalize = "none"
+	case "none", "relu", "clip", "ranges":
+	default:
+		return opt, fmt.Errorf("convert: equalize %q: want none, relu, clip or ranges", opt.Equalize)
+	}
+	switch opt.Calibration.BiasCorrection {
+	case "":
+		opt.Calibration.BiasCorrection = "none"
+	case "none", quant.BiasLocal, quant.BiasTotal:
+	default:
+		return opt, fmt.Errorf("convert: bias correction %q: want none, %s or %s", opt.Calibration.BiasCorrection, quant.BiasLocal, quant.BiasTotal)
+	}
+	if opt.Quant != Int8 && (opt.Equalize != "none" || opt.Calibration.BiasCorrection != "none" || opt.PerTensorWeights) {
+		return opt, fmt.Errorf("convert: equalization, bias correction and per-tensor weights apply to int8 files")
 	}
 	if opt.ZeroTaps == nil {
 		zt := opt.Target != nil && opt.Target.ZeroTaps
@@ -333,11 +369,38 @@ func rewriteKernels(g *ir.Graph, opt Options) (bool, error) {
 			return false, err
 		}
 	}
+	if err := equalize(g, opt); err != nil {
+		return false, err
+	}
 	if !forXNNPACKKernels(opt) {
 		return false, nil
 	}
 	notes, err := passes.XNNPACKKernels.Run(g, passes.Options{Verify: opt.Verify})
 	return len(notes) > 0, err
+}
+
+// equalize runs cross-layer equalization when opt asks for it, last
+// before the kernel rewrites (a split depthwise convolution would hide
+// its pair), and says what it did on opt.Log.
+func equalize(g *ir.Graph, opt Options) error {
+	if opt.Equalize == "" || opt.Equalize == "none" || opt.Equalize == "ranges" || opt.Format != TFLite || opt.Quant != Int8 {
+		return nil
+	}
+	r, err := passes.Equalize(g, passes.EqualizeOptions{ClipAsRelu: opt.Equalize == "clip"})
+	if err != nil {
+		return fmt.Errorf("EqualizeCrossLayer: %w", err)
+	}
+	if opt.Verify {
+		if err := ir.Verify(g); err != nil {
+			return fmt.Errorf("passes: after EqualizeCrossLayer (a litefy bug): %v", err)
+		}
+	}
+	fmt.Fprintf(opt.Log, "litefy: note: cross-layer equalization: %d layer pairs in %d sweeps", r.Pairs, r.Sweeps)
+	if r.ClipsReplaced > 0 {
+		fmt.Fprintf(opt.Log, ", %d Relu6/Clip made Relu (the float model changes where a clip bound was reached)", r.ClipsReplaced)
+	}
+	fmt.Fprintln(opt.Log)
+	return nil
 }
 
 // forXNNPACK reports whether an int8 file is made for XNNPACK (LiteRT's
@@ -504,6 +567,11 @@ func calibrate(ctx context.Context, g *ir.Graph, opt Options) (*quant.MixedRepor
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	if opt.Equalize == "ranges" {
+		if err := equalizeOnRanges(g, src, opt); err != nil {
+			return nil, err
+		}
+	}
 	ranges, err := quant.Calibrate(g, src, quant.CalibrateOptions{Method: c.Method, Percentile: c.Percentile,
 		Workers: c.Workers, Progress: c.Progress})
 	if err != nil {
@@ -517,17 +585,53 @@ func calibrate(ctx context.Context, g *ir.Graph, opt Options) (*quant.MixedRepor
 			return nil, err
 		}
 	}
+	if opt.PerTensorWeights {
+		quant.PerTensorWeights(g)
+	}
+	profile := quant.ProfileTFLite
+	if forXNNPACK(opt) {
+		profile = quant.ProfileXNNPACK
+	}
+	if m := c.BiasCorrection; m != "" && m != "none" {
+		r, err := quant.CorrectBias(g, src, quant.BiasCorrectOptions{Mode: m, Sim: quant.SimOptions{Profile: profile}, Workers: c.Workers})
+		if err != nil {
+			return nil, err
+		}
+		fmt.Fprintf(opt.Log, "litefy: note: bias correction (%s): %d layers on %d samples, largest shift %.2f output steps\n", m, r.Layers, r.Samples, r.MaxShift[0])
+	}
 	if opt.MinSQNR <= 0 {
 		return nil, nil
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	profile := quant.ProfileTFLite
-	if forXNNPACK(opt) {
-		profile = quant.ProfileXNNPACK
-	}
 	return quant.KeepForSQNR(g, ranges, src, opt.MinSQNR, quant.MixedOptions{Sim: quant.SimOptions{Profile: profile}, Workers: c.Workers, Progress: opt.MixedProgress, Outputs: opt.SQNROutputs})
+}
+
+// equalizeOnRanges is cross-layer equalization on the calibration data's
+// per-channel ranges of the values that convolutions read.
+func equalizeOnRanges(g *ir.Graph, src quant.Source, opt Options) error {
+	var vals []*ir.Value
+	for _, n := range g.Nodes {
+		if x := n.Input(0); n.Op == "Conv" && x != nil && len(x.Type.Shape) == 4 && x.Type.Shape.Static() && x.Type.DType == ir.Float32 {
+			vals = append(vals, x)
+		}
+	}
+	m, err := quant.ChannelRanges(g, src, vals, opt.Calibration.Workers)
+	if err != nil {
+		return err
+	}
+	r, err := passes.Equalize(g, passes.EqualizeOptions{ChannelRange: func(v *ir.Value) []float32 { return m[v] }})
+	if err != nil {
+		return fmt.Errorf("EqualizeCrossLayer: %w", err)
+	}
+	if opt.Verify {
+		if err := ir.Verify(g); err != nil {
+			return fmt.Errorf("passes: after EqualizeCrossLayer (a litefy bug): %v", err)
+		}
+	}
+	fmt.Fprintf(opt.Log, "litefy: note: cross-layer equalization on the calibration ranges: %d layer pairs (%d on ranges)\n", r.Pairs, r.Ranged)
+	return nil
 }
 
 // floatWithoutInt8 keeps in float32 the nodes that have no int8 form

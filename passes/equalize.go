@@ -44,6 +44,14 @@ type EqualizeOptions struct {
 	ClipAsRelu bool
 	// MaxSweeps bounds the sweeps over the pairs (0: 100).
 	MaxSweeps int
+	// ChannelRange, when set, gives the largest |value| per channel (dim
+	// 1) of a value between two layers on calibration data, or nil. A
+	// pair whose value it gives is equalized on those activation ranges
+	// instead of the first layer's weights, once (see equalizeOnRanges),
+	// and across Relu6 and Clip(0, b) too, which stay: the ranges after
+	// scaling stay within the largest channel's, so on the calibration
+	// data no clip binds that did not before.
+	ChannelRange func(v *ir.Value) []float32
 }
 
 // EqualizeReport says what Equalize did.
@@ -51,6 +59,8 @@ type EqualizeReport struct {
 	Pairs, Sweeps int
 	// ClipsReplaced counts the Relu6/Clip nodes ClipAsRelu made Relu.
 	ClipsReplaced int
+	// Ranged counts the pairs equalized on ChannelRange's ranges.
+	Ranged int
 }
 
 // eqLayer is a Conv whose weights Equalize rescales, with its float32
@@ -64,8 +74,9 @@ type eqLayer struct {
 }
 
 type eqPair struct {
-	a, b *eqLayer
-	act  *ir.Node // nil: the layers touch
+	a, b   *eqLayer
+	act    *ir.Node  // nil: the layers touch
+	ranges []float32 // the value's per-channel max |x|, or nil
 }
 
 // Equalize applies cross-layer equalization to every eligible pair of g.
@@ -95,7 +106,8 @@ func Equalize(g *ir.Graph, opt EqualizeOptions) (EqualizeReport, error) {
 		if act == nil {
 			continue
 		}
-		if commutesWithScale(act) || opt.ClipAsRelu && isClipFromZero(act) {
+		ranged := opt.ChannelRange != nil && opt.ChannelRange(x) != nil
+		if commutesWithScale(act) || (opt.ClipAsRelu || ranged) && isClipFromZero(act) {
 			if !singleUse(g, x) {
 				continue
 			}
@@ -114,16 +126,32 @@ func Equalize(g *ir.Graph, opt EqualizeOptions) (EqualizeReport, error) {
 		if act != nil && act.Op == "PRelu" && !preluPerChannel(act) {
 			continue
 		}
-		pairs = append(pairs, eqPair{a, b, act})
+		var r []float32
+		if opt.ChannelRange != nil {
+			r = opt.ChannelRange(n.Inputs[0])
+			if r != nil && len(r) != int(a.shape[0]) {
+				return rep, n.Errorf("EqualizeOptions.ChannelRange gives %d channels for %s, want %d", len(r), n.Inputs[0], a.shape[0])
+			}
+		}
+		pairs = append(pairs, eqPair{a, b, act, r})
 	}
 	if len(pairs) == 0 {
 		return rep, nil
 	}
 	rep.Pairs = len(pairs)
-	for rep.Sweeps < maxSweeps {
+	var swept []eqPair
+	for _, p := range pairs {
+		if p.ranges != nil {
+			equalizeOnRanges(p)
+			rep.Ranged++
+		} else {
+			swept = append(swept, p)
+		}
+	}
+	for len(swept) > 0 && rep.Sweeps < maxSweeps {
 		rep.Sweeps++
 		worst := 0.0
-		for _, p := range pairs {
+		for _, p := range swept {
 			worst = math.Max(worst, equalizePair(p))
 		}
 		if worst < 1e-4 { // every scale within 0.01% of 1
@@ -131,7 +159,7 @@ func Equalize(g *ir.Graph, opt EqualizeOptions) (EqualizeReport, error) {
 		}
 	}
 	rw := &Rewriter{g: g}
-	for _, p := range pairs {
+	for _, p := range swept {
 		if act := p.act; act != nil && (act.Op == "Relu6" || act.Op == "Clip") {
 			rw.anchor = act
 			rw.ReplaceNode(act, "Relu", []*ir.Value{act.Inputs[0]}, nil)
@@ -239,6 +267,72 @@ func equalizePair(p eqPair) float64 {
 	b.eachInput(func(i, k int) { b.w[k] = float32(float64(b.w[k]) * s[i]) })
 	a.change, b.change = true, true
 	return worst
+}
+
+// equalizeOnRanges scales a pair by its activation ranges a[i] (the
+// per-tensor int8 grid of the value between is what matters when the
+// weights are quantized per output channel). When every input channel of
+// the second layer is read by output channels of its own only
+// (depthwise), per-channel weight scales absorb any s, so s[i] =
+// a[i]/max(a): every channel gets the largest one's range. Otherwise the
+// second layer's per-row weight scales see its columns scaled, and s
+// balances the two as Nagel et al.'s formula does with a[i] in place of
+// the first layer's weight range: s[i] ∝ sqrt(a[i]/r2[i]), normalised so
+// the largest scaled range is max(a). Either way no channel's range
+// exceeds the old largest one, so the value's int8 range is unchanged and
+// a Relu6 or Clip(0, b) after the first layer binds, on the calibration
+// data, nowhere it did not before.
+func equalizeOnRanges(p eqPair) {
+	a, b := p.a, p.b
+	C := int(a.shape[0])
+	top := 0.0
+	for _, r := range p.ranges {
+		top = math.Max(top, float64(r))
+	}
+	if top == 0 {
+		return
+	}
+	s := make([]float64, C)
+	if b.group == C && b.shape[1] == 1 { // depthwise: channel i feeds its own outputs only
+		for i, r := range p.ranges {
+			s[i] = float64(r) / top
+		}
+	} else {
+		r2 := make([]float64, C)
+		b.eachInput(func(i, k int) { r2[i] = math.Max(r2[i], math.Abs(float64(b.w[k]))) })
+		worst := 0.0
+		for i, r := range p.ranges {
+			if r > 0 && r2[i] > 0 {
+				s[i] = math.Sqrt(float64(r) / r2[i])
+				worst = math.Max(worst, float64(r)/s[i])
+			}
+		}
+		for i := range s {
+			s[i] *= worst / top // the largest scaled range is top
+		}
+	}
+	hi := math.Inf(1)
+	if p.act != nil && p.act.Op == "Relu6" {
+		hi = 6
+	} else if p.act != nil && p.act.Op == "Clip" {
+		_, h, _ := ir.ClipBounds(p.act)
+		hi = float64(h)
+	}
+	for i, r := range p.ranges {
+		if r == 0 || s[i] <= 0 || s[i] > 1 && float64(r) >= hi {
+			s[i] = 1 // a dead channel; or one whose clip bound was reached: shrunk, it would clip later
+		}
+		s[i] = math.Max(s[i], 1.0/4096)
+	}
+	innerA := len(a.w) / C
+	for k := range a.w {
+		a.w[k] = float32(float64(a.w[k]) / s[k/innerA])
+	}
+	for i := range a.b {
+		a.b[i] = float32(float64(a.b[i]) / s[i])
+	}
+	b.eachInput(func(i, k int) { b.w[k] = float32(float64(b.w[k]) * s[i]) })
+	a.change, b.change = true, true
 }
 
 // eachInput calls f(i, k) for every weight k of l that reads input

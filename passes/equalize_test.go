@@ -6,6 +6,7 @@ import (
 
 	"github.com/litefy/litefy/ir"
 	"github.com/litefy/litefy/passes"
+	"github.com/litefy/litefy/quant"
 )
 
 // TestEqualizePreservesModels: cross-layer equalization is exact in float,
@@ -70,4 +71,95 @@ func TestEqualizeClipAsRelu(t *testing.T) {
 	if again.Sweeps != 1 {
 		t.Errorf("a second Equalize took %d sweeps: the first did not settle", again.Sweeps)
 	}
+}
+
+// TestEqualizeOnRanges: equalized on calibration ranges, tiny_mnv2's
+// Relu6 pairs stay Relu6 and its outputs on the calibration samples
+// themselves are unchanged (no clip binds there that did not before); the
+// value before each depthwise convolution then has every live channel at
+// the largest channel's range.
+func TestEqualizeOnRanges(t *testing.T) {
+	g, _ := load(t, "tiny_mnv2_op13", "")
+	if _, err := passes.Cleanup.Run(g, passes.Options{Verify: true}); err != nil {
+		t.Fatal(err)
+	}
+	src := quant.Synthetic(g, 8, 1)
+	var vals []*ir.Value
+	for _, n := range g.Nodes {
+		if n.Op == "Conv" {
+			vals = append(vals, n.Inputs[0])
+		}
+	}
+	before, err := quant.ChannelRanges(g, src, vals, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	outs := func() [][]float32 {
+		var r [][]float32
+		x := []*ir.Tensor{ir.NewTensor(ir.Float32, g.Inputs[0].Type.Shape.Sizes())}
+		for i := range src.Len() {
+			if err := src.Sample(i, x); err != nil {
+				t.Fatal(err)
+			}
+			r = append(r, run(t, g, x[0]))
+		}
+		return r
+	}
+	want := outs()
+	relu6 := 0
+	for _, n := range g.Nodes {
+		if n.Op == "Relu6" {
+			relu6++
+		}
+	}
+	rep, err := passes.Equalize(g, passes.EqualizeOptions{ChannelRange: func(v *ir.Value) []float32 { return before[v] }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ir.Verify(g); err != nil {
+		t.Fatal(err)
+	}
+	if rep.Ranged == 0 || rep.Ranged != rep.Pairs || rep.ClipsReplaced != 0 {
+		t.Fatalf("report %+v", rep)
+	}
+	for _, n := range g.Nodes {
+		if n.Op == "Relu6" {
+			relu6--
+		}
+	}
+	if relu6 != 0 {
+		t.Errorf("%d Relu6 fewer after equalizing", relu6)
+	}
+	got := outs()
+	for i := range want {
+		for j := range want[i] {
+			if d := math.Abs(float64(got[i][j] - want[i][j])); d > 1e-5*math.Max(1, math.Abs(float64(want[i][j]))) {
+				t.Fatalf("sample %d output %d: %g before, %g after", i, j, want[i][j], got[i][j])
+			}
+		}
+	}
+	after, err := quant.ChannelRanges(g, src, vals, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checked := 0
+	for _, n := range g.Nodes {
+		if n.Op != "Conv" || n.Attrs.Int("group", 1) == 1 || n.Inputs[0].Producer() == nil {
+			continue
+		}
+		r, top := after[n.Inputs[0]], float32(0)
+		for _, x := range before[n.Inputs[0]] {
+			top = max(top, x)
+		}
+		for c, x := range r {
+			if before[n.Inputs[0]][c] > 0 && math.Abs(float64(x-top)) > 1e-5*float64(top) {
+				t.Errorf("%s: channel %d has range %g after, want %g", n, c, x, top)
+			}
+		}
+		checked++
+	}
+	if checked == 0 {
+		t.Error("no depthwise convolution checked")
+	}
+	t.Logf("%+v, %d depthwise inputs at one range", rep, checked)
 }
