@@ -418,12 +418,13 @@ func versionLess(a, b string) bool {
 
 // Encode serializes m. The bytes depend only on m.
 func (m *Model) Encode() ([]byte, error) {
-	out, _, err := m.encode()
+	out, _, err := m.encode(nil)
 	return out, err
 }
 
-// encode is Encode; it also returns the size the builder started at.
-func (m *Model) encode() ([]byte, int, error) {
+// encode is Encode, sharing as s says (nil: not); it also returns the
+// size the builder started at.
+func (m *Model) encode(s *sharer) ([]byte, int, error) {
 	runtime, err := m.MinRuntimeVersion()
 	if err != nil {
 		return nil, 0, err
@@ -434,10 +435,12 @@ func (m *Model) encode() ([]byte, int, error) {
 	var bufData [][]byte
 	bufData = append(bufData, nil)
 	tensorBuf := make([]uint32, len(m.Tensors))
+	bufTensor := []*Tensor{nil} // the tensor of each buffer (nil: none)
 	for i, t := range m.Tensors {
 		if t.Data != nil {
 			tensorBuf[i] = uint32(len(bufData))
 			bufData = append(bufData, t.Data)
+			bufTensor = append(bufTensor, t)
 		}
 	}
 	rv := make([]byte, 16)
@@ -454,17 +457,26 @@ func (m *Model) encode() ([]byte, int, error) {
 	// The builder starts at the size the file will have: grown by
 	// doubling, it allocated three times the file and returned a slice of
 	// a buffer up to twice its size (the bytes do not depend on this).
-	bound := m.encodedSizeBound(bufData)
+	// A multiple of 16, so that the buffer's end is 16-byte aligned like
+	// the data vectors, which EncodeShared gives to typed views.
+	bound := (m.encodedSizeBound(bufData) + 15) &^ 15
+	s.start(bufData)
 	b := flatbuffers.NewBuilder(bound)
 
 	buffers := make([]flatbuffers.UOffsetT, len(bufData))
 	for i := len(bufData) - 1; i >= 0; i-- {
 		var data flatbuffers.UOffsetT
-		if bufData[i] != nil {
+		has := bufData[i] != nil
+		if has {
+			s.release(len(bufData[i]))
 			data = alignedByteVector(b, bufData[i])
+			bufData[i] = nil // written: EncodeShared lets the copy go
+			if i < len(bufTensor) && bufTensor[i] != nil {
+				s.wrote(bufTensor[i], b, data)
+			}
 		}
 		fb.BufferStart(b)
-		if bufData[i] != nil {
+		if has {
 			fb.BufferAddData(b, data)
 		}
 		buffers[i] = fb.BufferEnd(b)
@@ -621,6 +633,7 @@ func (m *Model) encode() ([]byte, int, error) {
 	if len(out) >= 1<<31 {
 		return nil, 0, fmt.Errorf("lower: model is %d bytes; flatbuffers above 2 GiB are not supported", len(out))
 	}
+	s.finish(b)
 	return out, bound, nil
 }
 

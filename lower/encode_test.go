@@ -38,7 +38,7 @@ func TestEncodeSizeBound(t *testing.T) {
 				if err != nil {
 					t.Skip(err)
 				}
-				b, bound, err := m.encode()
+				b, bound, err := m.encode(nil)
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -1,0 +1,142 @@
+package lower
+
+import (
+	"runtime/debug"
+	"unsafe"
+
+	flatbuffers "github.com/google/flatbuffers/go"
+
+	"github.com/litefy/litefy/ir"
+)
+
+// EncodeShared is Encode for a caller that owns m and g, the graph m was
+// lowered from, and wants the conversion's memory small. As each
+// constant's bytes are written into the file, m's tensor, and g's constant
+// when the tensor holds that constant's own bytes (1×1 convolution and
+// Gemm weights: the float constants lowered without a copy), are pointed
+// at the file's copy of the same values; when the model has more than a
+// few megabytes of constants, the memory the copies held is returned to
+// the operating system every eighth of them (debug.FreeOSMemory, which
+// collects garbage first, a few milliseconds). So the graph's weights,
+// their laid-out copies and the file are not all in memory at once. The
+// bytes are those Encode returns.
+//
+// After it, the returned bytes hold the data of m's tensors and of those
+// constants of g: writing to one changes the other. It must not run while
+// another goroutine uses m or g.
+func (m *Model) EncodeShared(g *ir.Graph) ([]byte, error) {
+	out, _, err := m.encode(newSharer(g, releaseMin))
+	return out, err
+}
+
+// releaseMin is the least tensor data, in bytes, between two releases of
+// EncodeShared: models with less (tests, fixtures) have none.
+const releaseMin = 4 << 20
+
+// sharer points the tensors an encoding writes, and the graph constants
+// whose bytes they hold, at the file's copies, and returns the memory
+// their copies held to the operating system as it goes (EncodeShared). A
+// nil sharer does nothing.
+type sharer struct {
+	// g's constants by the address of their data: a uintptr does not keep
+	// the data alive (and Go's heap objects do not move).
+	owners       map[uintptr]*ir.Tensor
+	min          int // releaseMin
+	every, since int // bytes between releases (0: none) and since the last
+	moved        []moved
+}
+
+// moved is a tensor, and the graph constant whose bytes it held (or nil),
+// pointed at the vector written at off from the end of the buffer.
+type moved struct {
+	t   *Tensor
+	c   *ir.Tensor
+	off flatbuffers.UOffsetT
+}
+
+func newSharer(g *ir.Graph, min int) *sharer {
+	s := &sharer{owners: map[uintptr]*ir.Tensor{}, min: min}
+	for _, v := range g.Values() {
+		if c := v.Const; c != nil && len(c.Data) > 0 {
+			s.owners[address(c.Data)] = c
+		}
+	}
+	return s
+}
+
+// address is the address of b's first byte.
+func address(b []byte) uintptr { return uintptr(unsafe.Pointer(unsafe.SliceData(b))) }
+
+// start sets the release schedule for the buffers of bufData and makes
+// the first release, of the garbage before encoding, before the builder
+// allocates the file (whose pages take memory only as they are written).
+func (s *sharer) start(bufData [][]byte) {
+	if s == nil {
+		return
+	}
+	total := 0
+	for _, d := range bufData {
+		total += len(d)
+	}
+	if total < s.min {
+		return
+	}
+	s.every = max(s.min, total/8)
+	debug.FreeOSMemory()
+}
+
+// release returns the memory of the copies let go since the last release
+// to the operating system, before a buffer of n bytes is written, when
+// writing it would take the bytes written since the last release past the
+// schedule's. (Releasing right after a buffer is written does not let its
+// copy go: the encoder's frame still holds it.)
+func (s *sharer) release(n int) {
+	if s == nil || s.every == 0 || s.since == 0 || s.since+n <= s.every {
+		return
+	}
+	s.since = 0
+	debug.FreeOSMemory()
+}
+
+// wrote points t, and the graph constant whose bytes t holds, at the
+// vector of t's data just written at off.
+func (s *sharer) wrote(t *Tensor, b *flatbuffers.Builder, off flatbuffers.UOffsetT) {
+	if s == nil {
+		return
+	}
+	var c *ir.Tensor
+	if n := len(t.Data); n > 0 {
+		if c = s.owners[address(t.Data)]; c != nil && len(c.Data) != n {
+			c = nil // a part of the constant (a group's rows)
+		}
+	}
+	mv := moved{t, c, off}
+	s.moved = append(s.moved, mv)
+	s.point(mv, b.Bytes)
+	s.since += len(t.Data)
+}
+
+// point points mv's tensor and constant at their bytes in buf, the
+// builder's buffer. A constant keeps its own bytes if the file's copy is
+// not 8-byte aligned (ir.Tensor's typed views would copy it).
+func (s *sharer) point(mv moved, buf []byte) {
+	n := len(mv.t.Data)
+	at := len(buf) - int(mv.off) + flatbuffers.SizeUOffsetT
+	file := buf[at : at+n : at+n]
+	mv.t.Data = file
+	if mv.c != nil && address(file)%8 == 0 {
+		mv.c.Data = file
+	}
+}
+
+// finish points every moved tensor and constant at the finished buffer:
+// the one they were pointed at, unless the builder grew after.
+func (s *sharer) finish(b *flatbuffers.Builder) {
+	if s == nil {
+		return
+	}
+	for _, mv := range s.moved {
+		s.point(mv, b.Bytes)
+	}
+	s.moved = nil
+}
