@@ -9,8 +9,10 @@
 // the model before it; a model without one gets seeded random input of its type and shape (int8 and
 // uint8 uniform bytes, float32 uniform in [-1, 1), int32 in [0, 16)).
 // Prints one JSON line: {runtime, threads, rounds, runs, warmup, seed, minRoundMs, models: [{model,
-// inputs, runs, loadMs, compileMs, medianMs, minMs, p90Ms, roundMedianMs}]}; times in milliseconds
-// (runs is the model's runs per round).
+// inputs, runs, loadMs, compileMs, medianMs, minMs, p90Ms, roundMedianMs, roundCpuMs}]}; times in milliseconds
+// (runs is the model's runs per round; roundCpuMs is, per round, the process's user + system CPU
+// time over the round's runs divided by their number: on a loaded machine it leaves out the time
+// the process waited for a core, which the wall-clock times include).
 // Any "ERROR" line LiteRT logs fails the run (exit 2), as in run.mjs.
 import {createRequire} from 'node:module';
 import fs from 'node:fs';
@@ -112,6 +114,7 @@ for (const b of models) {
   }
   b.times = [];
   b.roundMedians = [];
+  b.roundCpu = [];
 }
 
 const runOnce = async (b) => {
@@ -144,13 +147,16 @@ const p90 = (v) => sorted(v)[Math.max(0, Math.ceil(0.9 * v.length) - 1)];
 for (let r = 0; r < opt.rounds; r++) {
   for (let j = 0; j < models.length; j++) {
     const b = models[(r + j) % models.length], ts = [];
+    const c0 = process.cpuUsage();
     for (let i = 0; i < b.runs; i++) {
       const t0 = performance.now();
       await runOnce(b);
       ts.push(performance.now() - t0);
     }
+    const c = process.cpuUsage(c0);
     b.times.push(...ts);
     b.roundMedians.push(median(ts));
+    b.roundCpu.push((c.user + c.system) / 1000 / b.runs);
   }
 }
 failIfErrors('timed runs');
@@ -158,4 +164,5 @@ failIfErrors('timed runs');
 const ms = (x) => +x.toPrecision(5); // five digits: a 20 µs model keeps 1 ns, not 1 µs
 console.log(JSON.stringify({runtime: 'litertjs-2.5.3', threads: 1, rounds: opt.rounds, runs: opt.runs, warmup: opt.warmup, seed: opt.seed,
   minRoundMs: opt['min-round-ms'], models: models.map((b) => ({model: b.model, inputs: b.inDesc, runs: b.runs, loadMs: ms(b.loadMs), compileMs: ms(b.compileMs),
-    medianMs: ms(median(b.times)), minMs: ms(Math.min(...b.times)), p90Ms: ms(p90(b.times)), roundMedianMs: b.roundMedians.map(ms)}))}));
+    medianMs: ms(median(b.times)), minMs: ms(Math.min(...b.times)), p90Ms: ms(p90(b.times)), roundMedianMs: b.roundMedians.map(ms),
+    roundCpuMs: b.roundCpu.map(ms)}))}));

@@ -87,6 +87,7 @@ func main() {
 	flag.StringVar(&o.convertModels, "convert-models", "efficientnet_b0_op13,efficientnet_b3,mobilenet_v2,resnet18", "-parts convert: the models (NAME.onnx in -models; absent ones are skipped)")
 	flag.IntVar(&o.convertRuns, "convert-runs", 3, "-parts convert: conversions per model and mode (the median is reported)")
 	flag.IntVar(&o.modelCalib, "models-calib", 16, "-parts models: calibration images per int8 file")
+	flag.StringVar(&o.modelsAlso, "models-also", "testdata/models/tiny_lcnet_op13.onnx", "-parts models: more .onnx files, comma-separated, relative to the repository (the mechanism fixture of the issue)")
 	flag.IntVar(&o.repairSamples, "repair-samples", 100, "calibration samples of the repair benchmark")
 	flag.StringVar(&o.official, "official", "", "the official converter's int8 mobilenet_v2 .tflite (skipped when absent)")
 	flag.StringVar(&o.work, "work", "build/bench", "folder for the litefy binary and the .tflite files")
@@ -131,6 +132,7 @@ type tfliteOptions struct {
 	rounds, runs, warmup, convs int
 	roundMs                     int
 	repairSamples, modelCalib   int
+	modelsAlso                  string
 	convertModels               string
 	convertRuns                 int
 }
@@ -159,7 +161,7 @@ func run(w io.Writer, models, out string, runs, warmup, loads int, o tfliteOptio
 		rep.Repair = repairBench(w, models, o.repairSamples)
 	}
 	if o.has("models") {
-		rep.Models = modelsBench(w, root, models, o.work, o.rounds, o.runs, o.warmup, o.roundMs, o.modelCalib)
+		rep.Models = modelsBench(w, root, models, o.modelsAlso, o.work, o.rounds, o.runs, o.warmup, o.roundMs, o.modelCalib)
 	}
 	if o.has("convert") {
 		rep.Convert = convertBench(w, root, models, o.work, strings.Split(o.convertModels, ","), o.convertRuns)

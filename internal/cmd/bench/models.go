@@ -37,9 +37,13 @@ type ModelRatios struct {
 	// -litert-round-ms.
 	Runs        []int   `json:"runsPerRound,omitempty"`
 	Int8VsFloat float64 `json:"int8OverFloat32"`
-	LiteVsInt8  float64 `json:"liteInt8OverInt8,omitempty"`
-	Int8Met     bool    `json:"int8Met"`
-	LiteMet     bool    `json:"liteMet"`
+	// Int8VsFloatCPU is the same ratio of CPU time per run (the process's
+	// user + system time over each round): steadier than the wall clock
+	// on a loaded machine, which also times the waits for a core.
+	Int8VsFloatCPU float64 `json:"int8OverFloat32Cpu"`
+	LiteVsInt8     float64 `json:"liteInt8OverInt8,omitempty"`
+	Int8Met        bool    `json:"int8Met"`
+	LiteMet        bool    `json:"liteMet"`
 	// LiteSame says the lite recipe changed nothing: lite-int8 has the
 	// int8 file's operators and tensors (only the metadata differs), so it
 	// is not timed and lite ≤ int8 holds by construction.
@@ -57,7 +61,7 @@ type ModelsReport struct {
 	Error                string        `json:"error,omitempty"`
 }
 
-func modelsBench(w io.Writer, root, models, work string, rounds, runs, warmup, roundMs, calib int) *ModelsReport {
+func modelsBench(w io.Writer, root, models, also, work string, rounds, runs, warmup, roundMs, calib int) *ModelsReport {
 	mr := &ModelsReport{Rounds: rounds, Runs: runs, Warmup: warmup, MinRoundMs: roundMs, CalibCount: calib}
 	fail := func(err error) *ModelsReport {
 		mr.Error = err.Error()
@@ -73,6 +77,14 @@ func modelsBench(w io.Writer, root, models, work string, rounds, runs, warmup, r
 		return fail(err)
 	}
 	slices.Sort(onnxs)
+	for _, f := range strings.Split(also, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			if !filepath.IsAbs(f) {
+				f = filepath.Join(root, f)
+			}
+			onnxs = append(onnxs, f)
+		}
+	}
 	kinds := []struct {
 		suffix string
 		args   []string
@@ -111,7 +123,7 @@ func modelsBench(w io.Writer, root, models, work string, rounds, runs, warmup, r
 	}
 	// One LiteRT.js process per model (its three files interleaved): a
 	// process holding every model runs out of WASM memory.
-	rounds2 := map[string][]float64{}
+	rounds2, cpu := map[string][]float64{}, map[string][]float64{}
 	med := map[string]float64{}
 	nruns := map[string]int{}
 	mr.LoadAvg[0] = loadAvg()
@@ -129,6 +141,7 @@ func modelsBench(w io.Writer, root, models, work string, rounds, runs, warmup, r
 				Model         string    `json:"model"`
 				MedianMs      float64   `json:"medianMs"`
 				RoundMedianMs []float64 `json:"roundMedianMs"`
+				RoundCPUMs    []float64 `json:"roundCpuMs"`
 				Runs          int       `json:"runs"`
 			} `json:"models"`
 		}
@@ -137,13 +150,14 @@ func modelsBench(w io.Writer, root, models, work string, rounds, runs, warmup, r
 		}
 		for _, m := range rep.Models {
 			k := strings.TrimSuffix(filepath.Base(m.Model), ".tflite")
-			rounds2[k], med[k], nruns[k] = m.RoundMedianMs, m.MedianMs, m.Runs
+			rounds2[k], cpu[k], med[k], nruns[k] = m.RoundMedianMs, m.RoundCPUMs, m.MedianMs, m.Runs
 		}
 	}
 	mr.LoadAvg[1] = loadAvg()
-	// ratio is the median over rounds of the round medians' ratio.
-	ratio := func(a, b string) float64 {
-		ra, rb := rounds2[a], rounds2[b]
+	// ratio is the median over rounds of the round medians' ratio (of the
+	// rounds' CPU time per run with cpu).
+	ratioOf := func(times map[string][]float64, a, b string) float64 {
+		ra, rb := times[a], times[b]
 		var rs []float64
 		for i := range min(len(ra), len(rb)) {
 			rs = append(rs, ra[i]/rb[i])
@@ -153,8 +167,9 @@ func modelsBench(w io.Writer, root, models, work string, rounds, runs, warmup, r
 		}
 		return median(rs)
 	}
+	ratio := func(a, b string) float64 { return ratioOf(rounds2, a, b) }
 	fmt.Fprintf(w, "\nLiteRT.js, 1 thread, %d rounds × %d runs (more in a file faster than %d ms a round), each model's files interleaved in one process (load %s → %s)\n", rounds, runs, roundMs, mr.LoadAvg[0], mr.LoadAvg[1])
-	fmt.Fprintf(w, "%-28s %10s %10s %10s %12s %12s\n", "model", "float32", "int8", "lite-int8", "int8/f32", "lite/int8")
+	fmt.Fprintf(w, "%-28s %10s %10s %10s %12s %9s %12s\n", "model", "float32", "int8", "lite-int8", "int8/f32", "(CPU)", "lite/int8")
 	for _, name := range order {
 		row := rows[name]
 		row.Float32Ms, row.Int8Ms, row.LiteInt8Ms = med[name+".float32"], med[name+".int8"], med[name+".lite-int8"]
@@ -164,14 +179,19 @@ func modelsBench(w io.Writer, root, models, work string, rounds, runs, warmup, r
 			}
 		}
 		row.Int8VsFloat, row.LiteVsInt8 = ratio(name+".int8", name+".float32"), ratio(name+".lite-int8", name+".int8")
+		row.Int8VsFloatCPU = ratioOf(cpu, name+".int8", name+".float32")
 		row.Int8Met = row.Int8VsFloat > 0 && row.Int8VsFloat <= goalInt8VsFloat
 		row.LiteMet = row.LiteSame || row.LiteVsInt8 > 0 && row.LiteVsInt8 <= goalLiteVsInt8
 		lite, liteRatio := fmtMs(row.LiteInt8Ms), fmtRatio(row.LiteVsInt8, row.LiteMet)
 		if row.LiteSame {
 			lite, liteRatio = "=int8", "same ops"
 		}
-		fmt.Fprintf(w, "%-28s %10s %10s %10s %12s %12s %s\n", name, fmtMs(row.Float32Ms), fmtMs(row.Int8Ms), lite,
-			fmtRatio(row.Int8VsFloat, row.Int8Met), liteRatio, row.ConvertErrors)
+		cpuRatio := "-"
+		if row.Int8VsFloatCPU > 0 {
+			cpuRatio = fmt.Sprintf("%.2f×", row.Int8VsFloatCPU)
+		}
+		fmt.Fprintf(w, "%-28s %10s %10s %10s %12s %9s %12s %s\n", name, fmtMs(row.Float32Ms), fmtMs(row.Int8Ms), lite,
+			fmtRatio(row.Int8VsFloat, row.Int8Met), cpuRatio, liteRatio, row.ConvertErrors)
 		mr.Rows = append(mr.Rows, *row)
 	}
 	return mr
