@@ -38,6 +38,10 @@ type Target struct {
 	// file for it may compute a node in float32 (mixed.go): a node with no
 	// int8 form is computed so rather than refused.
 	RunsFloat bool
+	// FloatMACCost is what a float32 multiply-accumulate costs on the
+	// target in int8 ones, measured (0: not measured, or RunsFloat false).
+	// It prices the nodes a mixed file keeps in float32.
+	FloatMACCost float64
 }
 
 // The four targets.
@@ -120,6 +124,10 @@ var (
 		Name:      "xnnpack",
 		Doc:       "TFLite's XNNPACK delegate, quantized (int8) operators; the rest runs on TFLite's own kernels",
 		RunsFloat: true,
+		// LiteRT.js 2.5.3, one thread (make bench, models part, 2026-12-04):
+		// int8/float32 of the convolution-bound models is 0.43–0.62, median
+		// 0.53, so a float32 MAC costs about 1/0.53 int8 ones.
+		FloatMACCost: 1.9,
 		Builtins: yes("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "ADD", "SUB", "MUL", "MAX_POOL_2D", "MEAN",
 			"LOGISTIC", "TANH", "LEAKY_RELU", "RESHAPE", "CONCATENATION", "PAD", "TRANSPOSE", "RESIZE_BILINEAR", "SPLIT",
 			"SLICE", "TRANSPOSE_CONV", "QUANTIZE", "DEQUANTIZE", "DEPTH_TO_SPACE", "SPACE_TO_DEPTH").

@@ -24,6 +24,13 @@ type NodeSensitivity struct {
 	Node string  `json:"node"`
 	Op   string  `json:"op"`
 	SQNR float64 `json:"output_sqnr_db"` // the least over the measured outputs
+	// MACs are the node's multiply-accumulates per inference (0 for
+	// elementwise and data-movement nodes).
+	MACs int64 `json:"macs,omitempty"`
+	// LatencyCost estimates what keeping the node in float32 adds to the
+	// all-int8 file's latency, as a fraction of it: its share of the
+	// model's MACs times (lower.Target.FloatMACCost − 1).
+	LatencyCost float64 `json:"est_latency_cost,omitempty"`
 
 	index int // in the graph's nodes
 }
@@ -48,6 +55,13 @@ type MixedReport struct {
 	// Pruned counts the nodes of the ranking's prefix the target turned
 	// out not to need (tried one by one, least sensitive first).
 	Pruned int `json:"pruned"`
+	// ModelMACs are the graph's multiply-accumulates per inference, and
+	// EstLatency the mixed file's latency over the all-int8 file's as the
+	// kept nodes' LatencyCost estimate it (1 + their sum). The estimate
+	// counts MACs only: the DEQUANTIZE/QUANTIZE at an island's edges and
+	// the elementwise nodes are left out.
+	ModelMACs  int64   `json:"model_macs"`
+	EstLatency float64 `json:"est_latency_vs_int8"`
 }
 
 // maxPrune bounds the kept nodes KeepForSQNR tries to do without, one
@@ -69,6 +83,9 @@ type MixedOptions struct {
 	// all). An output a discrete decoder computes (a mask of local maxima)
 	// flips with any noise: SQNR does not measure it.
 	Outputs []string
+	// Target costs the kept nodes (Target.FloatMACCost; nil: XNNPACK, the
+	// target that runs mixed files).
+	Target *lower.Target
 }
 
 // mixedEval measures output SQNR of configurations of one graph on fixed
@@ -333,7 +350,7 @@ func (e *mixedEval) sensitivity(done func()) ([]NodeSensitivity, error) {
 	out := make([]NodeSensitivity, len(e.cands))
 	for k, i := range e.cands {
 		n := e.g.Nodes[i]
-		out[k] = NodeSensitivity{Node: n.Label(), Op: n.Op, SQNR: res[k], index: i}
+		out[k] = NodeSensitivity{Node: n.Label(), Op: n.Op, SQNR: res[k], MACs: nodeMACs(n), index: i}
 	}
 	slices.SortStableFunc(out, func(a, b NodeSensitivity) int {
 		switch {
@@ -446,8 +463,37 @@ func KeepForSQNR(g *ir.Graph, ranges map[*ir.Value]lower.Range, src Source, targ
 			g.Nodes[s.index].KeepFloat = true
 		}
 	}
+	rep.costKept(g, opt.Target)
 	if err := lower.QuantizeInt8(g, ranges); err != nil {
 		return nil, err
 	}
 	return rep, nil
+}
+
+func nodeMACs(n *ir.Node) int64 {
+	if d := n.Def(); d != nil && d.MACs != nil {
+		return d.MACs(n)
+	}
+	return 0
+}
+
+// costKept estimates each kept node's latency cost on t (nil: XNNPACK)
+// from its share of g's MACs, and the mixed file's latency over the
+// all-int8 file's.
+func (rep *MixedReport) costKept(g *ir.Graph, t *lower.Target) {
+	if t == nil {
+		t = lower.XNNPACK
+	}
+	for _, n := range g.Nodes {
+		rep.ModelMACs += nodeMACs(n)
+	}
+	rep.EstLatency = 1
+	if rep.ModelMACs == 0 || t.FloatMACCost == 0 {
+		return
+	}
+	for i := range rep.Kept {
+		k := &rep.Kept[i]
+		k.LatencyCost = float64(k.MACs) / float64(rep.ModelMACs) * (t.FloatMACCost - 1)
+		rep.EstLatency += k.LatencyCost
+	}
 }

@@ -153,6 +153,28 @@ func TestKeepForSQNR(t *testing.T) {
 	if got, err := e.sqnr(h, c); err != nil || got != rep.Reached {
 		t.Errorf("the graph as quantized gives %.2f dB (%v), the report %.2f", got, err, rep.Reached)
 	}
+	// The latency estimate: each kept node's share of the MACs times
+	// XNNPACK's float-over-int8 MAC cost, and 1 plus their sum.
+	var macs int64
+	for _, n := range g.Nodes {
+		if d := n.Def(); d != nil && d.MACs != nil {
+			macs += d.MACs(n)
+		}
+	}
+	est, convs := 1.0, 0
+	for _, k := range rep.Kept {
+		want := float64(k.MACs) / float64(macs) * (lower.XNNPACK.FloatMACCost - 1)
+		if k.MACs > 0 {
+			convs++
+		}
+		if k.LatencyCost != want {
+			t.Errorf("kept %s (%s, %d MACs): cost %g, want %g", k.Node, k.Op, k.MACs, k.LatencyCost, want)
+		}
+		est += want
+	}
+	if rep.ModelMACs != macs || rep.EstLatency != est || convs > 0 && est <= 1 {
+		t.Errorf("model MACs %d (want %d), estimate %g (want %g, %d kept nodes with MACs)", rep.ModelMACs, macs, rep.EstLatency, est, convs)
+	}
 	if _, err := KeepForSQNR(g, ranges, src, 500, opt); err == nil || !strings.Contains(err.Error(), "out of reach") {
 		t.Errorf("a 500 dB target: %v", err)
 	}
