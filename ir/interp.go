@@ -148,6 +148,7 @@ func NewSession(g *Graph, opt SessionOptions) (*Session, error) {
 	for _, v := range g.Consts {
 		s.vals[v] = v.Const
 	}
+	var ref []bool // whether each step runs its op's reference kernel
 	for _, n := range g.Nodes {
 		d := n.Def()
 		if d == nil || d.Kernel == nil {
@@ -157,15 +158,17 @@ func NewSession(g *Graph, opt SessionOptions) (*Session, error) {
 		if err != nil {
 			return nil, err
 		}
+		isRef := true
 		if opt.Kernel != nil {
 			alt, err := opt.Kernel(n)
 			if err != nil {
 				return nil, err
 			}
 			if alt != nil {
-				k = alt
+				k, isRef = alt, false
 			}
 		}
+		ref = append(ref, isRef)
 		st := step{n: n, k: k, in: make([]*Tensor, len(n.Inputs)), out: make([]*Tensor, len(n.Outputs))}
 		for i, v := range n.Inputs {
 			if v == nil {
@@ -182,6 +185,11 @@ func NewSession(g *Graph, opt SessionOptions) (*Session, error) {
 			s.vals[v] = buf[v]
 		}
 		s.steps = append(s.steps, st)
+	}
+	if s.obs == nil && !noFusion {
+		if err := s.fuse(ref); err != nil {
+			return nil, err
+		}
 	}
 	for _, v := range g.Outputs {
 		t, ok := s.vals[v]
@@ -237,6 +245,10 @@ func (s *Session) Tensor(v *Value) *Tensor { return s.vals[v] }
 
 // Plan returns the session's memory plan.
 func (s *Session) Plan() *MemoryPlan { return s.plan }
+
+// noFusion, set by tests, makes NewSession run every node as its own
+// step (fuse.go), the reference the fused steps are compared with.
+var noFusion bool
 
 // poisonOutputs, set by tests, makes Run fill every output with 0xff bytes
 // before its node runs, so a kernel that counts on a zeroed or an

@@ -28,7 +28,7 @@ func init() {
 	// clipConstF32 and clipTyped read x[i], then write y[i].
 	Register(&OpDef{Name: "Clip", Doc: "the input limited to [min, max]", InPlace: []int{0},
 		Inputs: Arity{1, 3}, Outputs: Fixed(1), Attrs: []AttrDef{{"min", AttrFloat}, {"max", AttrFloat}},
-		Infer: inferClip, Kernel: clipKernel})
+		Infer: inferClip, Kernel: clipKernel, Elementwise: clipElementwise})
 }
 
 // ordered are the element types the comparison, min/max, clip and cast
@@ -358,14 +358,15 @@ func inferClip(n *Node) ([]Type, error) {
 func clipKernel(n *Node) (Kernel, error) {
 	switch dt := n.Inputs[0].Type.DType; dt {
 	case Float32:
-		lo, hi := float32(math.Inf(-1)), float32(math.Inf(1))
-		if n.Opset() < 11 {
-			// Clip-6's defaults are the float limits, not infinities.
-			lo = n.Attrs.Float("min", -math.MaxFloat32)
-			hi = n.Attrs.Float("max", math.MaxFloat32)
-		}
-		if k := clipConstF32(n, lo, hi); k != nil {
-			return k, nil
+		lo, hi := clipDefaults(n)
+		if f := clipConstLoop(n, lo, hi); f != nil {
+			var x, y []float32
+			part := func(l, h int) { f(x[l:h], y[l:h]) }
+			return func(e *Exec, in, out []*Tensor) error {
+				x, y = in[0].Float32s(), out[0].Float32s()
+				e.For(len(y), 16384, part)
+				return nil
+			}, nil
 		}
 		return clipTyped(n, lo, hi), nil
 	case Int64:
@@ -381,10 +382,29 @@ func clipKernel(n *Node) (Kernel, error) {
 	}
 }
 
-// clipConstF32 is the fast path for float32 Clip with constant (or absent)
-// bounds, as every exported ReLU6 has: the bounds are locals of the loop.
-// It returns nil when a bound is computed at run time.
-func clipConstF32(n *Node, lo, hi float32) Kernel {
+// clipDefaults returns a float32 Clip's bounds when its inputs give none.
+func clipDefaults(n *Node) (lo, hi float32) {
+	if n.Opset() < 11 {
+		// Clip-6's defaults are the float limits, not infinities.
+		return n.Attrs.Float("min", -math.MaxFloat32), n.Attrs.Float("max", math.MaxFloat32)
+	}
+	return float32(math.Inf(-1)), float32(math.Inf(1))
+}
+
+// clipElementwise is Clip's OpDef.Elementwise: its loop when the input
+// is float32 and the bounds are constant.
+func clipElementwise(n *Node) func(x, y []float32) {
+	if n.Inputs[0].Type.DType != Float32 {
+		return nil
+	}
+	lo, hi := clipDefaults(n)
+	return clipConstLoop(n, lo, hi)
+}
+
+// clipConstLoop is the fast path for float32 Clip with constant (or
+// absent) bounds, as every exported ReLU6 has: the bounds are locals of
+// the loop. It returns nil when a bound is computed at run time.
+func clipConstLoop(n *Node, lo, hi float32) func(x, y []float32) {
 	for i, b := range []*float32{&lo, &hi} {
 		if v := n.Input(i + 1); v != nil {
 			if v.Const == nil || v.Const.Len() != 1 {
@@ -393,27 +413,21 @@ func clipConstF32(n *Node, lo, hi float32) Kernel {
 			*b = float32(v.Const.Float64At(0))
 		}
 	}
-	var x, y []float32
-	part := func(l, h int) {
-		xs, ys := x[l:h], y[l:h]
-		for i, v := range xs {
-			ys[i] = min(max(v, lo), hi)
-		}
-	}
 	// ReLU6 and ReLU (the usual Clips) run on the AVX2 loops, which give
 	// min(max(x, 0), 6) and max(x, 0) bit for bit, NaN and -0 included
 	// (TestActivationSpecial): Go's float min and max keep those rules
 	// with branches, and the scalar loop took a third of mobilenet_v2.
 	switch {
 	case lo == 0 && hi == 6 && !math.Signbit(float64(lo)):
-		part = func(l, h int) { relu6Slice(x[l:h], y[l:h]) }
+		return relu6Slice
 	case lo == 0 && math.IsInf(float64(hi), 1) && !math.Signbit(float64(lo)):
-		part = func(l, h int) { reluSlice(x[l:h], y[l:h]) }
+		return reluSlice
 	}
-	return func(e *Exec, in, out []*Tensor) error {
-		x, y = in[0].Float32s(), out[0].Float32s()
-		e.For(len(y), 16384, part)
-		return nil
+	return func(x, y []float32) {
+		y = y[:len(x)]
+		for i, v := range x {
+			y[i] = min(max(v, lo), hi)
+		}
 	}
 }
 

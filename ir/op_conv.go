@@ -229,7 +229,13 @@ func newConv2d(n *Node, xs, ys []int64, win *window, m int64) (*conv2d, error) {
 	return p, nil
 }
 
-func convKernel(n *Node) (Kernel, error) {
+func convKernel(n *Node) (Kernel, error) { return convKernelAct(n, nil) }
+
+// convKernelAct is convKernel followed by act on every element of the
+// output, which the 2-D kernels apply to each block of the output right
+// after computing it (fuse.go). With act set it returns a nil Kernel
+// where it cannot do that (N-D and empty convolutions).
+func convKernelAct(n *Node, act func(x, y []float32)) (Kernel, error) {
 	x, w, err := checkConvOperands(n)
 	if err != nil {
 		return nil, err
@@ -247,6 +253,9 @@ func convKernel(n *Node) (Kernel, error) {
 		return nil, err
 	}
 	if len(xs) > 4 {
+		if act != nil {
+			return nil, nil
+		}
 		return convNDKernel(n, win, false)
 	}
 	p, err := newConv2d(n, xs, n.Outputs[0].Type.Shape.Sizes(), win, ws[0])
@@ -261,12 +270,15 @@ func convKernel(n *Node) (Kernel, error) {
 		return nil, n.Errorf("bias has %s values for %d output channels", n.Inputs[2].Type.Shape, p.m)
 	}
 	if p.n*p.m*p.oh*p.ow == 0 {
+		if act != nil {
+			return nil, nil
+		}
 		return func(*Exec, []*Tensor, []*Tensor) error { return nil }, nil
 	}
 	if p.group == p.c && p.m == p.c {
-		return depthwiseKernel(p, hasBias), nil
+		return depthwiseKernel(p, hasBias, act), nil
 	}
-	return gemmConvKernel(p, hasBias), nil
+	return gemmConvKernel(p, hasBias, act), nil
 }
 
 // convStaticSizes returns the sizes of v's shape, or nil when one is unknown.

@@ -17,6 +17,7 @@ type depthwise struct {
 	// row), which keeps the vector kernels busy on narrow planes.
 	longRow bool
 
+	act            func(x, y []float32) // applied to each output plane, or nil
 	nt, planes     int
 	workers        []dwWorker
 	xd, wd, bd, yd []float32
@@ -32,8 +33,8 @@ type dwWorker struct{ xp, yt []float32 }
 // Tests lower it to compare the two forms.
 var dwLongRowMaxOW = [3]int{0, 64, 16}
 
-func depthwiseKernel(p *conv2d, hasBias bool) Kernel {
-	d := &depthwise{conv2d: p, hasBias: hasBias}
+func depthwiseKernel(p *conv2d, hasBias bool, act func(x, y []float32)) Kernel {
+	d := &depthwise{conv2d: p, hasBias: hasBias, act: act}
 	d.hp = max(p.pt+p.h, (p.oh-1)*p.sh+(p.kh-1)*p.dh+1)
 	d.wp = max(p.pl+p.w, (p.ow-1)*p.sw+(p.kw-1)*p.dw+1)
 	for ki := range p.kh {
@@ -47,6 +48,10 @@ func depthwiseKernel(p *conv2d, hasBias bool) Kernel {
 		for t := lo; t < hi; t++ {
 			for i := t * d.planes / d.nt; i < (t+1)*d.planes/d.nt; i++ {
 				d.plane(&d.workers[t], i)
+				if d.act != nil {
+					y := d.yd[i*d.oh*d.ow : (i+1)*d.oh*d.ow]
+					d.act(y, y)
+				}
 			}
 		}
 	}

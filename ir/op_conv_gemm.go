@@ -15,7 +15,8 @@ type gemmConv struct {
 	*conv2d
 	hasBias   bool
 	pointwise bool
-	k         int // cg·kh·kw, the GEMM depth
+	act       func(x, y []float32) // applied to each block of the output, or nil
+	k         int                  // cg·kh·kw, the GEMM depth
 	// oxLo, oxHi give, per kernel column, the output columns whose input
 	// column is inside the image.
 	oxLo, oxHi []int
@@ -39,8 +40,8 @@ type convWorker struct {
 // colBudget bounds the im2col tile (in floats) so that it stays in L2.
 const colBudget = 64 << 10
 
-func gemmConvKernel(p *conv2d, hasBias bool) Kernel {
-	g := &gemmConv{conv2d: p, hasBias: hasBias, k: p.cg * p.kh * p.kw}
+func gemmConvKernel(p *conv2d, hasBias bool, act func(x, y []float32)) Kernel {
+	g := &gemmConv{conv2d: p, hasBias: hasBias, k: p.cg * p.kh * p.kw, act: act}
 	g.pointwise = p.kh == 1 && p.kw == 1 && p.sh == 1 && p.sw == 1 && p.pt == 0 && p.pl == 0 &&
 		p.oh == p.h && p.ow == p.w
 	g.oxLo, g.oxHi = make([]int, p.kw), make([]int, p.kw)
@@ -89,9 +90,12 @@ func (g *gemmConv) plan(nt int) {
 	g.nt = nt
 	pos := g.oh * g.ow
 	outer := g.n * g.group
-	if g.pointwise {
+	switch {
+	case g.pointwise && g.act != nil:
+		g.tile = pointwiseActTile(pos, g.k)
+	case g.pointwise:
 		g.tile = pos
-	} else {
+	default:
 		g.tile = min(pos, max(64, colBudget/g.k/16*16))
 	}
 	g.tiles = convCeilDiv(pos, g.tile)
@@ -186,14 +190,37 @@ func (g *gemmConv) work(t int) {
 		xg := g.xd[(img*g.c+grp*g.cg)*hw:]
 		if g.pointwise {
 			wk.s.SgemmBias(m1-m0, p1-p0, g.k, a, g.k, xg[p0:], hw, bias, c, pos)
-			continue
+		} else {
+			if key := (img*g.group+grp)*g.tiles + tile; wk.colKey != key {
+				g.im2col(wk, wk.col, xg, p0, p1)
+				wk.colKey = key
+			}
+			wk.s.SgemmBias(m1-m0, p1-p0, g.k, a, g.k, wk.col, p1-p0, bias, c, pos)
 		}
-		if key := (img*g.group+grp)*g.tiles + tile; wk.colKey != key {
-			g.im2col(wk, wk.col, xg, p0, p1)
-			wk.colKey = key
+		if g.act != nil {
+			for r := range m1 - m0 {
+				row := c[r*pos : r*pos+p1-p0]
+				g.act(row, row)
+			}
 		}
-		wk.s.SgemmBias(m1-m0, p1-p0, g.k, a, g.k, wk.col, p1-p0, bias, c, pos)
 	}
+}
+
+// pointwiseActTile is the tile of positions of a 1×1 convolution with
+// an activation: the GEMM's own block of columns for depth k (as
+// internal/gemm picks it: k blocks of at most 256, and at most 48 Ki
+// floats of B per block), so the tiles read A as often as one call
+// would, while the block the activation then reads is in L2. A multiple
+// of 16 whose last tile is not 1-3 columns wide: the GEMM computes such
+// a product as dot products, in another order than a wider product's
+// leftover columns, and tiling must not change the bits.
+func pointwiseActTile(pos, k int) int {
+	kc := convCeilDiv(k, convCeilDiv(k, 256))
+	t := max(16, (48<<10)/kc/16*16)
+	for t < pos && pos-(convCeilDiv(pos, t)-1)*t <= 3 {
+		t += 16
+	}
+	return min(t, pos)
 }
 
 // im2col writes the columns for output positions [p0, p1) of one group:

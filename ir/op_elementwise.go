@@ -15,11 +15,11 @@ func init() {
 	// The activations' loops (fastmath.go, fastmath_amd64.s) and unaryKernel
 	// read element i, then write element i: they may run in place.
 	Register(&OpDef{Name: "Relu", Doc: "max(x, 0)", Inputs: Fixed(1), Outputs: Fixed(1), InPlace: []int{0},
-		Infer: inferSameAsInput0, Kernel: activationKernel(loop(reluSlice))})
+		Infer: inferSameAsInput0, Kernel: activationKernel(loop(reluSlice)), Elementwise: loop(reluSlice)})
 	Register(&OpDef{Name: "Sigmoid", Doc: "1 / (1 + exp(-x))", Inputs: Fixed(1), Outputs: Fixed(1), InPlace: []int{0},
-		Infer: inferSameAsInput0, Kernel: activationKernel(loop(sigmoidSlice))})
+		Infer: inferSameAsInput0, Kernel: activationKernel(loop(sigmoidSlice)), Elementwise: loop(sigmoidSlice)})
 	Register(&OpDef{Name: "Erf", Doc: "the error function", Inputs: Fixed(1), Outputs: Fixed(1), InPlace: []int{0},
-		Infer: inferSameAsInput0, Kernel: activationKernel(loop(erfSlice))})
+		Infer: inferSameAsInput0, Kernel: activationKernel(loop(erfSlice)), Elementwise: loop(erfSlice)})
 	unary("Tanh", "tanh(x)", func(x float32) float32 { return float32(math.Tanh(float64(x))) })
 	unary("Sqrt", "square root", func(x float32) float32 { return float32(math.Sqrt(float64(x))) })
 	unary("Neg", "-x", func(x float32) float32 { return -x })
@@ -28,13 +28,13 @@ func init() {
 	unary("Reciprocal", "1/x", func(x float32) float32 { return 1 / x })
 	Register(&OpDef{Name: "HardSwish", Doc: "x * max(0, min(1, x/6 + 1/2))", Since: 14,
 		Inputs: Fixed(1), Outputs: Fixed(1), Infer: inferSameAsInput0, InPlace: []int{0},
-		Kernel: activationKernel(loop(hardSwishSlice))})
+		Kernel: activationKernel(loop(hardSwishSlice)), Elementwise: loop(hardSwishSlice)})
 	Register(&OpDef{Name: "Swish", Doc: "x * sigmoid(x), the canonical form of SiLU", Domain: InternalDomain,
 		Inputs: Fixed(1), Outputs: Fixed(1), Infer: inferSameAsInput0, InPlace: []int{0},
-		Kernel: activationKernel(loop(swishSlice))})
+		Kernel: activationKernel(loop(swishSlice)), Elementwise: loop(swishSlice)})
 	Register(&OpDef{Name: "Relu6", Doc: "min(max(x, 0), 6), the canonical form of Clip(x, 0, 6)", Domain: InternalDomain,
 		Inputs: Fixed(1), Outputs: Fixed(1), Infer: inferSameAsInput0, InPlace: []int{0},
-		Kernel: activationKernel(loop(relu6Slice))})
+		Kernel: activationKernel(loop(relu6Slice)), Elementwise: loop(relu6Slice)})
 	Register(&OpDef{Name: "Gelu", Doc: "x * Φ(x) (approximate=\"tanh\": x/2 · (1 + tanh(√(2/π)·(x + 0.044715x³)))), the canonical form of GELU", Domain: InternalDomain,
 		Inputs: Fixed(1), Outputs: Fixed(1), Infer: inferSameAsInput0, Attrs: []AttrDef{{"approximate", AttrString}}, InPlace: []int{0},
 		Kernel: unaryKernel(func(n *Node) func(float32) float32 {
@@ -197,22 +197,24 @@ func activationKernel(mk func(n *Node) func(x, y []float32)) func(n *Node) (Kern
 		if dt := n.Inputs[0].Type.DType; dt != Float32 {
 			return nil, n.Errorf("input type %s is not supported (only f32)", dt)
 		}
-		f := mk(n)
-		var x, y []float32
-		// Threads take whole blocks: the assembly loops take 8 elements at
-		// a time and leave a slice's tail to the Go loop, whose rounding
-		// differs, so a thread boundary inside a block would make the
-		// result depend on the thread count.
-		const block = 64
-		part := func(lo, hi int) {
-			lo, hi = lo*block, min(len(y), hi*block)
-			f(x[lo:hi], y[lo:hi])
-		}
-		return func(e *Exec, in, out []*Tensor) error {
-			x, y = in[0].Float32s(), out[0].Float32s()
-			e.For((len(y)+block-1)/block, 16384/block, part)
-			return nil
-		}, nil
+		return elementwiseKernel(mk(n)), nil
+	}
+}
+
+// elementwiseKernel runs y = f(x) over a float32 tensor, in parallel.
+func elementwiseKernel(f func(x, y []float32)) Kernel {
+	var x, y []float32
+	// Threads take whole blocks of 64, a multiple of every assembly
+	// loop's width.
+	const block = 64
+	part := func(lo, hi int) {
+		lo, hi = lo*block, min(len(y), hi*block)
+		f(x[lo:hi], y[lo:hi])
+	}
+	return func(e *Exec, in, out []*Tensor) error {
+		x, y = in[0].Float32s(), out[0].Float32s()
+		e.For((len(y)+block-1)/block, 16384/block, part)
+		return nil
 	}
 }
 

@@ -35,6 +35,14 @@ type OpDef struct {
 	// by then; the returned Kernel runs once per inference.
 	Kernel func(n *Node) (Kernel, error)
 
+	// Elementwise, when set, returns the loop Kernel applies to n's
+	// float32 input, y[i] = f(x[i]) over the whole tensor, or nil when n
+	// is not such a map (another dtype, a bound computed at run time).
+	// An element's result must not depend on the slice it is in: the
+	// session may run the loop on each block of the producer's output
+	// instead (fuse.go).
+	Elementwise func(n *Node) func(x, y []float32)
+
 	// Fold, when set, computes the outputs of n from static input types
 	// alone (Shape); nil results mean it cannot.
 	Fold func(n *Node) []*Tensor
