@@ -169,7 +169,9 @@ type Result struct {
 	// Data is the file's bytes.
 	Data []byte
 	// Graph is the graph that was written: rewritten, and for int8
-	// annotated with its quantization parameters.
+	// annotated with its quantization parameters. For a TFLite file its
+	// constants written as they are (float32 1×1 convolution and Gemm
+	// weights) share Data's bytes (lower.Model.EncodeShared).
 	Graph *ir.Graph
 	// TFLite is the lowered model (nil for ONNX).
 	TFLite *lower.Model
@@ -511,6 +513,10 @@ func ConvertGraph(ctx context.Context, g *ir.Graph, opt Options) (*Result, error
 		if _, err := lower.Lower(g, lower.Options{ZeroTaps: *opt.ZeroTaps, GroupedConv2D: forXNNPACKKernels(opt)}); err != nil {
 			return nil, err
 		}
+		// The check's model (laid-out copies of the weights) and the
+		// passes' garbage go back to the OS before the calibration's
+		// arenas take memory (resnet18 int8: peak RSS 131 -> 104 MB).
+		lower.ReleaseMemory(g)
 		if err := repairIt(); err != nil {
 			return nil, err
 		}
@@ -539,7 +545,9 @@ func ConvertGraph(ctx context.Context, g *ir.Graph, opt Options) (*Result, error
 			return nil, err
 		}
 	}
-	if res.Data, err = res.TFLite.Encode(); err != nil {
+	// g is the conversion's own: the file's bytes may be its constants'
+	// (lower.Model.EncodeShared).
+	if res.Data, err = res.TFLite.EncodeShared(g); err != nil {
 		return nil, err
 	}
 	return res, nil
@@ -577,6 +585,11 @@ func calibrate(ctx context.Context, g *ir.Graph, opt Options) (*quant.MixedRepor
 	if err != nil {
 		return nil, err
 	}
+	// The calibration's interpreter arenas and samples are garbage now:
+	// returned to the OS, they are not in memory under the quantized
+	// copies, the lowerings and the file that follow (mobilenet_v2 int8:
+	// peak RSS 55 -> 46 MB).
+	lower.ReleaseMemory(g)
 	if err := lower.QuantizeInt8(g, ranges); err != nil {
 		return nil, err
 	}

@@ -33,6 +33,23 @@ func (m *Model) EncodeShared(g *ir.Graph) ([]byte, error) {
 // EncodeShared: models with less (tests, fixtures) have none.
 const releaseMin = 4 << 20
 
+// ReleaseMemory returns the heap's free memory to the operating system
+// (debug.FreeOSMemory: a garbage collection first, a few milliseconds) if
+// g holds more than a few megabytes of constants, as EncodeShared does:
+// for a caller whose garbage of one phase would stay in memory under the
+// next one's (the calibration's arenas under the file's pages).
+func ReleaseMemory(g *ir.Graph) {
+	n := 0
+	for _, v := range g.Consts {
+		if v.Const != nil {
+			n += len(v.Const.Data)
+		}
+	}
+	if n >= releaseMin {
+		debug.FreeOSMemory()
+	}
+}
+
 // sharer points the tensors an encoding writes, and the graph constants
 // whose bytes they hold, at the file's copies, and returns the memory
 // their copies held to the operating system as it goes (EncodeShared). A
