@@ -25,3 +25,10 @@ func dwRows2AVX2(out *float32, n int, x *float32, offs *int, w *float32, taps in
 //
 //go:noescape
 func gather2AVX2(dst, src *float32, n int)
+
+// maxRowsAVX2 computes MaxPool rows (op_pool_amd64.s): out[j] = the
+// running maximum over t < taps of x[offs[t]+stride·j], stride 1 or 2,
+// for j below n rounded down to a multiple of 8, which it returns.
+//
+//go:noescape
+func maxRowsAVX2(out *float32, n int, x *float32, offs *int, taps, stride int) int

@@ -14,3 +14,7 @@ func dwRows2AVX2(out *float32, n int, x *float32, offs *int, w *float32, taps in
 }
 
 func gather2AVX2(dst, src *float32, n int) { panic("ir: no depthwise assembly") }
+
+func maxRowsAVX2(out *float32, n int, x *float32, offs *int, taps, stride int) int {
+	panic("ir: no pooling assembly")
+}

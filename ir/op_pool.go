@@ -125,6 +125,14 @@ func poolKernel(n *Node) (Kernel, error) {
 				p.avgPlane(x[i*inSize:(i+1)*inSize], y[i*outSize:(i+1)*outSize])
 			}
 		}
+	case n.Op == "MaxPool" && dt == Float32 && !withIdx && useMaxRowsAsm && newMaxRows(p) != nil:
+		m := newMaxRows(p)
+		part = func(lo, hi int) {
+			x, y := in.Float32s(), out.Float32s()
+			for i := lo; i < hi; i++ {
+				m.plane(x[i*inSize:(i+1)*inSize], y[i*outSize:(i+1)*outSize])
+			}
+		}
 	case n.Op == "MaxPool" && dt == Float32:
 		part = maxPart(p, &in, &out, &idx, withIdx, (*Tensor).Float32s, float32(math.Inf(-1)))
 	case n.Op == "MaxPool" && dt == Uint8:
@@ -202,6 +210,104 @@ func maxPlane[T float32 | int8 | uint8](p *pool, x, y []T, idx []int64, base int
 			}
 		}
 	}
+}
+
+// useMaxRowsAsm selects maxRows for float32 2-D MaxPool; tests turn it
+// off to compare with maxPlane.
+var useMaxRowsAsm = haveDepthwiseAsm
+
+// maxRows is maxPlane for a float32 2-D window with unit dilations and a
+// width stride of 1 or 2, without indices: in each output row the
+// columns whose windows lie inside the input's width go through
+// maxRowsAVX2, the others through maxAt. Both compare the taps in
+// maxPlane's order with its rule, so the bits are the same.
+type maxRows struct {
+	p      *pool
+	kw, s  int
+	a, b   int     // output columns with all kw taps inside the input
+	offs   [][]int // per output row, the taps' offsets from column a's window
+	maxOff []int   // per output row, the largest of offs
+}
+
+// newMaxRows returns nil when p is not such a window.
+func newMaxRows(p *pool) *maxRows {
+	if p.in[0] != 1 || p.out[0] != 1 || p.dil[1] != 1 || p.dil[2] != 1 || p.out[2] < 2 {
+		return nil
+	}
+	m := &maxRows{p: p, s: p.start[2][1] - p.start[2][0]}
+	m.kw = p.hi[2][0] - p.lo[2][0]
+	for ow := range p.out[2] {
+		m.kw = max(m.kw, p.hi[2][ow]-p.lo[2][ow])
+	}
+	if m.s != 1 && m.s != 2 {
+		return nil
+	}
+	m.a = p.out[2]
+	for ow := range p.out[2] {
+		if p.lo[2][ow] == 0 && p.hi[2][ow] == m.kw && p.start[2][ow] >= 0 {
+			m.a, m.b = min(m.a, ow), ow+1
+		}
+	}
+	if m.b <= m.a {
+		return nil
+	}
+	for ow := m.a; ow < m.b; ow++ {
+		if p.lo[2][ow] != 0 || p.hi[2][ow] != m.kw || p.start[2][ow] < 0 {
+			return nil
+		}
+	}
+	for oh := range p.out[1] {
+		var offs []int
+		mo := 0
+		for th := p.lo[1][oh]; th < p.hi[1][oh]; th++ {
+			row := (p.start[1][oh] + th) * p.in[2]
+			for tw := range m.kw {
+				offs = append(offs, row+p.start[2][m.a]+tw)
+				mo = max(mo, row+p.start[2][m.a]+tw)
+			}
+		}
+		m.offs, m.maxOff = append(m.offs, offs), append(m.maxOff, mo)
+	}
+	return m
+}
+
+func (m *maxRows) plane(x, y []float32) {
+	p, ow := m.p, m.p.out[2]
+	for oh := range p.out[1] {
+		yr := y[oh*ow : (oh+1)*ow]
+		done := 0
+		if offs := m.offs[oh]; len(offs) > 0 {
+			n := (m.b - m.a) &^ 7
+			// At stride 2 a block of 8 reads one element past its last
+			// window: keep that inside the plane.
+			for m.s == 2 && n > 0 && m.maxOff[oh]+2*n-1 >= len(x) {
+				n -= 8
+			}
+			if n > 0 {
+				done = maxRowsAVX2(&yr[m.a], n, &x[0], &offs[0], len(offs), m.s)
+			}
+		}
+		for c := range ow {
+			if c < m.a || c >= m.a+done {
+				yr[c] = m.maxAt(x, oh, c)
+			}
+		}
+	}
+}
+
+// maxAt is maxPlane's loop for output (oh, ow) of a 2-D plane.
+func (m *maxRows) maxAt(x []float32, oh, ow int) float32 {
+	p := m.p
+	v, at := float32(math.Inf(-1)), false
+	for th := p.lo[1][oh]; th < p.hi[1][oh]; th++ {
+		row := (p.start[1][oh] + th) * p.in[2]
+		for tw := p.lo[2][ow]; tw < p.hi[2][ow]; tw++ {
+			if e := x[row+p.start[2][ow]+tw]; e > v || !at {
+				v, at = e, true
+			}
+		}
+	}
+	return v
 }
 
 // avgPlane pools one plane.

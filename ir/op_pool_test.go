@@ -210,3 +210,60 @@ func TestGlobalPool(t *testing.T) {
 		t.Fatalf("1-D shape %v", got.Shape)
 	}
 }
+
+// TestMaxRowsSameBits compares the float32 2-D MaxPool rows (maxRows)
+// with maxPlane bit for bit: kernels 1-5, strides 1-2 (3 falls back),
+// pads, ceil_mode, widths below and around the 8- and 32-blocks, and
+// inputs with NaN, ±0, ±Inf and repeated values.
+func TestMaxRowsSameBits(t *testing.T) {
+	if !haveDepthwiseAsm {
+		t.Skip("no pooling assembly")
+	}
+	defer func(v bool) { useMaxRowsAsm = v }(useMaxRowsAsm)
+	r := rand.New(rand.NewSource(3))
+	specials := []float32{float32(math.NaN()), 0, float32(math.Copysign(0, -1)), float32(math.Inf(1)), float32(math.Inf(-1)), 1, 1}
+	cases := 0
+	for _, k := range [][2]int64{{1, 1}, {2, 2}, {3, 3}, {3, 2}, {2, 5}, {5, 5}} {
+		for _, s := range []int64{1, 2, 3} {
+			for _, pad := range []int64{0, 1, 2} {
+				if pad >= k[0] || pad >= k[1] {
+					continue
+				}
+				for _, w := range []int64{3, 8, 9, 17, 40, 71, 112} {
+					if w+2*pad < k[1] {
+						continue
+					}
+					for _, ceil := range []int64{0, 1} {
+						h := 1 + w%7 + k[0]
+						x := NewTensor(Float32, []int64{2, 3, h, w})
+						for i := range x.Float32s() {
+							if r.Intn(9) == 0 {
+								x.Float32s()[i] = specials[r.Intn(len(specials))]
+							} else {
+								x.Float32s()[i] = float32(r.Intn(11) - 5)
+							}
+						}
+						attrs := Attrs{"kernel_shape": IntsAttr(k[0], k[1]), "strides": IntsAttr(s, s),
+							"pads": IntsAttr(pad, pad, pad, pad), "ceil_mode": IntAttr(ceil)}
+						var got [2][]*Tensor
+						for z := range got {
+							useMaxRowsAsm = z == 1
+							var err error
+							if got[z], err = nnTry(13, "MaxPool", attrs, []nnArg{nnIn(x)}, 1, 1+z); err != nil {
+								t.Fatal(err)
+							}
+						}
+						cases++
+						want, have := got[0][0].Float32s(), got[1][0].Float32s()
+						for i := range want {
+							if math.Float32bits(want[i]) != math.Float32bits(have[i]) {
+								t.Fatalf("kernel %v stride %d pad %d width %d ceil %d: [%d] = %v, maxPlane %v", k, s, pad, w, ceil, i, have[i], want[i])
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+	t.Logf("%d cases", cases)
+}
