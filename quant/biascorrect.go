@@ -131,9 +131,20 @@ func CorrectBias(g *ir.Graph, src Source, opt BiasCorrectOptions) (*BiasCorrectR
 			}
 		} else {
 			// One layer at a time in graph order, each measured on the
-			// int8 inputs the corrected layers before it produce.
+			// int8 inputs the corrected layers before it produce; the
+			// workers' simulators are kept and only the corrected node
+			// prepared again.
+			workers := opt.Workers
+			if workers <= 0 {
+				workers = runtime.GOMAXPROCS(0)
+			}
+			pool := make([]*Simulator, min(workers, src.Len()))
+			index := map[*ir.Node]int{}
+			for k, n := range g.Nodes {
+				index[n] = k
+			}
 			for i, l := range layers {
-				means, err := windowMeans(g, layers[i:i+1], src, opt.Workers, &opt.Sim, l.n)
+				means, err := windowMeans(g, layers[i:i+1], src, opt.Workers, &opt.Sim, l.n, pool)
 				if err != nil {
 					return nil, err
 				}
@@ -142,6 +153,16 @@ func CorrectBias(g *ir.Graph, src Source, opt BiasCorrectOptions) (*BiasCorrectR
 					return nil, err
 				}
 				worst = math.Max(worst, sh)
+				for _, s := range pool {
+					if s == nil {
+						continue
+					}
+					step, err := s.prepare(l.n)
+					if err != nil {
+						return nil, err
+					}
+					s.steps[index[l.n]] = step
+				}
 			}
 		}
 		rep.Rounds++
@@ -284,7 +305,10 @@ func dequantizedWeights(w *ir.Value) ([]float32, error) {
 //
 // With until set, the simulation stops before that node (the layers'
 // inputs must be computed before it).
-func windowMeans(g *ir.Graph, layers []*biasLayer, src Source, workers int, sim *SimOptions, until *ir.Node) ([][]float64, error) {
+//
+// pool, when set, keeps each worker's simulator for the next call (the
+// caller re-prepares the nodes it changes); nil: new ones.
+func windowMeans(g *ir.Graph, layers []*biasLayer, src Source, workers int, sim *SimOptions, until *ir.Node, pool ...[]*Simulator) ([][]float64, error) {
 	n := src.Len()
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
@@ -315,7 +339,11 @@ func windowMeans(g *ir.Graph, layers []*biasLayer, src Source, workers int, sim 
 				if o.Threads == 0 {
 					o.Threads = max(1, runtime.GOMAXPROCS(0)/workers)
 				}
-				s, err = NewSimulatorWith(g, o)
+				if len(pool) > 0 && pool[0][w] != nil {
+					s = pool[0][w]
+				} else if s, err = NewSimulatorWith(g, o); err == nil && len(pool) > 0 {
+					pool[0][w] = s
+				}
 			}
 			if err != nil {
 				errs[w] = err

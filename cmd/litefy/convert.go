@@ -38,6 +38,8 @@ type convertOptions struct {
 	minSQNR       float64       // --min-sqnr DB
 	sqnrOutputs   []string      // --sqnr-outputs NAME,...
 	floatIslands  bool          // --float-islands
+	equalize      string        // --equalize none|relu|clip|ranges
+	biasCorrect   string        // --bias-correction none|local|total
 }
 
 // parseInputShapes reads --input-shape NAME=1,3,224,224 flags.
@@ -178,8 +180,12 @@ func convertModel(in string, opt convertOptions, stderr io.Writer) error {
 			Source: func(g *ir.Graph) (quant.Source, error) {
 				src, _, err := opt.calib.source(g, stderr)
 				return src, err
-			}}
+			}, BiasCorrection: opt.biasCorrect}
 	}
+	if (opt.equalize != "" && opt.equalize != "none" || opt.biasCorrect != "" && opt.biasCorrect != "none") && !int8 {
+		return usagef("--equalize and --bias-correction apply to int8 .tflite output")
+	}
+	copt.Equalize = opt.equalize
 	mprog, mdone := opt.calib.progress(stderr, "measuring sensitivity")
 	defer mdone()
 	copt.MixedProgress = mprog
