@@ -32,3 +32,9 @@ func gather2AVX2(dst, src *float32, n int)
 //
 //go:noescape
 func maxRowsAVX2(out *float32, n int, x *float32, offs *int, taps, stride int) int
+
+// sum16AVX2 adds float64(v[16i+j]) to s[j] for 16i < n, n a positive
+// multiple of 16 (poolSum64's blocks).
+//
+//go:noescape
+func sum16AVX2(v *float32, n int, s *[16]float64)

@@ -18,3 +18,5 @@ func gather2AVX2(dst, src *float32, n int) { panic("ir: no depthwise assembly") 
 func maxRowsAVX2(out *float32, n int, x *float32, offs *int, taps, stride int) int {
 	panic("ir: no pooling assembly")
 }
+
+func sum16AVX2(v *float32, n int, s *[16]float64) { panic("ir: no pooling assembly") }

@@ -381,18 +381,50 @@ func globalPoolKernel(n *Node) (Kernel, error) {
 	}, nil
 }
 
-// poolSum64 adds v in float64 with four independent chains.
+// poolSum64 adds v in float64. Planes of at least poolSum16Min
+// elements take sixteen chains over blocks of 16, the tail into the first
+// chains, then a fixed tree; the assembly takes the blocks in the same
+// order, so the sum has the same bits on any build. Smaller ones (7×7)
+// take four chains, cheaper to set up.
 func poolSum64(v []float32) float64 {
-	var s0, s1, s2, s3 float64
-	i := 0
-	for ; i+4 <= len(v); i += 4 {
-		s0 += float64(v[i])
-		s1 += float64(v[i+1])
-		s2 += float64(v[i+2])
-		s3 += float64(v[i+3])
+	if len(v) < poolSum16Min {
+		var s0, s1, s2, s3 float64
+		i := 0
+		for ; i+4 <= len(v); i += 4 {
+			s0 += float64(v[i])
+			s1 += float64(v[i+1])
+			s2 += float64(v[i+2])
+			s3 += float64(v[i+3])
+		}
+		for ; i < len(v); i++ {
+			s0 += float64(v[i])
+		}
+		return (s0 + s1) + (s2 + s3)
 	}
-	for ; i < len(v); i++ {
-		s0 += float64(v[i])
+	var s [16]float64
+	n := len(v) &^ 15
+	if haveDepthwiseAsm {
+		sum16AVX2(&v[0], n, &s)
+	} else {
+		for i := 0; i < n; i += 16 {
+			b := v[i : i+16 : i+16]
+			for j := range s {
+				s[j] += float64(b[j])
+			}
+		}
 	}
-	return (s0 + s1) + (s2 + s3)
+	for j, e := range v[n:] {
+		s[j] += float64(e)
+	}
+	for w := 8; w >= 1; w /= 2 {
+		for j := range w {
+			s[j] += s[j+w]
+		}
+	}
+	return s[0]
 }
+
+// poolSum16Min is the plane size from which poolSum64 takes 16 chains
+// (measured: 49 elements 25 -> 35 µs per 1152 planes with them, 196
+// elements 51 -> 27 µs per 672).
+const poolSum16Min = 128

@@ -171,3 +171,37 @@ done:
 	MOVQ R9, ret+48(FP)
 	VZEROUPPER
 	RET
+
+// func sum16AVX2(v *float32, n int, s *[16]float64)
+//
+// s[j] += Σ_i float64(v[16i+j]) for j < 16 and 16i < n, n a positive
+// multiple of 16: sixteen float64 chains in four registers, the order of
+// sum16's Go loop.
+TEXT ·sum16AVX2(SB), NOSPLIT, $0-24
+	MOVQ    v+0(FP), SI
+	MOVQ    n+8(FP), CX
+	MOVQ    s+16(FP), DI
+	VMOVUPD (DI), Y0
+	VMOVUPD 32(DI), Y1
+	VMOVUPD 64(DI), Y2
+	VMOVUPD 96(DI), Y3
+	XORQ    AX, AX
+
+sum16loop:
+	VCVTPS2PD (SI)(AX*4), Y4
+	VCVTPS2PD 16(SI)(AX*4), Y5
+	VCVTPS2PD 32(SI)(AX*4), Y6
+	VCVTPS2PD 48(SI)(AX*4), Y7
+	VADDPD    Y4, Y0, Y0
+	VADDPD    Y5, Y1, Y1
+	VADDPD    Y6, Y2, Y2
+	VADDPD    Y7, Y3, Y3
+	ADDQ      $16, AX
+	CMPQ      AX, CX
+	JLT       sum16loop
+	VMOVUPD   Y0, (DI)
+	VMOVUPD   Y1, 32(DI)
+	VMOVUPD   Y2, 64(DI)
+	VMOVUPD   Y3, 96(DI)
+	VZEROUPPER
+	RET

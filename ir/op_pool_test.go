@@ -267,3 +267,33 @@ func TestMaxRowsSameBits(t *testing.T) {
 	}
 	t.Logf("%d cases", cases)
 }
+
+// TestPoolSum64Paths: the assembly blocks of poolSum64 give the Go loop's
+// bits, for lengths around the blocks of 16 and a 56×56 plane.
+func TestPoolSum64Paths(t *testing.T) {
+	if !haveDepthwiseAsm {
+		t.Skip("no pooling assembly")
+	}
+	defer func(v bool) { haveDepthwiseAsm = v }(haveDepthwiseAsm)
+	r := rand.New(rand.NewSource(5))
+	for _, n := range []int{0, 1, 15, 16, 17, 31, 32, 33, 49, 100, 196, 3136} {
+		v := make([]float32, n)
+		for i := range v {
+			v[i] = float32(r.NormFloat64() * math.Pow(10, float64(r.Intn(9)-4)))
+		}
+		haveDepthwiseAsm = true
+		a := poolSum64(v)
+		haveDepthwiseAsm = false
+		b := poolSum64(v)
+		if math.Float64bits(a) != math.Float64bits(b) {
+			t.Errorf("n=%d: assembly %v, Go %v", n, a, b)
+		}
+		var want float64
+		for _, e := range v {
+			want += float64(e)
+		}
+		if math.Abs(a-want) > 1e-12*math.Abs(want)+1e-300 {
+			t.Errorf("n=%d: sum %v, want %v", n, a, want)
+		}
+	}
+}
