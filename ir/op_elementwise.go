@@ -241,6 +241,11 @@ func inferPow(n *Node) ([]Type, error) {
 // powKernel converts an exponent of another type to the base's type, into
 // a buffer prepared once, then runs the same-type kernel.
 func powKernel(n *Node) (Kernel, error) {
+	// x² (LayerNorm's variance): the product loop, the bits of powSame's a·a.
+	if e := n.Inputs[1]; e.Const != nil && e.Const.Len() == 1 && e.Const.Float64At(0) == 2 &&
+		n.Inputs[0].Type.DType == Float32 && sameInts(n.Outputs[0].Type.Shape.Sizes(), n.Inputs[0].Type.Shape.Sizes()) {
+		return elementwiseKernel(func(x, y []float32) { binLoop(opMul, y, x, x, 1, 1) }), nil
+	}
 	if n.Inputs[0].Type.DType == n.Inputs[1].Type.DType {
 		return powSame(n)
 	}
