@@ -299,7 +299,33 @@ func reduceKernel(n *Node) (Kernel, error) {
 	if dt == Int64 {
 		return reduceTyped[int64](n.Op, dims, count, (*Tensor).Int64s, math.MinInt64), nil
 	}
+	last := len(dims) - 1
+	if (n.Op == "ReduceMean" || n.Op == "ReduceSum") && last >= 0 && dims[last].out == 0 && (last == 0 || last == 1 && dims[0].out == 1) {
+		return reduceRowsKernel(n.Op == "ReduceMean", dims[last].size), nil
+	}
 	return reduceTyped[float32](n.Op, dims, count, (*Tensor).Float32s, float32(math.Inf(-1))), nil
+}
+
+// reduceRowsKernel is a float32 ReduceSum or ReduceMean over contiguous
+// rows of size elements (the innermost axes, as LayerNorm's mean over
+// channels): each row summed in float64 by poolSum64 (vectorised, in an
+// order fixed by the row's length), rows split over the threads.
+func reduceRowsKernel(mean bool, size int) Kernel {
+	var x, y []float32
+	part := func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			s := poolSum64(x[i*size : (i+1)*size])
+			if mean {
+				s /= float64(size)
+			}
+			y[i] = float32(s)
+		}
+	}
+	return func(e *Exec, in, out []*Tensor) error {
+		x, y = in[0].Float32s(), out[0].Float32s()
+		e.For(len(y), max(1, 16384/max(size, 1)), part)
+		return nil
+	}
 }
 
 func reduceTyped[T float32 | int64](op string, dims []rdim, count int, view func(*Tensor) []T, lowest T) Kernel {

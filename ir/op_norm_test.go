@@ -258,3 +258,50 @@ func TestReduce(t *testing.T) {
 		}
 	}
 }
+
+// TestReduceRows: ReduceSum and ReduceMean over the innermost axes
+// (reduceRowsKernel) against float64 sums, the same bits on 1, 2 and 3
+// threads, for rows shorter and longer than poolSum64's 16-chain blocks.
+func TestReduceRows(t *testing.T) {
+	r := rand.New(rand.NewSource(7))
+	for _, shape := range [][]int64{{1, 3136, 96}, {5, 7, 200}, {3, 1, 1}, {2, 3, 129}, {4, 1000}} {
+		x := NewTensor(Float32, shape)
+		for i := range x.Float32s() {
+			x.Float32s()[i] = float32(r.NormFloat64())
+		}
+		size := int(shape[len(shape)-1])
+		for _, op := range []string{"ReduceSum", "ReduceMean"} {
+			args := []tmArg{tmIn(x)}
+			attrs := Attrs{"axes": IntsAttr(-1)}
+			if op == "ReduceSum" {
+				axes := NewTensor(Int64, []int64{1})
+				axes.SetInt64At(0, -1)
+				args, attrs = append(args, tmConst(axes)), nil
+			}
+			var first *Tensor
+			for th := 1; th <= 3; th++ {
+				out, err := tmTry(13, op, attrs, args, 1, th)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if th == 1 {
+					first = out[0]
+				} else if !first.Equal(out[0]) {
+					t.Fatalf("%s %v: %d threads differ from 1", op, shape, th)
+				}
+			}
+			for i, got := range first.Float32s() {
+				var s float64
+				for _, v := range x.Float32s()[i*size : (i+1)*size] {
+					s += float64(v)
+				}
+				if op == "ReduceMean" {
+					s /= float64(size)
+				}
+				if math.Abs(float64(got)-s) > 1e-6*math.Abs(s)+1e-12 {
+					t.Fatalf("%s %v: row %d = %v, want %v", op, shape, i, got, s)
+				}
+			}
+		}
+	}
+}
