@@ -468,12 +468,11 @@ func (m *Model) encode(s *sharer) ([]byte, int, error) {
 		var data flatbuffers.UOffsetT
 		has := bufData[i] != nil
 		if has {
-			s.release(len(bufData[i]))
-			data = alignedByteVector(b, bufData[i])
-			bufData[i] = nil // written: EncodeShared lets the copy go
-			if i < len(bufTensor) && bufTensor[i] != nil {
-				s.wrote(bufTensor[i], b, data)
+			var t *Tensor
+			if i < len(bufTensor) {
+				t = bufTensor[i]
 			}
+			data = s.write(b, bufData, i, t)
 		}
 		fb.BufferStart(b)
 		if has {

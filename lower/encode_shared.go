@@ -102,13 +102,31 @@ func (s *sharer) start(bufData [][]byte) {
 	debug.FreeOSMemory()
 }
 
+// write writes bufData[i], the data of tensor t (nil: of none), as an
+// aligned byte vector and drops it from bufData; it points t at the file's
+// copy (wrote), releasing memory first when the schedule says so. It is
+// not inlined, so that only its own frame, gone when it returns, holds the
+// slice and t's old data: encode's frame held the last ones written until
+// the next, and a release could not let that copy go.
+//
+//go:noinline
+func (s *sharer) write(b *flatbuffers.Builder, bufData [][]byte, i int, t *Tensor) flatbuffers.UOffsetT {
+	s.release(len(bufData[i]))
+	off := alignedByteVector(b, bufData[i])
+	bufData[i] = nil
+	if t != nil {
+		s.wrote(t, b, off)
+	}
+	return off
+}
+
 // release returns the memory of the copies let go since the last release
-// to the operating system, before a buffer of n bytes is written, when
-// writing it would take the bytes written since the last release past the
-// schedule's. (Releasing right after a buffer is written does not let its
-// copy go: the encoder's frame still holds it.)
+// to the operating system before a buffer of n bytes is written, when
+// writing it would take the bytes written since past the schedule's (so
+// the copies are not in memory under a large buffer's pages) and they are
+// a quarter of it at least (a release is a garbage collection).
 func (s *sharer) release(n int) {
-	if s == nil || s.every == 0 || s.since == 0 || s.since+n <= s.every {
+	if s == nil || s.every == 0 || s.since+n <= s.every || 4*s.since < s.every {
 		return
 	}
 	s.since = 0
