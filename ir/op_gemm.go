@@ -72,6 +72,7 @@ func inferGemm(n *Node) ([]Type, error) {
 type batchedGemm struct {
 	batch, m, n, k   int
 	transB           bool
+	store            bool // C = A·B (SgemmBias with no bias), not C += A·B; not with transB
 	lda, ldb, ldc    int
 	aOff, bOff, cOff []int // per batch element
 	a, b, c          []float32
@@ -150,9 +151,12 @@ func (g *batchedGemm) work(t int) {
 		if m == 0 || n == 0 {
 			continue
 		}
-		if g.transB {
+		switch {
+		case g.transB:
 			s.SgemmNT(m, n, g.k, a, g.lda, b, g.ldb, c, g.ldc)
-		} else {
+		case g.store:
+			s.SgemmBias(m, n, g.k, a, g.lda, b, g.ldb, nil, c, g.ldc)
+		default:
 			s.Sgemm(m, n, g.k, a, g.lda, b, g.ldb, c, g.ldc)
 		}
 	}
@@ -332,9 +336,14 @@ func matMulKernel(n *Node) (Kernel, error) {
 			g.aOff[i], g.bOff[i] = oa*m*k, ob*k*nn
 		}
 	}
+	// SgemmBias without a bias stores A·B with the bits of clearing C and
+	// adding it, without that pass over C.
+	g.store = true
 	return func(e *Exec, in, out []*Tensor) error {
 		g.a, g.b, g.c = in[0].Float32s(), in[1].Float32s(), out[0].Float32s()
-		clear(g.c)
+		if g.batch*g.m*g.n*g.k == 0 {
+			clear(g.c)
+		}
 		g.run(e)
 		return nil
 	}, nil
