@@ -157,9 +157,9 @@ type Calibration struct {
 	// synthetic images: only real data can repair a trained model or
 	// measure the lite variant's fidelity.
 	Real bool
-	// BiasCorrection is "none" (the default), quant.BiasLocal or
-	// quant.BiasTotal (quant.CorrectBias on the calibration samples, after
-	// the ranges). A file made with it does not pass verify yet: the
+	// BiasCorrection is "none" (the default), quant.BiasLocal,
+	// quant.BiasTotal or quant.BiasAuto (quant.CorrectBias on the
+	// calibration samples, after the ranges). A file made with it does not pass verify yet: the
 	// file's record does not say so.
 	BiasCorrection string
 }
@@ -252,9 +252,9 @@ func withDefaults(opt Options) (Options, error) {
 	switch opt.Calibration.BiasCorrection {
 	case "":
 		opt.Calibration.BiasCorrection = "none"
-	case "none", quant.BiasLocal, quant.BiasTotal:
+	case "none", quant.BiasLocal, quant.BiasTotal, quant.BiasAuto:
 	default:
-		return opt, fmt.Errorf("convert: bias correction %q: want none, %s or %s", opt.Calibration.BiasCorrection, quant.BiasLocal, quant.BiasTotal)
+		return opt, fmt.Errorf("convert: bias correction %q: want none, %s, %s or %s", opt.Calibration.BiasCorrection, quant.BiasLocal, quant.BiasTotal, quant.BiasAuto)
 	}
 	if opt.Quant != Int8 && (opt.Equalize != "none" || opt.Calibration.BiasCorrection != "none" || opt.PerTensorWeights) {
 		return opt, fmt.Errorf("convert: equalization, bias correction and per-tensor weights apply to int8 files")
@@ -610,7 +610,12 @@ func calibrate(ctx context.Context, g *ir.Graph, opt Options) (*quant.MixedRepor
 		if err != nil {
 			return nil, err
 		}
-		fmt.Fprintf(opt.Log, "litefy: note: bias correction (%s): %d layers on %d samples, largest shift %.2f output steps\n", m, r.Layers, r.Samples, r.MaxShift[0])
+		if a := r.Auto; a != nil {
+			fmt.Fprintf(opt.Log, "litefy: note: bias correction auto: mean output SQNR on %d held-out calibration samples %.2f dB without, %.2f dB with: %s\n", a.HeldOut, a.Before, a.After, r.Mode)
+		}
+		if r.Layers > 0 {
+			fmt.Fprintf(opt.Log, "litefy: note: bias correction (%s): %d layers on %d samples, largest shift %.2f output steps\n", r.Mode, r.Layers, r.Samples, r.MaxShift[0])
+		}
 	}
 	if opt.MinSQNR <= 0 {
 		return nil, nil

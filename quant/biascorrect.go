@@ -27,7 +27,16 @@ const (
 	// in rounds (each round re-simulates with the corrections so far),
 	// which converges to each layer's error being zero given its inputs.
 	BiasTotal = "total"
+	// BiasAuto applies BiasLocal where it measurably helps: fitted on 4
+	// of every 5 samples, it must raise the mean output SQNR against
+	// float on the 5th (samples 4, 9, …) by AutoMinGain; then it is
+	// applied with every sample.
+	BiasAuto = "auto"
 )
+
+// AutoMinGain is the held-out gain in mean output SQNR (dB) BiasAuto
+// requires.
+const AutoMinGain = 0.1
 
 // BiasCorrectOptions controls CorrectBias.
 type BiasCorrectOptions struct {
@@ -53,6 +62,17 @@ type BiasCorrectReport struct {
 	// MaxShift is, per round, the largest correction applied, in units of
 	// the output's int8 step.
 	MaxShift []float64 `json:"max_shift_steps"`
+	// Auto is what BiasAuto measured (Mode is then what it applied:
+	// BiasLocal or "none").
+	Auto *BiasAutoChoice `json:"auto,omitempty"`
+}
+
+// BiasAutoChoice is BiasAuto's measurement: the mean output SQNR on the
+// held-out samples without and with the correction fitted on the others.
+type BiasAutoChoice struct {
+	HeldOut int     `json:"held_out"`
+	Before  float64 `json:"before_db"`
+	After   float64 `json:"after_db"`
 }
 
 // biasLayer is one Conv or Gemm whose bias CorrectBias adjusts.
@@ -88,8 +108,10 @@ func CorrectBias(g *ir.Graph, src Source, opt BiasCorrectOptions) (*BiasCorrectR
 		if rounds <= 0 {
 			rounds = 3
 		}
+	case BiasAuto:
+		return correctBiasAuto(g, src, opt)
 	default:
-		return nil, fmt.Errorf("quant: bias correction %q: want %s or %s", mode, BiasLocal, BiasTotal)
+		return nil, fmt.Errorf("quant: bias correction %q: want %s, %s or %s", mode, BiasLocal, BiasTotal, BiasAuto)
 	}
 	if src.Len() == 0 {
 		return nil, fmt.Errorf("quant: no calibration samples for bias correction")
@@ -482,4 +504,128 @@ func (s *Simulator) runUntil(until *ir.Node, inputs ...*ir.Tensor) error {
 		s.steps[k]()
 	}
 	return s.err
+}
+
+// correctBiasAuto is CorrectBias with BiasAuto.
+func correctBiasAuto(g *ir.Graph, src Source, opt BiasCorrectOptions) (*BiasCorrectReport, error) {
+	n := src.Len()
+	none := &BiasCorrectReport{Mode: "none", Samples: n}
+	if n < 5 {
+		return none, nil // nothing to hold out
+	}
+	var fit, held []int
+	for i := range n {
+		if i%5 == 4 {
+			held = append(held, i)
+		} else {
+			fit = append(fit, i)
+		}
+	}
+	fitSrc, heldSrc := subset{src, fit}, subset{src, held}
+	ref := ir.Clone(g)
+	before, err := meanOutputSQNR(ref, g, heldSrc, opt)
+	if err != nil {
+		return nil, err
+	}
+	trial := ir.Clone(g)
+	local := opt
+	local.Mode = BiasLocal
+	if _, err := CorrectBias(trial, fitSrc, local); err != nil {
+		return nil, err
+	}
+	after, err := meanOutputSQNR(ref, trial, heldSrc, opt)
+	if err != nil {
+		return nil, err
+	}
+	choice := &BiasAutoChoice{HeldOut: len(held), Before: before, After: after}
+	if !(after >= before+AutoMinGain) {
+		none.Auto = choice
+		return none, nil
+	}
+	rep, err := CorrectBias(g, src, local)
+	if err != nil {
+		return nil, err
+	}
+	rep.Auto = choice
+	return rep, nil
+}
+
+// meanOutputSQNR is the mean over g's outputs of the SQNR (dB) of g's
+// int8 simulation against ref's float outputs on src.
+func meanOutputSQNR(ref, g *ir.Graph, src Source, opt BiasCorrectOptions) (float64, error) {
+	n := src.Len()
+	workers := opt.Workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	workers = min(workers, n)
+	type sums struct{ sig, noise float64 }
+	per := make([][]sums, n)
+	errs := make([]error, workers)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[w] = func() error {
+				fs, err := ir.NewSession(ref, ir.SessionOptions{Threads: 1})
+				if err != nil {
+					return err
+				}
+				defer fs.Close()
+				so := opt.Sim
+				if so.Threads == 0 {
+					so.Threads = max(1, runtime.GOMAXPROCS(0)/workers)
+				}
+				sim, err := NewSimulatorWith(g, so)
+				if err != nil {
+					return err
+				}
+				ins := inputTensors(g)
+				var deq []float32
+				for {
+					i := int(next.Add(1)) - 1
+					if i >= n {
+						return nil
+					}
+					if err := src.Sample(i, ins); err != nil {
+						return err
+					}
+					out, err := fs.Run(ins...)
+					if err != nil {
+						return err
+					}
+					if err := sim.Run(ins...); err != nil {
+						return err
+					}
+					ss := make([]sums, len(g.Outputs))
+					for k, o := range g.Outputs {
+						deq = sim.Dequantize(o, deq)
+						for j, f := range out[k].Float32s() {
+							d := float64(f) - float64(deq[j])
+							ss[k].sig += float64(f) * float64(f)
+							ss[k].noise += d * d
+						}
+					}
+					per[i] = ss
+				}
+			}()
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return 0, err
+		}
+	}
+	mean := 0.0
+	for k := range g.Outputs {
+		var t sums
+		for i := range n {
+			t.sig, t.noise = t.sig+per[i][k].sig, t.noise+per[i][k].noise
+		}
+		mean += SQNR(t.sig, t.noise) / float64(len(g.Outputs))
+	}
+	return mean, nil
 }

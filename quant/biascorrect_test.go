@@ -155,3 +155,35 @@ func TestWindowMeans(t *testing.T) {
 		t.Logf("%s: %d layers", name, len(layers))
 	}
 }
+
+// TestCorrectBiasAuto: auto applies the local correction or nothing, as
+// its held-out measurement says, and the same as local when it applies.
+func TestCorrectBiasAuto(t *testing.T) {
+	g := loadModel(t, "tiny_mnv2_op13", passes.Lite)
+	if err := Calibrated(g, Synthetic(g, 10, 1), CalibrateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	h := ir.Clone(g)
+	rep, err := CorrectBias(g, Synthetic(g, 10, 1), BiasCorrectOptions{Mode: BiasAuto})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := rep.Auto
+	if a == nil || a.HeldOut != 2 {
+		t.Fatalf("report %+v", rep)
+	}
+	t.Logf("held out %d: %.2f → %.2f dB, applied %s", a.HeldOut, a.Before, a.After, rep.Mode)
+	if (rep.Mode == BiasLocal) != (a.After >= a.Before+AutoMinGain) {
+		t.Errorf("applied %s after %.2f → %.2f dB", rep.Mode, a.Before, a.After)
+	}
+	if rep.Mode == BiasLocal {
+		if _, err := CorrectBias(h, Synthetic(h, 10, 1), BiasCorrectOptions{Mode: BiasLocal}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for k, n := range g.Nodes {
+		if b := n.Input(2); b != nil && b.Const != nil && !slices.Equal(b.Const.AsFloat32s(), h.Nodes[k].Inputs[2].Const.AsFloat32s()) {
+			t.Fatalf("%s: bias differs from %s's", n, rep.Mode)
+		}
+	}
+}

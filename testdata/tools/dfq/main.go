@@ -12,7 +12,7 @@
 //	    [--configs base,relu,clip,local,total,clip+total,pt,pt+clip,...]
 //
 // A configuration joins with "+": relu or clip (Options.Equalize), local
-// or total (Calibration.BiasCorrection), pt (PerTensorWeights), pct, mse
+// total or auto (Calibration.BiasCorrection), pt (PerTensorWeights), pct, mse
 // (the calibration method); base is none of them.
 package main
 
@@ -77,7 +77,7 @@ func run() error {
 			case "base":
 			case "relu", "clip", "ranges":
 				opt.Equalize = part
-			case quant.BiasLocal, quant.BiasTotal:
+			case quant.BiasLocal, quant.BiasTotal, quant.BiasAuto:
 				opt.Calibration.BiasCorrection = part
 			case "pt":
 				opt.PerTensorWeights = true
