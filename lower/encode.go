@@ -432,12 +432,14 @@ func (m *Model) encode(s *sharer) ([]byte, int, error) {
 	// Buffers: 0 is the empty sentinel, then one per constant tensor, then
 	// the min_runtime_version string (16 bytes, zero padded, as the
 	// official converter writes it).
+	// A tensor laid out in the file (Options.LayOutInFile) has a buffer
+	// of lay.size() bytes and no bufData.
 	var bufData [][]byte
 	bufData = append(bufData, nil)
 	tensorBuf := make([]uint32, len(m.Tensors))
 	bufTensor := []*Tensor{nil} // the tensor of each buffer (nil: none)
 	for i, t := range m.Tensors {
-		if t.Data != nil {
+		if t.Data != nil || t.lay != nil {
 			tensorBuf[i] = uint32(len(bufData))
 			bufData = append(bufData, t.Data)
 			bufTensor = append(bufTensor, t)
@@ -459,19 +461,25 @@ func (m *Model) encode(s *sharer) ([]byte, int, error) {
 	// a buffer up to twice its size (the bytes do not depend on this).
 	// A multiple of 16, so that the buffer's end is 16-byte aligned like
 	// the data vectors, which EncodeShared gives to typed views.
-	bound := (m.encodedSizeBound(bufData) + 15) &^ 15
-	s.start(bufData)
+	sizes := make([]int, len(bufData))
+	for i, d := range bufData {
+		if sizes[i] = len(d); i < len(bufTensor) && bufTensor[i] != nil && bufTensor[i].lay != nil {
+			sizes[i] = bufTensor[i].lay.size()
+		}
+	}
+	bound := (m.encodedSizeBound(sizes) + 15) &^ 15
+	s.start(sizes)
 	b := flatbuffers.NewBuilder(bound)
 
 	buffers := make([]flatbuffers.UOffsetT, len(bufData))
 	for i := len(bufData) - 1; i >= 0; i-- {
+		var t *Tensor
+		if i < len(bufTensor) {
+			t = bufTensor[i]
+		}
 		var data flatbuffers.UOffsetT
-		has := bufData[i] != nil
+		has := bufData[i] != nil || t != nil
 		if has {
-			var t *Tensor
-			if i < len(bufTensor) {
-				t = bufTensor[i]
-			}
 			data = s.write(b, bufData, i, t)
 		}
 		fb.BufferStart(b)
@@ -637,17 +645,17 @@ func (m *Model) encode(s *sharer) ([]byte, int, error) {
 }
 
 // encodedSizeBound is an upper bound of the encoded size of m whose
-// buffers are bufData, within a few percent of what is not tensor data:
+// buffers have the sizes given, within a few percent of what is not tensor data:
 // each table with a vtable of its own (the builder shares equal ones) and
 // 8 bytes a field, each vector and string with its length, worst-case
 // alignment and terminator.
-func (m *Model) encodedSizeBound(bufData [][]byte) int {
+func (m *Model) encodedSizeBound(sizes []int) int {
 	table := func(fields int) int { return 4 + 2*fields + 4 + 8*fields + 7 }
 	vec := func(n, size int) int { return 4 + n*size + 7 }
 	str := func(s string) int { return vec(len(s)+1, 1) }
 	n := 1024 + str(m.Description) + str(SignatureKey) + str(ProvenanceName) + str("min_runtime_version") + str("main")
-	for _, d := range bufData {
-		n += table(1) + vec(len(d), 1) + 15 + 4
+	for _, d := range sizes {
+		n += table(1) + vec(d, 1) + 15 + 4
 	}
 	for _, t := range m.Tensors {
 		n += table(5) + str(t.Name) + vec(len(t.Shape), 4) + 4

@@ -64,11 +64,13 @@ type sharer struct {
 }
 
 // moved is a tensor, and the graph constant whose bytes it held (or nil),
-// pointed at the vector written at off from the end of the buffer.
+// pointed at the vector of n bytes written at off from the end of the
+// buffer.
 type moved struct {
 	t   *Tensor
 	c   *ir.Tensor
 	off flatbuffers.UOffsetT
+	n   int
 }
 
 func newSharer(g *ir.Graph, min int) *sharer {
@@ -84,16 +86,17 @@ func newSharer(g *ir.Graph, min int) *sharer {
 // address is the address of b's first byte.
 func address(b []byte) uintptr { return uintptr(unsafe.Pointer(unsafe.SliceData(b))) }
 
-// start sets the release schedule for the buffers of bufData and makes
-// the first release, of the garbage before encoding, before the builder
-// allocates the file (whose pages take memory only as they are written).
-func (s *sharer) start(bufData [][]byte) {
+// start sets the release schedule for buffers of the sizes given and
+// makes the first release, of the garbage before encoding, before the
+// builder allocates the file (whose pages take memory only as they are
+// written).
+func (s *sharer) start(sizes []int) {
 	if s == nil {
 		return
 	}
 	total := 0
-	for _, d := range bufData {
-		total += len(d)
+	for _, n := range sizes {
+		total += n
 	}
 	if total < s.min {
 		return
@@ -102,18 +105,23 @@ func (s *sharer) start(bufData [][]byte) {
 	debug.FreeOSMemory()
 }
 
-// write writes bufData[i], the data of tensor t (nil: of none), as an
-// aligned byte vector and drops it from bufData; it points t at the file's
-// copy (wrote), releasing memory first when the schedule says so. It is
-// not inlined, so that only its own frame, gone when it returns, holds the
-// slice and t's old data: encode's frame held the last ones written until
-// the next, and a release could not let that copy go.
+// write writes bufData[i], the data of tensor t (nil: of none), or t's
+// layout, as an aligned byte vector and drops it from bufData; it points t
+// at the file's copy (wrote), releasing memory first when the schedule
+// says so. It is not inlined, so that only its own frame, gone when it
+// returns, holds the slice and t's old data: encode's frame held the last
+// ones written until the next, and a release could not let that copy go.
 //
 //go:noinline
 func (s *sharer) write(b *flatbuffers.Builder, bufData [][]byte, i int, t *Tensor) flatbuffers.UOffsetT {
-	s.release(len(bufData[i]))
-	off := alignedByteVector(b, bufData[i])
-	bufData[i] = nil
+	var off flatbuffers.UOffsetT
+	if t != nil && t.lay != nil {
+		off = t.lay.write(b) // no copy to let go
+	} else {
+		s.release(len(bufData[i]))
+		off = alignedByteVector(b, bufData[i])
+		bufData[i] = nil
+	}
 	if t != nil {
 		s.wrote(t, b, off)
 	}
@@ -139,23 +147,31 @@ func (s *sharer) wrote(t *Tensor, b *flatbuffers.Builder, off flatbuffers.UOffse
 	if s == nil {
 		return
 	}
+	if t.lay != nil { // laid out in the file: now a tensor like others
+		mv := moved{t: t, off: off, n: t.lay.size()}
+		t.lay = nil
+		s.moved = append(s.moved, mv)
+		s.point(mv, b.Bytes)
+		return
+	}
 	var c *ir.Tensor
-	if n := len(t.Data); n > 0 {
+	n := len(t.Data)
+	if n > 0 {
 		if c = s.owners[address(t.Data)]; c != nil && len(c.Data) != n {
 			c = nil // a part of the constant (a group's rows)
 		}
 	}
-	mv := moved{t, c, off}
+	mv := moved{t, c, off, n}
 	s.moved = append(s.moved, mv)
 	s.point(mv, b.Bytes)
-	s.since += len(t.Data)
+	s.since += n
 }
 
 // point points mv's tensor and constant at their bytes in buf, the
 // builder's buffer. A constant keeps its own bytes if the file's copy is
 // not 8-byte aligned (ir.Tensor's typed views would copy it).
 func (s *sharer) point(mv moved, buf []byte) {
-	n := len(mv.t.Data)
+	n := mv.n
 	at := len(buf) - int(mv.off) + flatbuffers.SizeUOffsetT
 	file := buf[at : at+n : at+n]
 	mv.t.Data = file

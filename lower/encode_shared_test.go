@@ -14,13 +14,15 @@ import (
 // model, and every graph constant it points at the file, holds its bytes
 // in the file, with the same values, and the float graphs' weights lowered
 // as they are (1×1 convolutions, Gemm) are the file's. The release
-// schedule runs (after every 64 KiB of data) on fixtures of more.
+// schedule runs (after every 64 KiB of data) on fixtures of more. Float32
+// models are lowered with Options.LayOutInFile, whose Encode writes the
+// same bytes too.
 func TestEncodeShared(t *testing.T) {
 	models, _ := filepath.Glob("../testdata/models/*.onnx")
 	if len(models) == 0 {
 		t.Fatal("no fixtures in ../testdata/models")
 	}
-	shared := 0 // float32 graph constants in the file
+	shared, laid := 0, 0 // float32 graph constants in the file, tensors laid out in it
 	for _, path := range models {
 		for _, mode := range []string{WeightsFloat32, WeightsFloat16, WeightsDynamic, "int8"} {
 			name := strings.TrimSuffix(filepath.Base(path), ".onnx") + "." + mode
@@ -47,8 +49,19 @@ func TestEncodeShared(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
+				opt.LayOutInFile = mode == WeightsFloat32
 				if m, err = Lower(g, opt); err != nil {
 					t.Fatal(err)
+				}
+				var lay []*Tensor
+				for _, tt := range m.Tensors {
+					if tt.lay != nil {
+						lay = append(lay, tt)
+					}
+				}
+				laid += len(lay)
+				if b, err := m.Encode(); err != nil || !bytes.Equal(b, want) {
+					t.Fatalf("Encode with LayOutInFile: %d bytes (%v), Encode without: %d", len(b), err, len(want))
 				}
 				consts := map[*ir.Tensor][]byte{}
 				for _, v := range g.Values() {
@@ -76,6 +89,11 @@ func TestEncodeShared(t *testing.T) {
 						t.Errorf("tensor %s: not the file's bytes, or not its own", tt.Name)
 					}
 				}
+				for _, tt := range lay {
+					if tt.lay != nil || !inFile(tt.Data) {
+						t.Errorf("tensor %s laid out in the file: not the file's bytes after", tt.Name)
+					}
+				}
 				for c, b := range consts {
 					if !bytes.Equal(c.Data, b) {
 						t.Errorf("a graph constant of %d bytes changed", len(b))
@@ -87,7 +105,7 @@ func TestEncodeShared(t *testing.T) {
 			})
 		}
 	}
-	if shared == 0 {
-		t.Errorf("no float32 graph constant shares the file's bytes")
+	if shared == 0 || laid == 0 {
+		t.Errorf("%d float32 graph constants share the file's bytes, %d tensors laid out in it: want some of each", shared, laid)
 	}
 }

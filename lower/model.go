@@ -60,6 +60,14 @@ type Options struct {
 	// WeightsDynamic (int8 weights for hybrid kernels); see float16.go and
 	// dynamic.go. Quantized graphs take only "".
 	Weights string
+	// LayOutInFile leaves the float32 convolution weights that take a new
+	// layout (k×k kernels, depthwise) out of the Model: their tensors' Data
+	// is nil until Encode or EncodeShared writes the layout straight into
+	// the file from the graph's constants, which so are never in memory
+	// twice (EncodeShared then sets Data to the file's copy). For a caller
+	// that lowers to encode (the conversion's float32 files); float16 and
+	// dynamic weights and quantized graphs ignore it.
+	LayOutInFile bool
 }
 
 // Weight storage of a float model (Options.Weights).
@@ -91,13 +99,17 @@ type Model struct {
 	Provenance *Provenance
 }
 
-// Tensor is one TFLite tensor. Data is set for constants.
+// Tensor is one TFLite tensor. Data is set for constants (but see
+// Options.LayOutInFile).
 type Tensor struct {
 	Name  string
 	Type  fb.TensorType
 	Shape []int32
 	Data  []byte
 	Quant *Quantization // nil for float tensors and int32 shape operands
+	// lay, with Data nil, is the constant's layout for the encoder to
+	// write (Options.LayOutInFile).
+	lay *convLayout
 }
 
 // Quantization is a tensor's TFLite QuantizationParameters: real =

@@ -2,6 +2,9 @@ package lower
 
 import (
 	"fmt"
+	"unsafe"
+
+	flatbuffers "github.com/google/flatbuffers/go"
 
 	"github.com/litefy/litefy/ir"
 	fb "github.com/litefy/litefy/lower/tflite/tflitefb"
@@ -127,7 +130,11 @@ func (l *lowerer) conv(n *ir.Node) error {
 		}
 		bt = l.biasTensor(bname, bias, perChannel(bq, 0))
 	} else {
-		wt = l.float32Tensor(wv.Name, wshape, relayoutConv(readFloat32s(wv.Const), o, ci, kh, kw, wh, ww, depthwise))
+		if lay := l.deferLayout(wv.Const, o, ci, kh, kw, wh, ww, depthwise, group); lay != nil {
+			wt = l.addTensor(&Tensor{Name: wv.Name, Type: fb.TensorTypeFLOAT32, Shape: wshape, lay: lay})
+		} else {
+			wt = l.float32Tensor(wv.Name, wshape, relayoutConv(readFloat32s(wv.Const), o, ci, kh, kw, wh, ww, depthwise))
+		}
 		bias := make([]float32, o)
 		if b != nil {
 			bias = b.Const.AsFloat32s()
@@ -261,6 +268,14 @@ func relayoutConv[T any](src []T, o, ci, kh, kw int64, wh, ww widening, depthwis
 	}
 	kh2, kw2 := kh+wh.before+wh.after, kw+ww.before+ww.after
 	dst := make([]T, o*ci*kh2*kw2)
+	relayoutConvInto(dst, src, o, ci, kh, kw, wh, ww, depthwise)
+	return dst
+}
+
+// relayoutConvInto is relayoutConv into dst, zeroed where the kernel is
+// widened.
+func relayoutConvInto[T any](dst, src []T, o, ci, kh, kw int64, wh, ww widening, depthwise bool) {
+	kh2, kw2 := kh+wh.before+wh.after, kw+ww.before+ww.after
 	for io := range o {
 		for ii := range ci {
 			for y := range kh {
@@ -276,7 +291,54 @@ func relayoutConv[T any](src []T, o, ci, kh, kw int64, wh, ww widening, depthwis
 			}
 		}
 	}
-	return dst
+}
+
+// convLayout is float32 convolution weights in OIHW, which the file takes
+// laid out as relayoutConv does (not widened) (Options.LayOutInFile).
+type convLayout struct {
+	src           []float32 // the graph constant's own
+	o, ci, kh, kw int64
+	depthwise     bool
+}
+
+// deferLayout returns the layout of the float32 weights w for the encoder
+// to write, when Options.LayOutInFile asks for it and they take one: not
+// 1×1 kernels (the file takes the constant's bytes), widened ones or the
+// groups of a split grouped convolution (whose rows the lowering slices).
+func (l *lowerer) deferLayout(w *ir.Tensor, o, ci, kh, kw int64, wh, ww widening, depthwise bool, group int64) *convLayout {
+	switch {
+	case !l.opt.LayOutInFile || l.int8 || (l.opt.Weights != "" && l.opt.Weights != WeightsFloat32) || w.DType != ir.Float32:
+		return nil
+	case wh != (widening{}) || ww != (widening{}) || !depthwise && kh == 1 && kw == 1:
+		return nil
+	case group != 1 && !depthwise && !l.nativeGroups():
+		return nil
+	}
+	return &convLayout{src: w.Float32s(), o: o, ci: ci, kh: kh, kw: kw, depthwise: depthwise}
+}
+
+// size is the layout's size in bytes.
+func (c *convLayout) size() int { return 4 * len(c.src) }
+
+// write writes the layout into b as an aligned byte vector: the constant's
+// bytes, to take the vector's place, then laid out over them.
+func (c *convLayout) write(b *flatbuffers.Builder) flatbuffers.UOffsetT {
+	src := unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(c.src))), c.size())
+	off := alignedByteVector(b, src)
+	at := len(b.Bytes) - int(off) + flatbuffers.SizeUOffsetT
+	dst := b.Bytes[at : at+len(src)]
+	if len(dst) == 0 {
+		return off
+	}
+	if uintptr(unsafe.Pointer(&dst[0]))%4 != 0 {
+		// Not reached: the vectors are 16-byte aligned in a buffer that
+		// ends on 16 bytes (Model.encode).
+		laid := relayoutConv(c.src, c.o, c.ci, c.kh, c.kw, widening{}, widening{}, c.depthwise)
+		copy(dst, unsafe.Slice((*byte)(unsafe.Pointer(&laid[0])), len(dst)))
+		return off
+	}
+	relayoutConvInto(unsafe.Slice((*float32)(unsafe.Pointer(&dst[0])), len(c.src)), c.src, c.o, c.ci, c.kh, c.kw, widening{}, widening{}, c.depthwise)
+	return off
 }
 
 // fullyConnected emits FULLY_CONNECTED with float weights [out, in] and
