@@ -529,6 +529,9 @@ func ConvertGraph(ctx context.Context, g *ir.Graph, opt Options) (*Result, error
 	lopt := lower.Options{ZeroTaps: *opt.ZeroTaps, IO: opt.IO, GroupedConv2D: forXNNPACKKernels(opt)}
 	if opt.Quant != Int8 {
 		lopt.IO, lopt.Weights = "", opt.Quant // float16, dynamic: weights only
+		// Lowered only to be encoded: k×k weights go straight into the
+		// file (resnet18 float32: peak RSS 112 -> 105 MB).
+		lopt.LayOutInFile = true
 	}
 	lopt.Provenance = &lower.Provenance{Preset: opt.Preset, Quant: opt.Quant, XNNPACK: forXNNPACK(opt), XNNPACKKernels: split}
 	if res.Repair != nil && opt.Repair == "fit" {
