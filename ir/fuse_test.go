@@ -45,6 +45,18 @@ func fuseGraph(t *testing.T, c fuseCase, r *rand.Rand) (*Graph, *Tensor) {
 			in = []*Value{s, v}
 		}
 		y = g.NewNode("Mul", "mul", in, []string{"y"}, nil).Outputs[0]
+	case "GELU": // as exported: x/√2, erf, +1, x·, ·½
+		d := g.NewNode("Div", "div", []*Value{v, g.AddConst("sqrt2", scalarF32(1.4142135))}, []string{"d"}, nil).Outputs[0]
+		e := g.NewNode("Erf", "erf", []*Value{d}, []string{"e"}, nil).Outputs[0]
+		a := g.NewNode("Add", "add", []*Value{e, g.AddConst("one", scalarF32(1))}, []string{"a"}, nil).Outputs[0]
+		m := g.NewNode("Mul", "mul", []*Value{v, a}, []string{"m"}, nil).Outputs[0]
+		y = g.NewNode("Mul", "half", []*Value{m, g.AddConst("half", scalarF32(0.5))}, []string{"y"}, nil).Outputs[0]
+	case "Chain": // constants on either side, x twice, an activation
+		a := g.NewNode("Sub", "sub", []*Value{g.AddConst("c1", scalarF32(0.25)), v}, []string{"a"}, nil).Outputs[0]
+		b := g.NewNode("Mul", "mulx", []*Value{a, v}, []string{"b"}, nil).Outputs[0]
+		c := g.NewNode("Relu", "relu", []*Value{b}, []string{"r"}, nil).Outputs[0]
+		d := g.NewNode("Div", "div", []*Value{g.AddConst("c2", scalarF32(3)), c}, []string{"d"}, nil).Outputs[0]
+		y = g.NewNode("Sub", "subx", []*Value{d, v}, []string{"y"}, nil).Outputs[0]
 	case "Clip6", "ClipAny":
 		lo, hi := float32(0), float32(6)
 		if c.act == "ClipAny" {
@@ -88,20 +100,26 @@ func TestFusedSameBits(t *testing.T) {
 	ints := IntsAttr
 	pad1 := Attrs{"pads": ints(1, 1, 1, 1)}
 	cases := []fuseCase{
-		{name: "pointwise", x: []int64{1, 16, 7, 7}, w: []int64{24, 16, 1, 1}, bias: true, act: "Relu", fused: 1},
+		{name: "pointwise", x: []int64{1, 16, 7, 7}, w: []int64{24, 16, 1, 1}, bias: true, act: "Erf", fused: 1},
+		{name: "pointwise relu (cheap: not fused)", x: []int64{1, 16, 7, 7}, w: []int64{24, 16, 1, 1}, bias: true, act: "Relu", fused: 0},
 		// k = 300: tiles of 320 positions; 641 = 2·320 + 1 must not
 		// leave a 1-column tile.
 		{name: "pointwise tiles", x: []int64{1, 300, 1, 641}, w: []int64{13, 300, 1, 1}, bias: true, act: "SiLU", fused: 2},
-		{name: "pointwise tiles even", x: []int64{2, 300, 1, 960}, w: []int64{7, 300, 1, 1}, act: "Clip6", fused: 1},
+		{name: "pointwise tiles even", x: []int64{2, 300, 1, 960}, w: []int64{7, 300, 1, 1}, act: "HardSwish", fused: 1},
 		{name: "3x3", x: []int64{1, 8, 13, 11}, w: []int64{20, 8, 3, 3}, attrs: pad1, bias: true, act: "SiLUSwapped", fused: 2},
 		{name: "3x3 stride 2", x: []int64{2, 5, 17, 16}, w: []int64{9, 5, 3, 3}, attrs: Attrs{"pads": ints(1, 1, 1, 1), "strides": ints(2, 2)}, act: "HardSwish", fused: 1},
-		{name: "grouped", x: []int64{1, 8, 9, 9}, w: []int64{12, 4, 3, 3}, attrs: Attrs{"group": IntAttr(2)}, bias: true, act: "ClipAny", fused: 1},
+		{name: "grouped", x: []int64{1, 8, 9, 9}, w: []int64{12, 4, 3, 3}, attrs: Attrs{"group": IntAttr(2)}, bias: true, act: "ClipAny", fused: 0},
 		{name: "depthwise", x: []int64{1, 12, 15, 15}, w: []int64{12, 1, 3, 3}, attrs: Attrs{"group": IntAttr(12), "pads": ints(1, 1, 1, 1)}, bias: true, act: "SiLU", fused: 2},
-		{name: "depthwise 5x5 s2", x: []int64{2, 6, 14, 14}, w: []int64{6, 1, 5, 5}, attrs: Attrs{"group": IntAttr(6), "pads": ints(2, 2, 2, 2), "strides": ints(2, 2)}, act: "Relu", fused: 1},
+		{name: "depthwise 5x5 s2", x: []int64{2, 6, 14, 14}, w: []int64{6, 1, 5, 5}, attrs: Attrs{"group": IntAttr(6), "pads": ints(2, 2, 2, 2), "strides": ints(2, 2)}, act: "Sigmoid", fused: 1},
 		{name: "1-D", x: []int64{1, 4, 37}, w: []int64{6, 4, 3}, bias: true, act: "Erf", fused: 1},
 		{name: "sigmoid conv", x: []int64{1, 16, 5, 5}, w: []int64{8, 16, 1, 1}, act: "Sigmoid", fused: 1},
 		{name: "conv output kept", x: []int64{1, 8, 6, 6}, w: []int64{8, 8, 3, 3}, attrs: pad1, act: "SiLU", convReused: true, fused: 1},
 		{name: "silu alone", x: []int64{3, 5, 7}, act: "SiLU", fused: 1},
+		{name: "gelu chain", x: []int64{1, 3, 1029}, act: "GELU", fused: 4},
+		{name: "gelu after conv", x: []int64{1, 4, 9, 9}, w: []int64{16, 4, 1, 1}, bias: true, act: "GELU", fused: 5},
+		{name: "gelu conv kept", x: []int64{1, 4, 9, 9}, w: []int64{16, 4, 1, 1}, act: "GELU", convReused: true, fused: 4},
+		{name: "chain", x: []int64{2, 2500}, act: "Chain", fused: 4},
+		{name: "chain after conv (cheap)", x: []int64{1, 3, 11, 7}, w: []int64{5, 3, 3, 3}, attrs: pad1, act: "Chain", fused: 4},
 		{name: "silu alone swapped", x: []int64{1, 1029}, act: "SiLUSwapped", fused: 1},
 	}
 	defer func() { noFusion = false }()

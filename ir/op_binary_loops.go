@@ -115,10 +115,34 @@ func binLoop(op int, y, a, b []float32, aStep, bStep int) {
 	}
 }
 
-var (
-	binFull   = [...]func(y, a, b *float32, n int){opAdd: addAVX2, opSub: subAVX2, opMul: mulAVX2, opDiv: divAVX2}
-	binScalar = [...]func(y, a, b *float32, n int){opAdd: addScalarAVX2, opSub: subScalarAVX2, opMul: mulScalarAVX2, opDiv: divScalarAVX2}
-)
+// binFull and binScalar call the AVX2 loop of op directly (not through a
+// table of funcs), so the slices binLoop gets do not escape: a caller may
+// pass a buffer on its stack (fuse.go's chains).
+func binFull(op int, y, a, b *float32, n int) {
+	switch op {
+	case opAdd:
+		addAVX2(y, a, b, n)
+	case opSub:
+		subAVX2(y, a, b, n)
+	case opMul:
+		mulAVX2(y, a, b, n)
+	case opDiv:
+		divAVX2(y, a, b, n)
+	}
+}
+
+func binScalar(op int, y, a, b *float32, n int) {
+	switch op {
+	case opAdd:
+		addScalarAVX2(y, a, b, n)
+	case opSub:
+		subScalarAVX2(y, a, b, n)
+	case opMul:
+		mulScalarAVX2(y, a, b, n)
+	case opDiv:
+		divScalarAVX2(y, a, b, n)
+	}
+}
 
 // binAsm runs binLoop's leading multiple of 8 elements on the AVX2 loops
 // (the same bits: IEEE arithmetic, no fused multiply-add) and the rest on
@@ -130,11 +154,11 @@ func binAsm(op int, y, a, b []float32, aStep, bStep int) bool {
 	}
 	switch {
 	case aStep == 1 && bStep == 1:
-		binFull[op](&y[0], &a[:n][0], &b[:n][0], n)
+		binFull(op, &y[0], &a[:n][0], &b[:n][0], n)
 	case aStep == 1 && bStep == 0:
-		binScalar[op](&y[0], &a[:n][0], &b[0], n)
+		binScalar(op, &y[0], &a[:n][0], &b[0], n)
 	case aStep == 0 && bStep == 1 && (op == opAdd || op == opMul): // commutative
-		binScalar[op](&y[0], &b[:n][0], &a[0], n)
+		binScalar(op, &y[0], &b[:n][0], &a[0], n)
 	default:
 		return false
 	}
