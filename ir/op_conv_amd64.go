@@ -38,3 +38,9 @@ func maxRowsAVX2(out *float32, n int, x *float32, offs *int, taps, stride int) i
 //
 //go:noescape
 func sum16AVX2(v *float32, n int, s *[16]float64)
+
+// transpose8AVX2 sets dst[i*ldd+j] = src[j*lds+i] for i, j < 8, strides
+// in elements (Transpose's tiles, op_tensor_copy.go).
+//
+//go:noescape
+func transpose8AVX2(dst *float32, ldd int, src *float32, lds int)

@@ -20,3 +20,5 @@ func maxRowsAVX2(out *float32, n int, x *float32, offs *int, taps, stride int) i
 }
 
 func sum16AVX2(v *float32, n int, s *[16]float64) { panic("ir: no pooling assembly") }
+
+func transpose8AVX2(dst *float32, ldd int, src *float32, lds int) { panic("ir: no transpose assembly") }

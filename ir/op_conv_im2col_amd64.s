@@ -24,3 +24,65 @@ gather2loop:
 	JLT     gather2loop
 	VZEROUPPER
 	RET
+
+// func transpose8AVX2(dst *float32, ldd int, src *float32, lds int)
+//
+// dst[i*ldd+j] = src[j*lds+i] for i, j < 8 (strides in elements): eight
+// rows loaded, transposed in registers (unpack, shuffle, lane permute),
+// eight rows stored.
+TEXT ·transpose8AVX2(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ ldd+8(FP), DX
+	MOVQ src+16(FP), SI
+	MOVQ lds+24(FP), CX
+	SHLQ $2, DX
+	SHLQ $2, CX
+	LEAQ (CX)(CX*2), AX // 3·lds
+	VMOVUPS (SI), Y0
+	VMOVUPS (SI)(CX*1), Y1
+	VMOVUPS (SI)(CX*2), Y2
+	VMOVUPS (SI)(AX*1), Y3
+	LEAQ    (SI)(CX*4), SI
+	VMOVUPS (SI), Y4
+	VMOVUPS (SI)(CX*1), Y5
+	VMOVUPS (SI)(CX*2), Y6
+	VMOVUPS (SI)(AX*1), Y7
+
+	VUNPCKLPS Y1, Y0, Y8
+	VUNPCKHPS Y1, Y0, Y9
+	VUNPCKLPS Y3, Y2, Y10
+	VUNPCKHPS Y3, Y2, Y11
+	VUNPCKLPS Y5, Y4, Y12
+	VUNPCKHPS Y5, Y4, Y13
+	VUNPCKLPS Y7, Y6, Y14
+	VUNPCKHPS Y7, Y6, Y15
+
+	VSHUFPS $0x44, Y10, Y8, Y0
+	VSHUFPS $0xEE, Y10, Y8, Y1
+	VSHUFPS $0x44, Y11, Y9, Y2
+	VSHUFPS $0xEE, Y11, Y9, Y3
+	VSHUFPS $0x44, Y14, Y12, Y4
+	VSHUFPS $0xEE, Y14, Y12, Y5
+	VSHUFPS $0x44, Y15, Y13, Y6
+	VSHUFPS $0xEE, Y15, Y13, Y7
+
+	LEAQ       (DX)(DX*2), AX // 3·ldd
+	VPERM2F128 $0x20, Y4, Y0, Y8
+	VPERM2F128 $0x20, Y5, Y1, Y9
+	VPERM2F128 $0x20, Y6, Y2, Y10
+	VPERM2F128 $0x20, Y7, Y3, Y11
+	VPERM2F128 $0x31, Y4, Y0, Y12
+	VPERM2F128 $0x31, Y5, Y1, Y13
+	VPERM2F128 $0x31, Y6, Y2, Y14
+	VPERM2F128 $0x31, Y7, Y3, Y15
+	VMOVUPS    Y8, (DI)
+	VMOVUPS    Y9, (DI)(DX*1)
+	VMOVUPS    Y10, (DI)(DX*2)
+	VMOVUPS    Y11, (DI)(AX*1)
+	LEAQ       (DI)(DX*4), DI
+	VMOVUPS    Y12, (DI)
+	VMOVUPS    Y13, (DI)(DX*1)
+	VMOVUPS    Y14, (DI)(DX*2)
+	VMOVUPS    Y15, (DI)(AX*1)
+	VZEROUPPER
+	RET

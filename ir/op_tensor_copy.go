@@ -236,10 +236,63 @@ func copyTiles[T word](p *stridedCopy, dst, src []T, lo, hi int) {
 		a0, a1 := b*copyTile, min((b+1)*copyTile, p.shape[j])
 		for c0 := 0; c0 < n; c0 += copyTile {
 			m := min(c0+copyTile, n) - c0
+			a8, m8 := a0, 0
+			if t := transpose8(p); t != 0 {
+				// Whole 8×8 blocks in registers, the rest below.
+				a8, m8 = a0+(a1-a0)&^7, m&^7
+				for a := a0; a < a8; a += 8 {
+					for c := c0; c < c0+m8; c += 8 {
+						d, s := dst[do+a*dj+c*dr:], src[so+a*sj+c*sr:]
+						transposeWords(t, d, s, dj, dr, sj, sr)
+					}
+				}
+			}
 			for a := a0; a < a1; a++ {
+				if a < a8 {
+					if m8 < m {
+						moveRow(dst[do+a*dj+(c0+m8)*dr:], src[so+a*sj+(c0+m8)*sr:], m-m8, dr, sr)
+					}
+					continue
+				}
 				moveRow(dst[do+a*dj+c0*dr:], src[so+a*sj+c0*sr:], m, dr, sr)
 			}
 		}
+	}
+}
+
+// useTranspose8 selects the 8×8 register transposes of 4-byte tiles;
+// tests turn it off to compare.
+var useTranspose8 = haveDepthwiseAsm
+
+// transpose8 returns how copyTiles may move p's tiles of 4-byte words
+// as 8×8 transposes: 1 when the source is contiguous along the tile dim
+// and the destination along the last, 2 the other way round, 0 not.
+func transpose8(p *stridedCopy) int {
+	r, j := len(p.shape)-1, p.tile
+	switch {
+	case !useTranspose8 || p.esz != 4:
+		return 0
+	case p.ss[j] == 1 && p.ds[r] == 1:
+		return 1
+	case p.ss[r] == 1 && p.ds[j] == 1:
+		return 2
+	}
+	return 0
+}
+
+// transposeWords moves the 8×8 block at d and s (4-byte words; dj, dr,
+// sj, sr the strides along the tile dim and the last) with
+// transpose8AVX2, way t of transpose8.
+func transposeWords[T word](t int, d, s []T, dj, dr, sj, sr int) {
+	// The block's last element, checked once for both slices.
+	_, _ = d[7*dj+7*dr], s[7*sj+7*sr]
+	dp, sp := (*float32)(unsafe.Pointer(&d[0])), (*float32)(unsafe.Pointer(&s[0]))
+	if t == 1 {
+		// Source rows run along the tile dim (stride sr between them),
+		// destination rows along the last dim (dj apart).
+		transpose8AVX2(dp, dj, sp, sr)
+	} else {
+		transpose8AVX2(dp, dr, sp, sj)
 	}
 }
 

@@ -1,6 +1,7 @@
 package ir
 
 import (
+	"bytes"
 	"fmt"
 	"math"
 	"math/rand"
@@ -679,6 +680,48 @@ output %e
 		}
 		if n := testing.AllocsPerRun(20, func() { s.Run(x, idx, c) }); n != 0 {
 			t.Errorf("Run with %d threads allocates %v times", threads, n)
+		}
+	}
+}
+
+// TestTranspose8SameBytes: the 8×8 register transposes of 4-byte words
+// move the bytes the scalar tiles do, for permutations that put either
+// side's contiguous axis last and sizes around the 8- and 16-blocks.
+func TestTranspose8SameBytes(t *testing.T) {
+	if !haveDepthwiseAsm {
+		t.Skip("no transpose assembly")
+	}
+	defer func(v bool) { useTranspose8 = v }(useTranspose8)
+	r := rand.New(rand.NewSource(9))
+	cases := []struct {
+		shape []int64
+		perm  []int64
+	}{
+		{[]int64{1, 96, 56, 56}, []int64{0, 2, 3, 1}},
+		{[]int64{1, 56, 56, 96}, []int64{0, 3, 1, 2}},
+		{[]int64{3, 17, 9}, []int64{0, 2, 1}},
+		{[]int64{8, 8}, []int64{1, 0}},
+		{[]int64{7, 33}, []int64{1, 0}},
+		{[]int64{40, 23}, []int64{1, 0}},
+		{[]int64{2, 5, 24, 16}, []int64{0, 3, 2, 1}},
+		{[]int64{4, 6, 9, 11}, []int64{2, 0, 3, 1}},
+	}
+	for _, c := range cases {
+		for _, dt := range []DType{Float32, Int32} {
+			x := NewTensor(dt, c.shape)
+			r.Read(x.Data)
+			var got [2]*Tensor
+			for z := range got {
+				useTranspose8 = z == 1
+				out, err := tmTry(13, "Transpose", Attrs{"perm": IntsAttr(c.perm...)}, []tmArg{tmIn(x)}, 1, 1+z)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got[z] = out[0]
+			}
+			if !bytes.Equal(got[0].Data, got[1].Data) {
+				t.Errorf("%s%v perm %v: the 8×8 transposes move other bytes", dt, c.shape, c.perm)
+			}
 		}
 	}
 }
