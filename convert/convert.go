@@ -271,7 +271,7 @@ func Pipeline(preset string) (*passes.Pipeline, error) {
 	if preset == "none" {
 		return nil, nil
 	}
-	if p := passes.Lookup(preset); p != nil && p != passes.ONNXExport && p != passes.Legalize && p != passes.LegalizeInt8 {
+	if p := passes.Lookup(preset); p != nil && p != passes.ONNXExport && p != passes.Legalize && p != passes.LegalizeInt8 && p != passes.Equalization {
 		return p, nil
 	}
 	return nil, fmt.Errorf("convert: preset %q: want none, cleanup or lite", preset)

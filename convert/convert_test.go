@@ -251,3 +251,40 @@ func TestRepairedReportMatchesVerify(t *testing.T) {
 		t.Errorf("verify with other data: %v", err)
 	}
 }
+
+// TestEqualizeBiasOptions: the equalization and bias-correction options
+// are checked, apply to int8 only, and change the int8 file's weights and
+// biases (ranges, local) on a committed model; equalize is no preset.
+func TestEqualizeBiasOptions(t *testing.T) {
+	for _, o := range []Options{
+		{Format: TFLite, Equalize: "sideways"},
+		{Format: TFLite, Calibration: Calibration{BiasCorrection: "some"}},
+		{Format: TFLite, Quant: Float32, Equalize: "relu"},
+		{Format: ONNX, Calibration: Calibration{BiasCorrection: "local"}},
+	} {
+		if _, err := withDefaults(o); err == nil {
+			t.Errorf("%+v accepted", o)
+		}
+	}
+	if _, err := Pipeline("equalize"); err == nil {
+		t.Error("equalize accepted as a preset")
+	}
+	model := filepath.Join("..", "testdata", "models", "tiny_mnv2_op13.onnx")
+	conv := func(eq, bc string) *Result {
+		t.Helper()
+		var log strings.Builder
+		res, err := Convert(context.Background(), model, Options{Format: TFLite, Preset: "none", Equalize: eq, Log: &log,
+			Calibration: Calibration{BiasCorrection: bc, Source: func(g *ir.Graph) (quant.Source, error) { return quant.Synthetic(g, 8, 1), nil }}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if eq != "none" && !strings.Contains(log.String(), "cross-layer equalization") || bc != "none" && !strings.Contains(log.String(), "bias correction") {
+			t.Errorf("%s, %s: notes %q", eq, bc, log.String())
+		}
+		return res
+	}
+	base, both := conv("none", "none"), conv("ranges", "local")
+	if bytes.Equal(base.Data, both.Data) {
+		t.Error("ranges equalization and local bias correction left the file unchanged")
+	}
+}
