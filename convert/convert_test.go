@@ -288,3 +288,25 @@ func TestEqualizeBiasOptions(t *testing.T) {
 		t.Error("ranges equalization and local bias correction left the file unchanged")
 	}
 }
+
+// TestVerifyEqualized: verify rebuilds an equalized file when told how it
+// was made (Evaluation.Equalize, on the calibration data for ranges), and
+// refuses it otherwise.
+func TestVerifyEqualized(t *testing.T) {
+	model := filepath.Join("..", "testdata", "models", "tiny_mnv2_op13.onnx")
+	calib := func(g *ir.Graph) (quant.Source, error) { return quant.Synthetic(g, 6, 1), nil }
+	for _, eq := range []string{"relu", "clip", "ranges"} {
+		res, err := Convert(context.Background(), model, Options{Format: TFLite, Equalize: eq, Calibration: Calibration{Source: calib}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ev := Evaluation{Samples: func(g *ir.Graph) (quant.Source, string, error) { s, err := calib(g); return s, "calib", err }}
+		if _, err := Verify(context.Background(), res.Data, eq+".tflite", model, ev); err == nil {
+			t.Errorf("%s: verify without Equalize accepted the equalized file", eq)
+		}
+		ev.Equalize = eq
+		if _, err := Verify(context.Background(), res.Data, eq+".tflite", model, ev); err != nil {
+			t.Errorf("%s: %v", eq, err)
+		}
+	}
+}

@@ -56,6 +56,10 @@ type Evaluation struct {
 	// Workers and Progress as in Calibration.
 	Workers  int
 	Progress func(done, total int)
+	// Equalize is Options.Equalize of the conversion, which the file's
+	// record does not carry yet: verify redoes it ("ranges" on Samples,
+	// which must then be the conversion's calibration data).
+	Equalize string
 }
 
 // Reference loads the ONNX model at path as the conversion did for a file
@@ -65,8 +69,16 @@ type Evaluation struct {
 // A repaired file is rebuilt by repairing again: samples must give the
 // data the conversion fitted on (the record's hash says whether they do).
 func Reference(path string, p *lower.Provenance, samples func(g *ir.Graph) (quant.Source, string, error)) (*ir.Graph, *repair.Report, error) {
+	return reference(path, p, samples, "")
+}
+
+// reference is Reference for a file converted with Options.Equalize eq.
+func reference(path string, p *lower.Provenance, samples func(g *ir.Graph) (quant.Source, string, error), eq string) (*ir.Graph, *repair.Report, error) {
 	xnn, kernels := p.XNNPACK, p.XNNPACKKernels
-	opt, err := withDefaults(Options{Format: TFLite, Preset: p.Preset, Quant: p.Quant, xnnpack: &xnn, xnnpackKernels: &kernels})
+	if eq != "" && eq != "none" && p.Quant != Int8 {
+		return nil, nil, fmt.Errorf("the file is %s: equalization applies to int8 files", p.Quant)
+	}
+	opt, err := withDefaults(Options{Format: TFLite, Preset: p.Preset, Quant: p.Quant, Equalize: eq, xnnpack: &xnn, xnnpackKernels: &kernels})
 	if err != nil {
 		return nil, nil, fmt.Errorf("the file's metadata names preset %q and quant %q, which this litefy does not write", p.Preset, p.Quant)
 	}
@@ -103,6 +115,18 @@ func Reference(path string, p *lower.Provenance, samples func(g *ir.Graph) (quan
 			return nil, nil, fmt.Errorf("the file's lite weights were repaired on %d calibration samples with SHA-256 %.12s…; --calib gives %d samples with %.12s…: pass the same data", p.Repair.Samples, p.Repair.SHA256, rep.Samples, rep.DataSHA256)
 		}
 	}
+	if opt.Equalize == "ranges" {
+		if samples == nil {
+			return nil, nil, fmt.Errorf("the file was equalized on its calibration data's ranges; verify needs the same --calib data")
+		}
+		src, _, err := samples(g)
+		if err != nil {
+			return nil, nil, err
+		}
+		if err := equalizeOnRanges(g, src, opt); err != nil {
+			return nil, nil, err
+		}
+	}
 	return g, rebuilt, nil
 }
 
@@ -125,7 +149,7 @@ func Verify(ctx context.Context, data []byte, name, ref string, ev Evaluation) (
 	default:
 		return nil, fmt.Errorf("%s: the file's metadata names --quant %q, which this litefy does not write", name, p.Quant)
 	}
-	g, rrep, err := Reference(ref, p, ev.Samples)
+	g, rrep, err := reference(ref, p, ev.Samples, ev.Equalize)
 	if err != nil {
 		return nil, err
 	}

@@ -23,7 +23,7 @@ const evaluationSeed = 1_000_003
 
 func newVerifyCmd() *cobra.Command {
 	var cf calibFlags
-	var ref, sim string
+	var ref, sim, equalize string
 	var asJSON bool
 	var htmlOut string
 	c := &cobra.Command{
@@ -68,7 +68,7 @@ Samples: --calib DIR|x.npy (its first --calib-count samples), or
 			stderr := cmd.ErrOrStderr()
 			prog, done := cf.progress(stderr, "simulating int8")
 			rep, err := convert.Verify(context.Background(), b, args[0], ref, convert.Evaluation{Profile: profile,
-				Workers: cf.workers, Progress: prog,
+				Workers: cf.workers, Progress: prog, Equalize: equalize,
 				Samples: func(g *ir.Graph) (quant.Source, string, error) { return cf.evaluationSource(g, stderr) }})
 			done()
 			if err != nil {
@@ -89,6 +89,7 @@ Samples: --calib DIR|x.npy (its first --calib-count samples), or
 	fl := c.Flags()
 	fl.StringVar(&ref, "ref", "", "the ONNX model the .tflite was converted from")
 	fl.StringVar(&sim, "sim", string(quant.ProfileTFLite), "the runtime whose int8 rounding is simulated: tflite (built-in kernels), xnnpack (LiteRT's CPU delegate) or armnn-ref (Arm NN's reference backend)")
+	fl.StringVar(&equalize, "equalize", "none", "the --equalize the int8 file was converted with (its record does not say yet): verify redoes it; ranges needs the conversion's --calib data")
 	fl.BoolVar(&asJSON, "json", false, "print JSON")
 	fl.StringVar(&htmlOut, "html", "", "int8 file: also write a self-contained page of every tensor's SQNR, along the graph, with the nodes kept in float32")
 	cf.registerSamples(c)
