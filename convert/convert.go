@@ -115,9 +115,9 @@ type Options struct {
 	// and Clip(0, b) pairs too, each clip made Relu as Nagel et al. do:
 	// not exact) or "ranges" (every pair, Relu6 and Clip included, on the
 	// calibration data's per-channel ranges: passes.EqualizeOptions.ChannelRange;
-	// exact in float where no clip binds beyond the calibrated ranges). A
-	// file made with it does not pass verify yet: the file's record does
-	// not say so.
+	// exact in float where no clip binds beyond the calibrated ranges).
+	// The file's record does not say so yet: verify needs
+	// Evaluation.Equalize.
 	Equalize string
 	// PerTensorWeights gives every Conv and Gemm one weight scale (the
 	// largest channel's) instead of one per output channel: the setting of
