@@ -18,8 +18,9 @@ import (
 // few megabytes of constants, the memory the copies held is returned to
 // the operating system every eighth of them (debug.FreeOSMemory, which
 // collects garbage first, a few milliseconds). So the graph's weights,
-// their laid-out copies and the file are not all in memory at once. The
-// bytes are those Encode returns.
+// their laid-out copies and the file are not all in memory at once. A
+// tensor whose layout the file takes (Options.LayOutInFile) gets the
+// file's bytes as its Data too. The bytes are those Encode returns.
 //
 // After it, the returned bytes hold the data of m's tensors and of those
 // constants of g: writing to one changes the other. It must not run while
