@@ -23,7 +23,9 @@ max|w1[i]| and r2[i] = max|w2[·,i]|, so both ranges become sqrt(r1·r2).
 Relu, LeakyRelu and PRelu commute with positive scales (f(x/s) = f(x)/s);
 Relu6 and Clip do not (their bound would become 6/s[i], one per channel,
 which int8's per-tensor clamp cannot express), so pairs across them are
-left alone (EqualizeOptions.ClipAsRelu is Nagel's approximation).
+left alone (EqualizeOptions.ClipAsRelu is Nagel's approximation;
+EqualizeOptions.ChannelRange equalizes on calibrated activation ranges
+instead, across Relu6 too).
 Either layer may be grouped or depthwise; the value between must have no
 other reader and the weights no other user. Chains (conv → depthwise →
 conv) are swept until the scales settle.`,
