@@ -214,7 +214,7 @@ func (l *biasLayer) correct(meanQ []float64, w []float32, meanF []float64) (floa
 	outStep := float64(l.n.Outputs[0].Quant.Scale[0])
 	worst := 0.0
 	for c := range l.out {
-		bhat := bq.Float64At(c) * float64(bv.Quant.Scale[c])
+		bhat := bq.Float64At(c) * float64(bv.Quant.Scale[min(c, len(bv.Quant.Scale)-1)])
 		e := bhat + l.dot(l.wq, c, meanQ) - float64(l.b0[c]) - l.dot(w, c, meanF)
 		b[c] = float32(float64(b[c]) - e)
 		worst = math.Max(worst, math.Abs(e)/outStep)
@@ -261,10 +261,7 @@ func newBiasLayer(g *ir.Graph, n *ir.Node) *biasLayer {
 		l.taps, l.inWidth = k, k
 	}
 	if bv.Const.Len() != l.out || len(bv.Quant.Scale) != l.out && len(bv.Quant.Scale) != 1 {
-		return nil
-	}
-	if len(bv.Quant.Scale) == 1 {
-		return nil // per-tensor bias parameters: not written by litefy
+		return nil // a Gemm's bias has one scale, a Conv's one per channel
 	}
 	l.b0 = bv.Const.AsFloat32s()
 	return l
