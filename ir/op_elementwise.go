@@ -37,12 +37,7 @@ func init() {
 		Kernel: activationKernel(loop(relu6Slice)), Elementwise: loop(relu6Slice)})
 	Register(&OpDef{Name: "Gelu", Doc: "x * Φ(x) (approximate=\"tanh\": x/2 · (1 + tanh(√(2/π)·(x + 0.044715x³)))), the canonical form of GELU", Domain: InternalDomain,
 		Inputs: Fixed(1), Outputs: Fixed(1), Infer: inferSameAsInput0, Attrs: []AttrDef{{"approximate", AttrString}}, InPlace: []int{0},
-		Kernel: unaryKernel(func(n *Node) func(float32) float32 {
-			if n.Attrs.Str("approximate", "none") == "tanh" {
-				return geluTanh
-			}
-			return gelu
-		})})
+		Kernel: activationKernel(geluLoop), Elementwise: geluLoop})
 	Register(&OpDef{Name: "HardSigmoid", Doc: "max(0, min(1, alpha*x + beta))",
 		Inputs: Fixed(1), Outputs: Fixed(1), Infer: inferSameAsInput0, InPlace: []int{0},
 		Attrs: []AttrDef{{"alpha", AttrFloat}, {"beta", AttrFloat}},
@@ -150,11 +145,38 @@ func floorModInt(a, b int64) (int64, error) {
 	return r, nil
 }
 
-// gelu is x·Φ(x) in float64.
+// gelu is x·Φ(x) in float64, the reference TestGeluChain measures
+// geluExported against.
 func gelu(x float32) float32 {
 	v := float64(x)
 	return float32(0.5 * v * (1 + math.Erf(v/math.Sqrt2)))
 }
+
+// geluLoop is Gelu's loop: the tanh form in float64, the exact form as
+// geluExported.
+func geluLoop(n *Node) func(x, y []float32) {
+	if n.Attrs.Str("approximate", "none") == "tanh" {
+		return func(x, y []float32) {
+			y = y[:len(x)]
+			for i, v := range x {
+				y[i] = geluTanh(v)
+			}
+		}
+	}
+	return geluExported.run
+}
+
+// geluExported computes x·Φ(x) in float32 as PyTorch exports it and
+// onnxruntime runs it: ((erf(x / √2) + 1) · x) · ½, each step rounded,
+// erf as erfSlice, so a Gelu has the bits of the exported nodes it
+// replaces (FuseGelu) run one by one.
+var geluExported = &chain{withX: true, ops: []chainOp{
+	{op: opDiv, c: []float32{math.Sqrt2}, vFirst: true},
+	{f: erfSlice},
+	{op: opAdd, c: []float32{1}, vFirst: true},
+	{op: opMul},
+	{op: opMul, c: []float32{0.5}, vFirst: true},
+}}
 
 // geluTanh is GELU's tanh approximation in float64.
 func geluTanh(x float32) float32 {
