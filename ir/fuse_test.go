@@ -110,6 +110,8 @@ func TestFusedSameBits(t *testing.T) {
 		{name: "3x3 stride 2", x: []int64{2, 5, 17, 16}, w: []int64{9, 5, 3, 3}, attrs: Attrs{"pads": ints(1, 1, 1, 1), "strides": ints(2, 2)}, act: "HardSwish", fused: 1},
 		{name: "grouped", x: []int64{1, 8, 9, 9}, w: []int64{12, 4, 3, 3}, attrs: Attrs{"group": IntAttr(2)}, bias: true, act: "ClipAny", fused: 0},
 		{name: "depthwise", x: []int64{1, 12, 15, 15}, w: []int64{12, 1, 3, 3}, attrs: Attrs{"group": IntAttr(12), "pads": ints(1, 1, 1, 1)}, bias: true, act: "SiLU", fused: 2},
+		// 48 planes of 14×14: the activation runs over several runs of planes.
+		{name: "depthwise runs", x: []int64{2, 48, 14, 14}, w: []int64{48, 1, 3, 3}, attrs: Attrs{"group": IntAttr(48), "pads": ints(1, 1, 1, 1)}, bias: true, act: "SiLU", fused: 2},
 		{name: "depthwise 5x5 s2", x: []int64{2, 6, 14, 14}, w: []int64{6, 1, 5, 5}, attrs: Attrs{"group": IntAttr(6), "pads": ints(2, 2, 2, 2), "strides": ints(2, 2)}, act: "Sigmoid", fused: 1},
 		{name: "1-D", x: []int64{1, 4, 37}, w: []int64{6, 4, 3}, bias: true, act: "Erf", fused: 1},
 		{name: "sigmoid conv", x: []int64{1, 16, 5, 5}, w: []int64{8, 16, 1, 1}, act: "Sigmoid", fused: 1},

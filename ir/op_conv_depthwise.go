@@ -25,6 +25,10 @@ type depthwise struct {
 
 type dwWorker struct{ xp, yt []float32 }
 
+// dwActRun is about how many output elements the depthwise kernel
+// computes before it applies a fused activation to them (16 KiB).
+const dwActRun = 4096
+
 // dwLongRowMaxOW[s] bounds the output width below which planes of stride
 // s take the long row: its junk outputs (wp-ow a row) and the copy out of
 // yt cost less than rows too short to keep 8 FMA chains busy. Measured on
@@ -46,11 +50,17 @@ func depthwiseKernel(p *conv2d, hasBias bool, act func(x, y []float32)) Kernel {
 	d.planes = p.n * p.c
 	part := func(lo, hi int) {
 		for t := lo; t < hi; t++ {
-			for i := t * d.planes / d.nt; i < (t+1)*d.planes/d.nt; i++ {
+			// The activation runs over runs of consecutive planes of about
+			// dwActRun elements, while they are in cache: per plane, the
+			// loop's set-up would cost much on 7×7 planes.
+			ohw := d.oh * d.ow
+			from := t * d.planes / d.nt
+			for i := from; i < (t+1)*d.planes/d.nt; i++ {
 				d.plane(&d.workers[t], i)
-				if d.act != nil {
-					y := d.yd[i*d.oh*d.ow : (i+1)*d.oh*d.ow]
+				if d.act != nil && ((i+1-from)*ohw >= dwActRun || i+1 == (t+1)*d.planes/d.nt) {
+					y := d.yd[from*ohw : (i+1)*ohw]
 					d.act(y, y)
+					from = i + 1
 				}
 			}
 		}

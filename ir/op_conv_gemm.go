@@ -197,7 +197,14 @@ func (g *gemmConv) work(t int) {
 			}
 			wk.s.SgemmBias(m1-m0, p1-p0, g.k, a, g.k, wk.col, p1-p0, bias, c, pos)
 		}
-		if g.act != nil {
+		switch {
+		case g.act == nil:
+		case p1-p0 == pos:
+			// Whole rows: one call over the block (7×7 layers would pay the
+			// loop's set-up per row of 49).
+			blk := c[:(m1-m0)*pos]
+			g.act(blk, blk)
+		default:
 			for r := range m1 - m0 {
 				row := c[r*pos : r*pos+p1-p0]
 				g.act(row, row)
