@@ -539,6 +539,14 @@ func ConvertGraph(ctx context.Context, g *ir.Graph, opt Options) (*Result, error
 		lopt.LayOutInFile = true
 	}
 	lopt.Provenance = &lower.Provenance{Preset: opt.Preset, Quant: opt.Quant, XNNPACK: forXNNPACK(opt), XNNPACKKernels: split}
+	if opt.Quant == Int8 {
+		if opt.Equalize != "none" {
+			lopt.Provenance.Equalize = opt.Equalize
+		}
+		if m := opt.Calibration.BiasCorrection; m != "none" {
+			lopt.Provenance.BiasCorrection = m
+		}
+	}
 	if res.Repair != nil && opt.Repair == "fit" {
 		lopt.Provenance.Repair = &lower.RepairRecord{Samples: res.Repair.Samples, SHA256: res.Repair.DataSHA256}
 		if d := res.Repair.Distilled; d != nil {

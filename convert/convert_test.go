@@ -289,9 +289,10 @@ func TestEqualizeBiasOptions(t *testing.T) {
 	}
 }
 
-// TestVerifyEqualized: verify rebuilds an equalized file when told how it
-// was made (Evaluation.Equalize, on the calibration data for ranges), and
-// refuses it otherwise.
+// TestVerifyEqualized: verify rebuilds an equalized file from its record
+// (on the calibration data for ranges), refuses an Evaluation.Equalize
+// that contradicts the record, and refuses a bias-corrected file, which
+// it cannot rebuild, saying so.
 func TestVerifyEqualized(t *testing.T) {
 	model := filepath.Join("..", "testdata", "models", "tiny_mnv2_op13.onnx")
 	calib := func(g *ir.Graph) (quant.Source, error) { return quant.Synthetic(g, 6, 1), nil }
@@ -300,13 +301,42 @@ func TestVerifyEqualized(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		ev := Evaluation{Samples: func(g *ir.Graph) (quant.Source, string, error) { s, err := calib(g); return s, "calib", err }}
-		if _, err := Verify(context.Background(), res.Data, eq+".tflite", model, ev); err == nil {
-			t.Errorf("%s: verify without Equalize accepted the equalized file", eq)
+		if m, err := lower.Read(res.Data); err != nil || m.Provenance.Equalize != eq {
+			t.Fatalf("%s: the file records equalization %q (%v)", eq, m.Provenance.Equalize, err)
 		}
-		ev.Equalize = eq
+		ev := Evaluation{Samples: func(g *ir.Graph) (quant.Source, string, error) { s, err := calib(g); return s, "calib", err }}
 		if _, err := Verify(context.Background(), res.Data, eq+".tflite", model, ev); err != nil {
 			t.Errorf("%s: %v", eq, err)
 		}
+		ev.Equalize = "relu"
+		if eq == "relu" {
+			ev.Equalize = "clip"
+		}
+		if _, err := Verify(context.Background(), res.Data, eq+".tflite", model, ev); err == nil || !strings.Contains(err.Error(), "records equalization") {
+			t.Errorf("%s: verify with Equalize %q: %v", eq, ev.Equalize, err)
+		}
+		// The record is what verify follows: the same file without it is
+		// not the equalization-free file.
+		if _, err := Verify(context.Background(), stripEqualize(t, res.Data), eq+".tflite", model, Evaluation{Samples: ev.Samples}); err == nil {
+			t.Errorf("%s: verify of the file with its record's equalization removed passed", eq)
+		}
 	}
+	res, err := Convert(context.Background(), model, Options{Format: TFLite, Calibration: Calibration{Source: calib, BiasCorrection: quant.BiasLocal}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Verify(context.Background(), res.Data, "bias.tflite", model, Evaluation{}); err == nil || !strings.Contains(err.Error(), "cannot redo") {
+		t.Errorf("verify of a bias-corrected file: %v", err)
+	}
+}
+
+// stripEqualize returns the .tflite b with its record's equalization
+// field renamed, so that the record no longer names one (same length).
+func stripEqualize(t *testing.T, b []byte) []byte {
+	t.Helper()
+	c := bytes.Replace(b, []byte(`"equalize":`), []byte(`"equalizX":`), 1)
+	if bytes.Equal(c, b) {
+		t.Fatal("no equalize field in the file's record")
+	}
+	return c
 }

@@ -56,9 +56,11 @@ type Evaluation struct {
 	// Workers and Progress as in Calibration.
 	Workers  int
 	Progress func(done, total int)
-	// Equalize is Options.Equalize of the conversion, which the file's
-	// record does not carry yet: verify redoes it ("ranges" on Samples,
-	// which must then be the conversion's calibration data).
+	// Equalize is Options.Equalize of the conversion, for files that do
+	// not record it (written before 2026-12-04): verify redoes it
+	// ("ranges" on Samples, which must then be the conversion's
+	// calibration data). Newer files record it, and verify follows the
+	// record.
 	Equalize string
 }
 
@@ -149,7 +151,16 @@ func Verify(ctx context.Context, data []byte, name, ref string, ev Evaluation) (
 	default:
 		return nil, fmt.Errorf("%s: the file's metadata names --quant %q, which this litefy does not write", name, p.Quant)
 	}
-	g, rrep, err := reference(ref, p, ev.Samples, ev.Equalize)
+	eq := p.Equalize // files written before 2026-12-04 do not record it: Evaluation.Equalize
+	if eq == "" {
+		eq = ev.Equalize
+	} else if ev.Equalize != "" && ev.Equalize != "none" && ev.Equalize != eq {
+		return nil, fmt.Errorf("%s: the file records equalization %q, not the %q asked for", name, eq, ev.Equalize)
+	}
+	if p.BiasCorrection != "" {
+		return nil, fmt.Errorf("%s: the file's biases were corrected on its calibration data (bias correction %q), which verify cannot redo yet: verify the file converted without --bias-correction", name, p.BiasCorrection)
+	}
+	g, rrep, err := reference(ref, p, ev.Samples, eq)
 	if err != nil {
 		return nil, err
 	}

@@ -55,6 +55,13 @@ type Provenance struct {
 	// Repair records that the lite variant's weights were repaired on
 	// calibration data (package repair): verify needs the same data.
 	Repair *RepairRecord `json:"repair,omitempty"`
+	// Equalize is the cross-layer equalization the int8 graph went
+	// through (convert.Options.Equalize; omitted for none): verify redoes
+	// it, on the same calibration data for "ranges".
+	Equalize string `json:"equalize,omitempty"`
+	// BiasCorrection is the bias correction's mode (omitted for none).
+	// verify cannot redo it yet and says so.
+	BiasCorrection string `json:"bias_correction,omitempty"`
 }
 
 // RepairRecord identifies the data a repair fitted on.

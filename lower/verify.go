@@ -31,7 +31,8 @@ func Verify(g *ir.Graph, file []byte) (*Model, error) {
 		return nil, fmt.Errorf("lower: the file has no %q metadata: it was not written by litefy", ProvenanceName)
 	}
 	opt := Options{IO: p.IO, ZeroTaps: p.ZeroTaps, GroupedConv2D: p.GroupedConv2D,
-		Provenance: &Provenance{Preset: p.Preset, Quant: p.Quant, Repair: p.Repair, XNNPACK: p.XNNPACK, XNNPACKKernels: p.XNNPACKKernels}}
+		Provenance: &Provenance{Preset: p.Preset, Quant: p.Quant, Repair: p.Repair, XNNPACK: p.XNNPACK, XNNPACKKernels: p.XNNPACKKernels,
+			Equalize: p.Equalize, BiasCorrection: p.BiasCorrection}}
 	switch p.Quant {
 	case "int8":
 		if err := KeepFloat(g, p.KeepFloat); err != nil {

@@ -89,7 +89,7 @@ Samples: --calib DIR|x.npy (its first --calib-count samples), or
 	fl := c.Flags()
 	fl.StringVar(&ref, "ref", "", "the ONNX model the .tflite was converted from")
 	fl.StringVar(&sim, "sim", string(quant.ProfileTFLite), "the runtime whose int8 rounding is simulated: tflite (built-in kernels), xnnpack (LiteRT's CPU delegate) or armnn-ref (Arm NN's reference backend)")
-	fl.StringVar(&equalize, "equalize", "none", "the --equalize the int8 file was converted with (its record does not say yet): verify redoes it; ranges needs the conversion's --calib data")
+	fl.StringVar(&equalize, "equalize", "none", "for files written before 2026-12-04, whose record does not say: the --equalize the int8 file was converted with (newer files record it); verify redoes it, ranges on the conversion's --calib data")
 	fl.BoolVar(&asJSON, "json", false, "print JSON")
 	fl.StringVar(&htmlOut, "html", "", "int8 file: also write a self-contained page of every tensor's SQNR, along the graph, with the nodes kept in float32")
 	cf.registerSamples(c)
