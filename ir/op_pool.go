@@ -403,7 +403,7 @@ func poolSum64(v []float32) float64 {
 	}
 	var s [16]float64
 	n := len(v) &^ 15
-	if haveDepthwiseAsm {
+	if usePoolSumAsm {
 		sum16AVX2(&v[0], n, &s)
 	} else {
 		for i := 0; i < n; i += 16 {
@@ -423,6 +423,9 @@ func poolSum64(v []float32) float64 {
 	}
 	return s[0]
 }
+
+// usePoolSumAsm selects sum16AVX2; tests turn it off to compare.
+var usePoolSumAsm = haveDepthwiseAsm
 
 // poolSum16Min is the plane size from which poolSum64 takes 16 chains
 // (measured: 49 elements 25 -> 35 µs per 1152 planes with them, 196

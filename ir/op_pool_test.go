@@ -274,16 +274,16 @@ func TestPoolSum64Paths(t *testing.T) {
 	if !haveDepthwiseAsm {
 		t.Skip("no pooling assembly")
 	}
-	defer func(v bool) { haveDepthwiseAsm = v }(haveDepthwiseAsm)
+	defer func(v bool) { usePoolSumAsm = v }(usePoolSumAsm)
 	r := rand.New(rand.NewSource(5))
 	for _, n := range []int{0, 1, 15, 16, 17, 31, 32, 33, 49, 100, 196, 3136} {
 		v := make([]float32, n)
 		for i := range v {
 			v[i] = float32(r.NormFloat64() * math.Pow(10, float64(r.Intn(9)-4)))
 		}
-		haveDepthwiseAsm = true
+		usePoolSumAsm = true
 		a := poolSum64(v)
-		haveDepthwiseAsm = false
+		usePoolSumAsm = false
 		b := poolSum64(v)
 		if math.Float64bits(a) != math.Float64bits(b) {
 			t.Errorf("n=%d: assembly %v, Go %v", n, a, b)
