@@ -342,75 +342,61 @@ func windowMeans(g *ir.Graph, layers []*biasLayer, src Source, workers int, sim 
 		keep = append(keep, l.n.Inputs[0])
 	}
 	per := make([][][]float64, n)
-	errs := make([]error, workers)
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for w := range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			var fs *ir.Session
-			var s *Simulator
-			var err error
-			if sim == nil {
-				fs, err = ir.NewSession(g, ir.SessionOptions{Threads: 1, Keep: keep})
-				if err == nil {
-					defer fs.Close()
-				}
-			} else {
-				o := *sim
-				if o.Threads == 0 {
-					o.Threads = max(1, runtime.GOMAXPROCS(0)/workers)
-				}
-				if len(pool) > 0 && pool[0][w] != nil {
-					s = pool[0][w]
-				} else if s, err = NewSimulatorWith(g, o); err == nil && len(pool) > 0 {
-					pool[0][w] = s
-				}
+	err := eachSample(n, workers, func(w int) (func(i int) error, func(), error) {
+		ins := inputTensors(g)
+		var buf []float32
+		sums := func(i int, values func(v *ir.Value) []float32) {
+			ms := make([][]float64, len(layers))
+			for k, l := range layers {
+				ms[k] = l.windowSums(values(l.n.Inputs[0]))
 			}
-			if err != nil {
-				errs[w] = err
-				return
-			}
-			ins := inputTensors(g)
-			var buf []float32
-			for {
-				i := int(next.Add(1)) - 1
-				if i >= n {
-					return
-				}
-				if err := src.Sample(i, ins); err != nil {
-					errs[w] = err
-					return
-				}
-				if sim == nil {
-					_, err = fs.Run(ins...)
-				} else {
-					err = s.runUntil(until, ins...)
-				}
-				if err != nil {
-					errs[w] = err
-					return
-				}
-				ms := make([][]float64, len(layers))
-				for k, l := range layers {
-					v := l.n.Inputs[0]
-					if sim == nil {
-						buf = fs.Tensor(v).Float32s()
-					} else {
-						buf = s.Dequantize(v, buf)
-					}
-					ms[k] = l.windowSums(buf)
-				}
-				per[i] = ms
-			}
-		}()
-	}
-	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			return nil, err
+			per[i] = ms
 		}
+		if sim == nil {
+			fs, err := ir.NewSession(g, ir.SessionOptions{Threads: 1, Keep: keep})
+			if err != nil {
+				return nil, nil, err
+			}
+			return func(i int) error {
+				if err := src.Sample(i, ins); err != nil {
+					return err
+				}
+				if _, err := fs.Run(ins...); err != nil {
+					return err
+				}
+				sums(i, func(v *ir.Value) []float32 { return fs.Tensor(v).Float32s() })
+				return nil
+			}, fs.Close, nil
+		}
+		o := *sim
+		if o.Threads == 0 {
+			o.Threads = max(1, runtime.GOMAXPROCS(0)/workers)
+		}
+		var s *Simulator
+		if len(pool) > 0 && pool[0][w] != nil {
+			s = pool[0][w]
+		} else {
+			var err error
+			if s, err = NewSimulatorWith(g, o); err != nil {
+				return nil, nil, err
+			}
+			if len(pool) > 0 {
+				pool[0][w] = s
+			}
+		}
+		return func(i int) error {
+			if err := src.Sample(i, ins); err != nil {
+				return err
+			}
+			if err := s.runUntil(until, ins...); err != nil {
+				return err
+			}
+			sums(i, func(v *ir.Value) []float32 { buf = s.Dequantize(v, buf); return buf })
+			return nil
+		}, nil, nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	means := make([][]float64, len(layers))
 	for k, l := range layers {
@@ -562,63 +548,48 @@ func meanOutputSQNR(ref, g *ir.Graph, src Source, opt BiasCorrectOptions) (float
 	workers = min(workers, n)
 	type sums struct{ sig, noise float64 }
 	per := make([][]sums, n)
-	errs := make([]error, workers)
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for w := range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errs[w] = func() error {
-				fs, err := ir.NewSession(ref, ir.SessionOptions{Threads: 1})
-				if err != nil {
-					return err
-				}
-				defer fs.Close()
-				so := opt.Sim
-				if so.Threads == 0 {
-					so.Threads = max(1, runtime.GOMAXPROCS(0)/workers)
-				}
-				sim, err := NewSimulatorWith(g, so)
-				if err != nil {
-					return err
-				}
-				ins := inputTensors(g)
-				var deq []float32
-				for {
-					i := int(next.Add(1)) - 1
-					if i >= n {
-						return nil
-					}
-					if err := src.Sample(i, ins); err != nil {
-						return err
-					}
-					out, err := fs.Run(ins...)
-					if err != nil {
-						return err
-					}
-					if err := sim.Run(ins...); err != nil {
-						return err
-					}
-					ss := make([]sums, len(g.Outputs))
-					for k, o := range g.Outputs {
-						deq = sim.Dequantize(o, deq)
-						for j, f := range out[k].Float32s() {
-							d := float64(f) - float64(deq[j])
-							ss[k].sig += float64(f) * float64(f)
-							ss[k].noise += d * d
-						}
-					}
-					per[i] = ss
-				}
-			}()
-		}()
-	}
-	wg.Wait()
-	for _, err := range errs {
+	err := eachSample(n, workers, func(w int) (func(i int) error, func(), error) {
+		fs, err := ir.NewSession(ref, ir.SessionOptions{Threads: 1})
 		if err != nil {
-			return 0, err
+			return nil, nil, err
 		}
+		so := opt.Sim
+		if so.Threads == 0 {
+			so.Threads = max(1, runtime.GOMAXPROCS(0)/workers)
+		}
+		sim, err := NewSimulatorWith(g, so)
+		if err != nil {
+			fs.Close()
+			return nil, nil, err
+		}
+		ins := inputTensors(g)
+		var deq []float32
+		return func(i int) error {
+			if err := src.Sample(i, ins); err != nil {
+				return err
+			}
+			out, err := fs.Run(ins...)
+			if err != nil {
+				return err
+			}
+			if err := sim.Run(ins...); err != nil {
+				return err
+			}
+			ss := make([]sums, len(g.Outputs))
+			for k, o := range g.Outputs {
+				deq = sim.Dequantize(o, deq)
+				for j, f := range out[k].Float32s() {
+					d := float64(f) - float64(deq[j])
+					ss[k].sig += float64(f) * float64(f)
+					ss[k].noise += d * d
+				}
+			}
+			per[i] = ss
+			return nil
+		}, fs.Close, nil
+	})
+	if err != nil {
+		return 0, err
 	}
 	mean := 0.0
 	for k := range g.Outputs {
@@ -629,4 +600,50 @@ func meanOutputSQNR(ref, g *ir.Graph, src Source, opt BiasCorrectOptions) (float
 		mean += SQNR(t.sig, t.noise) / float64(len(g.Outputs))
 	}
 	return mean, nil
+}
+
+// eachSample runs every index of 0..n-1 once on workers goroutines. Each
+// calls start(w) for its own state (a session, a simulator), then run(i)
+// for each index it takes, and stop (when not nil) at the end. The first
+// error stops the others and is returned. Results go to per-index slots,
+// so they do not depend on the worker count.
+func eachSample(n, workers int, start func(w int) (run func(i int) error, stop func(), err error)) error {
+	var next atomic.Int64
+	errs := make([]error, workers)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			fail := func(err error) {
+				errs[w] = err
+				next.Store(int64(n)) // stop the others
+			}
+			run, stop, err := start(w)
+			if err != nil {
+				fail(err)
+				return
+			}
+			if stop != nil {
+				defer stop()
+			}
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= n {
+					return
+				}
+				if err := run(i); err != nil {
+					fail(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
