@@ -116,8 +116,8 @@ type Options struct {
 	// not exact) or "ranges" (every pair, Relu6 and Clip included, on the
 	// calibration data's per-channel ranges: passes.EqualizeOptions.ChannelRange;
 	// exact in float where no clip binds beyond the calibrated ranges).
-	// The file's record does not say so yet: verify needs
-	// Evaluation.Equalize.
+	// The file records it (and for "ranges" the calibration data's
+	// SHA-256): verify redoes it.
 	Equalize string
 	// PerTensorWeights gives every Conv and Gemm one weight scale (the
 	// largest channel's) instead of one per output channel: the setting of
@@ -159,8 +159,8 @@ type Calibration struct {
 	Real bool
 	// BiasCorrection is "none" (the default), quant.BiasLocal,
 	// quant.BiasTotal or quant.BiasAuto (quant.CorrectBias on the
-	// calibration samples, after the ranges). A file made with it does not pass verify yet: the
-	// file's record does not say so.
+	// calibration samples, after the ranges). The file records it and the
+	// data's SHA-256: verify redoes it on the same data.
 	BiasCorrection string
 }
 
@@ -182,6 +182,9 @@ type Result struct {
 	Options Options
 	// Mixed is what MinSQNR kept in float, and the SQNRs it measured.
 	Mixed *quant.MixedReport
+	// reference is the float graph before bias correction (nil: Graph's
+	// own float model is the reference).
+	reference *ir.Graph
 }
 
 // WriteFile writes the result atomically: a temporary file renamed into
@@ -522,10 +525,13 @@ func ConvertGraph(ctx context.Context, g *ir.Graph, opt Options) (*Result, error
 			return nil, err
 		}
 	}
+	var data *lower.DataRecord
 	if opt.Quant == Int8 {
-		if res.Mixed, err = calibrate(ctx, g, opt); err != nil {
+		var cal *calibrated
+		if cal, err = calibrate(ctx, g, opt); err != nil {
 			return nil, err
 		}
+		res.Mixed, res.reference, data = cal.mixed, cal.reference, cal.data
 		// And the quantization's (floatIslands' lowering, --min-sqnr's
 		// simulations), before the final lowering (resnet18 int8: peak
 		// RSS 106 -> 87 MB).
@@ -546,6 +552,7 @@ func ConvertGraph(ctx context.Context, g *ir.Graph, opt Options) (*Result, error
 		if m := opt.Calibration.BiasCorrection; m != "none" {
 			lopt.Provenance.BiasCorrection = m
 		}
+		lopt.Provenance.Calibration = data
 	}
 	if res.Repair != nil && opt.Repair == "fit" {
 		lopt.Provenance.Repair = &lower.RepairRecord{Samples: res.Repair.Samples, SHA256: res.Repair.DataSHA256}
@@ -569,7 +576,18 @@ func ConvertGraph(ctx context.Context, g *ir.Graph, opt Options) (*Result, error
 	return res, nil
 }
 
-func calibrate(ctx context.Context, g *ir.Graph, opt Options) (*quant.MixedReport, error) {
+// calibrated is what calibrate leaves beside the annotated graph.
+type calibrated struct {
+	mixed *quant.MixedReport
+	// reference is the float graph before bias correction moved its
+	// biases (nil without bias correction).
+	reference *ir.Graph
+	// data identifies the calibration data when the file cannot be
+	// rebuilt without them (equalization on ranges, bias correction).
+	data *lower.DataRecord
+}
+
+func calibrate(ctx context.Context, g *ir.Graph, opt Options) (*calibrated, error) {
 	c := opt.Calibration
 	var src quant.Source
 	var err error
@@ -590,6 +608,15 @@ func calibrate(ctx context.Context, g *ir.Graph, opt Options) (*quant.MixedRepor
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
+	}
+	out := &calibrated{}
+	bias := c.BiasCorrection != "" && c.BiasCorrection != "none"
+	if opt.Equalize == "ranges" || bias {
+		sum, err := quant.SourceSHA256(g, src)
+		if err != nil {
+			return nil, err
+		}
+		out.data = &lower.DataRecord{Samples: src.Len(), SHA256: sum}
 	}
 	if opt.Equalize == "ranges" {
 		if err := equalizeOnRanges(g, src, opt); err != nil {
@@ -621,25 +648,59 @@ func calibrate(ctx context.Context, g *ir.Graph, opt Options) (*quant.MixedRepor
 	if forXNNPACK(opt) {
 		profile = quant.ProfileXNNPACK
 	}
-	if m := c.BiasCorrection; m != "" && m != "none" {
-		r, err := quant.CorrectBias(g, src, quant.BiasCorrectOptions{Mode: m, Sim: quant.SimOptions{Profile: profile}, Workers: c.Workers})
-		if err != nil {
+	var biases map[*ir.Value]*ir.Tensor
+	if bias {
+		// The float model the user gave is the evaluation's reference, not
+		// the corrected one (a clone shares the constants CorrectBias
+		// replaces, not the replacements).
+		out.reference = ir.Clone(g)
+		biases = map[*ir.Value]*ir.Tensor{}
+		for _, n := range g.Nodes {
+			if b := n.Input(2); (n.Op == "Conv" || n.Op == "Gemm") && b != nil && b.IsConst() {
+				biases[b] = b.Const
+			}
+		}
+		if err := correctBias(g, src, c, profile, opt.Log, ""); err != nil {
 			return nil, err
-		}
-		if a := r.Auto; a != nil {
-			fmt.Fprintf(opt.Log, "litefy: note: bias correction auto: mean output SQNR on %d held-out calibration samples %.2f dB without, %.2f dB with: %s\n", a.HeldOut, a.Before, a.After, r.Mode)
-		}
-		if r.Layers > 0 {
-			fmt.Fprintf(opt.Log, "litefy: note: bias correction (%s): %d layers on %d samples, largest shift %.2f output steps\n", r.Mode, r.Layers, r.Samples, r.MaxShift[0])
 		}
 	}
 	if opt.MinSQNR <= 0 {
-		return nil, nil
+		return out, nil
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	return quant.KeepForSQNR(g, ranges, src, opt.MinSQNR, quant.MixedOptions{Sim: quant.SimOptions{Profile: profile}, Workers: c.Workers, Progress: opt.MixedProgress, Outputs: opt.SQNROutputs})
+	out.mixed, err = quant.KeepForSQNR(g, ranges, src, opt.MinSQNR, quant.MixedOptions{Sim: quant.SimOptions{Profile: profile}, Workers: c.Workers, Progress: opt.MixedProgress, Outputs: opt.SQNROutputs})
+	if err != nil {
+		return nil, err
+	}
+	if bias && len(out.mixed.Kept) > 0 {
+		// The corrections were fitted with those nodes in int8: fitted
+		// again with them in float, the file's biases are a function of
+		// the file's own graph, which verify rebuilds.
+		for b, t := range biases {
+			b.Const = t
+		}
+		if err := correctBias(g, src, c, profile, opt.Log, " again, with the kept nodes in float"); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// correctBias runs quant.CorrectBias as c says and notes what it did on log.
+func correctBias(g *ir.Graph, src quant.Source, c Calibration, profile quant.Profile, log io.Writer, again string) error {
+	r, err := quant.CorrectBias(g, src, quant.BiasCorrectOptions{Mode: c.BiasCorrection, Sim: quant.SimOptions{Profile: profile}, Workers: c.Workers})
+	if err != nil {
+		return err
+	}
+	if a := r.Auto; a != nil {
+		fmt.Fprintf(log, "litefy: note: bias correction auto%s: mean output SQNR on %d held-out calibration samples %.2f dB without, %.2f dB with: %s\n", again, a.HeldOut, a.Before, a.After, r.Mode)
+	}
+	if r.Layers > 0 {
+		fmt.Fprintf(log, "litefy: note: bias correction (%s)%s: %d layers on %d samples, largest shift %.2f output steps\n", r.Mode, again, r.Layers, r.Samples, r.MaxShift[0])
+	}
+	return nil
 }
 
 // equalizeOnRanges is cross-layer equalization on the calibration data's

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"math"
 	"path/filepath"
 	"strings"
@@ -290,9 +291,8 @@ func TestEqualizeBiasOptions(t *testing.T) {
 }
 
 // TestVerifyEqualized: verify rebuilds an equalized file from its record
-// (on the calibration data for ranges), refuses an Evaluation.Equalize
-// that contradicts the record, and refuses a bias-corrected file, which
-// it cannot rebuild, saying so.
+// (on the calibration data for ranges) and refuses an Evaluation.Equalize
+// that contradicts the record.
 func TestVerifyEqualized(t *testing.T) {
 	model := filepath.Join("..", "testdata", "models", "tiny_mnv2_op13.onnx")
 	calib := func(g *ir.Graph) (quant.Source, error) { return quant.Synthetic(g, 6, 1), nil }
@@ -321,12 +321,102 @@ func TestVerifyEqualized(t *testing.T) {
 			t.Errorf("%s: verify of the file with its record's equalization removed passed", eq)
 		}
 	}
-	res, err := Convert(context.Background(), model, Options{Format: TFLite, Calibration: Calibration{Source: calib, BiasCorrection: quant.BiasLocal}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := Verify(context.Background(), res.Data, "bias.tflite", model, Evaluation{}); err == nil || !strings.Contains(err.Error(), "cannot redo") {
-		t.Errorf("verify of a bias-corrected file: %v", err)
+}
+
+// TestVerifyBiasCorrected: verify rebuilds a bias-corrected file by
+// correcting again on the same data (with --min-sqnr's kept nodes, and
+// after equalization on ranges), evaluates it against the float model
+// before correction, as the conversion's own report does, and refuses
+// other data or none.
+func TestVerifyBiasCorrected(t *testing.T) {
+	model := filepath.Join("..", "testdata", "models", "tiny_mnv2_op13.onnx")
+	calib := func(g *ir.Graph) (quant.Source, error) { return quant.Synthetic(g, 6, 1), nil }
+	samples := func(g *ir.Graph) (quant.Source, string, error) { s, err := calib(g); return s, "calib", err }
+	for _, tc := range []struct {
+		mode, eq string
+		minSQNR  float64
+	}{
+		{quant.BiasLocal, "", 0}, {quant.BiasTotal, "", 0}, {quant.BiasAuto, "", 0},
+		{quant.BiasLocal, "ranges", 0}, {quant.BiasLocal, "", 30},
+	} {
+		name := fmt.Sprintf("%s eq=%q min-sqnr=%g", tc.mode, tc.eq, tc.minSQNR)
+		res, err := Convert(context.Background(), model, Options{Format: TFLite, Equalize: tc.eq, MinSQNR: tc.minSQNR,
+			Calibration: Calibration{Source: calib, BiasCorrection: tc.mode}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, err := lower.Read(res.Data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := m.Provenance
+		if p.BiasCorrection != tc.mode || p.Calibration == nil || p.Calibration.Samples != 6 || len(p.Calibration.SHA256) != 64 {
+			t.Fatalf("%s: the record says bias correction %q, data %+v", name, p.BiasCorrection, p.Calibration)
+		}
+		if tc.minSQNR > 0 && (res.Mixed == nil || len(res.Mixed.Kept) == 0) {
+			t.Fatalf("%s: --min-sqnr kept nothing; the case needs kept nodes", name)
+		}
+		ev := Evaluation{Samples: samples}
+		rep, err := Verify(context.Background(), res.Data, "bias.tflite", model, ev)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		own, err := res.Report(context.Background(), "bias.tflite", model, ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, o := range rep.Outputs {
+			if o != own.Outputs[i] {
+				t.Errorf("%s: verify reports output %+v, the conversion %+v", name, o, own.Outputs[i])
+			}
+		}
+		if tc.eq == "" {
+			// The reference is the model as given: its float outputs, not
+			// those of the corrected biases.
+			g, err := Load(model, nil, true, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := Rewrite(g, Options{Format: TFLite}); err != nil {
+				t.Fatal(err)
+			}
+			src, _ := calib(g)
+			want, err := quant.EvaluateAgainst(res.Graph, g, src, 0, nil, quant.SimOptions{Profile: quant.ProfileXNNPACK})
+			if err != nil {
+				t.Fatal(err)
+			}
+			self, err := quant.EvaluateWith(res.Graph, src, 0, nil, quant.SimOptions{Profile: quant.ProfileXNNPACK})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ev.Profile = quant.ProfileXNNPACK
+			rep, err := Verify(context.Background(), res.Data, "bias.tflite", model, ev)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// (auto applies nothing on this model: the two are equal)
+			if rep.Outputs[0] != want.Outputs[0] || tc.mode != quant.BiasAuto && rep.Outputs[0] == self.Outputs[0] {
+				t.Errorf("%s: verify's output %+v; against the model as given %+v, against the corrected float model %+v", name, rep.Outputs[0], want.Outputs[0], self.Outputs[0])
+			}
+		}
+		other := Evaluation{Samples: func(g *ir.Graph) (quant.Source, string, error) { return quant.Synthetic(g, 6, 2), "other", nil }}
+		if _, err := Verify(context.Background(), res.Data, "bias.tflite", model, other); err == nil || !strings.Contains(err.Error(), "pass the same data") {
+			t.Errorf("%s: verify on other data: %v", name, err)
+		}
+		// Held-out evaluation data, with the calibration data to rebuild.
+		other.Rebuild = samples
+		if _, err := Verify(context.Background(), res.Data, "bias.tflite", model, other); err != nil {
+			t.Errorf("%s: verify on held-out data: %v", name, err)
+		}
+		if _, err := Verify(context.Background(), res.Data, "bias.tflite", model, Evaluation{}); err == nil || !strings.Contains(err.Error(), "needs the same --calib") {
+			t.Errorf("%s: verify without data: %v", name, err)
+		}
+		// The correction is in the file: without the record's mode the
+		// rebuilt biases differ.
+		c := bytes.Replace(res.Data, []byte(`"bias_correction":`), []byte(`"bias_correctioX":`), 1)
+		if _, err := Verify(context.Background(), c, "bias.tflite", model, ev); err == nil || !strings.Contains(err.Error(), "does not match") {
+			t.Errorf("%s: verify of the file with its record's bias correction removed: %v", name, err)
+		}
 	}
 }
 

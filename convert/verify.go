@@ -3,6 +3,7 @@ package convert
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/litefy/litefy/ir"
 	"github.com/litefy/litefy/lower"
@@ -51,6 +52,10 @@ type Evaluation struct {
 	// Samples returns the evaluation samples for the reference graph and
 	// what they are ("synthetic" or their path).
 	Samples func(g *ir.Graph) (quant.Source, string, error)
+	// Rebuild returns the conversion's calibration data, which rebuilding
+	// a file repaired, equalized on ranges or bias-corrected needs (nil:
+	// Samples are those data too, and the file is evaluated on them).
+	Rebuild func(g *ir.Graph) (quant.Source, string, error)
 	// Profile is the runtime whose int8 rounding is simulated.
 	Profile quant.Profile
 	// Workers and Progress as in Calibration.
@@ -117,6 +122,19 @@ func reference(path string, p *lower.Provenance, samples func(g *ir.Graph) (quan
 			return nil, nil, fmt.Errorf("the file's lite weights were repaired on %d calibration samples with SHA-256 %.12s…; --calib gives %d samples with %.12s…: pass the same data", p.Repair.Samples, p.Repair.SHA256, rep.Samples, rep.DataSHA256)
 		}
 	}
+	if d := p.Calibration; d != nil && samples != nil {
+		src, _, err := samples(g)
+		if err != nil {
+			return nil, nil, err
+		}
+		sum, err := quant.SourceSHA256(g, src)
+		if err != nil {
+			return nil, nil, err
+		}
+		if sum != d.SHA256 {
+			return nil, nil, fmt.Errorf("the file was calibrated on %d samples with SHA-256 %.12s…, which rebuilding it needs (%s); --calib gives %d samples with %.12s…: pass the same data", d.Samples, d.SHA256, rebuildNeeds(p), src.Len(), sum)
+		}
+	}
 	if opt.Equalize == "ranges" {
 		if samples == nil {
 			return nil, nil, fmt.Errorf("the file was equalized on its calibration data's ranges; verify needs the same --calib data")
@@ -157,21 +175,42 @@ func Verify(ctx context.Context, data []byte, name, ref string, ev Evaluation) (
 	} else if ev.Equalize != "" && ev.Equalize != "none" && ev.Equalize != eq {
 		return nil, fmt.Errorf("%s: the file records equalization %q, not the %q asked for", name, eq, ev.Equalize)
 	}
-	if p.BiasCorrection != "" {
-		return nil, fmt.Errorf("%s: the file's biases were corrected on its calibration data (bias correction %q), which verify cannot redo yet: verify the file converted without --bias-correction", name, p.BiasCorrection)
+	rebuild := ev.Rebuild
+	if rebuild == nil {
+		rebuild = ev.Samples
 	}
-	g, rrep, err := reference(ref, p, ev.Samples, eq)
+	if p.BiasCorrection != "" && rebuild == nil {
+		return nil, fmt.Errorf("%s: the file's biases were corrected on its calibration data (bias correction %q); verify needs the same --calib data", name, p.BiasCorrection)
+	}
+	g, rrep, err := reference(ref, p, rebuild, eq)
 	if err != nil {
 		return nil, err
 	}
-	lm, err := lower.Verify(g, data)
+	var floatRef *ir.Graph // the float model before bias correction
+	var adjust func(*lower.Provenance) error
+	if p.BiasCorrection != "" {
+		adjust = func(p *lower.Provenance) error {
+			floatRef = ir.Clone(g)
+			src, _, err := rebuild(g)
+			if err != nil {
+				return err
+			}
+			profile := quant.ProfileTFLite
+			if p.XNNPACK {
+				profile = quant.ProfileXNNPACK
+			}
+			_, err = quant.CorrectBias(g, src, quant.BiasCorrectOptions{Mode: p.BiasCorrection, Sim: quant.SimOptions{Profile: profile}, Workers: ev.Workers})
+			return err
+		}
+	}
+	lm, err := lower.VerifyWith(g, data, adjust)
 	if err != nil {
 		return nil, fmt.Errorf("verify: %s does not match %s: %v", name, ref, err)
 	}
 	rep := &VerifyReport{TFLite: name, Reference: ref, Preset: p.Preset, Quant: p.Quant, IO: p.IO, Tensors: len(m.Tensors), Repair: rrep, KeptFloat: p.KeepFloat, Graph: g}
 	if p.Quant == Int8 {
 		rep.XNNPACK = DelegateFallbacks(lm)
-		if err := evaluate(ctx, rep, g, ev); err != nil {
+		if err := evaluate(ctx, rep, g, floatRef, ev); err != nil {
 			return nil, err
 		}
 	}
@@ -188,13 +227,15 @@ func (r *Result) Report(ctx context.Context, name, ref string, ev Evaluation) (*
 	if p.Repair != nil {
 		rep.Repair = r.Repair
 	}
-	if err := evaluate(ctx, rep, r.Graph, ev); err != nil {
+	if err := evaluate(ctx, rep, r.Graph, r.reference, ev); err != nil {
 		return nil, err
 	}
 	return rep, nil
 }
 
-func evaluate(ctx context.Context, rep *VerifyReport, g *ir.Graph, ev Evaluation) error {
+// evaluate evaluates g's int8 simulation on ev's samples against ref's
+// float model (nil: g's own).
+func evaluate(ctx context.Context, rep *VerifyReport, g, ref *ir.Graph, ev Evaluation) error {
 	src, kind, err := ev.Samples(g)
 	if err != nil {
 		return err
@@ -206,10 +247,25 @@ func evaluate(ctx context.Context, rep *VerifyReport, g *ir.Graph, ev Evaluation
 	if profile == "" {
 		profile = quant.ProfileTFLite
 	}
-	r, err := quant.EvaluateWith(g, src, ev.Workers, ev.Progress, quant.SimOptions{Profile: profile})
+	if ref == nil {
+		ref = g
+	}
+	r, err := quant.EvaluateAgainst(g, ref, src, ev.Workers, ev.Progress, quant.SimOptions{Profile: profile})
 	if err != nil {
 		return err
 	}
 	rep.Simulation, rep.Evaluation, rep.Report = string(profile), kind, r
 	return nil
+}
+
+// rebuildNeeds says what of p's conversion used the calibration data.
+func rebuildNeeds(p *lower.Provenance) string {
+	var why []string
+	if p.Equalize == "ranges" {
+		why = append(why, "equalization on their ranges")
+	}
+	if p.BiasCorrection != "" {
+		why = append(why, "bias correction "+p.BiasCorrection)
+	}
+	return strings.Join(why, ", ")
 }

@@ -59,9 +59,20 @@ type Provenance struct {
 	// through (convert.Options.Equalize; omitted for none): verify redoes
 	// it, on the same calibration data for "ranges".
 	Equalize string `json:"equalize,omitempty"`
-	// BiasCorrection is the bias correction's mode (omitted for none).
-	// verify cannot redo it yet and says so.
+	// BiasCorrection is the bias correction's mode (omitted for none):
+	// verify redoes it on the same calibration data after giving the
+	// reference the file's parameters.
 	BiasCorrection string `json:"bias_correction,omitempty"`
+	// Calibration identifies the calibration data, recorded when
+	// rebuilding the file needs them (equalization on their ranges, bias
+	// correction), so verify can say whether it was given the same.
+	Calibration *DataRecord `json:"calibration,omitempty"`
+}
+
+// DataRecord identifies a set of samples.
+type DataRecord struct {
+	Samples int    `json:"samples"`
+	SHA256  string `json:"sha256"` // of the samples' float32 bytes, in order
 }
 
 // RepairRecord identifies the data a repair fitted on.

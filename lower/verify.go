@@ -22,6 +22,15 @@ import (
 // give back (operator options, IR node names), which XNNPACKFallbacks
 // needs.
 func Verify(g *ir.Graph, file []byte) (*Model, error) {
+	return VerifyWith(g, file, nil)
+}
+
+// VerifyWith is Verify with a step between giving an int8 reference the
+// file's parameters and lowering it: adjust (when not nil) redoes what
+// the conversion did to the quantized graph after choosing its
+// parameters, such as correcting its biases (package quant), from the
+// file's record.
+func VerifyWith(g *ir.Graph, file []byte, adjust func(p *Provenance) error) (*Model, error) {
 	m, err := Read(file)
 	if err != nil {
 		return nil, err
@@ -32,7 +41,7 @@ func Verify(g *ir.Graph, file []byte) (*Model, error) {
 	}
 	opt := Options{IO: p.IO, ZeroTaps: p.ZeroTaps, GroupedConv2D: p.GroupedConv2D,
 		Provenance: &Provenance{Preset: p.Preset, Quant: p.Quant, Repair: p.Repair, XNNPACK: p.XNNPACK, XNNPACKKernels: p.XNNPACKKernels,
-			Equalize: p.Equalize, BiasCorrection: p.BiasCorrection}}
+			Equalize: p.Equalize, BiasCorrection: p.BiasCorrection, Calibration: p.Calibration}}
 	switch p.Quant {
 	case "int8":
 		if err := KeepFloat(g, p.KeepFloat); err != nil {
@@ -40,6 +49,11 @@ func Verify(g *ir.Graph, file []byte) (*Model, error) {
 		}
 		if err := AttachParams(g, m); err != nil {
 			return nil, err
+		}
+		if adjust != nil {
+			if err := adjust(p); err != nil {
+				return nil, err
+			}
 		}
 	case WeightsFloat32, WeightsFloat16, WeightsDynamic:
 		opt.Weights = p.Quant // as conversion lowers them

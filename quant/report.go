@@ -80,6 +80,15 @@ func Evaluate(g *ir.Graph, src Source, workers int, progress func(done, total in
 
 // EvaluateWith is Evaluate with a runtime variant of the int8 arithmetic.
 func EvaluateWith(g *ir.Graph, src Source, workers int, progress func(done, total int), opt SimOptions) (*Report, error) {
+	return EvaluateAgainst(g, g, src, workers, progress, opt)
+}
+
+// EvaluateAgainst is EvaluateWith with ref's float values as the
+// reference instead of g's: ref is g before a step that changed its
+// constants and not its structure (CorrectBias moves float biases, so g's
+// own float model is no longer the model the user gave). Values are
+// matched by name and outputs by position.
+func EvaluateAgainst(g, ref *ir.Graph, src Source, workers int, progress func(done, total int), opt SimOptions) (*Report, error) {
 	n := src.Len()
 	if n == 0 {
 		return nil, fmt.Errorf("quant: no evaluation samples")
@@ -98,6 +107,31 @@ func EvaluateWith(g *ir.Graph, src Source, workers int, progress func(done, tota
 				continue // a comparison's bool: no signal-to-noise ratio
 			}
 			vals, ops = append(vals, o), append(ops, nd.Op)
+		}
+	}
+	refVals := vals
+	if ref != g {
+		if len(ref.Outputs) != len(g.Outputs) || len(ref.Inputs) != len(g.Inputs) {
+			return nil, fmt.Errorf("quant: the reference graph has %d inputs and %d outputs, the quantized one %d and %d", len(ref.Inputs), len(ref.Outputs), len(g.Inputs), len(g.Outputs))
+		}
+		byName := map[string]*ir.Value{}
+		for _, v := range ref.Inputs {
+			byName[v.Name] = v
+		}
+		for _, nd := range ref.Nodes {
+			for _, o := range nd.Outputs {
+				if o != nil {
+					byName[o.Name] = o
+				}
+			}
+		}
+		refVals = make([]*ir.Value, len(vals))
+		for k, v := range vals {
+			r := byName[v.Name]
+			if r == nil || !r.Type.Shape.Equal(v.Type.Shape) {
+				return nil, fmt.Errorf("quant: value %q (%s) has no value of its name and shape in the reference graph", v.Name, ops[k])
+			}
+			refVals[k] = r
 		}
 	}
 	outIdx := make([]int, len(g.Outputs))
@@ -132,7 +166,7 @@ func EvaluateWith(g *ir.Graph, src Source, workers int, progress func(done, tota
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			fs, err := ir.NewSession(g, ir.SessionOptions{Threads: 1, Keep: vals}) // read after Run
+			fs, err := ir.NewSession(ref, ir.SessionOptions{Threads: 1, Keep: refVals}) // read after Run
 			if err != nil {
 				errs[w] = err
 				return
@@ -170,10 +204,10 @@ func EvaluateWith(g *ir.Graph, src Source, workers int, progress func(done, tota
 				}
 				ss := make([]sums, len(vals))
 				for k, v := range vals {
-					ref := fs.Tensor(v).Float32s()
+					rf := fs.Tensor(refVals[k]).Float32s()
 					deq = sim.Dequantize(v, deq)
 					s := &ss[k]
-					for j, f := range ref {
+					for j, f := range rf {
 						d := float64(f) - float64(deq[j])
 						s.sig += float64(f) * float64(f)
 						s.noise += d * d
@@ -183,9 +217,9 @@ func EvaluateWith(g *ir.Graph, src Source, workers int, progress func(done, tota
 					if g.IsOutput(v) {
 						shape := v.Type.Shape.Sizes()
 						cls := int(shape[len(shape)-1])
-						for r := 0; r+cls <= len(ref); r += cls {
+						for r := 0; r+cls <= len(rf); r += cls {
 							s.rows++
-							if argmax(ref[r:r+cls]) == argmax(deq[r:r+cls]) {
+							if argmax(rf[r:r+cls]) == argmax(deq[r:r+cls]) {
 								s.agree++
 							}
 						}
@@ -193,7 +227,7 @@ func EvaluateWith(g *ir.Graph, src Source, workers int, progress func(done, tota
 				}
 				// The float model on rounded inputs, then with int8 weights.
 				refs := make([][]float32, len(g.Outputs))
-				for j, o := range g.Outputs {
+				for j, o := range ref.Outputs {
 					refs[j] = append([]float32{}, fs.Tensor(o).Float32s()...)
 				}
 				wouts, err := ws.Run(ins...)

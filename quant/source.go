@@ -2,6 +2,8 @@ package quant
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"image"
 	_ "image/jpeg" // calibration images
@@ -26,6 +28,24 @@ import (
 type Source interface {
 	Len() int
 	Sample(i int, dst []*ir.Tensor) error
+}
+
+// SourceSHA256 reads every sample of src for g's inputs and returns the
+// SHA-256 of their bytes, inputs in order within a sample and samples in
+// order (the hash repair.Report.DataSHA256 gives the same data), so a
+// file can record which data it was fitted on.
+func SourceSHA256(g *ir.Graph, src Source) (string, error) {
+	ins := inputTensors(g)
+	h := sha256.New()
+	for i := range src.Len() {
+		if err := src.Sample(i, ins); err != nil {
+			return "", err
+		}
+		for _, t := range ins {
+			h.Write(t.Data)
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // Layout says where the channel axis of an image input is.

@@ -23,11 +23,11 @@ const evaluationSeed = 1_000_003
 
 func newVerifyCmd() *cobra.Command {
 	var cf calibFlags
-	var ref, sim, equalize string
+	var ref, sim, equalize, evalPath string
 	var asJSON bool
 	var htmlOut string
 	c := &cobra.Command{
-		Use:   "verify MODEL.tflite --ref MODEL.onnx [--json] [--html PAGE.html] [--sim tflite|xnnpack|armnn-ref] [--calib DIR|x.npy] [--calib-count N]",
+		Use:   "verify MODEL.tflite --ref MODEL.onnx [--json] [--html PAGE.html] [--sim tflite|xnnpack|armnn-ref] [--calib DIR|x.npy] [--eval DIR|x.npy] [--calib-count N]",
 		Short: "Check a .tflite litefy wrote against its ONNX model and report the int8 model's accuracy",
 		Long: `verify rebuilds what litefy converted MODEL.tflite from: it loads the ONNX
 reference with the input shapes recorded in the file's "litefy" metadata, runs
@@ -48,7 +48,11 @@ rounding is simulated: tflite (TFLite's built-in kernels, the default), xnnpack
 float16 and dynamic files are only compared.
 
 Samples: --calib DIR|x.npy (its first --calib-count samples), or
---calib-count seeded synthetic images (a warning says so).`,
+--calib-count seeded synthetic images (a warning says so). A file whose
+conversion used its calibration data beyond the ranges (the lite variant's
+repair, --equalize ranges, --bias-correction; the file records the data's
+SHA-256) is rebuilt on --calib, which must be the same data; --eval DIR|x.npy
+then gives held-out data to evaluate it on.`,
 		Args: exactArgs(1, "one MODEL.tflite"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if ref == "" {
@@ -67,9 +71,15 @@ Samples: --calib DIR|x.npy (its first --calib-count samples), or
 			}
 			stderr := cmd.ErrOrStderr()
 			prog, done := cf.progress(stderr, "simulating int8")
-			rep, err := convert.Verify(context.Background(), b, args[0], ref, convert.Evaluation{Profile: profile,
-				Workers: cf.workers, Progress: prog, Equalize: equalize,
-				Samples: func(g *ir.Graph) (quant.Source, string, error) { return cf.evaluationSource(g, stderr) }})
+			ev := convert.Evaluation{Profile: profile, Workers: cf.workers, Progress: prog, Equalize: equalize,
+				Samples: func(g *ir.Graph) (quant.Source, string, error) { return cf.evaluationSource(g, stderr) }}
+			if evalPath != "" {
+				held := cf
+				held.path = evalPath
+				ev.Rebuild = ev.Samples
+				ev.Samples = func(g *ir.Graph) (quant.Source, string, error) { return held.evaluationSource(g, stderr) }
+			}
+			rep, err := convert.Verify(context.Background(), b, args[0], ref, ev)
 			done()
 			if err != nil {
 				return err
@@ -90,6 +100,7 @@ Samples: --calib DIR|x.npy (its first --calib-count samples), or
 	fl.StringVar(&ref, "ref", "", "the ONNX model the .tflite was converted from")
 	fl.StringVar(&sim, "sim", string(quant.ProfileTFLite), "the runtime whose int8 rounding is simulated: tflite (built-in kernels), xnnpack (LiteRT's CPU delegate) or armnn-ref (Arm NN's reference backend)")
 	fl.StringVar(&equalize, "equalize", "none", "for files written before 2026-12-04, whose record does not say: the --equalize the int8 file was converted with (newer files record it); verify redoes it, ranges on the conversion's --calib data")
+	fl.StringVar(&evalPath, "eval", "", "evaluate on these data (a folder of images or a .npy, its first --calib-count samples) instead of --calib, which rebuilding a repaired, range-equalized or bias-corrected file still needs: held-out data, so the file is not judged on its calibration samples")
 	fl.BoolVar(&asJSON, "json", false, "print JSON")
 	fl.StringVar(&htmlOut, "html", "", "int8 file: also write a self-contained page of every tensor's SQNR, along the graph, with the nodes kept in float32")
 	cf.registerSamples(c)
