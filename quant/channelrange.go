@@ -2,7 +2,6 @@ package quant
 
 import (
 	"fmt"
-	"math"
 	"runtime"
 
 	"github.com/litefy/litefy/ir"
@@ -42,9 +41,11 @@ func ChannelRanges(g *ir.Graph, src Source, values []*ir.Value, workers int) (ma
 			if m[i] == nil {
 				m[i] = make([]float32, C)
 			}
-			for j, x := range t.Float32s() {
+			xs := t.Float32s()
+			for j := 0; j+plane <= len(xs); j += plane {
 				c := (j / plane) % C
-				m[i][c] = max(m[i][c], float32(math.Abs(float64(x))))
+				lo, hi := minMax(xs[j:j+plane], 0, 0) // max |x| = max(−min, max), exactly
+				m[i][c] = max(m[i][c], -lo, hi)
 			}
 		}
 	}, func() {})
