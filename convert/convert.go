@@ -110,14 +110,16 @@ type Options struct {
 	// DistillProgress, when set, is called after each distillation epoch.
 	DistillProgress func(done, total int)
 	// Equalize is cross-layer equalization before int8 calibration
-	// (passes.Equalize): "none" (the default), "relu" (the pairs across
+	// (passes.Equalize): "none", "relu" (the pairs across
 	// Relu, LeakyRelu, PRelu or nothing: exact in float) or "clip" (Relu6
 	// and Clip(0, b) pairs too, each clip made Relu as Nagel et al. do:
 	// not exact) or "ranges" (every pair, Relu6 and Clip included, on the
 	// calibration data's per-channel ranges: passes.EqualizeOptions.ChannelRange;
 	// exact in float where no clip binds beyond the calibrated ranges).
 	// The file records it (and for "ranges" the calibration data's
-	// SHA-256): verify redoes it.
+	// SHA-256): verify redoes it. Default (""): "ranges" for an int8
+	// TFLite file with real calibration data (Calibration.Real), else
+	// "none".
 	Equalize string
 	// PerTensorWeights gives every Conv and Gemm one weight scale (the
 	// largest channel's) instead of one per output channel: the setting of
@@ -157,10 +159,11 @@ type Calibration struct {
 	// synthetic images: only real data can repair a trained model or
 	// measure the lite variant's fidelity.
 	Real bool
-	// BiasCorrection is "none" (the default), quant.BiasLocal,
+	// BiasCorrection is "none", quant.BiasLocal,
 	// quant.BiasTotal or quant.BiasAuto (quant.CorrectBias on the
 	// calibration samples, after the ranges). The file records it and the
-	// data's SHA-256: verify redoes it on the same data.
+	// data's SHA-256: verify redoes it on the same data. Default (""):
+	// quant.BiasLocal with real data (Real), else "none".
 	BiasCorrection string
 }
 
@@ -245,9 +248,18 @@ func withDefaults(opt Options) (Options, error) {
 	if opt.MinAgreement == 0 {
 		opt.MinAgreement = 0.9
 	}
+	// With real calibration data an int8 file is equalized on their ranges
+	// and bias-corrected (local) unless asked otherwise: measured on
+	// trained weights with held-out data (docs/quantization.md), the pair
+	// raises int8's output SQNR by up to 8 dB and loses at most 0.24 dB.
+	// On synthetic images neither was measured: off.
+	byData := opt.Format == TFLite && opt.Quant == Int8 && opt.Calibration.Real && opt.Calibration.Source != nil
 	switch opt.Equalize {
 	case "":
 		opt.Equalize = "none"
+		if byData {
+			opt.Equalize = "ranges"
+		}
 	case "none", "relu", "clip", "ranges":
 	default:
 		return opt, fmt.Errorf("convert: equalize %q: want none, relu, clip or ranges", opt.Equalize)
@@ -255,6 +267,9 @@ func withDefaults(opt Options) (Options, error) {
 	switch opt.Calibration.BiasCorrection {
 	case "":
 		opt.Calibration.BiasCorrection = "none"
+		if byData {
+			opt.Calibration.BiasCorrection = quant.BiasLocal
+		}
 	case "none", quant.BiasLocal, quant.BiasTotal, quant.BiasAuto:
 	default:
 		return opt, fmt.Errorf("convert: bias correction %q: want none, %s, %s or %s", opt.Calibration.BiasCorrection, quant.BiasLocal, quant.BiasTotal, quant.BiasAuto)

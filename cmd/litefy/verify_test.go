@@ -280,4 +280,33 @@ func TestVerifyCalibData(t *testing.T) {
 	if written := string(must(os.ReadFile(report))); written != stdout {
 		t.Errorf("--report with --calib differs from verify --json --calib")
 	}
+	// Real data: equalized on their ranges and bias-corrected by default,
+	// the data named in the record; verify rebuilds on --calib only.
+	m, err := lower.Read(must(os.ReadFile(out)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := m.Provenance; p.Equalize != "ranges" || p.BiasCorrection != "local" || p.Calibration == nil || p.Calibration.Samples != 3 {
+		t.Errorf("record of a file calibrated on real data: equalize %q, bias correction %q, data %+v", p.Equalize, p.BiasCorrection, p.Calibration)
+	}
+	held := filepath.Join(dir, "held.npy")
+	for i := range f {
+		f[i] = float32(i%89)/37 - 1.1
+	}
+	if err := tensorio.WriteNPY(held, x); err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr := litefy(t, "verify", out, "--ref", effnet, "--calib", held)
+	if code == 0 || !strings.Contains(stderr, "pass the same data") {
+		t.Errorf("verify --calib with other data: exit %d, %q", code, stderr)
+	}
+	stdout, _ = ok(t, "verify", out, "--ref", effnet, "--calib", npy, "--eval", held, "--json")
+	if !strings.Contains(stdout, `"evaluation": "`+held+`"`) {
+		t.Errorf("verify --eval: stdout %.300q", stdout)
+	}
+	// Asked for none, none is what the file records.
+	ok(t, effnet, "--calib", npy, "-o", out, "--equalize", "none", "--bias-correction", "none")
+	if p := must(lower.Read(must(os.ReadFile(out)))).Provenance; p.Equalize != "" || p.BiasCorrection != "" || p.Calibration != nil {
+		t.Errorf("--equalize none --bias-correction none: record %+v", p)
+	}
 }
