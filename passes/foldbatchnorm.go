@@ -87,7 +87,15 @@ func foldIntoConv(rw *Rewriter, bn, p *ir.Node, k, shift []float32) error {
 	if outC != len(k) {
 		return bn.Errorf("has %d channels but %s produces %d", len(k), p, outC)
 	}
-	wf := w.AsFloat32s()
+	// One new tensor, written from the old one's values: the original's
+	// bytes (often the model file's) are garbage once it is replaced.
+	wt := ir.NewTensor(ir.Float32, w.Shape)
+	wf := wt.Float32s()
+	if w.DType == ir.Float32 {
+		copy(wf, w.Float32s())
+	} else {
+		copy(wf, w.AsFloat32s())
+	}
 	per := len(wf) / outC
 	for o := 0; o < outC; o++ {
 		for i := o * per; i < (o+1)*per; i++ {
@@ -110,7 +118,7 @@ func foldIntoConv(rw *Rewriter, bn, p *ir.Node, k, shift []float32) error {
 	for o := range b {
 		b[o] = b[o]*k[o] + shift[o]
 	}
-	wv := rw.Const(p.Inputs[1].Name+".bnfolded", ir.FromFloat32(w.Shape, wf))
+	wv := rw.Const(p.Inputs[1].Name+".bnfolded", wt)
 	bv := rw.Const(p.Name+".bias.bnfolded", ir.FromFloat32([]int64{int64(outC)}, b))
 	rw.SetInput(p, 1, wv)
 	rw.SetInput(p, 2, bv)
