@@ -338,11 +338,16 @@ const dotsMaxN = 3
 // the kernels then stream it straight from the caller's matrix, which is
 // as fast as reading packed panels and saves the copy. The exception is a
 // row stride that is a multiple of 2 KiB with many rows of A: the rows of
-// a panel then map to a handful of cache sets and evict each other before
-// the next row tile of A reuses them, so B is packed when m > packBMinM.
-// Partial right-edge panels are always packed (zero-padded); A is read in
-// place except for a partial bottom-edge tile, which is packed.
-const packBMinM = 64
+// a panel then map to a handful of cache sets, and contiguous panels are
+// a few per cent faster, which pays for the copy (a pass over the block
+// at about 10 GB/s) only once more than packBMinM rows reuse it. On the
+// AMD EPYC (Zen 4) of 2026-12-04, one thread: packed at m > 64 before,
+// 196×1536×384 (convnext_tiny's MatMul) ran at 85–96 GFLOP/s and 512³ at
+// 96–103, in place at 113–114; 1024³ and 2048×64×256 (ldb 4096) stay a
+// little faster packed. Partial right-edge panels are always packed
+// (zero-padded); A is read in place except for a partial bottom-edge
+// tile, which is packed.
+const packBMinM = 512
 
 // packB reports whether the kc×nc blocks of B(p,j) = b[p*rsb+j*csb] should
 // be packed for a product with m rows.

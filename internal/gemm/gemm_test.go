@@ -65,8 +65,9 @@ func testShapes() []shape {
 		shape{m: 23, n: 2, k: 9, ldb: 2, ldc: 2},
 		shape{m: 11, n: 40, k: 25, lda: 30, ldb: 43, ldc: 47}, // in-place B, edges
 		shape{m: 35, n: 40, k: 25, lda: 30, ldb: 43, ldc: 47}, // edges
-		shape{m: 70, n: 41, k: 300, ldb: 512},                 // packed B
-		shape{m: 67, n: 512, k: 7, ldb: 1024, ldc: 515},       // packed B
+		shape{m: 70, n: 41, k: 300, ldb: 512},                 // in-place B, aliasing stride
+		shape{m: 515, n: 41, k: 300, ldb: 512},                // packed B
+		shape{m: 520, n: 512, k: 7, ldb: 1024, ldc: 515},      // packed B
 		// Large k: several kc blocks, uneven split.
 		shape{m: 13, n: 35, k: 1000},
 		shape{m: 6, n: 16, k: 1025},
@@ -394,7 +395,7 @@ func TestAVX512SameBits(t *testing.T) {
 	defer func(v bool) { useAVX512 = v }(useAVX512)
 	shapes := []shape{
 		{m: 30, n: 12544 / 8, k: 27}, {m: 12, n: 49, k: 320}, {m: 4, n: 300, k: 600},
-		{m: 70, n: 41, k: 300, ldb: 512}, {m: 35, n: 40, k: 25, lda: 30, ldb: 43, ldc: 47},
+		{m: 515, n: 41, k: 300, ldb: 512}, {m: 35, n: 40, k: 25, lda: 30, ldb: 43, ldc: 47},
 		{m: 9, n: 160, k: 0}, {m: 1, n: 64, k: 5},
 	}
 	for panels := 1; panels <= 9; panels++ {
