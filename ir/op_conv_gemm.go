@@ -15,8 +15,11 @@ type gemmConv struct {
 	*conv2d
 	hasBias   bool
 	pointwise bool
-	act       func(x, y []float32) // applied to each block of the output, or nil
-	k         int                  // cg·kh·kw, the GEMM depth
+	// contiguous: unit strides and output rows as wide as the input's
+	// (im2colContiguous).
+	contiguous bool
+	act        func(x, y []float32) // applied to each block of the output, or nil
+	k          int                  // cg·kh·kw, the GEMM depth
 	// oxLo, oxHi give, per kernel column, the output columns whose input
 	// column is inside the image.
 	oxLo, oxHi []int
@@ -41,13 +44,7 @@ type convWorker struct {
 const colBudget = 64 << 10
 
 func gemmConvKernel(p *conv2d, hasBias bool, act func(x, y []float32)) Kernel {
-	g := &gemmConv{conv2d: p, hasBias: hasBias, k: p.cg * p.kh * p.kw, act: act}
-	g.pointwise = p.kh == 1 && p.kw == 1 && p.sh == 1 && p.sw == 1 && p.pt == 0 && p.pl == 0 &&
-		p.oh == p.h && p.ow == p.w
-	g.oxLo, g.oxHi = make([]int, p.kw), make([]int, p.kw)
-	for kj := range p.kw {
-		g.oxLo[kj], g.oxHi[kj] = validRange(p.ow, p.w, p.sw, kj*p.dw-p.pl)
-	}
+	g := newGemmConv(p, hasBias, act)
 	part := func(lo, hi int) {
 		for t := lo; t < hi; t++ {
 			g.work(t)
@@ -64,6 +61,19 @@ func gemmConvKernel(p *conv2d, hasBias bool, act func(x, y []float32)) Kernel {
 		e.For(g.nt, 1, part)
 		return nil
 	}
+}
+
+// newGemmConv is the state of gemmConvKernel before its first run.
+func newGemmConv(p *conv2d, hasBias bool, act func(x, y []float32)) *gemmConv {
+	g := &gemmConv{conv2d: p, hasBias: hasBias, k: p.cg * p.kh * p.kw, act: act}
+	g.pointwise = p.kh == 1 && p.kw == 1 && p.sh == 1 && p.sw == 1 && p.pt == 0 && p.pl == 0 &&
+		p.oh == p.h && p.ow == p.w
+	g.contiguous = p.sh == 1 && p.sw == 1 && p.ow == p.w
+	g.oxLo, g.oxHi = make([]int, p.kw), make([]int, p.kw)
+	for kj := range p.kw {
+		g.oxLo[kj], g.oxHi[kj] = validRange(p.ow, p.w, p.sw, kj*p.dw-p.pl)
+	}
+	return g
 }
 
 // validRange returns the outputs o in [0, outN) for which o*stride+off is
@@ -238,6 +248,10 @@ func pointwiseActTile(pos, k int) int {
 func (g *gemmConv) im2col(wk *convWorker, col, xg []float32, p0, p1 int) {
 	tl := p1 - p0
 	hw := g.h * g.w
+	if g.contiguous && useIm2colContiguous {
+		g.im2colContiguous(col, xg, p0, p1)
+		return
+	}
 	wk.segs = wk.segs[:0]
 	for p := p0; p < p1; {
 		oy, ox0 := p/g.ow, p%g.ow
@@ -291,6 +305,54 @@ func (g *gemmConv) im2col(wk *convWorker, col, xg []float32, p0, p1 int) {
 							ix += g.sw
 						}
 					}
+				}
+			}
+		}
+	}
+}
+
+// useIm2colContiguous selects im2colContiguous where it applies; tests
+// switch it off to compare with the general im2col.
+var useIm2colContiguous = true
+
+// im2colContiguous is im2col for a convolution with unit strides and
+// output rows as wide as the input's (g.contiguous): the input a tap reads
+// for consecutive positions is then consecutive, across output rows too,
+// so each row of the tile is one copy from the input plane, then zeros
+// over the padding: whole output rows above or below the image and, in
+// each row, the columns left or right of it (the copy brought the
+// neighbouring input row's ends there). The rows of a 14×14 layer took a
+// copy of 14 elements each, one output row at a time.
+func (g *gemmConv) im2colContiguous(col, xg []float32, p0, p1 int) {
+	tl := p1 - p0
+	w, hw := g.w, g.h*g.w
+	for c := range g.cg {
+		xc := xg[c*hw : (c+1)*hw]
+		for ki := range g.kh {
+			dy := ki*g.dh - g.pt
+			// Positions whose input row oy+dy is inside the image.
+			lo := min(max(p0, -dy*w), p1)
+			hi := max(min(p1, (g.h-dy)*w), lo)
+			for kj := range g.kw {
+				row := col[((c*g.kh+ki)*g.kw+kj)*tl : ((c*g.kh+ki)*g.kw+kj+1)*tl]
+				clear(row[:lo-p0])
+				clear(row[hi-p0:])
+				if lo == hi {
+					continue
+				}
+				d := dy*w + kj*g.dw - g.pl // input index - position
+				// Clip the copy to the plane; what it leaves out is padding.
+				a, b := max(lo, -d), min(hi, hw-d)
+				if a < b {
+					copy(row[a-p0:b-p0], xc[a+d:b+d])
+				}
+				oxLo, oxHi := g.oxLo[kj], g.oxHi[kj]
+				if oxLo == 0 && oxHi == g.ow && a == lo && b == hi {
+					continue
+				}
+				for r := lo - lo%w; r < hi; r += w {
+					clear(row[max(r, lo)-p0 : max(min(r+oxLo, hi), lo)-p0])
+					clear(row[min(max(r+oxHi, lo), hi)-p0 : min(r+w, hi)-p0])
 				}
 			}
 		}

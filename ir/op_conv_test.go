@@ -495,3 +495,60 @@ func BenchmarkConvPointwise16to96At112(b *testing.B) {
 func BenchmarkConvPointwise320to1280At7(b *testing.B) {
 	benchConv(b, []int64{1, 320, 7, 7}, []int64{1280, 320, 1, 1}, nil)
 }
+
+// TestIm2colContiguous checks that im2colContiguous writes exactly what
+// the general im2col writes, on every tile of geometries with unit strides
+// and output rows as wide as the input's: paddings on either side or
+// none, dilation, kernels wider and taller than the padding, an image
+// shorter than the kernel, and tiles that start and end inside rows.
+func TestIm2colContiguous(t *testing.T) {
+	defer func(v bool) { useIm2colContiguous = v }(useIm2colContiguous)
+	type geom struct{ c, h, w, kh, kw, dh, dw, pt, pb, pl, pr, tile int }
+	geoms := []geom{
+		{c: 3, h: 14, w: 14, kh: 3, kw: 3, dh: 1, dw: 1, pt: 1, pb: 1, pl: 1, pr: 1, tile: 64},
+		{c: 2, h: 7, w: 7, kh: 3, kw: 3, dh: 1, dw: 1, pt: 1, pb: 1, pl: 1, pr: 1, tile: 49},
+		{c: 2, h: 9, w: 11, kh: 5, kw: 5, dh: 1, dw: 1, pt: 2, pb: 2, pl: 2, pr: 2, tile: 23},
+		{c: 2, h: 8, w: 10, kh: 3, kw: 3, dh: 2, dw: 2, pt: 2, pb: 2, pl: 2, pr: 2, tile: 17},
+		{c: 1, h: 6, w: 9, kh: 1, kw: 3, dh: 1, dw: 1, pt: 0, pb: 0, pl: 0, pr: 2, tile: 20},
+		{c: 1, h: 6, w: 9, kh: 3, kw: 1, dh: 1, dw: 1, pt: 2, pb: 0, pl: 0, pr: 0, tile: 16},
+		{c: 2, h: 2, w: 5, kh: 7, kw: 7, dh: 1, dw: 1, pt: 3, pb: 3, pl: 3, pr: 3, tile: 3},
+		{c: 1, h: 5, w: 4, kh: 2, kw: 4, dh: 1, dw: 1, pt: 1, pb: 0, pl: 3, pr: 0, tile: 7},
+	}
+	r := rand.New(rand.NewSource(3))
+	for i, gm := range geoms {
+		p := &conv2d{n: 1, c: gm.c, h: gm.h, w: gm.w, m: 1, kh: gm.kh, kw: gm.kw, sh: 1, sw: 1, dh: gm.dh, dw: gm.dw,
+			pt: gm.pt, pl: gm.pl, group: 1, cg: gm.c, mg: 1}
+		p.oh = gm.h + gm.pt + gm.pb - (gm.kh-1)*gm.dh
+		p.ow = gm.w + gm.pl + gm.pr - (gm.kw-1)*gm.dw
+		if p.ow != p.w || p.oh < 1 {
+			t.Fatalf("geometry %d: output %d×%d for input %d×%d", i, p.oh, p.ow, p.h, p.w)
+		}
+		g := newGemmConv(p, false, nil)
+		if !g.contiguous {
+			t.Fatalf("geometry %d is not contiguous", i)
+		}
+		x := make([]float32, gm.c*gm.h*gm.w)
+		for j := range x {
+			x[j] = r.Float32() + 1 // no zeros: a missed copy shows
+		}
+		pos := p.oh * p.ow
+		for p0 := 0; p0 < pos; p0 += gm.tile {
+			p1 := min(pos, p0+gm.tile)
+			var cols [2][]float32
+			for v, fast := range []bool{false, true} {
+				useIm2colContiguous = fast
+				cols[v] = make([]float32, g.k*(p1-p0))
+				for j := range cols[v] {
+					cols[v][j] = -7 // poison: every element must be written
+				}
+				g.im2col(&convWorker{}, cols[v], x, p0, p1)
+			}
+			for j := range cols[0] {
+				if math.Float32bits(cols[0][j]) != math.Float32bits(cols[1][j]) {
+					t.Fatalf("geometry %d, tile [%d,%d): element %d (row %d) is %v, want %v",
+						i, p0, p1, j, j/(p1-p0), cols[1][j], cols[0][j])
+				}
+			}
+		}
+	}
+}
