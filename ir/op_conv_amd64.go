@@ -26,6 +26,13 @@ func dwRows2AVX2(out *float32, n int, x *float32, offs *int, w *float32, taps in
 //go:noescape
 func gather2AVX2(dst, src *float32, n int)
 
+// copy3AVX2 sets d0[j] = src[j], d1[j] = src[j+1] and d2[j] = src[j+2]
+// for j < n, n a positive multiple of 8, reading src[0:n+2] (im2col's
+// three taps of a 3×3 kernel row at stride 1).
+//
+//go:noescape
+func copy3AVX2(d0, d1, d2, src *float32, n int)
+
 // maxRowsAVX2 computes MaxPool rows (op_pool_amd64.s): out[j] = the
 // running maximum over t < taps of x[offs[t]+stride·j], stride 1 or 2,
 // for j below n rounded down to a multiple of 8, which it returns.

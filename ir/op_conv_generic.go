@@ -15,6 +15,8 @@ func dwRows2AVX2(out *float32, n int, x *float32, offs *int, w *float32, taps in
 
 func gather2AVX2(dst, src *float32, n int) { panic("ir: no depthwise assembly") }
 
+func copy3AVX2(d0, d1, d2, src *float32, n int) { panic("ir: no depthwise assembly") }
+
 func maxRowsAVX2(out *float32, n int, x *float32, offs *int, taps, stride int) int {
 	panic("ir: no pooling assembly")
 }

@@ -86,3 +86,29 @@ TEXT ·transpose8AVX2(SB), NOSPLIT, $0-32
 	VMOVUPS    Y15, (DI)(AX*1)
 	VZEROUPPER
 	RET
+
+// func copy3AVX2(d0, d1, d2, src *float32, n int)
+//
+// d0[j] = src[j], d1[j] = src[j+1], d2[j] = src[j+2] for j < n, n a
+// positive multiple of 8; reads src[0:n+2] (im2col's three taps of a 3×3
+// kernel row at stride 1).
+TEXT ·copy3AVX2(SB), NOSPLIT, $0-40
+	MOVQ d0+0(FP), DI
+	MOVQ d1+8(FP), DX
+	MOVQ d2+16(FP), R8
+	MOVQ src+24(FP), SI
+	MOVQ n+32(FP), CX
+	XORQ AX, AX
+
+copy3loop:
+	VMOVUPS (SI)(AX*4), Y0
+	VMOVUPS 4(SI)(AX*4), Y1
+	VMOVUPS 8(SI)(AX*4), Y2
+	VMOVUPS Y0, (DI)(AX*4)
+	VMOVUPS Y1, (DX)(AX*4)
+	VMOVUPS Y2, (R8)(AX*4)
+	ADDQ    $8, AX
+	CMPQ    AX, CX
+	JLT     copy3loop
+	VZEROUPPER
+	RET

@@ -513,6 +513,14 @@ func TestIm2colContiguous(t *testing.T) {
 		{c: 1, h: 6, w: 9, kh: 3, kw: 1, dh: 1, dw: 1, pt: 2, pb: 0, pl: 0, pr: 0, tile: 16},
 		{c: 2, h: 2, w: 5, kh: 7, kw: 7, dh: 1, dw: 1, pt: 3, pb: 3, pl: 3, pr: 3, tile: 3},
 		{c: 1, h: 5, w: 4, kh: 2, kw: 4, dh: 1, dw: 1, pt: 1, pb: 0, pl: 3, pr: 0, tile: 7},
+		// 3 wide with a padding of 1 (im2col3): whole planes, one-column
+		// and one-row planes, long runs for the vector copy.
+		{c: 4, h: 30, w: 30, kh: 3, kw: 3, dh: 1, dw: 1, pt: 1, pb: 1, pl: 1, pr: 1, tile: 200},
+		{c: 3, h: 9, w: 13, kh: 1, kw: 3, dh: 1, dw: 1, pt: 0, pb: 0, pl: 1, pr: 1, tile: 117},
+		{c: 2, h: 5, w: 1, kh: 3, kw: 3, dh: 1, dw: 1, pt: 1, pb: 1, pl: 1, pr: 1, tile: 5},
+		{c: 2, h: 1, w: 9, kh: 3, kw: 3, dh: 1, dw: 1, pt: 1, pb: 1, pl: 1, pr: 1, tile: 4},
+		{c: 2, h: 6, w: 6, kh: 5, kw: 3, dh: 2, dw: 1, pt: 4, pb: 4, pl: 1, pr: 1, tile: 10},
+		{c: 2, h: 8, w: 17, kh: 3, kw: 3, dh: 1, dw: 1, pt: 0, pb: 2, pl: 1, pr: 1, tile: 51},
 	}
 	r := rand.New(rand.NewSource(3))
 	for i, gm := range geoms {
