@@ -217,7 +217,7 @@ func printMixed(w io.Writer, r *quant.MixedReport) {
 		}
 		names = append(names, fmt.Sprintf("%s (%s, %.1f dB alone%s)", k.Node, k.Op, k.SQNR, cost))
 	}
-	fmt.Fprintf(w, "litefy: note: --min-sqnr %g: all int8 the outputs%s reach %.1f dB SQNR against float on %d samples; %d of %d nodes kept in float32 reach %.1f dB, at an estimated %.2f× the all-int8 latency (their MACs in float): %s\n",
+	fmt.Fprintf(w, "litefy: note: --min-sqnr %g: all int8, the outputs%s reach %.1f dB SQNR against float on %d samples; %d of %d nodes kept in float32 reach %.1f dB, at an estimated %.2f× the all-int8 latency (their MACs in float): %s\n",
 		r.TargetSQNR, outputsOf(r), r.AllInt8SQNR, r.Samples, len(r.Kept), len(r.Ranked), r.Reached, r.EstLatency, strings.Join(names, ", "))
 }
 
