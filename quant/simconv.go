@@ -133,7 +133,8 @@ type simConv struct {
 	k         int  // GEMM depth cpg·KH·KW
 	pointwise bool // 1×1, stride 1, unpadded: the input is the GEMM's B
 	depthwise bool
-	xf        []float32 // the input as floats (pointwise)
+	xf        []float32 // the input as floats (pointwise): *shared while it runs
+	shared    *[]float32 // the Simulator's buffer for it, one for all its convolutions
 	tile      int       // output positions per work item
 	tiles     int
 	mBlock    int // output channels per work item
@@ -174,7 +175,7 @@ func (s *Simulator) prepareConv(n *ir.Node) (func(), error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &simConv{convGeom: geo, in: s.vals[x], dst: s.vals[out], zx: zp(x), outZp: zp(out)}
+	c := &simConv{convGeom: geo, in: s.vals[x], dst: s.vals[out], zx: zp(x), outZp: zp(out), shared: &s.pointwise}
 	c.mult = make([]requantizer, c.O)
 	for o := range c.O {
 		ws := float64(w.Quant.Scale[0])
@@ -232,7 +233,7 @@ func (s *Simulator) armnnConv(n *ir.Node, geo convGeom) (func(), error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &simConv{convGeom: geo, in: s.vals[x], dst: s.vals[out], armnn: true}
+	c := &simConv{convGeom: geo, in: s.vals[x], dst: s.vals[out], armnn: true, shared: &s.pointwise}
 	c.k = c.cpg * c.KH * c.KW
 	c.depthwise = c.cpg == 1 && c.group == c.C
 	c.wf = make([]float32, len(wq))
@@ -268,9 +269,6 @@ func (s *Simulator) armnnConv(n *ir.Node, geo convGeom) (func(), error) {
 func (c *simConv) planGEMM() {
 	c.pointwise = c.KH == 1 && c.KW == 1 && c.sy == 1 && c.sx == 1 && c.pt == 0 && c.pl == 0 &&
 		c.OH == c.H && c.OW == c.W
-	if c.pointwise {
-		c.xf = make([]float32, c.C*c.H*c.W)
-	}
 	c.colLo, c.colHi = make([]int, c.KW), make([]int, c.KW)
 	for kx := range c.KW {
 		c.colLo[kx], c.colHi[kx] = c.colRange(kx*c.dx - c.pl)
@@ -303,6 +301,11 @@ func (c *simConv) runGEMM() {
 	for b := range c.N {
 		in := c.in[b*c.C*hw : (b+1)*c.C*hw]
 		if c.pointwise {
+			// Steps run one at a time: the Simulator's one buffer serves
+			// every pointwise convolution (a buffer each held 63 of
+			// mlsd_512_tiny's 174 MB of simulator).
+			*c.shared = growF(*c.shared, len(in))
+			c.xf = *c.shared
 			for i, v := range in {
 				c.xf[i] = c.val[uint8(v)]
 			}

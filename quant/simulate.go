@@ -34,6 +34,9 @@ type Simulator struct {
 	// workers is the scratch space of the goroutines convolutions are
 	// split over, shared by all of them (steps run one at a time).
 	workers []simWorker
+	// pointwise is the input of the 1×1 convolution running, as floats
+	// (simConv.shared).
+	pointwise []float32
 	// fvals are the float results of kept-float nodes (simulate_float.go),
 	// computed on exec; err is the first error a float kernel returned.
 	fvals map[*ir.Value]*ir.Tensor
