@@ -133,9 +133,9 @@ type simConv struct {
 	k         int  // GEMM depth cpg·KH·KW
 	pointwise bool // 1×1, stride 1, unpadded: the input is the GEMM's B
 	depthwise bool
-	xf        []float32 // the input as floats (pointwise): *shared while it runs
+	xf        []float32  // the input as floats (pointwise): *shared while it runs
 	shared    *[]float32 // the Simulator's buffer for it, one for all its convolutions
-	tile      int       // output positions per work item
+	tile      int        // output positions per work item
 	tiles     int
 	mBlock    int // output channels per work item
 	msplit    int
