@@ -134,6 +134,12 @@ func EvaluateAgainst(g, ref *ir.Graph, src Source, workers int, progress func(do
 			refVals[k] = r
 		}
 	}
+	refIndex := map[*ir.Value]int{}
+	for k, r := range refVals {
+		if _, ok := refIndex[r]; !ok {
+			refIndex[r] = k
+		}
+	}
 	outIdx := make([]int, len(g.Outputs))
 	for k, o := range g.Outputs {
 		outIdx[k] = -1
@@ -166,7 +172,48 @@ func EvaluateAgainst(g, ref *ir.Graph, src Source, workers int, progress func(do
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			fs, err := ir.NewSession(ref, ir.SessionOptions{Threads: 1, Keep: refVals}) // read after Run
+			// The int8 simulation runs first; the float model's values are
+			// compared as the session computes them (an observer), so no
+			// float value outlives its use in the memory plan (keeping
+			// them all took 4 bytes per activation: 2.1 GiB to verify
+			// mlsd_512_large).
+			sim, err := NewSimulatorWith(g, opt)
+			if err != nil {
+				errs[w] = err
+				return
+			}
+			var ss []sums // the sample's, while compare is on
+			var deq []float32
+			compare, seen := false, 0
+			observe := func(r *ir.Value, t *ir.Tensor) {
+				k, ok := refIndex[r]
+				if !compare || !ok {
+					return
+				}
+				seen++
+				v := vals[k]
+				rf := t.Float32s()
+				deq = sim.Dequantize(v, deq)
+				s := &ss[k]
+				for j, f := range rf {
+					d := float64(f) - float64(deq[j])
+					s.sig += float64(f) * float64(f)
+					s.noise += d * d
+					s.maxErr = max(s.maxErr, math.Abs(d))
+					s.maxRef = max(s.maxRef, math.Abs(float64(f)))
+				}
+				if g.IsOutput(v) {
+					shape := v.Type.Shape.Sizes()
+					cls := int(shape[len(shape)-1])
+					for r := 0; r+cls <= len(rf); r += cls {
+						s.rows++
+						if argmax(rf[r:r+cls]) == argmax(deq[r:r+cls]) {
+							s.agree++
+						}
+					}
+				}
+			}
+			fs, err := ir.NewSession(ref, ir.SessionOptions{Threads: 1, Observe: observe})
 			if err != nil {
 				errs[w] = err
 				return
@@ -178,13 +225,7 @@ func EvaluateAgainst(g, ref *ir.Graph, src Source, workers int, progress func(do
 				return
 			}
 			defer ws.Close()
-			sim, err := NewSimulatorWith(g, opt)
-			if err != nil {
-				errs[w] = err
-				return
-			}
 			ins := inputTensors(g)
-			var deq []float32
 			for {
 				i := int(next.Add(1)) - 1
 				if i >= n {
@@ -194,41 +235,24 @@ func EvaluateAgainst(g, ref *ir.Graph, src Source, workers int, progress func(do
 					errs[w] = err
 					return
 				}
-				if _, err := fs.Run(ins...); err != nil {
-					errs[w] = err
-					return
-				}
 				if err := sim.Run(ins...); err != nil {
 					errs[w] = err
 					return
 				}
-				ss := make([]sums, len(vals))
-				for k, v := range vals {
-					rf := fs.Tensor(refVals[k]).Float32s()
-					deq = sim.Dequantize(v, deq)
-					s := &ss[k]
-					for j, f := range rf {
-						d := float64(f) - float64(deq[j])
-						s.sig += float64(f) * float64(f)
-						s.noise += d * d
-						s.maxErr = max(s.maxErr, math.Abs(d))
-						s.maxRef = max(s.maxRef, math.Abs(float64(f)))
-					}
-					if g.IsOutput(v) {
-						shape := v.Type.Shape.Sizes()
-						cls := int(shape[len(shape)-1])
-						for r := 0; r+cls <= len(rf); r += cls {
-							s.rows++
-							if argmax(rf[r:r+cls]) == argmax(deq[r:r+cls]) {
-								s.agree++
-							}
-						}
-					}
+				ss, compare, seen = make([]sums, len(vals)), true, 0
+				outs, err := fs.Run(ins...)
+				compare = false
+				if err == nil && seen != len(vals) {
+					err = fmt.Errorf("quant: the float session showed %d of the %d values compared (a litefy bug)", seen, len(vals))
+				}
+				if err != nil {
+					errs[w] = err
+					return
 				}
 				// The float model on rounded inputs, then with int8 weights.
 				refs := make([][]float32, len(g.Outputs))
-				for j, o := range ref.Outputs {
-					refs[j] = append([]float32{}, fs.Tensor(o).Float32s()...)
+				for j := range ref.Outputs {
+					refs[j] = append([]float32{}, outs[j].Float32s()...)
 				}
 				wouts, err := ws.Run(ins...)
 				if err != nil {
