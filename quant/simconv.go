@@ -1,7 +1,6 @@
 package quant
 
 import (
-	"math"
 	"sync"
 
 	"github.com/litefy/litefy/internal/gemm"
@@ -425,8 +424,17 @@ func (c *simConv) im2col(col []float32, xg []int8, p0, p1 int) {
 func (r requantizer) row(d []int8, acc []int32, bias, zp, lo, hi int32) {
 	acc = acc[:len(d)]
 	if r.float {
+		// XNNPACK's order: the float32 product clamped to the output
+		// range (less the zero point), then rounded to nearest even by
+		// adding and subtracting 1.5·2²³, exact for |x| ≤ 2²², which
+		// the clamp ensures (it was float64 RoundToEven, then an integer
+		// clamp: the same for every |x| < 2³¹; beyond it the conversion
+		// overflowed).
+		const magic = 12582912 // 1.5·2²³
+		f, flo, fhi := r.f, float32(lo-zp), float32(hi-zp)
 		for i, v := range acc {
-			d[i] = int8(clamp(int32(math.RoundToEven(float64(float32(v+bias)*r.f)))+zp, lo, hi))
+			x := min(max(float32(v+bias)*f, flo), fhi)
+			d[i] = int8(int32((x+magic)-magic) + zp)
 		}
 		return
 	}
