@@ -432,9 +432,15 @@ func (r requantizer) row(d []int8, acc []int32, bias, zp, lo, hi int32) {
 		// overflowed).
 		const magic = 12582912 // 1.5·2²³
 		f, flo, fhi := r.f, float32(lo-zp), float32(hi-zp)
-		for i, v := range acc {
+		k := 0
+		if haveRequantAsm && useRequantAsm && len(acc) >= 8 {
+			k = len(acc) &^ 7
+			p := requantParams{bias, f, flo, fhi, magic, zp}
+			requantRowFloatAVX2(&d[0], &acc[0], k, &p)
+		}
+		for i, v := range acc[k:] {
 			x := min(max(float32(v+bias)*f, flo), fhi)
-			d[i] = int8(int32((x+magic)-magic) + zp)
+			d[k+i] = int8(int32((x+magic)-magic) + zp)
 		}
 		return
 	}
@@ -454,6 +460,16 @@ func (r requantizer) row(d []int8, acc []int32, bias, zp, lo, hi int32) {
 		d[i] = int8(clamp(res+zp, lo, hi))
 	}
 }
+
+// requantParams is what requantRowFloatAVX2 reads, in its order.
+type requantParams struct {
+	bias            int32
+	f, lo, hi, magc float32
+	zp              int32
+}
+
+// useRequantAsm lets tests compare the assembly with the Go loop.
+var useRequantAsm = true
 
 func fillF(s []float32, v float32) {
 	for i := range s {
