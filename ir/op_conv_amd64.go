@@ -20,6 +20,14 @@ func dwRows1AVX2(out *float32, n int, x *float32, offs *int, w *float32, taps in
 //go:noescape
 func dwRows2AVX2(out *float32, n int, x *float32, offs *int, w *float32, taps int, bias float32) int
 
+// dwc8AVX2 computes eight interleaved depthwise planes at stride 1
+// (op_conv_amd64.s): y[8(oy·ow+ox)+c] = b[c] + Σ_{t<taps} w[8t+c] ·
+// x[8(oy·wp+ox+offs[t])+c] for c < 8, oy < oh and ox below ow rounded up
+// to 8, one FMA per tap in tap order.
+//
+//go:noescape
+func dwc8AVX2(y, x *float32, offs *int, w, b *float32, taps, oh, ow, wp int)
+
 // gather2AVX2 sets dst[i] = src[2i] for i < n, n a positive multiple of
 // 8, reading src[0:2n] (im2col at stride 2).
 //

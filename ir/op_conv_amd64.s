@@ -233,3 +233,86 @@ s2done:
 	MOVQ R9, ret+56(FP)
 	VZEROUPPER
 	RET
+
+// func dwc8AVX2(y, x *float32, offs *int, w, b *float32, taps, oh, ow, wp int)
+//
+// Eight channels at once, interleaved (element c of position p at
+// [8p+c]): for oy < oh and ox < ow rounded up to 8,
+//
+//	y[oy*ow+ox] = b + Σ_{t<taps} w[t] · x[oy*wp + ox + offs[t]]
+//
+// (8-float vectors; w[t] and b are vectors too), one FMA per tap in tap
+// order, so each output has the bits of dwRows1AVX2's. Outputs are
+// computed 8 positions of a row at a time (8 FMA chains); the ones past
+// ow land in the next row's place, computed later, or past the end.
+//
+// Registers: DI y row, SI x row, BX offs, DX w, R8 taps, R9 oy, R10 t,
+// R11 ox, R12 tap address, R13 ow·32, R14 wp·32, CX oh, Y15 b, Y14 w[t].
+TEXT ·dwc8AVX2(SB), NOSPLIT, $0-72
+	MOVQ    y+0(FP), DI
+	MOVQ    x+8(FP), SI
+	MOVQ    offs+16(FP), BX
+	MOVQ    w+24(FP), DX
+	MOVQ    b+32(FP), AX
+	VMOVUPS (AX), Y15
+	MOVQ    taps+40(FP), R8
+	MOVQ    oh+48(FP), CX
+	MOVQ    ow+56(FP), R13
+	SHLQ    $5, R13
+	MOVQ    wp+64(FP), R14
+	SHLQ    $5, R14
+	XORQ    R9, R9
+
+c8row:
+	XORQ R11, R11
+
+c8block:
+	VMOVAPS Y15, Y0
+	VMOVAPS Y15, Y1
+	VMOVAPS Y15, Y2
+	VMOVAPS Y15, Y3
+	VMOVAPS Y15, Y4
+	VMOVAPS Y15, Y5
+	VMOVAPS Y15, Y6
+	VMOVAPS Y15, Y7
+	XORQ    R10, R10
+
+c8tap:
+	MOVQ        (BX)(R10*8), R12
+	SHLQ        $5, R12
+	ADDQ        SI, R12
+	ADDQ        R11, R12
+	MOVQ        R10, AX
+	SHLQ        $5, AX
+	VMOVUPS     (DX)(AX*1), Y14
+	VFMADD231PS (R12), Y14, Y0
+	VFMADD231PS 32(R12), Y14, Y1
+	VFMADD231PS 64(R12), Y14, Y2
+	VFMADD231PS 96(R12), Y14, Y3
+	VFMADD231PS 128(R12), Y14, Y4
+	VFMADD231PS 160(R12), Y14, Y5
+	VFMADD231PS 192(R12), Y14, Y6
+	VFMADD231PS 224(R12), Y14, Y7
+	INCQ        R10
+	CMPQ        R10, R8
+	JLT         c8tap
+
+	VMOVUPS Y0, (DI)(R11*1)
+	VMOVUPS Y1, 32(DI)(R11*1)
+	VMOVUPS Y2, 64(DI)(R11*1)
+	VMOVUPS Y3, 96(DI)(R11*1)
+	VMOVUPS Y4, 128(DI)(R11*1)
+	VMOVUPS Y5, 160(DI)(R11*1)
+	VMOVUPS Y6, 192(DI)(R11*1)
+	VMOVUPS Y7, 224(DI)(R11*1)
+	ADDQ    $256, R11
+	CMPQ    R11, R13
+	JLT     c8block
+
+	ADDQ R13, DI
+	ADDQ R14, SI
+	INCQ R9
+	CMPQ R9, CX
+	JLT  c8row
+	VZEROUPPER
+	RET

@@ -146,3 +146,60 @@ func TestGather2(t *testing.T) {
 		}
 	}
 }
+
+// TestDepthwiseInterleaveSameBits: planes8 computes each output in the
+// order plane does, so a convolution gives the same bits with or without
+// it (dwInterleaveMaxOW); 11 channels in 2 images (runs of 8 that cross
+// the images, and planes left over) or 8 in one, 1 and 2 threads, widths on either
+// side of a block of 8, 3×3, 5×5, 3×5, dilation and uneven padding,
+// checked against the definition too.
+func TestDepthwiseInterleaveSameBits(t *testing.T) {
+	if !haveDepthwiseAsm {
+		t.Skip("no depthwise assembly")
+	}
+	defer func(v int) { dwInterleaveMaxOW = v }(dwInterleaveMaxOW)
+	r := rand.New(rand.NewSource(4))
+	for _, c := range []struct {
+		h, w, kh, kw, d int
+		pads            []int64
+	}{
+		{7, 7, 3, 3, 1, []int64{1, 1, 1, 1}}, {7, 7, 5, 5, 1, []int64{2, 2, 2, 2}},
+		{14, 14, 3, 3, 1, []int64{1, 1, 1, 1}}, {14, 14, 5, 5, 1, []int64{2, 2, 2, 2}},
+		{9, 8, 3, 3, 1, []int64{1, 1, 1, 1}}, {5, 9, 3, 5, 1, []int64{1, 2, 1, 2}},
+		{6, 16, 3, 3, 1, []int64{0, 1, 2, 1}}, {8, 12, 3, 3, 2, []int64{2, 2, 2, 2}},
+		{3, 3, 5, 5, 1, []int64{2, 2, 2, 2}}, {1, 5, 1, 3, 1, []int64{0, 0, 0, 0}},
+	} {
+		// 8 channels in one image: a run of 8 that ends the tensor.
+		ch, n := int64(11), int64(2)
+		if c.w%2 == 1 {
+			ch, n = 8, 1
+		}
+		attrs := Attrs{"group": IntAttr(ch), "pads": IntsAttr(c.pads...), "dilations": IntsAttr(int64(c.d), int64(c.d))}
+		x, w, b := nnRand(r, n, ch, int64(c.h), int64(c.w)), nnRand(r, ch, 1, int64(c.kh), int64(c.kw)), nnRand(r, ch)
+		args, bias := []nnArg{nnIn(x), nnConst(w), nnConst(b)}, b.Float32s()
+		if c.h%2 == 1 { // and some without a bias
+			args, bias = args[:2], nil
+		}
+		var got [2][]*Tensor
+		for i, maxOW := range []int{0, 1 << 20} {
+			dwInterleaveMaxOW = maxOW
+			for _, threads := range []int{1, 2} {
+				out, err := nnTry(13, "Conv", attrs, args, 1, threads)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got[i] = append(got[i], out[0])
+			}
+		}
+		want := got[0][0].Float32s()
+		for i, g := range [][]float32{got[0][1].Float32s(), got[1][0].Float32s(), got[1][1].Float32s()} {
+			for j := range want {
+				if math.Float32bits(g[j]) != math.Float32bits(want[j]) {
+					t.Fatalf("%+v, run %d: element %d is %v, %v by the row kernels on one thread", c, i+1, j, g[j], want[j])
+				}
+			}
+		}
+		s, d, p := []int{1, 1}, []int{c.d, c.d}, []int{int(c.pads[0]), int(c.pads[1])}
+		nnClose(t, fmt.Sprintf("%+v", c), want, naiveConv(x, w, bias, int(ch), s, d, p, got[0][0].Shape), 1e-5)
+	}
+}
