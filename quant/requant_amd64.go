@@ -12,3 +12,15 @@ var haveRequantAsm = cpu.X86.HasAVX2
 //
 //go:noescape
 func requantRowFloatAVX2(d *int8, acc *int32, n int, p *requantParams)
+
+// requantRowFromFloatAVX2 is requantRowFloatAVX2 on accumulators held as
+// exact integers in float32.
+//
+//go:noescape
+func requantRowFromFloatAVX2(d *int8, accf *float32, n int, p *requantParams)
+
+// int8ToFloatAVX2 sets dst[i] = float32(int32(src[i]) − sub), i < n (a
+// positive multiple of 8).
+//
+//go:noescape
+func int8ToFloatAVX2(dst *float32, src *int8, n int, sub int32)

@@ -8,3 +8,11 @@ const haveRequantAsm = false
 func requantRowFloatAVX2(d *int8, acc *int32, n int, p *requantParams) {
 	panic("quant: no requantization assembly")
 }
+
+func requantRowFromFloatAVX2(d *int8, accf *float32, n int, p *requantParams) {
+	panic("quant: no requantization assembly")
+}
+
+func int8ToFloatAVX2(dst *float32, src *int8, n int, sub int32) {
+	panic("quant: no conversion assembly")
+}

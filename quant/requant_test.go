@@ -54,3 +54,65 @@ func TestRequantRowFloatSameBits(t *testing.T) {
 		}
 	}
 }
+
+// TestRequantRowFromFloatSameBits: rowF on exact-integer float
+// accumulators gives row's bytes on the same values as int32, with and
+// without the assembly, for every length up to 41.
+func TestRequantRowFromFloatSameBits(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	defer func() { useRequantAsm = true }()
+	for trial := range 400 {
+		n := trial % 42
+		acc, accf := make([]int32, n), make([]float32, n)
+		for i := range acc {
+			acc[i] = int32(rng.IntN(1<<25) - 1<<24) // the exact float32 integers
+			accf[i] = float32(acc[i])
+		}
+		r := requantizer{f: float32(math.Ldexp(1+rng.Float64(), -rng.IntN(14))), float: trial%2 == 0, m: NewMultiplier(math.Ldexp(1+rng.Float64(), -rng.IntN(14)-1))}
+		zp := int32(rng.IntN(256) - 128)
+		lo, hi := int32(-128), int32(127)
+		if trial%3 == 0 {
+			lo = zp
+		}
+		bias := int32(rng.IntN(2001) - 1000)
+		want := make([]int8, n)
+		r.row(want, acc, bias, zp, lo, hi)
+		for _, asm := range []bool{true, false} {
+			useRequantAsm = asm
+			got := make([]int8, n)
+			r.rowF(got, accf, make([]int32, n), bias, zp, lo, hi)
+			for i := range got {
+				if got[i] != want[i] {
+					t.Fatalf("trial %d (asm %v, float %v): accumulator %d: rowF %d, row %d", trial, asm, r.float, acc[i], got[i], want[i])
+				}
+			}
+		}
+	}
+}
+
+// TestInt8ToFloat: the conversion equals the value table it replaces,
+// float32(q − sub), for every int8 and every length up to 41.
+func TestInt8ToFloat(t *testing.T) {
+	defer func() { useRequantAsm = true }()
+	src := make([]int8, 256+41)
+	for i := range src {
+		src[i] = int8(i * 7)
+	}
+	for _, asm := range []bool{true, false} {
+		useRequantAsm = asm
+		for _, sub := range []int32{0, -128, 127, 5} {
+			for n := range 42 {
+				for _, off := range []int{0, 1, 256} {
+					s := src[off : off+n]
+					dst := make([]float32, n)
+					int8ToFloat(dst, s, sub)
+					for i, q := range s {
+						if want := float32(int32(q) - sub); dst[i] != want {
+							t.Fatalf("asm %v, sub %d, n %d: element %d (%d) is %g, want %g", asm, sub, n, i, q, dst[i], want)
+						}
+					}
+				}
+			}
+		}
+	}
+}

@@ -305,8 +305,12 @@ func (c *simConv) runGEMM() {
 			// mlsd_512_tiny's 174 MB of simulator).
 			*c.shared = growF(*c.shared, len(in))
 			c.xf = *c.shared
-			for i, v := range in {
-				c.xf[i] = c.val[uint8(v)]
+			if c.armnn {
+				for i, v := range in {
+					c.xf[i] = c.val[uint8(v)]
+				}
+			} else {
+				int8ToFloat(c.xf, in, 0) // c.val[q] = q
 			}
 		}
 		dst := c.dst[b*c.O*pos : (b+1)*c.O*pos]
@@ -354,6 +358,14 @@ func (c *simConv) work(t int, in, dst []int8) {
 			continue
 		}
 		wk.acc = growI(wk.acc, m*tl)
+		if c.k <= exactBlock { // one block: its sums are the accumulators
+			wk.s.SgemmBias(m, tl, c.k, c.wf[oc*c.k:], c.k, bmat, ldb, nil, wk.c, tl)
+			for r := range m {
+				o := oc + r
+				c.mult[o].rowF(dst[o*pos+p0:o*pos+p1], wk.c[r*tl:(r+1)*tl], wk.acc[r*tl:(r+1)*tl], c.bias[o], c.outZp, c.lo, c.hi)
+			}
+			continue
+		}
 		for k0 := 0; k0 < c.k; k0 += exactBlock {
 			kb := min(exactBlock, c.k-k0)
 			clear(wk.c)
@@ -461,6 +473,39 @@ func (r requantizer) row(d []int8, acc []int32, bias, zp, lo, hi int32) {
 	}
 }
 
+// rowF is row on accumulators held as exact integers in float32 (a sum
+// of at most exactTaps or exactBlock terms): the same bytes as converting
+// them to int32 first.
+func (r requantizer) rowF(d []int8, accf []float32, acc []int32, bias, zp, lo, hi int32) {
+	accf = accf[:len(d)]
+	if r.float && haveRequantAsm && useRequantAsm && len(accf) >= 8 {
+		const magic = 12582912 // 1.5·2²³, as in row
+		k := len(accf) &^ 7
+		p := requantParams{bias, r.f, float32(lo - zp), float32(hi - zp), magic, zp}
+		requantRowFromFloatAVX2(&d[0], &accf[0], k, &p)
+		d, accf = d[k:], accf[k:]
+	}
+	acc = acc[:len(accf)]
+	for i, v := range accf {
+		acc[i] = int32(v)
+	}
+	r.row(d, acc, bias, zp, lo, hi)
+}
+
+// int8ToFloat sets dst[i] = float32(int32(src[i]) − sub): the value
+// tables (simConv.val) of the integer and XNNPACK profiles, computed.
+func int8ToFloat(dst []float32, src []int8, sub int32) {
+	dst = dst[:len(src)]
+	k := 0
+	if haveRequantAsm && useRequantAsm && len(src) >= 8 {
+		k = len(src) &^ 7
+		int8ToFloatAVX2(&dst[0], &src[0], k, sub)
+	}
+	for i, v := range src[k:] {
+		dst[k+i] = float32(int32(v) - sub)
+	}
+}
+
 // requantParams is what requantRowFloatAVX2 reads, in its order.
 type requantParams struct {
 	bias            int32
@@ -520,8 +565,12 @@ func (c *simConv) runDepthwise() {
 					base := (y + c.pt) * PWp
 					if c.sx == 1 {
 						prow := plane[base+c.pl:][:c.W]
-						for i, v := range row {
-							prow[i] = c.val[uint8(v)]
+						if c.armnn {
+							for i, v := range row {
+								prow[i] = c.val[uint8(v)]
+							}
+						} else {
+							int8ToFloat(prow, row, c.zx) // c.val[q] = q − z_x
 						}
 						continue
 					}
@@ -573,12 +622,10 @@ func (c *simConv) runDepthwise() {
 				for i, v := range accf {
 					acc[i] += int32(v)
 				}
+				c.mult[o].row(d, acc, c.bias[o], c.outZp, c.lo, c.hi)
 			} else {
-				for i, v := range accf {
-					acc[i] = int32(v)
-				}
+				c.mult[o].rowF(d, accf, acc, c.bias[o], c.outZp, c.lo, c.hi)
 			}
-			c.mult[o].row(d, acc, c.bias[o], c.outZp, c.lo, c.hi)
 		}
 	})
 }
