@@ -28,6 +28,12 @@ func dwRows2AVX2(out *float32, n int, x *float32, offs *int, w *float32, taps in
 //go:noescape
 func dwc8AVX2(y, x *float32, offs *int, w, b *float32, taps, oh, ow, wp int)
 
+// dwc8s2AVX2 is dwc8AVX2 at stride 2: output (oy, ox) reads
+// x[8(2·oy·wp+2·ox+offs[t])+c].
+//
+//go:noescape
+func dwc8s2AVX2(y, x *float32, offs *int, w, b *float32, taps, oh, ow, wp int)
+
 // gather2AVX2 sets dst[i] = src[2i] for i < n, n a positive multiple of
 // 8, reading src[0:2n] (im2col at stride 2).
 //

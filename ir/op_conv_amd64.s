@@ -316,3 +316,76 @@ c8tap:
 	JLT  c8row
 	VZEROUPPER
 	RET
+
+// func dwc8s2AVX2(y, x *float32, offs *int, w, b *float32, taps, oh, ow, wp int)
+//
+// dwc8AVX2 at stride 2: output (oy, ox) reads x[2·oy·wp + 2·ox + offs[t]]
+// (R14 = 2·wp·32, the x offset of a block twice its y offset R11).
+TEXT ·dwc8s2AVX2(SB), NOSPLIT, $0-72
+	MOVQ    y+0(FP), DI
+	MOVQ    x+8(FP), SI
+	MOVQ    offs+16(FP), BX
+	MOVQ    w+24(FP), DX
+	MOVQ    b+32(FP), AX
+	VMOVUPS (AX), Y15
+	MOVQ    taps+40(FP), R8
+	MOVQ    oh+48(FP), CX
+	MOVQ    ow+56(FP), R13
+	SHLQ    $5, R13
+	MOVQ    wp+64(FP), R14
+	SHLQ    $6, R14
+	XORQ    R9, R9
+
+s2c8row:
+	XORQ R11, R11
+
+s2c8block:
+	VMOVAPS Y15, Y0
+	VMOVAPS Y15, Y1
+	VMOVAPS Y15, Y2
+	VMOVAPS Y15, Y3
+	VMOVAPS Y15, Y4
+	VMOVAPS Y15, Y5
+	VMOVAPS Y15, Y6
+	VMOVAPS Y15, Y7
+	XORQ    R10, R10
+
+s2c8tap:
+	MOVQ        (BX)(R10*8), R12
+	SHLQ        $5, R12
+	ADDQ        SI, R12
+	LEAQ        (R12)(R11*2), R12
+	MOVQ        R10, AX
+	SHLQ        $5, AX
+	VMOVUPS     (DX)(AX*1), Y14
+	VFMADD231PS (R12), Y14, Y0
+	VFMADD231PS 64(R12), Y14, Y1
+	VFMADD231PS 128(R12), Y14, Y2
+	VFMADD231PS 192(R12), Y14, Y3
+	VFMADD231PS 256(R12), Y14, Y4
+	VFMADD231PS 320(R12), Y14, Y5
+	VFMADD231PS 384(R12), Y14, Y6
+	VFMADD231PS 448(R12), Y14, Y7
+	INCQ        R10
+	CMPQ        R10, R8
+	JLT         s2c8tap
+
+	VMOVUPS Y0, (DI)(R11*1)
+	VMOVUPS Y1, 32(DI)(R11*1)
+	VMOVUPS Y2, 64(DI)(R11*1)
+	VMOVUPS Y3, 96(DI)(R11*1)
+	VMOVUPS Y4, 128(DI)(R11*1)
+	VMOVUPS Y5, 160(DI)(R11*1)
+	VMOVUPS Y6, 192(DI)(R11*1)
+	VMOVUPS Y7, 224(DI)(R11*1)
+	ADDQ    $256, R11
+	CMPQ    R11, R13
+	JLT     s2c8block
+
+	ADDQ R13, DI
+	ADDQ R14, SI
+	INCQ R9
+	CMPQ R9, CX
+	JLT  s2c8row
+	VZEROUPPER
+	RET

@@ -6,7 +6,9 @@ package ir
 // output channel directly, a channel plane at a time. Each thread copies
 // the plane into its own zero-bordered buffer, so no loop needs a bounds
 // test, then computes every output with AVX2 row kernels (strides 1 and
-// 2) or Go loops specialised for 3×3 and 5×5 kernels.
+// 2) or Go loops specialised for 3×3 and 5×5 kernels; planes up to 112
+// wide at strides 1 and 2 go eight channels at a time, interleaved
+// (planes8).
 type depthwise struct {
 	*conv2d
 	hasBias bool
@@ -34,14 +36,17 @@ type dwWorker struct {
 	b8         [8]float32
 }
 
-// dwInterleaveMaxOW bounds the output width of the stride-1 planes that
-// planes8 computes eight channels at a time. Measured on an AMD EPYC (Zen
-// 4), one thread, thread CPU: 3×3 at 7×7 (960 channels) 85 -> 32 µs, at
-// 14×14 (384) 76 -> 41, at 56×56 (144) 423 -> 288, at 112×112 (32) 213 ->
-// 177; 5×5 at 7×7 (1152) 170 -> 78; 7×7 at 56×56 (96) 606 -> 432; at
-// 160×160 and 256×256 the eight planes no longer stay in L2 and the row
-// kernels are as fast or faster. Tests lower it to compare the two forms.
-var dwInterleaveMaxOW = 112
+// dwInterleaveMaxOW[s] bounds the output width of the planes of stride s
+// that planes8 computes eight channels at a time. Measured on an AMD EPYC
+// (Zen 4), one thread, thread CPU, stride 1: 3×3 at 7×7 (960 channels) 85
+// -> 32 µs, at 14×14 (384) 76 -> 41, at 56×56 (144) 423 -> 288, at
+// 112×112 (32) 213 -> 177; 5×5 at 7×7 (1152) 170 -> 78; 7×7 at 56×56 (96)
+// 606 -> 432; at 160×160 and 256×256 the eight planes no longer stay in L2
+// and the row kernels are as fast or faster. Stride 2, by input size: 3×3
+// at 14×14 (576) 111 -> 38, 28×28 (240) 105 -> 52, 112×112 (96) 428 ->
+// 258, 224×224 (32) 509 -> 400; 5×5 at 14×14 (672) 194 -> 58, 56×56 (144)
+// 304 -> 141. Tests lower it to compare the two forms.
+var dwInterleaveMaxOW = [3]int{0, 112, 112}
 
 // dwActRun is about how many output elements the depthwise kernel
 // computes before it applies a fused activation to them (16 KiB).
@@ -65,7 +70,7 @@ func depthwiseKernel(p *conv2d, hasBias bool, act func(x, y []float32)) Kernel {
 		}
 	}
 	d.longRow = haveDepthwiseAsm && p.sh == p.sw && p.sw <= 2 && p.ow < dwLongRowMaxOW[p.sw]
-	d.interleave = haveDepthwiseAsm && p.sh == 1 && p.sw == 1 && p.ow <= dwInterleaveMaxOW
+	d.interleave = haveDepthwiseAsm && p.sh == p.sw && p.sw <= 2 && p.ow <= dwInterleaveMaxOW[p.sw]
 	d.planes = p.n * p.c
 	part := func(lo, hi int) {
 		for t := lo; t < hi; t++ {
@@ -104,10 +109,10 @@ func depthwiseKernel(p *conv2d, hasBias bool, act func(x, y []float32)) Kernel {
 				// covers both.
 				d.workers[i] = dwWorker{xp: make([]float32, d.hp*d.wp+64), yt: make([]float32, d.oh*d.wp+64)}
 				if d.interleave {
-					// Slack: the blocks of 8 outputs read and write up to
-					// 7 positions past a row.
+					// Slack: the blocks of 8 outputs write up to 7
+					// positions past a row and read up to 14 past it.
 					wk := &d.workers[i]
-					wk.xi = make([]float32, 8*(d.hp*d.wp+8))
+					wk.xi = make([]float32, 8*(d.hp*d.wp+16))
 					wk.yi = make([]float32, 8*(d.oh*d.ow+8))
 					wk.w8 = make([]float32, 8*len(d.offs))
 				}
@@ -228,7 +233,11 @@ func (d *depthwise) planes8(wk *dwWorker, i0 int) {
 			wk.b8[c] = d.bd[ch]
 		}
 	}
-	dwc8AVX2(&yi[0], &xi[0], &d.offs[0], &w8[0], &wk.b8[0], taps, d.oh, d.ow, d.wp)
+	if d.sw == 1 {
+		dwc8AVX2(&yi[0], &xi[0], &d.offs[0], &w8[0], &wk.b8[0], taps, d.oh, d.ow, d.wp)
+	} else {
+		dwc8s2AVX2(&yi[0], &xi[0], &d.offs[0], &w8[0], &wk.b8[0], taps, d.oh, d.ow, d.wp)
+	}
 	// De-interleave 8 positions at a time; the last few one by one (a
 	// chunk would write into the next plane).
 	y := d.yd[i0*ohw : (i0+8)*ohw]

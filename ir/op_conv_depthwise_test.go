@@ -150,31 +150,35 @@ func TestGather2(t *testing.T) {
 // TestDepthwiseInterleaveSameBits: planes8 computes each output in the
 // order plane does, so a convolution gives the same bits with or without
 // it (dwInterleaveMaxOW); 11 channels in 2 images (runs of 8 that cross
-// the images, and planes left over) or 8 in one, 1 and 2 threads, widths on either
-// side of a block of 8, 3×3, 5×5, 3×5, dilation and uneven padding,
-// checked against the definition too.
+// the images, and planes left over) or 8 in one, 1 and 2 threads,
+// strides 1 and 2, widths on either side of a block of 8, 3×3, 5×5, 3×5,
+// dilation and uneven padding, checked against the definition too.
 func TestDepthwiseInterleaveSameBits(t *testing.T) {
 	if !haveDepthwiseAsm {
 		t.Skip("no depthwise assembly")
 	}
-	defer func(v int) { dwInterleaveMaxOW = v }(dwInterleaveMaxOW)
+	defer func(v [3]int) { dwInterleaveMaxOW = v }(dwInterleaveMaxOW)
 	r := rand.New(rand.NewSource(4))
 	for _, c := range []struct {
-		h, w, kh, kw, d int
-		pads            []int64
+		h, w, kh, kw, d, s int
+		pads               []int64
 	}{
-		{7, 7, 3, 3, 1, []int64{1, 1, 1, 1}}, {7, 7, 5, 5, 1, []int64{2, 2, 2, 2}},
-		{14, 14, 3, 3, 1, []int64{1, 1, 1, 1}}, {14, 14, 5, 5, 1, []int64{2, 2, 2, 2}},
-		{9, 8, 3, 3, 1, []int64{1, 1, 1, 1}}, {5, 9, 3, 5, 1, []int64{1, 2, 1, 2}},
-		{6, 16, 3, 3, 1, []int64{0, 1, 2, 1}}, {8, 12, 3, 3, 2, []int64{2, 2, 2, 2}},
-		{3, 3, 5, 5, 1, []int64{2, 2, 2, 2}}, {1, 5, 1, 3, 1, []int64{0, 0, 0, 0}},
+		{7, 7, 3, 3, 1, 1, []int64{1, 1, 1, 1}}, {7, 7, 5, 5, 1, 1, []int64{2, 2, 2, 2}},
+		{14, 14, 3, 3, 1, 1, []int64{1, 1, 1, 1}}, {14, 14, 5, 5, 1, 1, []int64{2, 2, 2, 2}},
+		{9, 8, 3, 3, 1, 1, []int64{1, 1, 1, 1}}, {5, 9, 3, 5, 1, 1, []int64{1, 2, 1, 2}},
+		{6, 16, 3, 3, 1, 1, []int64{0, 1, 2, 1}}, {8, 12, 3, 3, 2, 1, []int64{2, 2, 2, 2}},
+		{3, 3, 5, 5, 1, 1, []int64{2, 2, 2, 2}}, {1, 5, 1, 3, 1, 1, []int64{0, 0, 0, 0}},
+		{14, 14, 3, 3, 1, 2, []int64{0, 0, 1, 1}}, {28, 28, 3, 3, 1, 2, []int64{1, 1, 1, 1}},
+		{14, 14, 5, 5, 1, 2, []int64{2, 2, 2, 2}}, {9, 13, 5, 5, 1, 2, []int64{1, 2, 2, 1}},
+		{33, 35, 3, 3, 1, 2, []int64{1, 1, 1, 1}}, {5, 5, 3, 3, 2, 2, []int64{2, 2, 2, 2}},
 	} {
 		// 8 channels in one image: a run of 8 that ends the tensor.
 		ch, n := int64(11), int64(2)
 		if c.w%2 == 1 {
 			ch, n = 8, 1
 		}
-		attrs := Attrs{"group": IntAttr(ch), "pads": IntsAttr(c.pads...), "dilations": IntsAttr(int64(c.d), int64(c.d))}
+		attrs := Attrs{"group": IntAttr(ch), "pads": IntsAttr(c.pads...), "dilations": IntsAttr(int64(c.d), int64(c.d)),
+			"strides": IntsAttr(int64(c.s), int64(c.s))}
 		x, w, b := nnRand(r, n, ch, int64(c.h), int64(c.w)), nnRand(r, ch, 1, int64(c.kh), int64(c.kw)), nnRand(r, ch)
 		args, bias := []nnArg{nnIn(x), nnConst(w), nnConst(b)}, b.Float32s()
 		if c.h%2 == 1 { // and some without a bias
@@ -182,7 +186,7 @@ func TestDepthwiseInterleaveSameBits(t *testing.T) {
 		}
 		var got [2][]*Tensor
 		for i, maxOW := range []int{0, 1 << 20} {
-			dwInterleaveMaxOW = maxOW
+			dwInterleaveMaxOW = [3]int{0, maxOW, maxOW}
 			for _, threads := range []int{1, 2} {
 				out, err := nnTry(13, "Conv", attrs, args, 1, threads)
 				if err != nil {
@@ -199,7 +203,7 @@ func TestDepthwiseInterleaveSameBits(t *testing.T) {
 				}
 			}
 		}
-		s, d, p := []int{1, 1}, []int{c.d, c.d}, []int{int(c.pads[0]), int(c.pads[1])}
+		s, d, p := []int{c.s, c.s}, []int{c.d, c.d}, []int{int(c.pads[0]), int(c.pads[1])}
 		nnClose(t, fmt.Sprintf("%+v", c), want, naiveConv(x, w, bias, int(ch), s, d, p, got[0][0].Shape), 1e-5)
 	}
 }

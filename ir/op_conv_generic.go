@@ -17,6 +17,10 @@ func dwc8AVX2(y, x *float32, offs *int, w, b *float32, taps, oh, ow, wp int) {
 	panic("ir: no depthwise assembly")
 }
 
+func dwc8s2AVX2(y, x *float32, offs *int, w, b *float32, taps, oh, ow, wp int) {
+	panic("ir: no depthwise assembly")
+}
+
 func gather2AVX2(dst, src *float32, n int) { panic("ir: no depthwise assembly") }
 
 func copy3AVX2(d0, d1, d2, src *float32, n int) { panic("ir: no depthwise assembly") }
