@@ -24,3 +24,9 @@ func requantRowFromFloatAVX2(d *int8, accf *float32, n int, p *requantParams)
 //
 //go:noescape
 func int8ToFloatAVX2(dst *float32, src *int8, n int, sub int32)
+
+// requantRowFixedAVX2 is requantizer.row's fixed-point path on the first
+// n elements (a positive multiple of 8) of acc and d.
+//
+//go:noescape
+func requantRowFixedAVX2(d *int8, acc *int32, n int, p *fixedParams)

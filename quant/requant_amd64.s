@@ -104,3 +104,64 @@ cloop:
 	JLT       cloop
 	VZEROUPPER
 	RET
+
+// func requantRowFixedAVX2(d *int8, acc *int32, n int, p *fixedParams)
+//
+// requantizer.row's fixed-point path (TFLite's MultiplyByQuantizedMultiplier
+// with double rounding), 8 accumulators per iteration, n a positive
+// multiple of 8. The high multiply trunc((a·q + nudge)/2³¹), nudge 2³⁰ or
+// 1 − 2³⁰ by the sign, equals floor((a·q + 2³⁰)/2³¹) for either sign, so
+// it is the low half of a 64-bit sum shifted right by 31 (logically: the
+// bits an arithmetic shift would differ in are dropped). Then the rounding
+// shift right: h>>right, plus 1 where h's remainder passes its threshold
+// (mask>>1, plus 1 for negative h). Registers: Y8 bias, Y9 q (in every
+// dword), Y10 2³⁰ (qwords), X11 left, X12 right, Y13 mask, Y14 mask>>1,
+// Y15 zp, Y6 lo, Y7 hi.
+TEXT ·requantRowFixedAVX2(SB), NOSPLIT, $0-32
+	MOVQ d+0(FP), DI
+	MOVQ acc+8(FP), SI
+	MOVQ n+16(FP), CX
+	MOVQ p+24(FP), DX
+	VPBROADCASTD 0(DX), Y8
+	VPBROADCASTD 4(DX), Y9
+	VPBROADCASTQ 8(DX), Y10
+	VMOVQ        16(DX), X11
+	VMOVQ        24(DX), X12
+	VPBROADCASTD 32(DX), Y13
+	VPBROADCASTD 36(DX), Y14
+	VPBROADCASTD 40(DX), Y15
+	VPBROADCASTD 44(DX), Y6
+	VPBROADCASTD 48(DX), Y7
+	XORQ AX, AX
+
+xloop:
+	VMOVDQU      (SI)(AX*4), Y0
+	VPADDD       Y8, Y0, Y0
+	VPSLLD       X11, Y0, Y0
+	VPSRLQ       $32, Y0, Y1
+	VPMULDQ      Y9, Y0, Y0
+	VPMULDQ      Y9, Y1, Y1
+	VPADDQ       Y10, Y0, Y0
+	VPADDQ       Y10, Y1, Y1
+	VPSRLQ       $31, Y0, Y0
+	VPSRLQ       $31, Y1, Y1
+	VPSLLQ       $32, Y1, Y1
+	VPBLENDD     $0xAA, Y1, Y0, Y0
+	VPAND        Y13, Y0, Y2
+	VPSRLD       $31, Y0, Y3
+	VPADDD       Y14, Y3, Y3
+	VPCMPGTD     Y3, Y2, Y2
+	VPSRAD       X12, Y0, Y0
+	VPSUBD       Y2, Y0, Y0
+	VPADDD       Y15, Y0, Y0
+	VPMAXSD      Y6, Y0, Y0
+	VPMINSD      Y7, Y0, Y0
+	VEXTRACTI128 $1, Y0, X1
+	VPACKSSDW    X1, X0, X0
+	VPACKSSWB    X0, X0, X0
+	MOVQ         X0, (DI)(AX*1)
+	ADDQ         $8, AX
+	CMPQ         AX, CX
+	JLT          xloop
+	VZEROUPPER
+	RET

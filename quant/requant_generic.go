@@ -16,3 +16,7 @@ func requantRowFromFloatAVX2(d *int8, accf *float32, n int, p *requantParams) {
 func int8ToFloatAVX2(dst *float32, src *int8, n int, sub int32) {
 	panic("quant: no conversion assembly")
 }
+
+func requantRowFixedAVX2(d *int8, acc *int32, n int, p *fixedParams) {
+	panic("quant: no requantization assembly")
+}

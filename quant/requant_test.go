@@ -116,3 +116,52 @@ func TestInt8ToFloat(t *testing.T) {
 		}
 	}
 }
+
+// TestRequantRowFixedSameBits: the fixed-point requantization's assembly
+// gives the Go loop's bytes (which tests of Multiplier.Apply hold to
+// TFLite's), for multipliers from 2⁻²⁰ to 16 (left and right shifts),
+// accumulators at int32's extremes and at rounding ties, every length to
+// 41.
+func TestRequantRowFixedSameBits(t *testing.T) {
+	if !haveRequantAsm {
+		t.Skip("no AVX2")
+	}
+	defer func() { useRequantAsm = true }()
+	rng := rand.New(rand.NewPCG(5, 6))
+	for trial := range 2000 {
+		n := trial % 42
+		acc := make([]int32, n)
+		for i := range acc {
+			switch rng.IntN(6) {
+			case 0:
+				acc[i] = int32(rng.Uint32())
+			case 1:
+				acc[i] = []int32{math.MaxInt32, math.MinInt32, 0, -1, 1, 1 << 20, -1 << 20}[rng.IntN(7)]
+			default:
+				acc[i] = int32(rng.IntN(200001) - 100000)
+			}
+		}
+		real := math.Ldexp(0.5+rng.Float64(), rng.IntN(25)-20)
+		if trial%5 == 0 {
+			real = math.Ldexp(1, -rng.IntN(10)) // exact powers of two: remainders at the tie
+		}
+		r := requantizer{m: NewMultiplier(real)}
+		zp := int32(rng.IntN(256) - 128)
+		lo, hi := int32(-128), int32(127)
+		if trial%3 == 0 {
+			lo = zp
+		}
+		bias := int32(rng.IntN(2001) - 1000)
+		got, want := make([]int8, n), make([]int8, n)
+		useRequantAsm = true
+		r.row(got, acc, bias, zp, lo, hi)
+		useRequantAsm = false
+		r.row(want, acc, bias, zp, lo, hi)
+		for i := range got {
+			ref := int8(clamp(r.m.Apply(acc[i]+bias)+zp, lo, hi))
+			if got[i] != want[i] || want[i] != ref {
+				t.Fatalf("trial %d: acc %d bias %d multiplier %+v zp %d [%d,%d]: asm %d, Go loop %d, Apply %d", trial, acc[i], bias, r.m, zp, lo, hi, got[i], want[i], ref)
+			}
+		}
+	}
+}

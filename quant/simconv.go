@@ -463,6 +463,13 @@ func (r requantizer) row(d []int8, acc []int32, bias, zp, lo, hi int32) {
 	left, right := max(r.m.Shift, 0), max(-r.m.Shift, 0)
 	q := int64(r.m.Q)
 	mask := int32(1)<<right - 1
+	if haveRequantAsm && useRequantAsm && len(acc) >= 8 && r.m.Q > 0 && right < 32 {
+		k := len(acc) &^ 7
+		p := fixedParams{bias: bias, q: r.m.Q, half: 1 << 30, left: int64(left), right: int64(right),
+			mask: mask, halfMask: mask >> 1, zp: zp, lo: lo, hi: hi}
+		requantRowFixedAVX2(&d[0], &acc[0], k, &p)
+		d, acc = d[k:], acc[k:]
+	}
 	for i, v := range acc {
 		ab := int64((v+bias)<<left) * q
 		nudge := 1<<30 - (ab >> 63 & (1<<31 - 1)) // 1 − 2³⁰ when ab < 0
@@ -504,6 +511,15 @@ func int8ToFloat(dst []float32, src []int8, sub int32) {
 	for i, v := range src[k:] {
 		dst[k+i] = float32(int32(v) - sub)
 	}
+}
+
+// fixedParams is what requantRowFixedAVX2 reads, at these offsets.
+type fixedParams struct {
+	bias, q        int32 // 0, 4
+	half           int64 // 8: 2³⁰
+	left, right    int64 // 16, 24: shift counts
+	mask, halfMask int32 // 32, 36
+	zp, lo, hi     int32 // 40, 44, 48
 }
 
 // requantParams is what requantRowFloatAVX2 reads, in its order.
