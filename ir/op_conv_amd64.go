@@ -47,6 +47,13 @@ func gather2AVX2(dst, src *float32, n int)
 //go:noescape
 func copy3AVX2(d0, d1, d2, src *float32, n int)
 
+// transpose8sAVX2 is n transpose8AVX2s in one call: block q < n sets
+// dst[q*dstep+i*ldd+j] = src[q*sstep+j*lds+i] for i, j < 8, n ≥ 1
+// (strides in elements).
+//
+//go:noescape
+func transpose8sAVX2(dst *float32, ldd, dstep int, src *float32, lds, sstep, n int)
+
 // maxRowsAVX2 computes MaxPool rows (op_pool_amd64.s): out[j] = the
 // running maximum over t < taps of x[offs[t]+stride·j], stride 1 or 2,
 // for j below n rounded down to a multiple of 8, which it returns.

@@ -198,9 +198,7 @@ func (d *depthwise) planes8(wk *dwWorker, i0 int) {
 	if (i0+8)*hw+w8c-d.w <= len(d.xd) {
 		x := d.xd[i0*hw:]
 		for r := range d.h {
-			for c0 := 0; c0 < d.w; c0 += 8 {
-				transpose8AVX2(&xi[8*((d.pt+r)*d.wp+d.pl+c0)], 8, &x[r*d.w+c0], hw)
-			}
+			transpose8sAVX2(&xi[8*((d.pt+r)*d.wp+d.pl)], 8, 64, &x[r*d.w], hw, 8, w8c/8)
 		}
 		if w8c > d.w {
 			for r := range d.h {
@@ -242,8 +240,8 @@ func (d *depthwise) planes8(wk *dwWorker, i0 int) {
 	// chunk would write into the next plane).
 	y := d.yd[i0*ohw : (i0+8)*ohw]
 	p8 := ohw &^ 7
-	for p0 := 0; p0 < p8; p0 += 8 {
-		transpose8AVX2(&y[p0], ohw, &yi[8*p0], 8)
+	if p8 > 0 {
+		transpose8sAVX2(&y[0], ohw, 8, &yi[0], 8, 64, p8/8)
 	}
 	for c := range 8 {
 		yc := y[c*ohw : (c+1)*ohw]

@@ -25,6 +25,10 @@ func gather2AVX2(dst, src *float32, n int) { panic("ir: no depthwise assembly") 
 
 func copy3AVX2(d0, d1, d2, src *float32, n int) { panic("ir: no depthwise assembly") }
 
+func transpose8sAVX2(dst *float32, ldd, dstep int, src *float32, lds, sstep, n int) {
+	panic("ir: no transpose assembly")
+}
+
 func maxRowsAVX2(out *float32, n int, x *float32, offs *int, taps, stride int) int {
 	panic("ir: no pooling assembly")
 }

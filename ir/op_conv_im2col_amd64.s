@@ -112,3 +112,79 @@ copy3loop:
 	JLT     copy3loop
 	VZEROUPPER
 	RET
+
+// func transpose8sAVX2(dst *float32, ldd, dstep int, src *float32, lds, sstep, n int)
+//
+// n transpose8AVX2s: block q sets dst[q*dstep + i*ldd + j] = src[q*sstep +
+// j*lds + i] for i, j < 8 (all in elements): a row of 8×8 blocks in one
+// call (the depthwise planes' interleaving, planes8).
+TEXT ·transpose8sAVX2(SB), NOSPLIT, $0-56
+	MOVQ dst+0(FP), DI
+	MOVQ ldd+8(FP), DX
+	MOVQ dstep+16(FP), R8
+	MOVQ src+24(FP), SI
+	MOVQ lds+32(FP), CX
+	MOVQ sstep+40(FP), R9
+	MOVQ n+48(FP), R10
+	SHLQ $2, DX
+	SHLQ $2, CX
+	SHLQ $2, R8
+	SHLQ $2, R9
+	LEAQ (CX)(CX*2), AX  // 3·lds
+	LEAQ (DX)(DX*2), R11 // 3·ldd
+
+t8sloop:
+	MOVQ    SI, R12
+	VMOVUPS (R12), Y0
+	VMOVUPS (R12)(CX*1), Y1
+	VMOVUPS (R12)(CX*2), Y2
+	VMOVUPS (R12)(AX*1), Y3
+	LEAQ    (R12)(CX*4), R12
+	VMOVUPS (R12), Y4
+	VMOVUPS (R12)(CX*1), Y5
+	VMOVUPS (R12)(CX*2), Y6
+	VMOVUPS (R12)(AX*1), Y7
+
+	VUNPCKLPS Y1, Y0, Y8
+	VUNPCKHPS Y1, Y0, Y9
+	VUNPCKLPS Y3, Y2, Y10
+	VUNPCKHPS Y3, Y2, Y11
+	VUNPCKLPS Y5, Y4, Y12
+	VUNPCKHPS Y5, Y4, Y13
+	VUNPCKLPS Y7, Y6, Y14
+	VUNPCKHPS Y7, Y6, Y15
+
+	VSHUFPS $0x44, Y10, Y8, Y0
+	VSHUFPS $0xEE, Y10, Y8, Y1
+	VSHUFPS $0x44, Y11, Y9, Y2
+	VSHUFPS $0xEE, Y11, Y9, Y3
+	VSHUFPS $0x44, Y14, Y12, Y4
+	VSHUFPS $0xEE, Y14, Y12, Y5
+	VSHUFPS $0x44, Y15, Y13, Y6
+	VSHUFPS $0xEE, Y15, Y13, Y7
+
+	MOVQ       DI, R13
+	VPERM2F128 $0x20, Y4, Y0, Y8
+	VPERM2F128 $0x20, Y5, Y1, Y9
+	VPERM2F128 $0x20, Y6, Y2, Y10
+	VPERM2F128 $0x20, Y7, Y3, Y11
+	VPERM2F128 $0x31, Y4, Y0, Y12
+	VPERM2F128 $0x31, Y5, Y1, Y13
+	VPERM2F128 $0x31, Y6, Y2, Y14
+	VPERM2F128 $0x31, Y7, Y3, Y15
+	VMOVUPS    Y8, (R13)
+	VMOVUPS    Y9, (R13)(DX*1)
+	VMOVUPS    Y10, (R13)(DX*2)
+	VMOVUPS    Y11, (R13)(R11*1)
+	LEAQ       (R13)(DX*4), R13
+	VMOVUPS    Y12, (R13)
+	VMOVUPS    Y13, (R13)(DX*1)
+	VMOVUPS    Y14, (R13)(DX*2)
+	VMOVUPS    Y15, (R13)(R11*1)
+
+	ADDQ R8, DI
+	ADDQ R9, SI
+	DECQ R10
+	JNZ  t8sloop
+	VZEROUPPER
+	RET
