@@ -891,10 +891,17 @@ const (
 	DistillMACBudget     = 6e10
 )
 
-// distillEpochs resolves Options.DistillEpochs for g and n samples.
-func distillEpochs(g *ir.Graph, n, epochs int) int {
+// distillEpochs resolves Options.DistillEpochs for g and n samples. The
+// default distils only a graph the backward pass handles, saying so on
+// log otherwise (asked for epochs, such a graph is an error naming the
+// node: repair.Repair's).
+func distillEpochs(g *ir.Graph, n, epochs int, log io.Writer) int {
 	if epochs != 0 {
 		return max(0, epochs)
+	}
+	if u := repair.Undistillable(g); u != nil {
+		fmt.Fprintf(log, "litefy: note: no distillation in the repair: node %q is %s, which it has no backward pass for; the closed-form steps only\n", u.Label(), u.Op)
+		return 0
 	}
 	perEpoch := float64(ir.Summarize(g).MACs) * 3 * 2 * float64(n)
 	if perEpoch*DefaultDistillEpochs > DistillMACBudget {
@@ -918,7 +925,7 @@ func repairLite(ctx context.Context, teacher, g *ir.Graph, opt Options) (*repair
 	}
 	ropt := repair.Options{NoMeanGates: opt.Repair == "none", NoRefit: opt.Repair == "none"}
 	if opt.Repair != "none" {
-		ropt.Distill = repair.DistillOptions{Epochs: distillEpochs(g, src.Len(), opt.DistillEpochs), Budget: opt.DistillBudget}
+		ropt.Distill = repair.DistillOptions{Epochs: distillEpochs(g, src.Len(), opt.DistillEpochs, opt.Log), Budget: opt.DistillBudget}
 		if p := opt.DistillProgress; p != nil {
 			ropt.Distill.Progress = func(e, n int, _ float64) { p(e, n) }
 		}

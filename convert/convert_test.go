@@ -222,6 +222,35 @@ func TestLiteRepair(t *testing.T) {
 	}
 }
 
+// TestRepairWithoutBackwardKernels: a lite variant with an op the
+// distillation has no backward pass for (tiny_shuffle's Transpose) is
+// repaired by the closed-form steps only under the default epochs, with a
+// note naming the node, and verifies; asked for epochs it is an error
+// naming the node.
+func TestRepairWithoutBackwardKernels(t *testing.T) {
+	model := "../testdata/models/tiny_shuffle_op13.onnx"
+	real := Calibration{Source: synthetic(10), Real: true}
+	var log strings.Builder
+	res, err := Convert(context.Background(), model, Options{Format: TFLite, Calibration: real, Log: &log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(log.String(), "no distillation in the repair") || !strings.Contains(log.String(), "Transpose") {
+		t.Errorf("log %q", log.String())
+	}
+	if res.Repair == nil || res.Repair.Distilled != nil && res.Repair.Distilled.Epochs != 0 {
+		t.Errorf("repair %+v", res.Repair)
+	}
+	ev := Evaluation{Samples: func(g *ir.Graph) (quant.Source, string, error) { s, err := real.Source(g); return s, "x.npy", err }}
+	if _, err := Verify(context.Background(), res.Data, "m.tflite", model, ev); err != nil {
+		t.Errorf("verify: %v", err)
+	}
+	_, err = Convert(context.Background(), model, Options{Format: TFLite, Calibration: real, DistillEpochs: 2})
+	if err == nil || !strings.Contains(err.Error(), "no backward kernel for Transpose") || !strings.Contains(err.Error(), "node") {
+		t.Errorf("with --distill-epochs 2: %v", err)
+	}
+}
+
 // TestRepairedReportMatchesVerify: the --report of a repaired int8 lite
 // file (computed in memory) and verify's report of the written file,
 // repaired again on the same samples, are the same JSON.

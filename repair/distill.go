@@ -67,6 +67,17 @@ var distillOps = map[string]bool{
 	"Flatten": true, "Reshape": true, "Identity": true, "Dropout": true, "Concat": true, "MaxPool": true,
 }
 
+// Undistillable returns the first node of g whose op the backward pass
+// does not handle (distillation refuses such a graph), or nil.
+func Undistillable(g *ir.Graph) *ir.Node {
+	for _, n := range g.Nodes {
+		if !distillOps[n.Op] {
+			return n
+		}
+	}
+	return nil
+}
+
 // param is one trained tensor: input i of node n.
 type param struct {
 	n    *ir.Node
