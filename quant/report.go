@@ -49,8 +49,15 @@ type OutputReport struct {
 // reports this instead of +Inf, which JSON cannot carry.
 const MaxSQNR = 200
 
-// SQNR returns 10·log10(signal/noise) in dB, capped at MaxSQNR.
+// SQNR returns 10·log10(signal/noise) in dB, capped at MaxSQNR, and
+// −MaxSQNR when the noise is infinite or not a number (an int8 tensor
+// whose float island divided by a zero its input was rounded to: RSQRT of
+// a variance quantized to 0 gives +Inf, as the runtime computes it), which
+// JSON could not carry as −Inf.
 func SQNR(signal, noise float64) float64 {
+	if math.IsNaN(noise) || math.IsInf(noise, 1) || math.IsNaN(signal) {
+		return -MaxSQNR
+	}
 	if noise <= 0 || signal/noise > math.Pow(10, MaxSQNR/10) {
 		return MaxSQNR
 	}
