@@ -1,6 +1,10 @@
 package ir
 
-import "unsafe"
+import (
+	"math"
+	"reflect"
+	"unsafe"
+)
 
 // Fusion: NewSession runs some chains of consecutive nodes as one step
 // when no Observe callback is to see the values between them and nothing
@@ -104,10 +108,20 @@ func (s *Session) fuse(ref []bool) error {
 		isRef = append(isRef, ref[i])
 	}
 
-	// Conv then activation.
+	// Activation then depthwise Conv; Conv then activation.
 	out := steps[:0]
 	for i := 0; i < len(steps); i++ {
 		st := steps[i]
+		// An activation then a depthwise convolution that reads it, unless
+		// the convolution's own output activation is fused below.
+		if i+1 < len(steps) && isRef[i+1] && acts[i] != nil && depthwiseConv(steps[i+1].n) &&
+			!(i+2 < len(steps) && acts[i+2] != nil && !acts[i+2].cheap && acts[i+2].src == steps[i+1].n.Outputs[0]) {
+			if k, in := s.inputActConv(st, acts[i], steps[i+1], private); k != nil {
+				out = append(out, step{n: steps[i+1].n, k: k, in: in, out: steps[i+1].out})
+				i++
+				continue
+			}
+		}
 		if i+1 < len(steps) && isRef[i] && st.n.Op == "Conv" {
 			if a := acts[i+1]; a != nil && !a.cheap && a.src == st.n.Outputs[0] && private(a.src, a.reads) {
 				y := steps[i+1].out[0]
@@ -309,4 +323,57 @@ func overlapsAny(y *Tensor, ts []*Tensor) bool {
 		}
 	}
 	return false
+}
+
+// inputActConv is the kernel and inputs of the depthwise convolution conv
+// when it can apply the activation act, the step before it, to its input
+// as it copies each plane into its padded buffer (depthwiseKernel's
+// inAct), instead of act's pass over memory: act's output must be only
+// conv's input, act must map 0 to +0 (the buffer's padding then stays
+// zero) and conv's output must not overlap act's input, which conv now
+// reads. Otherwise it returns a nil kernel.
+func (s *Session) inputActConv(a step, act *fusedAct, conv step, private func(*Value, int) bool) (Kernel, []*Tensor) {
+	v := a.n.Outputs[0]
+	if len(a.in) == 0 || conv.n.Inputs[0] != v || !private(v, 1) || act.src.Type.DType != Float32 {
+		return nil, nil
+	}
+	z := []float32{0}
+	act.f(z, z)
+	if math.Float32bits(z[0]) != 0 {
+		return nil, nil
+	}
+	x := s.tensorOf(act.src)
+	if overlapsAny(conv.out[0], []*Tensor{x}) {
+		return nil, nil
+	}
+	k, err := depthwiseKernelInAct(conv.n, act.f)
+	if err != nil || k == nil {
+		return nil, nil
+	}
+	return k, append([]*Tensor{x}, conv.in[1:]...)
+}
+
+// clampOf returns the upper bound of f when f is ReLU6's or ReLU's loop
+// (relu6Slice, reluSlice: min(max(x, 0) + 0, hi), hi 6 or +Inf).
+func clampOf(f func(x, y []float32)) (hi float32, ok bool) {
+	switch reflect.ValueOf(f).Pointer() {
+	case reflect.ValueOf(relu6Slice).Pointer():
+		return 6, true
+	case reflect.ValueOf(reluSlice).Pointer():
+		return float32(math.Inf(1)), true
+	}
+	return 0, false
+}
+
+// depthwiseConv tells whether n is a 2-D convolution with one input and
+// one output channel per group (depthwiseKernel).
+func depthwiseConv(n *Node) bool {
+	if n.Op != "Conv" || len(n.Inputs) < 2 || n.Inputs[0] == nil || n.Inputs[1] == nil {
+		return false
+	}
+	xs, ws := convStaticSizes(n.Inputs[0]), convStaticSizes(n.Inputs[1])
+	if len(xs) != 4 || len(ws) != 4 {
+		return false
+	}
+	return n.Attrs.Int("group", 1) == xs[1] && ws[0] == xs[1] && ws[1] == 1
 }

@@ -14,6 +14,7 @@ type fuseCase struct {
 	bias       bool
 	act        string // Relu, Clip6, ClipAny, Sigmoid, SiLU, SiLUSwapped, HardSwish, Erf
 	convReused bool   // the Conv's output is also a graph output: no fusion
+	actFirst   bool   // the activation of x, then the Conv of it
 	fused      int    // steps fusion should remove
 }
 
@@ -28,43 +29,54 @@ func fuseGraph(t *testing.T, c fuseCase, r *rand.Rand) (*Graph, *Tensor) {
 		}
 		return w
 	}
-	v := x
-	if c.w != nil {
-		in := []*Value{x, g.AddConst("w", random(c.w))}
+	activation := func(v *Value) (y *Value) {
+		switch c.act {
+		case "SiLU", "SiLUSwapped":
+			s := g.NewNode("Sigmoid", "sig", []*Value{v}, []string{"s"}, nil).Outputs[0]
+			in := []*Value{v, s}
+			if c.act == "SiLUSwapped" {
+				in = []*Value{s, v}
+			}
+			y = g.NewNode("Mul", "mul", in, []string{"y"}, nil).Outputs[0]
+		case "GELU": // as exported: x/√2, erf, +1, x·, ·½
+			d := g.NewNode("Div", "div", []*Value{v, g.AddConst("sqrt2", scalarF32(1.4142135))}, []string{"d"}, nil).Outputs[0]
+			e := g.NewNode("Erf", "erf", []*Value{d}, []string{"e"}, nil).Outputs[0]
+			a := g.NewNode("Add", "add", []*Value{e, g.AddConst("one", scalarF32(1))}, []string{"a"}, nil).Outputs[0]
+			m := g.NewNode("Mul", "mul", []*Value{v, a}, []string{"m"}, nil).Outputs[0]
+			y = g.NewNode("Mul", "half", []*Value{m, g.AddConst("half", scalarF32(0.5))}, []string{"y"}, nil).Outputs[0]
+		case "Chain": // constants on either side, x twice, an activation
+			a := g.NewNode("Sub", "sub", []*Value{g.AddConst("c1", scalarF32(0.25)), v}, []string{"a"}, nil).Outputs[0]
+			b := g.NewNode("Mul", "mulx", []*Value{a, v}, []string{"b"}, nil).Outputs[0]
+			c := g.NewNode("Relu", "relu", []*Value{b}, []string{"r"}, nil).Outputs[0]
+			d := g.NewNode("Div", "div", []*Value{g.AddConst("c2", scalarF32(3)), c}, []string{"d"}, nil).Outputs[0]
+			y = g.NewNode("Sub", "subx", []*Value{d, v}, []string{"y"}, nil).Outputs[0]
+		case "Clip6", "ClipAny":
+			lo, hi := float32(0), float32(6)
+			if c.act == "ClipAny" {
+				lo, hi = -0.5, 0.75
+			}
+			y = g.NewNode("Clip", "clip", []*Value{v, g.AddConst("lo", scalarF32(lo)), g.AddConst("hi", scalarF32(hi))}, []string{"y"}, nil).Outputs[0]
+		default:
+			y = g.NewNode(c.act, "act", []*Value{v}, []string{"y"}, nil).Outputs[0]
+		}
+		return y
+	}
+	conv := func(v *Value) *Value {
+		if c.w == nil {
+			return v
+		}
+		in := []*Value{v, g.AddConst("w", random(c.w))}
 		if c.bias {
 			in = append(in, g.AddConst("b", random([]int64{c.w[0]})))
 		}
-		v = g.NewNode("Conv", "conv", in, []string{"c"}, c.attrs).Outputs[0]
+		return g.NewNode("Conv", "conv", in, []string{"c"}, c.attrs).Outputs[0]
 	}
-	var y *Value
-	switch c.act {
-	case "SiLU", "SiLUSwapped":
-		s := g.NewNode("Sigmoid", "sig", []*Value{v}, []string{"s"}, nil).Outputs[0]
-		in := []*Value{v, s}
-		if c.act == "SiLUSwapped" {
-			in = []*Value{s, v}
-		}
-		y = g.NewNode("Mul", "mul", in, []string{"y"}, nil).Outputs[0]
-	case "GELU": // as exported: x/√2, erf, +1, x·, ·½
-		d := g.NewNode("Div", "div", []*Value{v, g.AddConst("sqrt2", scalarF32(1.4142135))}, []string{"d"}, nil).Outputs[0]
-		e := g.NewNode("Erf", "erf", []*Value{d}, []string{"e"}, nil).Outputs[0]
-		a := g.NewNode("Add", "add", []*Value{e, g.AddConst("one", scalarF32(1))}, []string{"a"}, nil).Outputs[0]
-		m := g.NewNode("Mul", "mul", []*Value{v, a}, []string{"m"}, nil).Outputs[0]
-		y = g.NewNode("Mul", "half", []*Value{m, g.AddConst("half", scalarF32(0.5))}, []string{"y"}, nil).Outputs[0]
-	case "Chain": // constants on either side, x twice, an activation
-		a := g.NewNode("Sub", "sub", []*Value{g.AddConst("c1", scalarF32(0.25)), v}, []string{"a"}, nil).Outputs[0]
-		b := g.NewNode("Mul", "mulx", []*Value{a, v}, []string{"b"}, nil).Outputs[0]
-		c := g.NewNode("Relu", "relu", []*Value{b}, []string{"r"}, nil).Outputs[0]
-		d := g.NewNode("Div", "div", []*Value{g.AddConst("c2", scalarF32(3)), c}, []string{"d"}, nil).Outputs[0]
-		y = g.NewNode("Sub", "subx", []*Value{d, v}, []string{"y"}, nil).Outputs[0]
-	case "Clip6", "ClipAny":
-		lo, hi := float32(0), float32(6)
-		if c.act == "ClipAny" {
-			lo, hi = -0.5, 0.75
-		}
-		y = g.NewNode("Clip", "clip", []*Value{v, g.AddConst("lo", scalarF32(lo)), g.AddConst("hi", scalarF32(hi))}, []string{"y"}, nil).Outputs[0]
-	default:
-		y = g.NewNode(c.act, "act", []*Value{v}, []string{"y"}, nil).Outputs[0]
+	var y, v *Value
+	if c.actFirst {
+		y = conv(activation(x))
+	} else {
+		v = conv(x)
+		y = activation(v)
 	}
 	g.Outputs = append(g.Outputs, y)
 	if c.convReused {
@@ -79,8 +91,14 @@ func fuseGraph(t *testing.T, c fuseCase, r *rand.Rand) (*Graph, *Tensor) {
 	in := random(c.x)
 	// Special values through the activation: NaN, ±Inf, ±0 and large.
 	d := in.Float32s()
+	if c.actFirst {
+		// Values past a Clip's bounds in every plane.
+		for i := range d {
+			d[i] *= 5
+		}
+	}
 	for i, s := range []float32{float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1)), 0, float32(math.Copysign(0, -1)), 1e30, -1e30} {
-		if c.w == nil {
+		if c.w == nil || c.actFirst {
 			d[i] = s
 		}
 	}
@@ -123,6 +141,18 @@ func TestFusedSameBits(t *testing.T) {
 		{name: "chain", x: []int64{2, 2500}, act: "Chain", fused: 4},
 		{name: "chain after conv (cheap)", x: []int64{1, 3, 11, 7}, w: []int64{5, 3, 3, 3}, attrs: pad1, act: "Chain", fused: 4},
 		{name: "silu alone swapped", x: []int64{1, 1029}, act: "SiLUSwapped", fused: 1},
+		// An activation then a depthwise Conv: 16 planes 15 wide, the
+		// second run of 8 the tensor's last (interleaved element by
+		// element); 16 wide (the clamping transposes only); ClipAny (its
+		// loop over the interleaved rows); planes past 112 wide and fewer
+		// than 8 (the row kernels' copies); Sigmoid(0) ≠ 0: not fused.
+		{name: "relu6 depthwise", x: []int64{1, 16, 15, 15}, w: []int64{16, 1, 3, 3}, attrs: Attrs{"group": IntAttr(16), "pads": ints(1, 1, 1, 1)}, bias: true, act: "Clip6", actFirst: true, fused: 1},
+		{name: "relu depthwise s2", x: []int64{2, 8, 16, 16}, w: []int64{8, 1, 3, 3}, attrs: Attrs{"group": IntAttr(8), "pads": ints(1, 1, 1, 1), "strides": ints(2, 2)}, act: "Relu", actFirst: true, fused: 1},
+		{name: "relu6 depthwise 5x5", x: []int64{1, 24, 9, 8}, w: []int64{24, 1, 5, 5}, attrs: Attrs{"group": IntAttr(24), "pads": ints(2, 2, 2, 2)}, bias: true, act: "Relu6", actFirst: true, fused: 1},
+		{name: "clip depthwise", x: []int64{1, 8, 12, 12}, w: []int64{8, 1, 3, 3}, attrs: Attrs{"group": IntAttr(8), "pads": ints(1, 1, 1, 1)}, act: "ClipAny", actFirst: true, fused: 1},
+		{name: "relu6 wide depthwise", x: []int64{1, 3, 5, 130}, w: []int64{3, 1, 3, 3}, attrs: Attrs{"group": IntAttr(3), "pads": ints(1, 1, 1, 1)}, act: "Clip6", actFirst: true, fused: 1},
+		{name: "relu6 small depthwise", x: []int64{1, 4, 7, 7}, w: []int64{4, 1, 3, 3}, attrs: Attrs{"group": IntAttr(4), "pads": ints(1, 1, 1, 1)}, act: "Clip6", actFirst: true, fused: 1},
+		{name: "sigmoid depthwise", x: []int64{1, 8, 12, 12}, w: []int64{8, 1, 3, 3}, attrs: Attrs{"group": IntAttr(8), "pads": ints(1, 1, 1, 1)}, act: "Sigmoid", actFirst: true, fused: 0},
 	}
 	defer func() { noFusion = false }()
 	r := rand.New(rand.NewSource(1))

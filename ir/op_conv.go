@@ -236,6 +236,19 @@ func convKernel(n *Node) (Kernel, error) { return convKernelAct(n, nil) }
 // after computing it (fuse.go). With act set it returns a nil Kernel
 // where it cannot do that (N-D and empty convolutions).
 func convKernelAct(n *Node, act func(x, y []float32)) (Kernel, error) {
+	return convKernelActs(n, nil, act)
+}
+
+// depthwiseKernelInAct is convKernel of a depthwise convolution applied
+// to inAct of its input (depthwiseKernel's inAct; inAct(0) must be +0),
+// or a nil Kernel when the convolution is not one depthwiseKernel runs.
+func depthwiseKernelInAct(n *Node, inAct func(x, y []float32)) (Kernel, error) {
+	return convKernelActs(n, inAct, nil)
+}
+
+// convKernelActs is convKernelAct with inAct, when set, applied to the
+// input of a depthwise convolution (nil Kernel for the others).
+func convKernelActs(n *Node, inAct, act func(x, y []float32)) (Kernel, error) {
 	x, w, err := checkConvOperands(n)
 	if err != nil {
 		return nil, err
@@ -253,7 +266,7 @@ func convKernelAct(n *Node, act func(x, y []float32)) (Kernel, error) {
 		return nil, err
 	}
 	if len(xs) > 4 {
-		if act != nil {
+		if act != nil || inAct != nil {
 			return nil, nil
 		}
 		return convNDKernel(n, win, false)
@@ -270,13 +283,16 @@ func convKernelAct(n *Node, act func(x, y []float32)) (Kernel, error) {
 		return nil, n.Errorf("bias has %s values for %d output channels", n.Inputs[2].Type.Shape, p.m)
 	}
 	if p.n*p.m*p.oh*p.ow == 0 {
-		if act != nil {
+		if act != nil || inAct != nil {
 			return nil, nil
 		}
 		return func(*Exec, []*Tensor, []*Tensor) error { return nil }, nil
 	}
 	if p.group == p.c && p.m == p.c {
-		return depthwiseKernel(p, hasBias, act), nil
+		return depthwiseKernel(p, hasBias, inAct, act), nil
+	}
+	if inAct != nil {
+		return nil, nil
 	}
 	return gemmConvKernel(p, hasBias, act), nil
 }

@@ -54,6 +54,13 @@ func copy3AVX2(d0, d1, d2, src *float32, n int)
 //go:noescape
 func transpose8sAVX2(dst *float32, ldd, dstep int, src *float32, lds, sstep, n int)
 
+// transpose8sClampAVX2 is transpose8sAVX2 of min(max(x, 0), hi) with
+// relu6AVX2's bits (-0 becomes +0, NaN stays): a depthwise convolution's
+// fused input ReLU6, or ReLU with hi = +Inf.
+//
+//go:noescape
+func transpose8sClampAVX2(dst *float32, ldd, dstep int, src *float32, lds, sstep, n int, hi float32)
+
 // maxRowsAVX2 computes MaxPool rows (op_pool_amd64.s): out[j] = the
 // running maximum over t < taps of x[offs[t]+stride·j], stride 1 or 2,
 // for j below n rounded down to a multiple of 8, which it returns.

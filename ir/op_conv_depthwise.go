@@ -22,7 +22,15 @@ type depthwise struct {
 	// interleave: planes8 computes runs of eight planes.
 	interleave bool
 
-	act            func(x, y []float32) // applied to each output plane, or nil
+	act func(x, y []float32) // applied to each output plane, or nil
+	// inAct, when set, is applied to each input plane as it is copied
+	// into the padded buffer, in place of a pass of its own (fuse.go);
+	// inAct(0) is +0, so the padding stays zero.
+	inAct func(x, y []float32)
+	// inClamp: inAct is ReLU6 (inHi 6) or ReLU (inHi +Inf), which the
+	// interleaving transposes apply as they load (transpose8sClampAVX2).
+	inClamp        bool
+	inHi           float32
 	nt, planes     int
 	workers        []dwWorker
 	xd, wd, bd, yd []float32
@@ -60,8 +68,11 @@ const dwActRun = 4096
 // Tests lower it to compare the two forms.
 var dwLongRowMaxOW = [3]int{0, 64, 16}
 
-func depthwiseKernel(p *conv2d, hasBias bool, act func(x, y []float32)) Kernel {
-	d := &depthwise{conv2d: p, hasBias: hasBias, act: act}
+func depthwiseKernel(p *conv2d, hasBias bool, inAct, act func(x, y []float32)) Kernel {
+	d := &depthwise{conv2d: p, hasBias: hasBias, inAct: inAct, act: act}
+	if inAct != nil {
+		d.inHi, d.inClamp = clampOf(inAct)
+	}
 	d.hp = max(p.pt+p.h, (p.oh-1)*p.sh+(p.kh-1)*p.dh+1)
 	d.wp = max(p.pl+p.w, (p.ow-1)*p.sw+(p.kw-1)*p.dw+1)
 	for ki := range p.kh {
@@ -136,7 +147,11 @@ func (d *depthwise) plane(wk *dwWorker, i int) {
 	}
 	// The border of xp is zero from allocation and never written.
 	for r := range d.h {
-		copy(wk.xp[(d.pt+r)*d.wp+d.pl:], x[r*d.w:(r+1)*d.w])
+		row := wk.xp[(d.pt+r)*d.wp+d.pl:][:d.w]
+		copy(row, x[r*d.w:(r+1)*d.w])
+		if d.inAct != nil {
+			d.inAct(row, row)
+		}
 	}
 	xp, yt, taps := wk.xp, wk.yt, len(d.offs)
 	switch {
@@ -195,11 +210,17 @@ func (d *depthwise) planes8(wk *dwWorker, i0 int) {
 	// of the tensor, whose last plane has nothing after it, goes element
 	// by element.
 	w8c := (d.w + 7) &^ 7
+	inDone := d.inAct == nil
 	if (i0+8)*hw+w8c-d.w <= len(d.xd) {
 		x := d.xd[i0*hw:]
 		for r := range d.h {
-			transpose8sAVX2(&xi[8*((d.pt+r)*d.wp+d.pl)], 8, 64, &x[r*d.w], hw, 8, w8c/8)
+			if d.inClamp {
+				transpose8sClampAVX2(&xi[8*((d.pt+r)*d.wp+d.pl)], 8, 64, &x[r*d.w], hw, 8, w8c/8, d.inHi)
+			} else {
+				transpose8sAVX2(&xi[8*((d.pt+r)*d.wp+d.pl)], 8, 64, &x[r*d.w], hw, 8, w8c/8)
+			}
 		}
+		inDone = inDone || d.inClamp
 		if w8c > d.w {
 			for r := range d.h {
 				o := (d.pt+r)*d.wp + d.pl
@@ -220,6 +241,11 @@ func (d *depthwise) planes8(wk *dwWorker, i0 int) {
 				}
 			}
 		}
+	}
+	if !inDone {
+		// The rows with input, their padding columns (zero) included.
+		rows := xi[8*d.pt*d.wp : 8*(d.pt+d.h)*d.wp]
+		d.inAct(rows, rows)
 	}
 	for c := range 8 {
 		ch := (i0 + c) % d.c

@@ -29,6 +29,10 @@ func transpose8sAVX2(dst *float32, ldd, dstep int, src *float32, lds, sstep, n i
 	panic("ir: no transpose assembly")
 }
 
+func transpose8sClampAVX2(dst *float32, ldd, dstep int, src *float32, lds, sstep, n int, hi float32) {
+	panic("ir: no transpose assembly")
+}
+
 func maxRowsAVX2(out *float32, n int, x *float32, offs *int, taps, stride int) int {
 	panic("ir: no pooling assembly")
 }

@@ -188,3 +188,106 @@ t8sloop:
 	JNZ  t8sloop
 	VZEROUPPER
 	RET
+
+// func transpose8sClampAVX2(dst *float32, ldd, dstep int, src *float32, lds, sstep, n int, hi float32)
+//
+// transpose8sAVX2 of min(max(x, 0) + 0, hi): relu6AVX2's instructions on
+// each element before the transpose (a fused input ReLU6, or ReLU with
+// hi = +Inf, whose minimum returns x).
+TEXT ·transpose8sClampAVX2(SB), NOSPLIT, $0-60
+	MOVQ dst+0(FP), DI
+	MOVQ ldd+8(FP), DX
+	MOVQ dstep+16(FP), R8
+	MOVQ src+24(FP), SI
+	MOVQ lds+32(FP), CX
+	MOVQ sstep+40(FP), R9
+	MOVQ n+48(FP), R10
+	SHLQ $2, DX
+	SHLQ $2, CX
+	SHLQ $2, R8
+	SHLQ $2, R9
+	LEAQ (CX)(CX*2), AX  // 3·lds
+	LEAQ (DX)(DX*2), R11 // 3·ldd
+
+t8csloop:
+	MOVQ    SI, R12
+	VMOVUPS (R12), Y0
+	VMOVUPS (R12)(CX*1), Y1
+	VMOVUPS (R12)(CX*2), Y2
+	VMOVUPS (R12)(AX*1), Y3
+	LEAQ    (R12)(CX*4), R12
+	VMOVUPS (R12), Y4
+	VMOVUPS (R12)(CX*1), Y5
+	VMOVUPS (R12)(CX*2), Y6
+	VMOVUPS (R12)(AX*1), Y7
+
+	VXORPS       Y8, Y8, Y8
+	VBROADCASTSS hi+56(FP), Y9
+	VMAXPS       Y0, Y8, Y0
+	VMAXPS       Y1, Y8, Y1
+	VMAXPS       Y2, Y8, Y2
+	VMAXPS       Y3, Y8, Y3
+	VMAXPS       Y4, Y8, Y4
+	VMAXPS       Y5, Y8, Y5
+	VMAXPS       Y6, Y8, Y6
+	VMAXPS       Y7, Y8, Y7
+	VADDPS       Y8, Y0, Y0
+	VADDPS       Y8, Y1, Y1
+	VADDPS       Y8, Y2, Y2
+	VADDPS       Y8, Y3, Y3
+	VADDPS       Y8, Y4, Y4
+	VADDPS       Y8, Y5, Y5
+	VADDPS       Y8, Y6, Y6
+	VADDPS       Y8, Y7, Y7
+	VMINPS       Y0, Y9, Y0
+	VMINPS       Y1, Y9, Y1
+	VMINPS       Y2, Y9, Y2
+	VMINPS       Y3, Y9, Y3
+	VMINPS       Y4, Y9, Y4
+	VMINPS       Y5, Y9, Y5
+	VMINPS       Y6, Y9, Y6
+	VMINPS       Y7, Y9, Y7
+
+	VUNPCKLPS Y1, Y0, Y8
+	VUNPCKHPS Y1, Y0, Y9
+	VUNPCKLPS Y3, Y2, Y10
+	VUNPCKHPS Y3, Y2, Y11
+	VUNPCKLPS Y5, Y4, Y12
+	VUNPCKHPS Y5, Y4, Y13
+	VUNPCKLPS Y7, Y6, Y14
+	VUNPCKHPS Y7, Y6, Y15
+
+	VSHUFPS $0x44, Y10, Y8, Y0
+	VSHUFPS $0xEE, Y10, Y8, Y1
+	VSHUFPS $0x44, Y11, Y9, Y2
+	VSHUFPS $0xEE, Y11, Y9, Y3
+	VSHUFPS $0x44, Y14, Y12, Y4
+	VSHUFPS $0xEE, Y14, Y12, Y5
+	VSHUFPS $0x44, Y15, Y13, Y6
+	VSHUFPS $0xEE, Y15, Y13, Y7
+
+	MOVQ       DI, R13
+	VPERM2F128 $0x20, Y4, Y0, Y8
+	VPERM2F128 $0x20, Y5, Y1, Y9
+	VPERM2F128 $0x20, Y6, Y2, Y10
+	VPERM2F128 $0x20, Y7, Y3, Y11
+	VPERM2F128 $0x31, Y4, Y0, Y12
+	VPERM2F128 $0x31, Y5, Y1, Y13
+	VPERM2F128 $0x31, Y6, Y2, Y14
+	VPERM2F128 $0x31, Y7, Y3, Y15
+	VMOVUPS    Y8, (R13)
+	VMOVUPS    Y9, (R13)(DX*1)
+	VMOVUPS    Y10, (R13)(DX*2)
+	VMOVUPS    Y11, (R13)(R11*1)
+	LEAQ       (R13)(DX*4), R13
+	VMOVUPS    Y12, (R13)
+	VMOVUPS    Y13, (R13)(DX*1)
+	VMOVUPS    Y14, (R13)(DX*2)
+	VMOVUPS    Y15, (R13)(R11*1)
+
+	ADDQ R8, DI
+	ADDQ R9, SI
+	DECQ R10
+	JNZ  t8csloop
+	VZEROUPPER
+	RET
