@@ -10,6 +10,11 @@
 // an int8 .tflite the whole cleanup pipeline, which the quantizer's rules
 // assume; an .onnx needs nothing.
 //
+// With real calibration data (Calibration.Real) an int8 file is also
+// equalized on the data's per-channel ranges and its biases corrected
+// (Options.Equalize, Calibration.BiasCorrection): the file records both
+// and the data's SHA-256, and Verify does both again on the same data.
+//
 // Convert and ConvertGraph (on separate graphs) may be called from several
 // goroutines at once (make test checks it under the race detector); each
 // call's result depends only on its arguments. What they allocate is bounded by ir.MemoryLimit
