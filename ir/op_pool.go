@@ -286,6 +286,14 @@ func (m *maxRows) plane(x, y []float32) {
 			if n > 0 {
 				done = maxRowsAVX2(&yr[m.a], n, &x[0], &offs[0], len(offs), m.s)
 			}
+			// The columns past the blocks, up to 7, as one more block
+			// ending at b that overlaps the last (the same values again):
+			// in maxAt they cost about as much as all the blocks (resnet18's
+			// 3×3 stride-2 pool, 112 → 56: 7 of 56 columns).
+			if c := m.b - 8; done > 0 && m.a+done < m.b && c <= m.a+done && (m.s == 1 || m.maxOff[oh]+2*(c-m.a)+15 < len(x)) {
+				maxRowsAVX2(&yr[c], 8, &x[m.s*(c-m.a)], &offs[0], len(offs), m.s)
+				done = m.b - m.a
+			}
 		}
 		for c := range ow {
 			if c < m.a || c >= m.a+done {
