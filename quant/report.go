@@ -171,130 +171,110 @@ func EvaluateAgainst(g, ref *ir.Graph, src Source, workers int, progress func(do
 		return nil, err
 	}
 	per := make([][]sums, n)
-	var next, done atomic.Int64
+	var done atomic.Int64
 	var mu sync.Mutex
-	errs := make([]error, workers)
-	var wg sync.WaitGroup
-	for w := range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			// The int8 simulation runs first; the float model's values are
-			// compared as the session computes them (an observer), so no
-			// float value outlives its use in the memory plan (keeping
-			// them all took 4 bytes per activation: 2.1 GiB to verify
-			// mlsd_512_large).
-			sim, err := NewSimulatorWith(g, opt)
-			if err != nil {
-				errs[w] = err
+	err = eachSample(n, workers, func(int) (func(i int) error, func(), error) {
+		// The int8 simulation runs first; the float model's values are
+		// compared as the session computes them (an observer), so no float
+		// value outlives its use in the memory plan (keeping them all took
+		// 4 bytes per activation: 2.1 GiB to verify mlsd_512_large).
+		sim, err := NewSimulatorWith(g, opt)
+		if err != nil {
+			return nil, nil, err
+		}
+		var ss []sums // the sample's, while compare is on
+		var deq []float32
+		compare, seen := false, 0
+		observe := func(r *ir.Value, t *ir.Tensor) {
+			k, ok := refIndex[r]
+			if !compare || !ok {
 				return
 			}
-			var ss []sums // the sample's, while compare is on
-			var deq []float32
-			compare, seen := false, 0
-			observe := func(r *ir.Value, t *ir.Tensor) {
-				k, ok := refIndex[r]
-				if !compare || !ok {
-					return
-				}
-				seen++
-				v := vals[k]
-				rf := t.Float32s()
-				deq = sim.Dequantize(v, deq)
-				s := &ss[k]
-				for j, f := range rf {
-					d := float64(f) - float64(deq[j])
-					s.sig += float64(f) * float64(f)
-					s.noise += d * d
-					s.maxErr = max(s.maxErr, math.Abs(d))
-					s.maxRef = max(s.maxRef, math.Abs(float64(f)))
-				}
-				if g.IsOutput(v) {
-					shape := v.Type.Shape.Sizes()
-					cls := int(shape[len(shape)-1])
-					for r := 0; r+cls <= len(rf); r += cls {
-						s.rows++
-						if argmax(rf[r:r+cls]) == argmax(deq[r:r+cls]) {
-							s.agree++
-						}
+			seen++
+			v := vals[k]
+			rf := t.Float32s()
+			deq = sim.Dequantize(v, deq)
+			s := &ss[k]
+			for j, f := range rf {
+				d := float64(f) - float64(deq[j])
+				s.sig += float64(f) * float64(f)
+				s.noise += d * d
+				s.maxErr = max(s.maxErr, math.Abs(d))
+				s.maxRef = max(s.maxRef, math.Abs(float64(f)))
+			}
+			if g.IsOutput(v) {
+				shape := v.Type.Shape.Sizes()
+				cls := int(shape[len(shape)-1])
+				for r := 0; r+cls <= len(rf); r += cls {
+					s.rows++
+					if argmax(rf[r:r+cls]) == argmax(deq[r:r+cls]) {
+						s.agree++
 					}
 				}
 			}
-			fs, err := ir.NewSession(ref, ir.SessionOptions{Threads: 1, Observe: observe})
-			if err != nil {
-				errs[w] = err
-				return
-			}
-			defer fs.Close()
-			ws, err := ir.NewSession(wg8, ir.SessionOptions{Threads: 1})
-			if err != nil {
-				errs[w] = err
-				return
-			}
-			defer ws.Close()
-			ins := inputTensors(g)
-			for {
-				i := int(next.Add(1)) - 1
-				if i >= n {
-					return
-				}
-				if err := src.Sample(i, ins); err != nil {
-					errs[w] = err
-					return
-				}
-				if err := sim.Run(ins...); err != nil {
-					errs[w] = err
-					return
-				}
-				ss, compare, seen = make([]sums, len(vals)), true, 0
-				outs, err := fs.Run(ins...)
-				compare = false
-				if err == nil && seen != len(vals) {
-					err = fmt.Errorf("quant: the float session showed %d of the %d values compared (a litefy bug)", seen, len(vals))
-				}
-				if err != nil {
-					errs[w] = err
-					return
-				}
-				// The float model on rounded inputs, then with int8 weights.
-				refs := make([][]float32, len(g.Outputs))
-				for j := range ref.Outputs {
-					refs[j] = append([]float32{}, outs[j].Float32s()...)
-				}
-				wouts, err := ws.Run(ins...)
-				if err != nil {
-					errs[w] = err
-					return
-				}
-				for j := range g.Outputs {
-					ss[outIdx[j]].wNoise += sqDiff(refs[j], wouts[j].Float32s())
-				}
-				for j, v := range g.Inputs {
-					copy(ins[j].Float32s(), sim.Dequantize(v, deq))
-				}
-				routs, err := fs.Run(ins...)
-				if err != nil {
-					errs[w] = err
-					return
-				}
-				for j := range g.Outputs {
-					ss[outIdx[j]].inNoise += sqDiff(refs[j], routs[j].Float32s())
-				}
-				per[i] = ss
-				d := int(done.Add(1))
-				if progress != nil {
-					mu.Lock()
-					progress(d, n)
-					mu.Unlock()
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			return nil, err
 		}
+		fs, err := ir.NewSession(ref, ir.SessionOptions{Threads: 1, Observe: observe})
+		if err != nil {
+			return nil, nil, err
+		}
+		ws, err := ir.NewSession(wg8, ir.SessionOptions{Threads: 1})
+		if err != nil {
+			fs.Close()
+			return nil, nil, err
+		}
+		stop := func() { fs.Close(); ws.Close() }
+		ins := inputTensors(g)
+		run := func(i int) error {
+			if err := src.Sample(i, ins); err != nil {
+				return err
+			}
+			if err := sim.Run(ins...); err != nil {
+				return err
+			}
+			ss, compare, seen = make([]sums, len(vals)), true, 0
+			outs, err := fs.Run(ins...)
+			compare = false
+			if err != nil {
+				return err
+			}
+			if seen != len(vals) {
+				return fmt.Errorf("quant: the float session showed %d of the %d values compared (a litefy bug)", seen, len(vals))
+			}
+			// The float model on rounded inputs, then with int8 weights.
+			refs := make([][]float32, len(g.Outputs))
+			for j := range ref.Outputs {
+				refs[j] = append([]float32{}, outs[j].Float32s()...)
+			}
+			wouts, err := ws.Run(ins...)
+			if err != nil {
+				return err
+			}
+			for j := range g.Outputs {
+				ss[outIdx[j]].wNoise += sqDiff(refs[j], wouts[j].Float32s())
+			}
+			for j, v := range g.Inputs {
+				copy(ins[j].Float32s(), sim.Dequantize(v, deq))
+			}
+			routs, err := fs.Run(ins...)
+			if err != nil {
+				return err
+			}
+			for j := range g.Outputs {
+				ss[outIdx[j]].inNoise += sqDiff(refs[j], routs[j].Float32s())
+			}
+			per[i] = ss
+			if progress != nil {
+				d := int(done.Add(1))
+				mu.Lock()
+				progress(d, n)
+				mu.Unlock()
+			}
+			return nil
+		}
+		return run, stop, nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	tot := make([]sums, len(vals))
 	for _, ss := range per {
