@@ -2,42 +2,58 @@
 
 #include "textflag.h"
 
+// The float kernels' parameters (requantParams at DX): Y8 bias, Y9 f,
+// Y10 lo, Y11 hi, Y12 magic, Y13 zp.
+#define FLOAT_PARAMS \
+	VPBROADCASTD 0(DX), Y8;  \
+	VBROADCASTSS 4(DX), Y9;  \
+	VBROADCASTSS 8(DX), Y10; \
+	VBROADCASTSS 12(DX), Y11; \
+	VBROADCASTSS 16(DX), Y12; \
+	VPBROADCASTD 20(DX), Y13
+
+// STORE8 packs the eight int32 lanes of Y0, each within int8's range, to
+// eight bytes at (DI)(AX*1).
+#define STORE8 \
+	VEXTRACTI128 $1, Y0, X1; \
+	VPACKSSDW    X1, X0, X0; \
+	VPACKSSWB    X0, X0, X0; \
+	MOVQ         X0, (DI)(AX*1)
+
+// FLOAT_REQUANT takes the int32 accumulators in Y0 to int8 at
+// (DI)(AX*1): plus the bias, times f in float32, clamped to [lo, hi],
+// rounded to nearest even with 1.5·2²³, plus the zero point.
+#define FLOAT_REQUANT \
+	VPADDD     Y8, Y0, Y0;  \
+	VCVTDQ2PS  Y0, Y0;      \
+	VMULPS     Y9, Y0, Y0;  \
+	VMAXPS     Y10, Y0, Y0; \
+	VMINPS     Y11, Y0, Y0; \
+	VADDPS     Y12, Y0, Y0; \
+	VSUBPS     Y12, Y0, Y0; \
+	VCVTTPS2DQ Y0, Y0;      \
+	VPADDD     Y13, Y0, Y0; \
+	STORE8
+
 // func requantRowFloatAVX2(d *int8, acc *int32, n int, p *requantParams)
 //
 // requantizer.row's float path, 8 elements per iteration, n a positive
 // multiple of 8: d[i] = int8(int32(round(min(max(float32(acc[i]+bias)·f,
 // lo), hi))) + zp), rounding by adding and subtracting 1.5·2²³ as the Go
 // loop does; every step is one IEEE float32 operation per lane, so the
-// bits are the Go loop's. Registers: DI d, SI acc, CX n, AX i; Y8 bias,
-// Y9 f, Y10 lo, Y11 hi, Y12 magic, Y13 zp.
+// bits are the Go loop's. Registers: DI d, SI acc, CX n, AX i, and
+// FLOAT_PARAMS'.
 TEXT ·requantRowFloatAVX2(SB), NOSPLIT, $0-32
 	MOVQ d+0(FP), DI
 	MOVQ acc+8(FP), SI
 	MOVQ n+16(FP), CX
 	MOVQ p+24(FP), DX
-	VPBROADCASTD 0(DX), Y8
-	VBROADCASTSS 4(DX), Y9
-	VBROADCASTSS 8(DX), Y10
-	VBROADCASTSS 12(DX), Y11
-	VBROADCASTSS 16(DX), Y12
-	VPBROADCASTD 20(DX), Y13
+	FLOAT_PARAMS
 	XORQ AX, AX
 
 loop:
 	VMOVDQU      (SI)(AX*4), Y0
-	VPADDD       Y8, Y0, Y0
-	VCVTDQ2PS    Y0, Y0
-	VMULPS       Y9, Y0, Y0
-	VMAXPS       Y10, Y0, Y0
-	VMINPS       Y11, Y0, Y0
-	VADDPS       Y12, Y0, Y0
-	VSUBPS       Y12, Y0, Y0
-	VCVTTPS2DQ   Y0, Y0
-	VPADDD       Y13, Y0, Y0
-	VEXTRACTI128 $1, Y0, X1
-	VPACKSSDW    X1, X0, X0
-	VPACKSSWB    X0, X0, X0
-	MOVQ         X0, (DI)(AX*1)
+	FLOAT_REQUANT
 	ADDQ         $8, AX
 	CMPQ         AX, CX
 	JLT          loop
@@ -53,29 +69,12 @@ TEXT ·requantRowFromFloatAVX2(SB), NOSPLIT, $0-32
 	MOVQ accf+8(FP), SI
 	MOVQ n+16(FP), CX
 	MOVQ p+24(FP), DX
-	VPBROADCASTD 0(DX), Y8
-	VBROADCASTSS 4(DX), Y9
-	VBROADCASTSS 8(DX), Y10
-	VBROADCASTSS 12(DX), Y11
-	VBROADCASTSS 16(DX), Y12
-	VPBROADCASTD 20(DX), Y13
+	FLOAT_PARAMS
 	XORQ AX, AX
 
 floop:
 	VCVTTPS2DQ   (SI)(AX*4), Y0
-	VPADDD       Y8, Y0, Y0
-	VCVTDQ2PS    Y0, Y0
-	VMULPS       Y9, Y0, Y0
-	VMAXPS       Y10, Y0, Y0
-	VMINPS       Y11, Y0, Y0
-	VADDPS       Y12, Y0, Y0
-	VSUBPS       Y12, Y0, Y0
-	VCVTTPS2DQ   Y0, Y0
-	VPADDD       Y13, Y0, Y0
-	VEXTRACTI128 $1, Y0, X1
-	VPACKSSDW    X1, X0, X0
-	VPACKSSWB    X0, X0, X0
-	MOVQ         X0, (DI)(AX*1)
+	FLOAT_REQUANT
 	ADDQ         $8, AX
 	CMPQ         AX, CX
 	JLT          floop
@@ -156,10 +155,7 @@ xloop:
 	VPADDD       Y15, Y0, Y0
 	VPMAXSD      Y6, Y0, Y0
 	VPMINSD      Y7, Y0, Y0
-	VEXTRACTI128 $1, Y0, X1
-	VPACKSSDW    X1, X0, X0
-	VPACKSSWB    X0, X0, X0
-	MOVQ         X0, (DI)(AX*1)
+	STORE8
 	ADDQ         $8, AX
 	CMPQ         AX, CX
 	JLT          xloop

@@ -17,27 +17,12 @@ func TestRequantRowFloatSameBits(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	for trial := range 400 {
 		n := trial % 42
-		acc := make([]int32, n)
-		for i := range acc {
-			switch rng.IntN(6) {
-			case 0:
-				acc[i] = int32(rng.Uint32())
-			case 1:
-				acc[i] = []int32{math.MaxInt32, math.MinInt32, 0, -1, 1}[rng.IntN(5)]
-			default:
-				acc[i] = int32(rng.IntN(20001) - 10000)
-			}
-		}
+		acc := testAccumulators(rng, n, 10000)
 		f := float32(math.Ldexp(1+rng.Float64(), -rng.IntN(12)))
 		if trial%7 == 0 {
 			f = 0.5 // every odd accumulator a tie
 		}
-		zp := int32(rng.IntN(256) - 128)
-		lo, hi := int32(-128), int32(127)
-		if trial%3 == 0 {
-			lo = zp // a fused ReLU
-		}
-		bias := int32(rng.IntN(2001) - 1000)
+		zp, lo, hi, bias := testOutputRange(rng, trial)
 		r := requantizer{f: f, float: true}
 		got, want := make([]int8, n), make([]int8, n)
 		useRequantAsm = true
@@ -69,12 +54,7 @@ func TestRequantRowFromFloatSameBits(t *testing.T) {
 			accf[i] = float32(acc[i])
 		}
 		r := requantizer{f: float32(math.Ldexp(1+rng.Float64(), -rng.IntN(14))), float: trial%2 == 0, m: NewMultiplier(math.Ldexp(1+rng.Float64(), -rng.IntN(14)-1))}
-		zp := int32(rng.IntN(256) - 128)
-		lo, hi := int32(-128), int32(127)
-		if trial%3 == 0 {
-			lo = zp
-		}
-		bias := int32(rng.IntN(2001) - 1000)
+		zp, lo, hi, bias := testOutputRange(rng, trial)
 		want := make([]int8, n)
 		r.row(want, acc, bias, zp, lo, hi)
 		for _, asm := range []bool{true, false} {
@@ -130,28 +110,13 @@ func TestRequantRowFixedSameBits(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 6))
 	for trial := range 2000 {
 		n := trial % 42
-		acc := make([]int32, n)
-		for i := range acc {
-			switch rng.IntN(6) {
-			case 0:
-				acc[i] = int32(rng.Uint32())
-			case 1:
-				acc[i] = []int32{math.MaxInt32, math.MinInt32, 0, -1, 1, 1 << 20, -1 << 20}[rng.IntN(7)]
-			default:
-				acc[i] = int32(rng.IntN(200001) - 100000)
-			}
-		}
+		acc := testAccumulators(rng, n, 100000)
 		real := math.Ldexp(0.5+rng.Float64(), rng.IntN(25)-20)
 		if trial%5 == 0 {
 			real = math.Ldexp(1, -rng.IntN(10)) // exact powers of two: remainders at the tie
 		}
 		r := requantizer{m: NewMultiplier(real)}
-		zp := int32(rng.IntN(256) - 128)
-		lo, hi := int32(-128), int32(127)
-		if trial%3 == 0 {
-			lo = zp
-		}
-		bias := int32(rng.IntN(2001) - 1000)
+		zp, lo, hi, bias := testOutputRange(rng, trial)
 		got, want := make([]int8, n), make([]int8, n)
 		useRequantAsm = true
 		r.row(got, acc, bias, zp, lo, hi)
@@ -164,4 +129,34 @@ func TestRequantRowFixedSameBits(t *testing.T) {
 			}
 		}
 	}
+}
+
+// testAccumulators returns n int32 accumulators: a sixth anywhere in
+// int32, a sixth at its extremes and around 0 and ±2²⁰, the rest within
+// ±spread.
+func testAccumulators(rng *rand.Rand, n, spread int) []int32 {
+	edges := []int32{math.MaxInt32, math.MinInt32, 0, -1, 1, 1 << 20, -1 << 20}
+	acc := make([]int32, n)
+	for i := range acc {
+		switch rng.IntN(6) {
+		case 0:
+			acc[i] = int32(rng.Uint32())
+		case 1:
+			acc[i] = edges[rng.IntN(len(edges))]
+		default:
+			acc[i] = int32(rng.IntN(2*spread+1) - spread)
+		}
+	}
+	return acc
+}
+
+// testOutputRange returns an output zero point, the clamp (every third
+// trial a fused ReLU's, from the zero point) and a bias.
+func testOutputRange(rng *rand.Rand, trial int) (zp, lo, hi, bias int32) {
+	zp = int32(rng.IntN(256) - 128)
+	lo, hi = -128, 127
+	if trial%3 == 0 {
+		lo = zp
+	}
+	return zp, lo, hi, int32(rng.IntN(2001) - 1000)
 }
