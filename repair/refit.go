@@ -11,6 +11,7 @@ import (
 	"github.com/litefy/litefy/internal/gemm"
 	"github.com/litefy/litefy/ir"
 	"github.com/litefy/litefy/passes"
+	"github.com/litefy/litefy/quant"
 )
 
 // foldMeanGates folds, for every squeeze-excitation block of teacher that
@@ -246,7 +247,7 @@ func refit(student *ir.Graph, n *ir.Node, xs, ys []*ir.Tensor, ridge float64) (R
 	}
 	p.set(w)
 	r.Params = p.groups * d * m
-	r.BeforeSQNR, r.AfterSQNR = sqnrDB(sig, max(before, 0)), sqnrDB(sig, max(after, 0))
+	r.BeforeSQNR, r.AfterSQNR = quant.SQNR(sig, max(before, 0)), quant.SQNR(sig, max(after, 0))
 	return r, nil
 }
 
@@ -350,7 +351,7 @@ func sqnr(want, got []*ir.Tensor) float64 {
 			noise += d * d
 		}
 	}
-	return sqnrDB(sig, noise)
+	return quant.SQNR(sig, noise)
 }
 
 // solveSPD solves A·X = B for a symmetric positive definite A (d×d) and B
