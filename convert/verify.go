@@ -175,7 +175,12 @@ func Verify(ctx context.Context, data []byte, name, ref string, ev Evaluation) (
 	} else if ev.Equalize != "" && ev.Equalize != "none" && ev.Equalize != eq {
 		return nil, fmt.Errorf("%s: the file records equalization %q, not the %q asked for", name, eq, ev.Equalize)
 	}
-	rebuild := ev.Rebuild
+	// Rebuilding reads the calibration data up to four times (repair, its
+	// hash, equalization, bias correction) and the evaluation once more
+	// when they are its samples: read once (a folder of images is decoded
+	// again on every call).
+	ev.Samples = onceSamples(ev.Samples)
+	rebuild := onceSamples(ev.Rebuild)
 	if rebuild == nil {
 		rebuild = ev.Samples
 	}
@@ -268,4 +273,26 @@ func rebuildNeeds(p *lower.Provenance) string {
 		why = append(why, "bias correction "+p.BiasCorrection)
 	}
 	return strings.Join(why, ", ")
+}
+
+// onceSamples returns f remembering its result for the last graph it was
+// called with (nil for nil). A quant.Source's samples depend only on their
+// index, so one Source serves every reader.
+func onceSamples(f func(g *ir.Graph) (quant.Source, string, error)) func(g *ir.Graph) (quant.Source, string, error) {
+	if f == nil {
+		return nil
+	}
+	var last *ir.Graph
+	var src quant.Source
+	var kind string
+	return func(g *ir.Graph) (quant.Source, string, error) {
+		if g != last || src == nil {
+			s, k, err := f(g)
+			if err != nil {
+				return nil, "", err
+			}
+			last, src, kind = g, s, k
+		}
+		return src, kind, nil
+	}
 }
