@@ -132,6 +132,7 @@ type simConv struct {
 	k         int  // GEMM depth cpg·KH·KW
 	pointwise bool // 1×1, stride 1, unpadded: the input is the GEMM's B
 	depthwise bool
+	valSub    int32      // c.val[q] = q − valSub (not for Arm NN's, which scales)
 	xf        []float32  // the input as floats (pointwise): *shared while it runs
 	shared    *[]float32 // the Simulator's buffer for it, one for all its convolutions
 	tile      int        // output positions per work item
@@ -195,6 +196,7 @@ func (s *Simulator) prepareConv(n *ir.Node) (func(), error) {
 		for q := -128; q <= 127; q++ {
 			c.val[uint8(int8(q))] = float32(int32(q) - c.zx)
 		}
+		c.valSub = c.zx
 		for i, v := range wq {
 			c.wf[i] = float32(v)
 		}
@@ -305,13 +307,7 @@ func (c *simConv) runGEMM() {
 			// mlsd_512_tiny's 174 MB of simulator).
 			*c.shared = growF(*c.shared, len(in))
 			c.xf = *c.shared
-			if c.armnn {
-				for i, v := range in {
-					c.xf[i] = c.val[uint8(v)]
-				}
-			} else {
-				int8ToFloat(c.xf, in, 0) // c.val[q] = q
-			}
+			c.values(c.xf, in)
 		}
 		dst := c.dst[b*c.O*pos : (b+1)*c.O*pos]
 		parallel(c.nt, func(t int) { c.work(t, in, dst) })
@@ -499,6 +495,20 @@ func (r requantizer) rowF(d []int8, accf []float32, acc []int32, bias, zp, lo, h
 	r.row(d, acc, bias, zp, lo, hi)
 }
 
+// values sets dst[i] = c.val[src[i]], the input's values as the
+// convolution sums them: computed (q − valSub) for the integer and XNNPACK
+// profiles, looked up for Arm NN's scaled ones.
+func (c *simConv) values(dst []float32, src []int8) {
+	if !c.armnn {
+		int8ToFloat(dst, src, c.valSub)
+		return
+	}
+	dst = dst[:len(src)]
+	for i, v := range src {
+		dst[i] = c.val[uint8(v)]
+	}
+}
+
 // int8ToFloat sets dst[i] = float32(int32(src[i]) − sub): the value
 // tables (simConv.val) of the integer and XNNPACK profiles, computed.
 func int8ToFloat(dst []float32, src []int8, sub int32) {
@@ -581,13 +591,7 @@ func (c *simConv) runDepthwise() {
 					base := (y + c.pt) * PWp
 					if c.sx == 1 {
 						prow := plane[base+c.pl:][:c.W]
-						if c.armnn {
-							for i, v := range row {
-								prow[i] = c.val[uint8(v)]
-							}
-						} else {
-							int8ToFloat(prow, row, c.zx) // c.val[q] = q − z_x
-						}
+						c.values(prow, row)
 						continue
 					}
 					for ph := range c.sx { // input columns i with (i+pl) mod sx = ph
