@@ -37,14 +37,7 @@ func TestRealModelsDefaultCalib(t *testing.T) {
 			data := strings.TrimSuffix(path, ".onnx") + ".input.npy"
 			out := filepath.Join(t.TempDir(), c.name+".tflite")
 			litefyCmd(t, path, "-o", out, "--calib", data, "--calib-count", "0", "-q")
-			b, err := os.ReadFile(out)
-			if err != nil {
-				t.Fatal(err)
-			}
-			m, err := lower.Read(b)
-			if err != nil {
-				t.Fatal(err)
-			}
+			m := readTFLite(t, out)
 			if p := m.Provenance; p.Equalize != "ranges" || p.BiasCorrection != "local" || p.Calibration == nil || p.Calibration.Samples < 1 {
 				t.Errorf("record: equalize %q, bias correction %q, data %+v", p.Equalize, p.BiasCorrection, p.Calibration)
 			}
@@ -61,4 +54,18 @@ func TestRealModelsDefaultCalib(t *testing.T) {
 			t.Logf("%s: output SQNR on its calibration sample %v", c.name, rep.Outputs)
 		})
 	}
+}
+
+// readTFLite reads the .tflite at path (lower.Read), failing t.
+func readTFLite(t *testing.T, path string) *lower.Model {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := lower.Read(b)
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	return m
 }

@@ -12,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/litefy/litefy/lower"
 )
 
 // TestVerifyFullSize runs `litefy verify` on the full-size
@@ -42,14 +41,7 @@ func TestVerifyFullSize(t *testing.T) {
 	if string(written) != string(stdout) {
 		t.Errorf("--report wrote %d bytes, verify --json printed %d; they differ", len(written), len(stdout))
 	}
-	b, err := os.ReadFile(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := lower.Read(b)
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := readTFLite(t, out)
 	var r struct {
 		Tensors int `json:"tensors_matched"`
 		Samples int `json:"samples"`
